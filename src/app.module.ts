@@ -1,0 +1,26 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { BroadcastModule } from './broadcast/broadcast.module.js';
+import { ConfigModule } from './config/config.module.js';
+import type { RelayConfig } from './config/relay-config.js';
+import { GatewayModule } from './gateway/gateway.module.js';
+import { HealthModule } from './health/health.module.js';
+import { LifecycleModule } from './lifecycle/lifecycle.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+
+/** Redis → broadcast (validation) → gateway → rooms; health beside it. */
+@Module({})
+export class AppModule {
+  static forRoot(config: RelayConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        MetricsModule,
+        LifecycleModule,
+        GatewayModule,
+        BroadcastModule,
+        HealthModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,35 @@
+import { IsNotEmpty, IsNotIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsJsonContainer, MaxJsonDepth } from './json-container.validator.js';
+
+/** socket.io refuses to emit these names; a publisher that uses one would otherwise fail late. */
+export const RESERVED_EVENTS = ['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener'];
+
+/** Nesting beyond this is refused: socket.io walks `data` recursively on every emit. */
+export const MAX_DATA_DEPTH = 64;
+
+/**
+ * One broadcast as Laravel's RedisBroadcaster publishes it (`{event, data, socket}`), after the
+ * channel prefix has been stripped. Validated once per message, never per recipient.
+ */
+export class BroadcastDto {
+  /** Concrete channel (room) name, prefix already removed. */
+  channel!: string;
+
+  /** `broadcastAs()` or the event's class name, e.g. `App\Events\OrderShipped`. */
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  @IsNotIn(RESERVED_EVENTS)
+  event!: string;
+
+  /** The event's payload: an object or (for `[]` from PHP) an array, passed through unchanged. */
+  @IsJsonContainer()
+  @MaxJsonDepth(MAX_DATA_DEPTH)
+  data!: Record<string, unknown> | unknown[];
+
+  /** `X-Socket-ID` of the request that used `->toOthers()`; that socket is left out. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  socket?: string | null;
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { GatewayModule } from '../gateway/gateway.module.js';
+import { BroadcastController } from './broadcast.controller.js';
+import { PrefixAdvisor } from './prefix-advisor.js';
+import { redisSubscriberProvider } from './redis-subscriber.provider.js';
+import { LaravelRedisServer } from './laravel-redis.server.js';
+
+@Module({
+  imports: [GatewayModule],
+  controllers: [BroadcastController],
+  providers: [PrefixAdvisor, redisSubscriberProvider],
+  exports: [LaravelRedisServer],
+})
+export class BroadcastModule {}

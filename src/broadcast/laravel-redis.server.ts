@@ -1,0 +1,109 @@
+import { Logger } from '@nestjs/common';
+import { RedisContext, ServerRedis, Transport } from '@nestjs/microservices';
+import type { Redis, RedisOptions } from 'ioredis';
+import { reconnectDelay } from '../redis/redis-options.js';
+import { LARAVEL_BROADCAST, LaravelDeserializer } from './laravel.deserializer.js';
+import { subscriptionPattern } from './laravel-prefix.js';
+
+export interface LaravelRedisServerOptions {
+  /** ioredis connection options. */
+  redis: RedisOptions;
+  /** Laravel's channel prefix; the subscription is `<prefix>*`. */
+  prefix: string;
+  maxMessageBytes: number;
+}
+
+/** socket.io's Redis adapter talks on these channels; with an empty prefix we see them too. */
+const FOREIGN_CHANNEL = /^socket\.io[#-]/;
+
+/**
+ * Nest's Redis transport, fitted to Laravel: one pattern subscription (`<prefix>*`) whose
+ * messages all go to the `LARAVEL_BROADCAST` event handler, raw bytes so invalid UTF-8 is seen,
+ * no reply publisher, and a subscriber that never gives up reconnecting. Startup does not wait for
+ * Redis: the HTTP side comes up and readiness reports the subscription.
+ */
+export class LaravelRedisServer extends ServerRedis {
+  private readonly log = new Logger('RedisSubscriber');
+  private readonly pattern: string;
+  private subscribedNow = false;
+
+  constructor(private readonly settings: LaravelRedisServerOptions) {
+    super({
+      ...(settings.redis as Record<string, unknown>),
+      wildcards: true,
+      // Nest only reconnects when retryAttempts is set; the strategy below never stops anyway.
+      retryAttempts: Number.MAX_SAFE_INTEGER,
+      deserializer: new LaravelDeserializer(settings),
+    });
+    this.transportId = Transport.REDIS;
+    this.pattern = subscriptionPattern(settings.prefix);
+  }
+
+  /** True while the pattern subscription is live on a connected Redis. */
+  get subscribed(): boolean {
+    return this.subscribedNow;
+  }
+
+  override async listen(callback: (err?: unknown) => void): Promise<void> {
+    try {
+      const client = (await this.createRedisClient()) as Redis;
+      this.subClient = client;
+      client.on('error', (err: Error) => this.log.warn(`Redis subscriber error: ${err.message}`));
+      client.on('close', () => this.markUnsubscribed());
+      client.on('ready', () => void this.subscribe(client));
+      client.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer, message: Buffer) =>
+        this.onMessage(channel.toString(), message),
+      );
+      client.connect().catch((err: Error) => this.log.warn(`Redis not reachable yet (${err.message}); retrying`));
+      callback();
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  override getClientOptions(): ReturnType<ServerRedis['getClientOptions']> {
+    return {
+      ...this.settings.redis,
+      // We subscribe on every `ready` ourselves, so the state we report is the real one.
+      autoResubscribe: false,
+      retryStrategy: (times: number) => (this.isManuallyClosed ? undefined : reconnectDelay(times)),
+    } as ReturnType<ServerRedis['getClientOptions']>;
+  }
+
+  override async close(): Promise<void> {
+    this.isManuallyClosed = true;
+    this.markUnsubscribed();
+    const client = this.subClient as Redis | undefined;
+    if (!client) return;
+    await client.quit().catch(() => client.disconnect());
+  }
+
+  private async subscribe(client: Redis): Promise<void> {
+    try {
+      await client.psubscribe(this.pattern);
+      this.subscribedNow = true;
+      this._status$.next('connected' as never);
+      this.log.log(`Subscribed to Redis pattern "${this.pattern}" for Laravel broadcasts`);
+    } catch (err) {
+      this.log.error(`Could not subscribe to "${this.pattern}": ${(err as Error).message}`);
+    }
+  }
+
+  private markUnsubscribed(): void {
+    if (!this.subscribedNow) return;
+    this.subscribedNow = false;
+    this._status$.next('disconnected' as never);
+    if (!this.isManuallyClosed) this.log.warn('Redis subscription lost; reconnecting');
+  }
+
+  private onMessage(channel: string, message: Buffer): void {
+    if (FOREIGN_CHANNEL.test(channel)) return;
+    const packet = this.deserializer.deserialize(message, { channel }) as { data: unknown };
+    const ctx = new RedisContext([channel, undefined]);
+    // handleEvent runs pipes and filters; the drop filter handles every failure, this catch
+    // only guards against a failure in Nest itself.
+    this.handleEvent(LARAVEL_BROADCAST, { pattern: LARAVEL_BROADCAST, data: packet.data }, ctx).catch(
+      (err: unknown) => this.log.error(`Broadcast handler failed on "${channel}": ${String(err)}`),
+    );
+  }
+}

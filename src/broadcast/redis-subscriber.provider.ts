@@ -1,0 +1,19 @@
+import type { Provider } from '@nestjs/common';
+import { BroadcastConfig, RedisConfig } from '../config/relay-config.js';
+import { redisOptions } from '../redis/redis-options.js';
+import { LaravelRedisServer } from './laravel-redis.server.js';
+
+/**
+ * The Redis-transport server is built from config inside the container, so readiness can ask it
+ * about the subscription; `main` connects it to the app as the microservice strategy.
+ */
+export const redisSubscriberProvider: Provider = {
+  provide: LaravelRedisServer,
+  inject: [RedisConfig, BroadcastConfig],
+  useFactory: (redis: RedisConfig, broadcast: BroadcastConfig) =>
+    new LaravelRedisServer({
+      redis: redisOptions(redis),
+      prefix: redis.prefix,
+      maxMessageBytes: broadcast.maxMessageBytes,
+    }),
+};

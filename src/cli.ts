@@ -1,0 +1,68 @@
+import { createRequire } from 'node:module';
+import { Logger } from '@nestjs/common';
+import { ConfigError, loadConfig } from './config/load-config.js';
+import { createLogger } from './logging/create-logger.js';
+import { startServer } from './server/start-server.js';
+
+const USAGE = `Usage: echo-relay start [--config <laravel-echo-server.json>]
+
+Starts the broadcast server. Without --config, ./laravel-echo-server.json is read when present.
+Environment variables override the file (see the README's configuration table).`;
+
+/** Parses `[start] [--config <path>]`; returns undefined for --help. */
+export function parseArgs(argv: string[]): { config?: string; help?: boolean; version?: boolean } {
+  const args = argv[0] === 'start' ? argv.slice(1) : argv;
+  const out: { config?: string; help?: boolean; version?: boolean } = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--help' || arg === '-h') out.help = true;
+    else if (arg === '--version' || arg === '-v') out.version = true;
+    else if (arg === '--config' || arg === '-c') out.config = args[++i];
+    else if (arg.startsWith('--config=')) out.config = arg.slice('--config='.length);
+    else throw new ConfigError(`Unknown argument "${arg}"\n\n${USAGE}`);
+  }
+  if ('config' in out && !out.config) throw new ConfigError(`--config needs a path\n\n${USAGE}`);
+  return out;
+}
+
+/** Runs the server until SIGTERM/SIGINT, then stops gracefully within the configured time. */
+export async function run(argv: string[]): Promise<void> {
+  let loaded;
+  try {
+    const args = parseArgs(argv);
+    if (args.help) return void console.log(USAGE);
+    if (args.version) {
+      const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
+      return void console.log(pkg.version);
+    }
+    loaded = loadConfig({ file: args.config });
+  } catch (err) {
+    console.error(err instanceof ConfigError ? err.message : err);
+    process.exitCode = 78; // EX_CONFIG
+    return;
+  }
+  const logger = createLogger(loaded.config.log);
+  Logger.overrideLogger(logger);
+  const server = await startServer(loaded.config, { logger, warnings: loaded.warnings });
+  const log = new Logger('EchoRelay');
+  const shutdown = (signal: string): void => {
+    log.log(`${signal} received: stopping`);
+    const timer = setTimeout(() => {
+      log.error(`Graceful stop took longer than ${loaded.config.shutdown.timeoutMs} ms; exiting`);
+      process.exit(1);
+    }, loaded.config.shutdown.timeoutMs);
+    timer.unref();
+    server.stop().then(
+      () => {
+        log.log('Stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error(`Stop failed: ${String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}

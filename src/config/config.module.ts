@@ -1,0 +1,23 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { BroadcastConfig, LogConfig, RedisConfig, RelayConfig, ServerConfig, ShutdownConfig } from './relay-config.js';
+
+/**
+ * Provides the validated configuration, whole and per feature: a feature injects the slice it
+ * needs by its class (`constructor(private readonly redis: RedisConfig)`). Nothing reads
+ * `process.env` after `loadConfig`.
+ */
+@Global()
+@Module({})
+export class ConfigModule {
+  static forRoot(config: RelayConfig): DynamicModule {
+    const providers = [
+      { provide: RelayConfig, useValue: config },
+      { provide: ServerConfig, useValue: config.server },
+      { provide: RedisConfig, useValue: config.redis },
+      { provide: BroadcastConfig, useValue: config.broadcast },
+      { provide: LogConfig, useValue: config.log },
+      { provide: ShutdownConfig, useValue: config.shutdown },
+    ];
+    return { module: ConfigModule, providers, exports: providers.map((p) => p.provide) };
+  }
+}

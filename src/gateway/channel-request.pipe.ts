@@ -1,0 +1,32 @@
+import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
+import { isValidChannelName } from '../channels/channel-type.js';
+import { isPlainObject } from '../config/deep-merge.js';
+import { InvalidClientMessage } from './client-errors.js';
+
+/** `subscribe` / `unsubscribe` as Laravel Echo sends them: `{channel, auth: {headers}}`. */
+export interface ChannelRequest {
+  channel: string;
+  /** Headers Echo was configured with (`auth.headers`), forwarded to the auth endpoint. */
+  headers: Record<string, string>;
+}
+
+/** Validates a channel request from a browser; anything else is an `InvalidClientMessage`. */
+@Injectable()
+export class ChannelRequestPipe implements PipeTransform<unknown, ChannelRequest> {
+  transform(body: unknown, metadata?: ArgumentMetadata): ChannelRequest {
+    const event = metadata?.data ?? 'subscribe';
+    if (!isPlainObject(body)) throw new InvalidClientMessage(event, 'payload is not an object');
+    if (!isValidChannelName(body.channel)) throw new InvalidClientMessage(event, 'missing or invalid channel');
+    return { channel: body.channel, headers: stringHeaders(body.auth) };
+  }
+}
+
+function stringHeaders(auth: unknown): Record<string, string> {
+  const headers = isPlainObject(auth) ? auth.headers : undefined;
+  if (!isPlainObject(headers)) return {};
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value === 'string' || typeof value === 'number') out[name] = String(value);
+  }
+  return out;
+}

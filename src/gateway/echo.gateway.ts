@@ -1,0 +1,88 @@
+import { Logger, UseFilters } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  WebSocketServer,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+} from '@nestjs/websockets';
+import type { Server, Socket } from 'socket.io';
+import { requiresAuthorization } from '../channels/channel-type.js';
+import { LogConfig } from '../config/relay-config.js';
+import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
+import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { ChannelRequestPipe, type ChannelRequest } from './channel-request.pipe.js';
+import { SubscriptionDenied } from './client-errors.js';
+import { WsErrorFilter } from './ws-error.filter.js';
+
+/**
+ * The socket.io side of Laravel Echo's protocol: sockets join rooms named after channels, and
+ * broadcasts are emitted as `(event, channel, data)` to those rooms.
+ */
+@WebSocketGateway()
+@UseFilters(WsErrorFilter)
+export class EchoGateway implements OnGatewayConnection, OnGatewayDisconnect {
+  @WebSocketServer() private readonly server!: Server;
+  private readonly log = new Logger('Gateway');
+  private readonly verbose: boolean;
+
+  constructor(
+    private readonly metrics: RelayMetrics,
+    logConfig: LogConfig,
+  ) {
+    this.verbose = logConfig.devMode || logConfig.level === 'debug';
+  }
+
+  handleConnection(socket: Socket): void {
+    this.metrics.connections.inc({ eio: protocolOf(socket) });
+    if (this.verbose) this.log.debug(`${socket.id} connected (EIO ${protocolOf(socket)})`);
+  }
+
+  handleDisconnect(socket: Socket): void {
+    this.metrics.connections.dec({ eio: protocolOf(socket) });
+    if (this.verbose) this.log.debug(`${socket.id} disconnected`);
+  }
+
+  /** Joining twice is harmless: Echo subscribes again for every channel after a reconnect. */
+  @SubscribeMessage('subscribe')
+  async subscribe(
+    @ConnectedSocket() socket: Socket,
+    @MessageBody(ChannelRequestPipe) request: ChannelRequest,
+  ): Promise<void> {
+    if (requiresAuthorization(request.channel)) throw new SubscriptionDenied(request.channel, 403);
+    await socket.join(request.channel);
+    if (this.verbose) this.log.debug(`${socket.id} joined ${request.channel}`);
+  }
+
+  @SubscribeMessage('unsubscribe')
+  async unsubscribe(
+    @ConnectedSocket() socket: Socket,
+    @MessageBody(ChannelRequestPipe) request: ChannelRequest,
+  ): Promise<void> {
+    await socket.leave(request.channel);
+    if (this.verbose) this.log.debug(`${socket.id} left ${request.channel}`);
+  }
+
+  /**
+   * Emits a Laravel broadcast to this node's sockets in the channel's room, minus the sender's
+   * socket. `local`: with several nodes every node receives every Laravel message from Redis, so
+   * each emits to its own sockets only; otherwise clients would get one copy per node.
+   * Returns how many sockets it reached.
+   */
+  deliverLocal(broadcast: BroadcastDto): number {
+    const room = this.server.sockets.adapter.rooms.get(broadcast.channel);
+    if (!room) return 0;
+    const except = broadcast.socket ?? undefined;
+    const target = this.server.local.to(broadcast.channel);
+    (except ? target.except(except) : target).emit(broadcast.event, broadcast.channel, broadcast.data);
+    const recipients = room.size - (except && room.has(except) ? 1 : 0);
+    this.metrics.deliveries.inc(recipients);
+    return recipients;
+  }
+}
+
+function protocolOf(socket: Socket): string {
+  return String(socket.conn.protocol);
+}

@@ -1,0 +1,48 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
+import { LaravelRedisServer } from '../broadcast/laravel-redis.server.js';
+import { BroadcastConfig } from '../config/relay-config.js';
+import { LifecycleService } from '../lifecycle/lifecycle.service.js';
+
+/** Probes for load balancers and orchestrators; never behind a key. */
+@Controller()
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly subscriber: LaravelRedisServer,
+    private readonly lifecycle: LifecycleService,
+    private readonly broadcast: BroadcastConfig,
+  ) {}
+
+  /** The old server's root answer, kept for monitors that poll it. */
+  @Get()
+  @Header('Content-Type', 'text/plain; charset=utf-8')
+  root(): string {
+    return 'OK';
+  }
+
+  /** Liveness: 200 while the process serves requests. */
+  @Get('health')
+  @HealthCheck()
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([() => this.indicators.check('process').up({ uptime: Math.round(process.uptime()) })]);
+  }
+
+  /** Readiness: 200 only while the Redis subscription is live and the node is not shutting down. */
+  @Get('ready')
+  @HealthCheck()
+  ready(): Promise<HealthCheckResult> {
+    return this.health.check([
+      () => {
+        const session = this.indicators.check('lifecycle');
+        return this.lifecycle.draining ? session.down({ message: 'shutting down' }) : session.up();
+      },
+      () => {
+        const session = this.indicators.check('redis');
+        if (!this.broadcast.redis) return session.up({ message: 'Redis subscription disabled by config' });
+        return this.subscriber.subscribed ? session.up() : session.down({ message: 'not subscribed to Redis' });
+      },
+    ]);
+  }
+}

@@ -1,0 +1,60 @@
+import 'reflect-metadata';
+import { Logger, type INestApplication, type LoggerService, type NestApplicationOptions } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { AppModule } from '../app.module.js';
+import { LaravelRedisServer } from '../broadcast/laravel-redis.server.js';
+import { subscriptionPattern } from '../broadcast/laravel-prefix.js';
+import type { RelayConfig } from '../config/relay-config.js';
+import { EchoIoAdapter } from '../gateway/echo-io.adapter.js';
+import { LifecycleService } from '../lifecycle/lifecycle.service.js';
+import { readTlsOptions, reloadCertificatesOnChange } from './https.js';
+
+/** A started echo-relay: its app, where it listens, and how to stop it. */
+export interface RunningServer {
+  app: INestApplication;
+  port: number;
+  url: string;
+  /** Graceful stop: readiness fails, clients are disconnected, Redis is quit. */
+  stop(): Promise<void>;
+}
+
+/** Boots echo-relay from a validated config. Redis need not be up: the subscriber keeps retrying. */
+export async function startServer(
+  config: RelayConfig,
+  options: { logger?: LoggerService | false; warnings?: string[] } = {},
+): Promise<RunningServer> {
+  const log = new Logger('EchoRelay');
+  const https = config.server.protocol === 'https';
+  const app = await NestFactory.create(AppModule.forRoot(config), {
+    logger: options.logger ?? false,
+    httpsOptions: https ? (readTlsOptions(config.server) as NestApplicationOptions['httpsOptions']) : undefined,
+  });
+  for (const warning of options.warnings ?? []) log.warn(warning);
+  app.useWebSocketAdapter(new EchoIoAdapter(app, config.server));
+  if (config.broadcast.redis) {
+    app.connectMicroservice({ strategy: app.get(LaravelRedisServer) });
+    await app.startAllMicroservices();
+    log.log(`Listening for Laravel broadcasts on Redis pattern "${subscriptionPattern(config.redis.prefix)}"`);
+  } else {
+    log.warn('Redis subscription disabled (subscribers.redis: false)');
+  }
+  if (config.server.allowedOrigins.length === 0) {
+    log.warn('No allowedOrigins configured: sockets from any origin are accepted, like laravel-echo-server');
+  }
+  await (config.server.host ? app.listen(config.server.port, config.server.host) : app.listen(config.server.port));
+  const httpServer = app.getHttpServer() as HttpsServer;
+  const stopWatching = https ? reloadCertificatesOnChange(httpServer, config.server, log) : () => undefined;
+  const port = (httpServer.address() as AddressInfo).port;
+  const url = `${config.server.protocol}://${config.server.host || '127.0.0.1'}:${port}`;
+  log.log(`echo-relay serving on ${url}`);
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      app.get(LifecycleService).startDraining();
+      stopWatching();
+      await app.close();
+    })());
+  return { app, port, url, stop };
+}
