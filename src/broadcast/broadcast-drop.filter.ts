@@ -20,7 +20,11 @@ export class BroadcastDropFilter implements RpcExceptionFilter<unknown> {
     const drop =
       exception instanceof DroppedMessage
         ? exception
-        : new DroppedMessage('handler_error', channel, exception instanceof Error ? exception.message : String(exception));
+        : new DroppedMessage(
+            'handler_error',
+            channel,
+            exception instanceof Error ? exception.message : String(exception),
+          );
     this.metrics.messagesReceived.inc({ source: 'redis' });
     this.metrics.messagesDropped.inc({ reason: drop.reason });
     this.log.warn(drop.reason, `Dropped message on Redis channel "${channel}": ${drop.reason} (${drop.message})`);

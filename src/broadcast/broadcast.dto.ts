@@ -1,8 +1,16 @@
+import 'reflect-metadata';
 import { IsNotEmpty, IsNotIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { IsJsonContainer, MaxJsonDepth } from './json-container.validator.js';
 
 /** socket.io refuses to emit these names; a publisher that uses one would otherwise fail late. */
-export const RESERVED_EVENTS = ['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener'];
+export const RESERVED_EVENTS = [
+  'connect',
+  'connect_error',
+  'disconnect',
+  'disconnecting',
+  'newListener',
+  'removeListener',
+];
 
 /** Nesting beyond this is refused: socket.io walks `data` recursively on every emit. */
 export const MAX_DATA_DEPTH = 64;

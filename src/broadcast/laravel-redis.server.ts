@@ -67,7 +67,7 @@ export class LaravelRedisServer extends ServerRedis {
       // We subscribe on every `ready` ourselves, so the state we report is the real one.
       autoResubscribe: false,
       retryStrategy: (times: number) => (this.isManuallyClosed ? undefined : reconnectDelay(times)),
-    } as ReturnType<ServerRedis['getClientOptions']>;
+    };
   }
 
   override async close(): Promise<void> {
@@ -102,8 +102,8 @@ export class LaravelRedisServer extends ServerRedis {
     const ctx = new RedisContext([channel, undefined]);
     // handleEvent runs pipes and filters; the drop filter handles every failure, this catch
     // only guards against a failure in Nest itself.
-    this.handleEvent(LARAVEL_BROADCAST, { pattern: LARAVEL_BROADCAST, data: packet.data }, ctx).catch(
-      (err: unknown) => this.log.error(`Broadcast handler failed on "${channel}": ${String(err)}`),
+    this.handleEvent(LARAVEL_BROADCAST, { pattern: LARAVEL_BROADCAST, data: packet.data }, ctx).catch((err: unknown) =>
+      this.log.error(`Broadcast handler failed on "${channel}": ${String(err)}`),
     );
   }
 }

@@ -25,7 +25,8 @@ export class LaravelDeserializer implements Deserializer<Buffer, IncomingEvent> 
   constructor(private readonly options: { prefix: string; maxMessageBytes: number }) {}
 
   deserialize(message: Buffer, context?: Record<string, unknown>): IncomingEvent {
-    const channel = stripPrefix(String(context?.channel ?? ''), this.options.prefix);
+    const raw = context?.channel;
+    const channel = stripPrefix(typeof raw === 'string' ? raw : '', this.options.prefix);
     return { pattern: LARAVEL_BROADCAST, data: this.parse(channel, message) };
   }
 

@@ -20,7 +20,7 @@ export class PrefixAdvisor {
       'prefix',
       `Broadcast on "${channel}" looks like it carries Laravel's Redis prefix, but none is configured: ` +
         'clients subscribed to the bare name will not receive it. Set REDIS_PREFIX (or ' +
-        'databaseConfig.redis.keyPrefix) to the app\'s database.redis.options.prefix.',
+        "databaseConfig.redis.keyPrefix) to the app's database.redis.options.prefix.",
     );
   }
 }

@@ -42,7 +42,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     fileLayer = fromLegacyFile(raw, warnings);
     sourceFile = path;
   }
-  const merged = deepMerge(defaultConfig() as PlainObject, fileLayer, fromEnv(env));
+  const merged = deepMerge(defaultConfig(), fileLayer, fromEnv(env));
   return { config: validate({ ...merged, sourceFile }), warnings };
 }
 

@@ -48,7 +48,9 @@ export class EchoIoAdapter extends IoAdapter {
   ): void {
     for (const { message, callback } of handlers) {
       socket.on(message as string, (...args: unknown[]) => {
-        const { data, ack } = this.mapPayload(args);
+        // fromEvent in Nest's version hands a lone argument over unwrapped; so do we.
+        const mapped: { data: unknown; ack?: unknown } = this.mapPayload(args.length === 1 ? args[0] : args);
+        const { data, ack } = mapped;
         void this.run(() => callback(data, ack), transform, ack as ((response: unknown) => void) | undefined);
       });
     }
@@ -61,7 +63,9 @@ export class EchoIoAdapter extends IoAdapter {
   ): Promise<void> {
     try {
       const result = await handler();
-      const response = isObservable(result) ? await lastValueFrom(transform(result), { defaultValue: undefined }) : result;
+      const response = isObservable(result)
+        ? await lastValueFrom(transform(result), { defaultValue: undefined })
+        : result;
       if (response !== undefined && response !== null && typeof ack === 'function') ack(response);
     } catch (err) {
       this.logger.error(err);

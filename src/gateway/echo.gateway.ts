@@ -65,6 +65,11 @@ export class EchoGateway implements OnGatewayConnection, OnGatewayDisconnect {
     if (this.verbose) this.log.debug(`${socket.id} left ${request.channel}`);
   }
 
+  /** Sockets of this node in a channel's room. */
+  localSubscriberCount(channel: string): number {
+    return this.server.sockets.adapter.rooms.get(channel)?.size ?? 0;
+  }
+
   /**
    * Emits a Laravel broadcast to this node's sockets in the channel's room, minus the sender's
    * socket. `local`: with several nodes every node receives every Laravel message from Redis, so

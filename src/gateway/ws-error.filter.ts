@@ -22,6 +22,8 @@ export class WsErrorFilter implements ExceptionFilter {
       this.log.debug(`${socket.id}: ignored "${exception.event}": ${exception.message}`);
       return;
     }
-    this.log.error(`${socket.id}: ${exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)}`);
+    this.log.error(
+      `${socket.id}: ${exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)}`,
+    );
   }
 }

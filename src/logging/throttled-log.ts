@@ -19,7 +19,9 @@ export class ThrottledLog {
       entry.suppressed++;
       return;
     }
-    const held = entry?.suppressed ? ` (${entry.suppressed} similar in the last ${this.intervalMs / 1000}s not shown)` : '';
+    const held = entry?.suppressed
+      ? ` (${entry.suppressed} similar in the last ${this.intervalMs / 1000}s not shown)`
+      : '';
     this.last.set(key, { at: now, suppressed: 0 });
     if (this.last.size > 1000) this.last.clear();
     this.logger.warn(message + held);

@@ -1,0 +1,91 @@
+import type { LoggerService } from '@nestjs/common';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load-config.js';
+import { deepMerge, type PlainObject } from '../../src/config/deep-merge.js';
+import { RelayConfig } from '../../src/config/relay-config.js';
+import { EchoGateway } from '../../src/gateway/echo.gateway.js';
+import { RelayMetrics } from '../../src/metrics/relay-metrics.js';
+import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { waitUntil } from './ports.js';
+
+/** Log lines a relay wrote, for assertions on what operators would see. */
+export class MemoryLogger implements LoggerService {
+  readonly lines: { level: string; message: string }[] = [];
+  log(message: unknown): void {
+    this.push('log', message);
+  }
+  error(message: unknown): void {
+    this.push('error', message);
+  }
+  warn(message: unknown): void {
+    this.push('warn', message);
+  }
+  debug(message: unknown): void {
+    this.push('debug', message);
+  }
+  verbose(message: unknown): void {
+    this.push('verbose', message);
+  }
+  fatal(message: unknown): void {
+    this.push('fatal', message);
+  }
+  matching(pattern: RegExp): string[] {
+    return this.lines.map((l) => l.message).filter((m) => pattern.test(m));
+  }
+  private push(level: string, message: unknown): void {
+    this.lines.push({ level, message: String(message) });
+  }
+}
+
+export interface TestRelay extends RunningServer {
+  config: RelayConfig;
+  logs: MemoryLogger;
+  gateway: EchoGateway;
+  metrics: RelayMetrics;
+  /** Resolves once `count` sockets of this node are in the channel's room. */
+  waitForSubscribers(channel: string, count: number): Promise<void>;
+  ready(): Promise<number>;
+}
+
+/**
+ * Boots the real app in this process on a free port, through the same config loader as the CLI
+ * (env layer given here, no file unless named), with `overrides` deep-merged last.
+ */
+export async function startRelay(
+  options: { env?: Record<string, string>; file?: string; overrides?: PlainObject } = {},
+): Promise<TestRelay> {
+  const cwd = mkdtempSync(join(tmpdir(), 'echo-relay-test-'));
+  const loaded = loadConfig({
+    env: { PORT: '0', ECHO_RELAY_HOST: '127.0.0.1', ...options.env },
+    file: options.file,
+    cwd,
+  });
+  const config = options.overrides
+    ? (Object.assign(
+        new RelayConfig(),
+        deepMerge(loaded.config as unknown as PlainObject, options.overrides),
+      ) as RelayConfig)
+    : loaded.config;
+  const logs = new MemoryLogger();
+  const server = await startServer(config, { logger: logs, warnings: loaded.warnings });
+  const gateway = server.app.get(EchoGateway);
+  return {
+    ...server,
+    config,
+    logs,
+    gateway,
+    metrics: server.app.get(RelayMetrics),
+    waitForSubscribers: (channel, count) =>
+      waitUntil(() => gateway.localSubscriberCount(channel) === count, 5000, `${count} subscriber(s) in ${channel}`),
+    ready: async () => (await fetch(`${server.url}/ready`)).status,
+  };
+}
+
+/** Starts a relay and waits until its Redis subscription is live. */
+export async function startReadyRelay(options: Parameters<typeof startRelay>[0] = {}): Promise<TestRelay> {
+  const relay = await startRelay(options);
+  await waitUntil(async () => (await relay.ready()) === 200, 5000, 'relay readiness');
+  return relay;
+}

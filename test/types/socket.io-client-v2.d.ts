@@ -1,0 +1,1 @@
+declare module 'socket.io-client-v2';
