@@ -41,7 +41,7 @@ export function connected(echo: TestEcho, timeoutMs = 5000): Promise<void> {
   return withTimeout(
     new Promise((resolve, reject) => {
       socket.once('connect', () => resolve());
-      socket.once('connect_error', (err) => reject(err));
+      socket.once('connect_error', (err) => reject(err instanceof Error ? err : new Error(String(err))));
       socket.once('error', (err) => reject(new Error(String(err))));
     }),
     timeoutMs,
