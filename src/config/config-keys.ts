@@ -3,6 +3,9 @@
  * laravel-echo-server.json, and its environment variables (later names win). The loader, the error
  * messages and the README's config table all follow it.
  */
+import { API_CONFIG_KEYS } from './api.config.js';
+import { AUTH_CONFIG_KEYS } from './auth.config.js';
+
 export type ValueKind = 'string' | 'int' | 'bool' | 'list' | 'json';
 
 export interface ConfigKey {
@@ -15,7 +18,7 @@ export interface ConfigKey {
   kind: ValueKind;
 }
 
-export const CONFIG_KEYS: readonly ConfigKey[] = [
+const CORE_CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'server.host', file: 'host', env: ['LARAVEL_ECHO_SERVER_HOST', 'ECHO_RELAY_HOST'], kind: 'string' },
   { path: 'server.port', file: 'port', env: ['LARAVEL_ECHO_SERVER_PORT', 'PORT'], kind: 'int' },
   {
@@ -80,6 +83,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'log.devMode', file: 'devMode', env: ['LARAVEL_ECHO_SERVER_DEBUG', 'ECHO_RELAY_DEV_MODE'], kind: 'bool' },
   { path: 'shutdown.timeoutMs', file: 'shutdownTimeoutMs', env: ['ECHO_RELAY_SHUTDOWN_TIMEOUT_MS'], kind: 'int' },
 ];
+
+export const CONFIG_KEYS: readonly ConfigKey[] = [...CORE_CONFIG_KEYS, ...AUTH_CONFIG_KEYS, ...API_CONFIG_KEYS];
 
 /**
  * Keys of the old file that are read by a dedicated rule rather than the table: the rest of

@@ -1,4 +1,6 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { ApiConfig } from './api.config.js';
+import { AuthConfig } from './auth.config.js';
 import { BroadcastConfig, LogConfig, RedisConfig, RelayConfig, ServerConfig, ShutdownConfig } from './relay-config.js';
 
 /**
@@ -17,6 +19,8 @@ export class ConfigModule {
       { provide: BroadcastConfig, useValue: config.broadcast },
       { provide: LogConfig, useValue: config.log },
       { provide: ShutdownConfig, useValue: config.shutdown },
+      { provide: AuthConfig, useValue: config.auth },
+      { provide: ApiConfig, useValue: config.api },
     ];
     return { module: ConfigModule, providers, exports: providers.map((p) => p.provide) };
   }

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min, ValidateNested } from 'class-validator';
+import { ApiConfig, defaultApiConfig } from './api.config.js';
+import { AuthConfig, defaultAuthConfig } from './auth.config.js';
 
 /** How the HTTP/WebSocket listener is exposed. */
 export class ServerConfig {
@@ -83,6 +85,8 @@ export class RelayConfig {
   @ValidateNested() @Type(() => BroadcastConfig) broadcast!: BroadcastConfig;
   @ValidateNested() @Type(() => LogConfig) log!: LogConfig;
   @ValidateNested() @Type(() => ShutdownConfig) shutdown!: ShutdownConfig;
+  @ValidateNested() @Type(() => AuthConfig) auth!: AuthConfig;
+  @ValidateNested() @Type(() => ApiConfig) api!: ApiConfig;
   /** Where the old laravel-echo-server.json came from, if any. */
   @IsOptional() @IsString() sourceFile?: string;
 }
@@ -120,5 +124,7 @@ export function defaultConfig(): ConfigLayer {
     broadcast: { redis: true, maxMessageBytes: 1024 * 1024 },
     log: { level: 'info', format: 'auto', devMode: false },
     shutdown: { timeoutMs: 10_000 },
+    auth: defaultAuthConfig(),
+    api: defaultApiConfig(),
   };
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Metric names carry this prefix. */
 export const METRIC_PREFIX = 'echo_relay_';
@@ -42,6 +42,41 @@ export class RelayMetrics {
   readonly redisSubscribed = new Gauge({
     name: `${METRIC_PREFIX}redis_subscribed`,
     help: '1 while the Redis pattern subscription for Laravel broadcasts is live',
+    registers: [this.registry],
+  });
+
+  readonly subscriptions = new Gauge({
+    name: `${METRIC_PREFIX}subscriptions`,
+    help: 'Channel subscriptions on this node, by channel type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly authRequests = new Counter({
+    name: `${METRIC_PREFIX}auth_requests_total`,
+    help: 'Channel authorisation calls, by outcome (allowed, denied, error, timeout)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly authDuration = new Histogram({
+    name: `${METRIC_PREFIX}auth_duration_seconds`,
+    help: 'Latency of channel authorisation calls',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly whispers = new Counter({
+    name: `${METRIC_PREFIX}whispers_total`,
+    help: 'Client events (whispers), by result (relayed, rate_limited, refused)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ingestToEmit = new Histogram({
+    name: `${METRIC_PREFIX}ingest_to_emit_seconds`,
+    help: 'Time from a broadcast arriving to its emit on this node',
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
     registers: [this.registry],
   });
 }
