@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { run } from './cli.js';
 
 run(process.argv.slice(2)).catch((err: unknown) => {
