@@ -88,9 +88,14 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [...CORE_CONFIG_KEYS, ...AUTH_C
 
 /**
  * Keys of the old file that are read by a dedicated rule rather than the table: the rest of
- * `databaseConfig.redis` becomes ioredis options, and `database` only ever meant "redis" here.
+ * `databaseConfig.redis` becomes ioredis options; `database` and its `sqlite` block are checked
+ * together (presence always lives in Redis).
  */
-export const FILE_KEYS_HANDLED_ELSEWHERE: readonly string[] = ['databaseConfig.redis', 'database'];
+export const FILE_KEYS_HANDLED_ELSEWHERE: readonly string[] = [
+  'databaseConfig.redis',
+  'databaseConfig.sqlite',
+  'database',
+];
 
 /** Where a setting can be changed, for error messages: `server.port (file "port", env PORT)`. */
 export function describeKey(path: string): string {

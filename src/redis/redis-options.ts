@@ -5,8 +5,10 @@ import type { RedisConfig } from '../config/relay-config.js';
  * ioredis options for every connection echo-relay opens. A URL wins over host/port/password/db;
  * `rediss://` or `tls: true` turns TLS on (with certificate verification).
  */
-export function redisOptions(config: RedisConfig): RedisOptions {
+export function redisOptions(config: RedisConfig, role = 'subscriber'): RedisOptions {
   const base: RedisOptions = {
+    // Named connections make `CLIENT LIST` on a shared Redis readable for operators.
+    connectionName: `echo-relay:${role}`,
     host: config.host,
     port: config.port,
     username: config.username || undefined,
