@@ -49,9 +49,9 @@ describe('malformed Redis messages', () => {
 
   after(async () => {
     echo.disconnect();
-    await laravel.close();
-    await relay.stop();
-    await redis.close();
+    await laravel?.close();
+    await relay?.stop();
+    await redis?.close();
   });
 
   async function dropped(reason: string): Promise<number> {

@@ -38,7 +38,7 @@ describe('Redis outages', () => {
       await relay.waitForSubscribers('orders', 1);
       const laravel = new LaravelPublisher(redis.url);
       await laravel.broadcast(['orders'], 'paid', { id: 1 });
-      await laravel.close();
+      await laravel?.close();
       await waitUntil(() => got.length === 1);
     } finally {
       echo.disconnect();
@@ -61,7 +61,7 @@ describe('Redis outages', () => {
 
       const laravel = new LaravelPublisher(redis.url);
       await laravel.broadcast(['orders'], 'paid', { id: 2 });
-      await laravel.close();
+      await laravel?.close();
       await waitUntil(() => got.length === 1);
       assert.deepEqual(got, [{ id: 2 }]);
       assert.equal(relay.gateway.localSubscriberCount('orders'), 1, 'clients stayed connected through the outage');

@@ -8,6 +8,7 @@ import { RelayConfig } from '../../src/config/relay-config.js';
 import { EchoGateway } from '../../src/gateway/echo.gateway.js';
 import { RelayMetrics } from '../../src/metrics/relay-metrics.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { httpStatus } from './http.js';
 import { waitUntil } from './ports.js';
 
 /** Log lines a relay wrote, for assertions on what operators would see. */
@@ -79,7 +80,7 @@ export async function startRelay(
     metrics: server.app.get(RelayMetrics),
     waitForSubscribers: (channel, count) =>
       waitUntil(() => gateway.localSubscriberCount(channel) === count, 5000, `${count} subscriber(s) in ${channel}`),
-    ready: async () => (await fetch(`${server.url}/ready`)).status,
+    ready: () => httpStatus(`${server.url}/ready`),
   };
 }
 
