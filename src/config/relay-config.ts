@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min, ValidateNested } from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min, ValidateNested } from 'class-validator';
 import { ApiConfig, defaultApiConfig } from './api.config.js';
 import { AuthConfig, defaultAuthConfig } from './auth.config.js';
 
@@ -50,6 +50,17 @@ export class RedisConfig {
    * ingest; the subscription pattern is `<prefix>*`. @default ''
    */
   @IsString() prefix!: string;
+  /**
+   * Redis Sentinel: sentinel addresses (`host:port` or `{host, port}`); when set, `sentinelName`
+   * names the master and host/port are ignored. @default []
+   */
+  @IsArray() sentinels!: (string | { host: string; port: number })[];
+  /** Master name monitored by the sentinels. @default 'mymaster' */
+  @IsString() sentinelName!: string;
+  /** Password of the sentinels themselves, if they need one. @default '' */
+  @IsString() sentinelPassword!: string;
+  /** Redis Cluster: seed nodes as `host:port`; when set, host/port/db are ignored. @default [] */
+  @IsString({ each: true }) clusterNodes!: string[];
   /** Further ioredis options passed through unchanged (the old `databaseConfig.redis`). @default {} */
   @IsObject() options!: Record<string, unknown>;
 }
@@ -119,6 +130,10 @@ export function defaultConfig(): ConfigLayer {
       db: 0,
       tls: false,
       prefix: '',
+      sentinels: [],
+      sentinelName: 'mymaster',
+      sentinelPassword: '',
+      clusterNodes: [],
       options: {},
     },
     broadcast: { redis: true, maxMessageBytes: 1024 * 1024 },
