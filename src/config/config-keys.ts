@@ -91,6 +91,13 @@ const CORE_CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'log.format', file: 'logFormat', env: ['ECHO_RELAY_LOG_FORMAT'], kind: 'string' },
   { path: 'log.devMode', file: 'devMode', env: ['LARAVEL_ECHO_SERVER_DEBUG', 'ECHO_RELAY_DEV_MODE'], kind: 'bool' },
   { path: 'shutdown.timeoutMs', file: 'shutdownTimeoutMs', env: ['ECHO_RELAY_SHUTDOWN_TIMEOUT_MS'], kind: 'int' },
+  { path: 'shutdown.graceMs', file: 'shutdownGraceMs', env: ['ECHO_RELAY_SHUTDOWN_GRACE_MS'], kind: 'int' },
+  {
+    path: 'shutdown.disconnectSpreadMs',
+    file: 'shutdownDisconnectSpreadMs',
+    env: ['ECHO_RELAY_SHUTDOWN_DISCONNECT_SPREAD_MS'],
+    kind: 'int',
+  },
 ];
 
 export const CONFIG_KEYS: readonly ConfigKey[] = [...CORE_CONFIG_KEYS, ...AUTH_CONFIG_KEYS, ...API_CONFIG_KEYS];

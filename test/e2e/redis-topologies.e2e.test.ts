@@ -36,7 +36,7 @@ describe(
         const relay: TestRelay = await startReadyRelay({ env: { ...env(group), REDIS_PREFIX: 'laravel_database_' } });
         cleanup.push(() => relay.stop());
         const echo = createEcho(relay.url, 4);
-        cleanup.push(async () => void echo.disconnect());
+        cleanup.push(() => Promise.resolve(void echo.disconnect()));
         // Channel names that hash to different cluster slots, published through different nodes.
         const channels = ['orders', 'users.1', 'alerts', 'chat.42', 'news'];
         const got = channels.map((c) => collect(echo, c, '.tick'));
