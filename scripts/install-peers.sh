@@ -7,7 +7,8 @@ set -euo pipefail
 need=()
 command -v php >/dev/null 2>&1 || need+=(php-cli)
 dpkg -s php-laravel-framework >/dev/null 2>&1 || need+=(php-laravel-framework)
-php -m 2>/dev/null | grep -qx redis || need+=(php-redis)
+# Not `php -m | grep -q`: with pipefail, grep closing the pipe early fails the check.
+php -r 'exit(extension_loaded("redis") ? 0 : 1);' >/dev/null 2>&1 || need+=(php-redis)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
