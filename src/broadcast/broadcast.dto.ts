@@ -40,4 +40,7 @@ export class BroadcastDto {
   @IsString()
   @MaxLength(100)
   socket?: string | null;
+
+  /** `performance.now()` when the message arrived, for the ingest-to-emit histogram; not validated. */
+  receivedAt?: number;
 }
