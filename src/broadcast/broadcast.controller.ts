@@ -29,7 +29,7 @@ export class BroadcastController {
   onBroadcast(@Payload(BroadcastValidationPipe) broadcast: BroadcastDto): void {
     this.metrics.messagesReceived.inc({ source: 'redis' });
     this.prefixAdvisor.inspect(broadcast.channel);
-    const recipients = this.gateway.deliverLocal(broadcast);
+    const recipients = this.gateway.deliver(broadcast, { scope: 'local' });
     if (this.verbose) {
       this.log.debug(`${broadcast.event} on "${broadcast.channel}" to ${recipients} socket(s)`);
     }
