@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger, type INestApplication, type LoggerService, type NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from '../app.module.js';
@@ -8,6 +9,8 @@ import { LaravelRedisServer } from '../broadcast/laravel-redis.server.js';
 import { subscriptionPattern } from '../broadcast/laravel-prefix.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import { EchoIoAdapter } from '../gateway/echo-io.adapter.js';
+import { ApiListener } from '../http-api/api-listener.js';
+import { configureHttpApi } from '../http-api/configure-http-api.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
 import { readTlsOptions, reloadCertificatesOnChange } from './https.js';
 
@@ -16,6 +19,8 @@ export interface RunningServer {
   app: INestApplication;
   port: number;
   url: string;
+  /** Where the HTTP API and `/metrics` are served: `url`, or the separate listener of `api.port`. */
+  apiUrl: string;
   /** Graceful stop: readiness fails, clients are disconnected, Redis is quit. */
   stop(): Promise<void>;
 }
@@ -27,12 +32,15 @@ export async function startServer(
 ): Promise<RunningServer> {
   const log = new Logger('EchoRelay');
   const https = config.server.protocol === 'https';
-  const app = await NestFactory.create(AppModule.forRoot(config), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     logger: options.logger ?? false,
+    // The HTTP API installs its own JSON parser, with its size limit, after its listener and CORS checks.
+    bodyParser: false,
     httpsOptions: https ? (readTlsOptions(config.server) as NestApplicationOptions['httpsOptions']) : undefined,
   });
   for (const warning of options.warnings ?? []) log.warn(warning);
   app.useWebSocketAdapter(new EchoIoAdapter(app, config.server));
+  configureHttpApi(app);
   if (config.broadcast.redis) {
     app.connectMicroservice({ strategy: app.get(LaravelRedisServer) });
     await app.startAllMicroservices();
@@ -56,5 +64,6 @@ export async function startServer(
       stopWatching();
       await app.close();
     })());
-  return { app, port, url, stop };
+  const apiUrl = app.get(ApiListener).url ?? url;
+  return { app, port, url, apiUrl, stop };
 }
