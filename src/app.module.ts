@@ -7,9 +7,10 @@ import { GatewayModule } from './gateway/gateway.module.js';
 import { HealthModule } from './health/health.module.js';
 import { HttpApiModule } from './http-api/http-api.module.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
+import { MetricsEndpointModule } from './metrics/metrics-endpoint.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 
-/** Redis → broadcast (validation) → gateway → rooms; health and the HTTP API beside it. */
+/** Redis → broadcast (validation) → gateway → rooms; health, the HTTP API and metrics beside it. */
 @Module({})
 export class AppModule {
   static forRoot(config: RelayConfig): DynamicModule {
@@ -24,6 +25,7 @@ export class AppModule {
         HealthModule,
         PresenceDirectoryModule,
         HttpApiModule,
+        MetricsEndpointModule,
       ],
     };
   }
