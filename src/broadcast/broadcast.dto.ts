@@ -40,7 +40,4 @@ export class BroadcastDto {
   @IsString()
   @MaxLength(100)
   socket?: string | null;
-
-  /** `performance.now()` when the message arrived, for the ingest-to-emit histogram; not validated. */
-  receivedAt?: number;
 }

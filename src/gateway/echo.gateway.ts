@@ -79,9 +79,10 @@ export class EchoGateway implements OnGatewayConnection, OnGatewayDisconnect {
    * Redis, so each emits to its own sockets only; otherwise clients would get one copy per node.
    * `cluster` (HTTP API): only the node that took the request has the message, so it emits
    * through the socket.io adapter, which reaches the rooms on every node.
+   * `receivedAt` (`performance.now()` when the message arrived) feeds the ingest-to-emit histogram.
    * Returns how many sockets of this node it reached.
    */
-  deliver(broadcast: BroadcastDto, { scope }: { scope: DeliveryScope }): number {
+  deliver(broadcast: BroadcastDto, { scope, receivedAt }: { scope: DeliveryScope; receivedAt?: number }): number {
     const room = this.server.sockets.adapter.rooms.get(broadcast.channel);
     if (!room && scope === 'local') return 0;
     const except = broadcast.socket ?? undefined;
@@ -89,9 +90,7 @@ export class EchoGateway implements OnGatewayConnection, OnGatewayDisconnect {
     (except ? target.except(except) : target).emit(broadcast.event, broadcast.channel, broadcast.data);
     const recipients = room ? room.size - (except && room.has(except) ? 1 : 0) : 0;
     this.metrics.deliveries.inc(recipients);
-    if (broadcast.receivedAt !== undefined) {
-      this.metrics.ingestToEmit.observe((performance.now() - broadcast.receivedAt) / 1000);
-    }
+    if (receivedAt !== undefined) this.metrics.ingestToEmit.observe((performance.now() - receivedAt) / 1000);
     return recipients;
   }
 

@@ -27,10 +27,10 @@ export class EventsController {
     if (!this.config.publish) {
       throw new DroppedMessage('http_disabled', '', 'publishing over HTTP is disabled (subscribers.http: false)');
     }
-    const broadcasts = toBroadcasts(parsePublishRequest(body), receivedAt);
+    const broadcasts = toBroadcasts(parsePublishRequest(body));
     for (const broadcast of broadcasts) {
       this.metrics.messagesReceived.inc({ source: 'http' });
-      this.gateway.deliver(broadcast, { scope: 'cluster' });
+      this.gateway.deliver(broadcast, { scope: 'cluster', receivedAt });
     }
     return { message: 'ok' };
   }

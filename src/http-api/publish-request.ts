@@ -1,7 +1,7 @@
 import { isPlainObject } from '../config/deep-merge.js';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { DroppedMessage, type DropReason } from '../broadcast/dropped-message.js';
-import { toBroadcast } from '../broadcast/to-broadcast.js';
+import { validateBroadcast } from '../broadcast/validate-broadcast.js';
 
 /** Most channels one request may name (Pusher's limit for one trigger). */
 export const MAX_CHANNELS_PER_EVENT = 100;
@@ -46,9 +46,9 @@ export function parsePublishRequest(body: unknown): PublishRequest {
  * One validated broadcast per channel, through the same validation as Redis messages. All are
  * validated before any is delivered, so a request is delivered whole or not at all.
  */
-export function toBroadcasts(request: PublishRequest, receivedAt?: number): BroadcastDto[] {
+export function toBroadcasts(request: PublishRequest): BroadcastDto[] {
   const payload = { event: request.name, data: request.data, socket: request.socketId };
-  return request.channels.map((channel) => toBroadcast(channel, payload, receivedAt));
+  return request.channels.map((channel) => validateBroadcast(channel, payload));
 }
 
 /** What the caller is told about a refused request. */

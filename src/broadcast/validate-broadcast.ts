@@ -15,9 +15,8 @@ const REASON_BY_PROPERTY: Record<string, DropReason> = {
  * The one validation every broadcast goes through, whatever its source (Redis or the HTTP API):
  * a `{event, data, socket}` payload for one channel becomes a `BroadcastDto`, or `DroppedMessage`
  * is thrown. Builds the DTO by assigning the fields, so `data` is passed on as parsed, not copied.
- * `receivedAt` (`performance.now()` on arrival) feeds the ingest-to-emit histogram.
  */
-export function toBroadcast(channel: string, payload: unknown, receivedAt?: number): BroadcastDto {
+export function validateBroadcast(channel: string, payload: unknown): BroadcastDto {
   if (!isValidChannelName(channel)) throw new DroppedMessage('invalid_channel', channel, 'unusable channel name');
   if (!isPlainObject(payload)) throw new DroppedMessage('not_an_object', channel, 'payload is not a JSON object');
   const dto = Object.assign(new BroadcastDto(), {
@@ -25,7 +24,6 @@ export function toBroadcast(channel: string, payload: unknown, receivedAt?: numb
     event: payload.event,
     data: payload.data,
     socket: payload.socket,
-    receivedAt,
   });
   const errors = validateSync(dto, { stopAtFirstError: true });
   if (errors.length > 0) {
