@@ -40,7 +40,6 @@ export async function startServer(
   });
   for (const warning of options.warnings ?? []) log.warn(warning);
   app.useWebSocketAdapter(new EchoIoAdapter(app, config.server));
-  configureHttpApi(app);
   if (config.broadcast.redis) {
     app.connectMicroservice({ strategy: app.get(LaravelRedisServer) });
     await app.startAllMicroservices();
@@ -51,6 +50,7 @@ export async function startServer(
   if (config.server.allowedOrigins.length === 0) {
     log.warn('No allowedOrigins configured: sockets from any origin are accepted, like laravel-echo-server');
   }
+  configureHttpApi(app);
   await (config.server.host ? app.listen(config.server.port, config.server.host) : app.listen(config.server.port));
   const httpServer = app.getHttpServer() as HttpsServer;
   const stopWatching = https ? reloadCertificatesOnChange(httpServer, config.server, log) : () => undefined;
