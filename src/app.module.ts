@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { BroadcastModule } from './broadcast/broadcast.module.js';
-import { PresenceDirectoryModule } from './channels/presence-directory.module.js';
+import { ChannelsModule } from './channels/channels.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { RelayConfig } from './config/relay-config.js';
 import { GatewayModule } from './gateway/gateway.module.js';
@@ -23,7 +23,7 @@ export class AppModule {
         GatewayModule,
         BroadcastModule,
         HealthModule,
-        PresenceDirectoryModule,
+        ChannelsModule,
         HttpApiModule,
         MetricsEndpointModule,
       ],

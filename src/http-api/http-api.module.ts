@@ -11,7 +11,7 @@ import { EventsController } from './events.controller.js';
 
 /**
  * laravel-echo-server's HTTP API under `/apps/:appId/...`. Presence members come from the
- * `PresenceDirectory` provided by the channels feature (`PresenceDirectoryModule`).
+ * `PresenceDirectory` provided by the channels feature (`ChannelsModule`).
  */
 @Module({
   imports: [GatewayModule],
