@@ -1,3 +1,4 @@
+import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ApiConfig } from '../config/api.config.js';
 import { apiCors } from './api-cors.js';
@@ -9,7 +10,8 @@ import { ApiListener } from './api-listener.js';
  * Its errors (invalid JSON, too large) reach `ApiErrorFilter` through Nest's error handler.
  * Call before `listen()`; the app must be created with `bodyParser: false`.
  */
-export function configureHttpApi(app: NestExpressApplication): void {
+export function configureHttpApi(nest: INestApplication): void {
+  const app = nest as NestExpressApplication;
   const config = app.get(ApiConfig);
   app.use(app.get(ApiListener).scope());
   app.use(apiCors(config.cors));

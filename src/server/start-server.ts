@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { Logger, type INestApplication, type LoggerService, type NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from '../app.module.js';
@@ -9,18 +8,15 @@ import { LaravelRedisServer } from '../broadcast/laravel-redis.server.js';
 import { subscriptionPattern } from '../broadcast/laravel-prefix.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import { EchoIoAdapter } from '../gateway/echo-io.adapter.js';
-import { ApiListener } from '../http-api/api-listener.js';
-import { configureHttpApi } from '../http-api/configure-http-api.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
 import { readTlsOptions, reloadCertificatesOnChange } from './https.js';
+import { configureHttpApi } from '../http-api/configure-http-api.js';
 
 /** A started echo-relay: its app, where it listens, and how to stop it. */
 export interface RunningServer {
   app: INestApplication;
   port: number;
   url: string;
-  /** Where the HTTP API and `/metrics` are served: `url`, or the separate listener of `api.port`. */
-  apiUrl: string;
   /** Graceful stop: readiness fails, clients are disconnected, Redis is quit. */
   stop(): Promise<void>;
 }
@@ -32,7 +28,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const log = new Logger('EchoRelay');
   const https = config.server.protocol === 'https';
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+  const app = await NestFactory.create(AppModule.forRoot(config), {
     logger: options.logger ?? false,
     // The HTTP API installs its own JSON parser, with its size limit, after its listener and CORS checks.
     bodyParser: false,
@@ -64,6 +60,5 @@ export async function startServer(
       stopWatching();
       await app.close();
     })());
-  const apiUrl = app.get(ApiListener).url ?? url;
-  return { app, port, url, apiUrl, stop };
+  return { app, port, url, stop };
 }
