@@ -68,6 +68,11 @@ export class EchoGateway implements OnGatewayConnection, OnGatewayDisconnect {
     if (this.verbose) this.log.debug(`${socket.id} left ${request.channel}`);
   }
 
+  /** Every client connection of this node, for a graceful drain. */
+  localConnections(): { close(): void }[] {
+    return [...this.server.sockets.sockets.values()].map((socket) => socket.conn);
+  }
+
   /** Sockets of this node in a channel's room. */
   localSubscriberCount(channel: string): number {
     return this.server.sockets.adapter.rooms.get(channel)?.size ?? 0;

@@ -8,7 +8,10 @@ import { LaravelRedisServer } from '../broadcast/laravel-redis.server.js';
 import { subscriptionPattern } from '../broadcast/laravel-prefix.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import { EchoIoAdapter } from '../gateway/echo-io.adapter.js';
+import { EchoGateway } from '../gateway/echo.gateway.js';
+import { closeInBatches } from '../lifecycle/drain.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
+import { setTimeout as delay } from 'node:timers/promises';
 import { readTlsOptions, reloadCertificatesOnChange } from './https.js';
 import { configureHttpApi } from '../http-api/configure-http-api.js';
 
@@ -56,8 +59,16 @@ export async function startServer(
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      const { graceMs, disconnectSpreadMs } = config.shutdown;
       app.get(LifecycleService).startDraining();
       stopWatching();
+      if (graceMs > 0) {
+        log.log(`Draining: readiness fails, serving ${graceMs} ms more`);
+        await delay(graceMs);
+      }
+      const connections = app.get(EchoGateway).localConnections();
+      log.log(`Closing ${connections.length} client connection(s) over ${disconnectSpreadMs} ms`);
+      await closeInBatches(connections, disconnectSpreadMs);
       await app.close();
     })());
   return { app, port, url, stop };

@@ -9,6 +9,7 @@ import { EchoGateway } from '../../src/gateway/echo.gateway.js';
 import { ApiListener } from '../../src/http-api/api-listener.js';
 import { RelayMetrics } from '../../src/metrics/relay-metrics.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { httpStatus } from './http.js';
 import { waitUntil } from './ports.js';
 
 /** Log lines a relay wrote, for assertions on what operators would see. */
@@ -83,7 +84,7 @@ export async function startRelay(
     apiUrl: server.app.get(ApiListener).url ?? server.url,
     waitForSubscribers: (channel, count) =>
       waitUntil(() => gateway.localSubscriberCount(channel) === count, 5000, `${count} subscriber(s) in ${channel}`),
-    ready: async () => (await fetch(`${server.url}/ready`)).status,
+    ready: () => httpStatus(`${server.url}/ready`),
   };
 }
 
