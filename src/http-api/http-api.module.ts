@@ -25,7 +25,8 @@ export class HttpApiModule implements OnModuleInit {
   onModuleInit(): void {
     const log = new Logger('HttpApi');
     if (this.config.clients.length === 0) {
-      log.warn('No API clients configured ("clients"): every /apps/... request is refused');
+      // Most deployments never use the API: worth a line, not a warning.
+      log.log('No API clients configured ("clients"): every /apps/... request is refused');
     }
     if (this.config.cors.enabled && this.config.cors.origins.length === 0) {
       log.warn('API CORS is on but no origins are allowed ("apiOriginAllow.allowOrigin")');
