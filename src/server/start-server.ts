@@ -13,6 +13,7 @@ import { closeInBatches } from '../lifecycle/drain.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { readTlsOptions, reloadCertificatesOnChange } from './https.js';
+import { configureHttpApi } from '../http-api/configure-http-api.js';
 
 /** A started echo-relay: its app, where it listens, and how to stop it. */
 export interface RunningServer {
@@ -32,6 +33,8 @@ export async function startServer(
   const https = config.server.protocol === 'https';
   const app = await NestFactory.create(AppModule.forRoot(config), {
     logger: options.logger ?? false,
+    // The HTTP API installs its own JSON parser, with its size limit, after its listener and CORS checks.
+    bodyParser: false,
     httpsOptions: https ? (readTlsOptions(config.server) as NestApplicationOptions['httpsOptions']) : undefined,
   });
   for (const warning of options.warnings ?? []) log.warn(warning);
@@ -46,6 +49,7 @@ export async function startServer(
   if (config.server.allowedOrigins.length === 0) {
     log.warn('No allowedOrigins configured: sockets from any origin are accepted, like laravel-echo-server');
   }
+  configureHttpApi(app);
   await (config.server.host ? app.listen(config.server.port, config.server.host) : app.listen(config.server.port));
   const httpServer = app.getHttpServer() as HttpsServer;
   const stopWatching = https ? reloadCertificatesOnChange(httpServer, config.server, log) : () => undefined;
