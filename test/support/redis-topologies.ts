@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { freePort, waitUntil } from './ports.js';
 import { haveRedisServer } from './redis-server.js';
@@ -21,14 +22,24 @@ export function canStartTopologies(): boolean {
   return haveRedisServer() && spawnSync('redis-cli', ['--version']).status === 0;
 }
 
-/** A free port whose cluster bus port (port + 10000) is free too. */
+/**
+ * A free port whose cluster bus port (port + 10000) is free too. Both are taken below the
+ * kernel's ephemeral range (32768 and up), where an outgoing connection of any other process
+ * could otherwise grab the bus port between this check and redis-server binding it.
+ */
 async function clusterPort(): Promise<number> {
   for (;;) {
-    const port = await freePort();
-    if (port > 55_000) continue;
-    const probe = spawnSync('sh', ['-c', `ss -ltn | grep -q ':${port + 10000} '`]);
-    if (probe.status !== 0) return port;
+    const port = 10_000 + Math.floor(Math.random() * 10_000);
+    if ((await canListen(port)) && (await canListen(port + 10_000))) return port;
   }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 function startProcess(args: string[], children: ChildProcess[]): void {
