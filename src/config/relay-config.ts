@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min, ValidateNested } from 'class-validator';
 import { ApiConfig, defaultApiConfig } from './api.config.js';
 import { AuthConfig, defaultAuthConfig } from './auth.config.js';
+import { PresenceConfig, WhisperConfig, defaultPresenceConfig, defaultWhisperConfig } from './channels.config.js';
 
 /** How the HTTP/WebSocket listener is exposed. */
 export class ServerConfig {
@@ -86,6 +87,8 @@ export class RelayConfig {
   @ValidateNested() @Type(() => LogConfig) log!: LogConfig;
   @ValidateNested() @Type(() => ShutdownConfig) shutdown!: ShutdownConfig;
   @ValidateNested() @Type(() => AuthConfig) auth!: AuthConfig;
+  @ValidateNested() @Type(() => PresenceConfig) presence!: PresenceConfig;
+  @ValidateNested() @Type(() => WhisperConfig) whispers!: WhisperConfig;
   @ValidateNested() @Type(() => ApiConfig) api!: ApiConfig;
   /** Where the old laravel-echo-server.json came from, if any. */
   @IsOptional() @IsString() sourceFile?: string;
@@ -125,6 +128,8 @@ export function defaultConfig(): ConfigLayer {
     log: { level: 'info', format: 'auto', devMode: false },
     shutdown: { timeoutMs: 10_000 },
     auth: defaultAuthConfig(),
+    presence: defaultPresenceConfig(),
+    whispers: defaultWhisperConfig(),
     api: defaultApiConfig(),
   };
 }
