@@ -59,7 +59,7 @@ redis.call('SREM', ns .. 'node:' .. node, sid .. ' ' .. channel)
 return remove_socket(ns, channel, sid)
 `;
 
-/** ARGV: ns, node, lease ms. Renews the node's lease; returns 1 when it had lapsed (or never existed). */
+/** ARGV: ns, node, validity ms. Renews the node's lease; returns 1 when it had lapsed (or never existed). */
 export const HEARTBEAT_SCRIPT = `${NOW}
 local key, node, t = ARGV[1] .. 'nodes', ARGV[2], now_ms()
 local expiry = redis.call('ZSCORE', key, node)

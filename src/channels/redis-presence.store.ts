@@ -70,9 +70,14 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
     return parseMembers(await this.redis.hvals(`${PRESENCE_NAMESPACE}ch:${channel}:users`));
   }
 
-  /** Renews this node's lease. True when it had lapsed: other nodes may have purged our entries. */
+  /**
+   * Renews this node's lease, renewed every quarter lease, to three quarters of a lease from now:
+   * two renewals may be missed, and a node killed just after one is seen dead by a sweep (also
+   * every quarter lease) within one lease. True when it had lapsed: others may have purged us.
+   */
   async renewLease(): Promise<boolean> {
-    return (await this.scripts.heartbeat(PRESENCE_NAMESPACE, this.nodeId, this.config.leaseMs)) === 1;
+    const validMs = Math.floor((this.config.leaseMs * 3) / 4);
+    return (await this.scripts.heartbeat(PRESENCE_NAMESPACE, this.nodeId, validMs)) === 1;
   }
 
   /** Removes the entries of nodes whose lease expired; returns who left. `maxCalls` bounds the work per sweep. */

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { PresenceDirectory } from '../../src/channels/presence-directory.js';
+import { connected, createEcho, type ClientVersion, type TestEcho } from '../support/echo-client.js';
+import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
+import { waitUntil } from '../support/ports.js';
+import { startRedis, type TestRedis } from '../support/redis-server.js';
+import { startRelayProcess } from '../support/relay-process.js';
+import { startReadyRelay, type TestRelay } from '../support/relay.js';
+
+const LEASE_MS = 1500;
+const ANN = { id: 1, info: { name: 'Ann' } };
+const BOB = { id: 2, info: { name: 'Bob' } };
+const CAROL = { id: 3, info: { name: 'Carol' } };
+
+interface View {
+  here: unknown[];
+  joining: unknown[];
+  leaving: unknown[];
+}
+
+describe('presence across echo-relay instances sharing one Redis', () => {
+  let redis: TestRedis;
+  let app: LaravelAuthStub;
+  let nodeA: TestRelay;
+  let nodeB: TestRelay;
+  const clients: TestEcho[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+    app = await LaravelAuthStub.start();
+    for (const [token, user] of Object.entries({ ann: ANN, bob: BOB, carol: CAROL })) app.users.set(token, user);
+    nodeA = await startReadyRelay({ env: relayEnv() });
+    nodeB = await startReadyRelay({ env: relayEnv() });
+  });
+
+  after(async () => {
+    await Promise.all([nodeA.stop(), nodeB.stop()]);
+    await app.close();
+    await redis.close();
+  });
+
+  afterEach(() => {
+    clients.splice(0).forEach((echo) => echo.disconnect());
+  });
+
+  function relayEnv(): Record<string, string> {
+    return { REDIS_URL: redis.url, ECHO_RELAY_AUTH_HOST: app.url, ECHO_RELAY_PRESENCE_LEASE_MS: String(LEASE_MS) };
+  }
+
+  async function echoAs(token: string, url: string, version: ClientVersion = 4): Promise<TestEcho> {
+    const echo = createEcho(url, version, { auth: { headers: { Authorization: `Bearer ${token}` } } });
+    clients.push(echo);
+    await connected(echo);
+    return echo;
+  }
+
+  async function join(echo: TestEcho, room: string): Promise<View> {
+    const view: View = { here: [], joining: [], leaving: [] };
+    let answered = false;
+    echo
+      .join(room)
+      .here((users: unknown[]) => {
+        view.here = users;
+        answered = true;
+      })
+      .joining((user: unknown) => view.joining.push(user))
+      .leaving((user: unknown) => view.leaving.push(user));
+    await waitUntil(() => answered, 5000, `here() in ${room}`);
+    return view;
+  }
+
+  const byName = (users: unknown[]): unknown[] =>
+    [...users].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+
+  it('joined on one node is in here() on the other; joining and leaving cross nodes', async () => {
+    const ann = await echoAs('ann', nodeA.url);
+    const annView = await join(ann, 'cluster');
+    const bob = await echoAs('bob', nodeB.url, 2);
+    const bobView = await join(bob, 'cluster');
+    assert.deepEqual(byName(bobView.here), [ANN.info, BOB.info]);
+    await waitUntil(() => annView.joining.length === 1, 5000, 'joining on node A');
+    assert.deepEqual(annView.joining, [BOB.info]);
+    bob.disconnect();
+    await waitUntil(() => annView.leaving.length === 1, 5000, 'leaving on node A');
+    assert.deepEqual(annView.leaving, [BOB.info]);
+    for (const node of [nodeA, nodeB]) {
+      assert.deepEqual(await node.app.get(PresenceDirectory).members('presence-cluster'), [
+        { user_id: 1, user_info: ANN.info },
+      ]);
+    }
+  });
+
+  it('one user with a tab on each node is one member until the last tab closes', async () => {
+    const carol = await echoAs('carol', nodeA.url);
+    const view = await join(carol, 'tabs');
+    const tabA = await echoAs('ann', nodeA.url);
+    await join(tabA, 'tabs');
+    const tabB = await echoAs('ann', nodeB.url);
+    const tabBView = await join(tabB, 'tabs');
+    assert.deepEqual(byName(tabBView.here), [ANN.info, CAROL.info]);
+    tabA.disconnect();
+    await nodeA.waitForSubscribers('presence-tabs', 1);
+    tabB.disconnect();
+    await waitUntil(() => view.leaving.length === 1, 5000, 'leaving after the last tab');
+    assert.deepEqual(view.joining, [ANN.info], 'one joining for two tabs');
+    assert.deepEqual(view.leaving, [ANN.info], 'one leaving, after the last tab');
+  });
+
+  it("a killed node's members are gone after the lease, with presence:leaving", async () => {
+    const doomed = await startRelayProcess({ ...relayEnv(), ECHO_RELAY_LOG_LEVEL: 'warn' });
+    try {
+      const ann = await echoAs('ann', nodeA.url);
+      const view = await join(ann, 'ghosts');
+      const bob = await echoAs('bob', doomed.url);
+      await join(bob, 'ghosts');
+      await waitUntil(() => view.joining.length === 1, 5000, 'joining from the child node');
+      const directory = nodeA.app.get(PresenceDirectory);
+      assert.equal((await directory.members('presence-ghosts')).length, 2);
+      await doomed.kill();
+      const killedAt = Date.now();
+      await waitUntil(() => view.leaving.length === 1, 4 * LEASE_MS, 'leaving of the dead node');
+      const ghostMs = Date.now() - killedAt;
+      assert.deepEqual(await directory.members('presence-ghosts'), [{ user_id: 1, user_info: ANN.info }]);
+      // Both live nodes sweep: once Carol's later arrival is seen, a second leaving would have been too.
+      await join(await echoAs('carol', nodeB.url), 'ghosts');
+      await waitUntil(() => view.joining.length === 2, 5000, "Carol's joining");
+      assert.deepEqual(view.leaving, [BOB.info]);
+      // One lease, plus slack for a busy test machine; not several leases.
+      assert.ok(ghostMs < LEASE_MS + 1000, `ghost member lived ${ghostMs} ms`);
+    } finally {
+      await doomed.kill();
+    }
+  });
+});
