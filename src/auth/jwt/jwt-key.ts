@@ -1,4 +1,4 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import type { JwtConfig } from '../../config/auth.config.js';
@@ -6,7 +6,7 @@ import { ConfigError } from '../../config/load-config.js';
 
 /** What `jwtVerify` checks signatures with, and which `alg` values it accepts. */
 export interface JwtVerificationKey {
-  key: Uint8Array | ReturnType<typeof createPublicKey> | JWTVerifyGetKey;
+  key: Uint8Array | KeyObject | JWTVerifyGetKey;
   /** Undefined: whatever the key can verify (jose never accepts `none`). */
   algorithms?: string[];
 }
@@ -26,11 +26,30 @@ export function jwtVerificationKey(config: JwtConfig, fetchTimeoutMs: number): J
   }
   const algorithms = config.algorithms.length > 0 ? config.algorithms : undefined;
   if (config.secret) return { key: new TextEncoder().encode(config.secret), algorithms: algorithms ?? ['HS256'] };
-  if (config.publicKey) return { key: publicKey(config.publicKey), algorithms };
+  if (config.publicKey) {
+    const key = publicKey(config.publicKey);
+    return { key, algorithms: algorithms ?? algorithmsFor(key) };
+  }
   return { key: createRemoteJWKSet(jwksUrl(config.jwksUrl), { timeoutDuration: fetchTimeoutMs }), algorithms };
 }
 
-function publicKey(value: string): ReturnType<typeof createPublicKey> {
+/** The signature algorithms a public key of this type can verify: a token naming another is refused up front. */
+function algorithmsFor(key: KeyObject): string[] | undefined {
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+      return ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+    case 'rsa-pss':
+      return ['PS256', 'PS384', 'PS512'];
+    case 'ec':
+      return ['ES256', 'ES384', 'ES512'];
+    case 'ed25519':
+      return ['EdDSA', 'Ed25519'];
+    default:
+      return undefined;
+  }
+}
+
+function publicKey(value: string): KeyObject {
   const pem = value.trimStart().startsWith('-----BEGIN') ? value : readPem(value);
   try {
     return createPublicKey(pem);
