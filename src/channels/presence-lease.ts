@@ -3,6 +3,9 @@ import { PresenceConfig } from '../config/channels.config.js';
 import { PresenceService } from './presence.service.js';
 import { RedisPresenceStore } from './redis-presence.store.js';
 
+/** How long a graceful stop waits to remove this node's members before leaving it to the lease. */
+const RELEASE_TIMEOUT_MS = 2000;
+
 /**
  * Keeps this node's presence entries alive and cleans up after dead nodes: four times per lease it
  * renews its own lease and purges nodes whose lease ran out, so a node that dies without cleaning
@@ -28,9 +31,9 @@ export class PresenceLease implements OnApplicationBootstrap, BeforeApplicationS
 
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.running;
+    // A tick in flight is not awaited: without Redis it would never end.
     try {
-      await this.presence.release();
+      await this.presence.release(RELEASE_TIMEOUT_MS);
     } catch (err) {
       this.log.warn(`Could not remove this node's presence members (the lease will): ${(err as Error).message}`);
     }

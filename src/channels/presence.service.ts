@@ -60,9 +60,22 @@ export class PresenceService {
     if (count > 0) this.log.warn(`Presence lease had lapsed; registered ${count} membership(s) of this node again`);
   }
 
-  /** Graceful stop: remove this node's members while Redis and the adapter still work, then go quiet. */
-  async release(): Promise<void> {
-    this.announce(await this.store.purgeOwn());
-    this.stopped = true;
+  /**
+   * Graceful stop: remove this node's members while Redis and the adapter still work, then go
+   * quiet. Without Redis, or past `timeoutMs`, the lease does it instead.
+   */
+  async release(timeoutMs: number): Promise<void> {
+    try {
+      if (!this.store.connected) return;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      });
+      const purge = this.store.purgeOwn();
+      purge.catch(() => undefined);
+      this.announce(await Promise.race([purge, timeout]).finally(() => clearTimeout(timer)));
+    } finally {
+      this.stopped = true;
+    }
   }
 }

@@ -39,7 +39,9 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
     private readonly config: PresenceConfig,
   ) {
     super();
-    this.redis = createRedisClient(redisConfig, 'echo-relay-presence', this.log);
+    // Commands wait for Redis however long it is away (ioredis queues them in order), so a
+    // removal is never lost to an outage and left behind as a member of a live node.
+    this.redis = createRedisClient(redisConfig, 'echo-relay-presence', this.log, { maxRetriesPerRequest: null });
     this.scripts = {
       add: this.script('presenceAdd', ADD_SCRIPT),
       remove: this.script('presenceRemove', REMOVE_SCRIPT),
@@ -88,6 +90,11 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
   /** Removes every entry of this node (graceful stop); returns who left. */
   purgeOwn(): Promise<Departure[]> {
     return this.purge(this.nodeId, Number.MAX_SAFE_INTEGER);
+  }
+
+  /** Whether commands are answered now; a graceful stop skips its cleanup otherwise. */
+  get connected(): boolean {
+    return this.redis.status === 'ready';
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import type { RedisConfig, ServerConfig } from '../config/relay-config.js';
-import { closeRedisClient, createRedisClient } from '../redis/redis-client.js';
+import { closeRedisClient, createRedisClient, handleFireAndForget } from '../redis/redis-client.js';
 
 /**
  * socket.io server as laravel-echo-server users expect it (path `/socket.io`, Engine.IO 3 clients
@@ -33,8 +33,12 @@ export class EchoIoAdapter extends IoAdapter {
 
   override createIOServer(port: number, options?: Partial<ServerOptions>): Server {
     const server = this.createEchoServer(port, options);
-    const pub = createRedisClient(this.redis, 'echo-relay-adapter-pub', this.log);
-    const sub = createRedisClient(this.redis, 'echo-relay-adapter-sub', this.log);
+    // While Redis is away, cross-node emits are dropped rather than queued and sent stale; the
+    // subscriber waits for Redis however long it takes, and resubscribes after every reconnect.
+    const pub = createRedisClient(this.redis, 'echo-relay-adapter-pub', this.log, { enableOfflineQueue: false });
+    const sub = createRedisClient(this.redis, 'echo-relay-adapter-sub', this.log, { maxRetriesPerRequest: null });
+    handleFireAndForget(pub, ['publish'], this.log);
+    handleFireAndForget(sub, ['psubscribe', 'subscribe', 'punsubscribe', 'unsubscribe'], this.log);
     this.redisClients.push(pub, sub);
     server.adapter(createAdapter(pub, sub));
     return server;
