@@ -20,15 +20,22 @@ export class ChannelMembership {
     private readonly metrics: RelayMetrics,
   ) {}
 
-  /** Joins the room; for private and presence channels only with the guard's authorised attempt. */
-  async join(socket: Socket, channel: string): Promise<void> {
+  /**
+   * Joins the room; for private and presence channels only with the guard's authorised attempt.
+   * False when nothing was joined (already a member, or the socket left meanwhile).
+   */
+  async join(socket: Socket, channel: string): Promise<boolean> {
     const state = socketChannels(socket);
-    if (state.joined.has(channel) || !socket.connected) return;
-    if (channelType(channel) === 'public') return this.enter(socket, channel);
+    if (state.joined.has(channel) || !socket.connected) return false;
+    if (channelType(channel) === 'public') {
+      await this.enter(socket, channel);
+      return true;
+    }
     const attempt = state.pending.get(channel);
-    if (!attempt?.authorized) return;
+    if (!attempt?.authorized) return false;
     try {
       await this.joinAuthorized(socket, channel, attempt);
+      return state.joined.has(channel);
     } finally {
       if (state.pending.get(channel) === attempt) state.pending.delete(channel);
     }

@@ -66,8 +66,8 @@ export class EchoGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     @ConnectedSocket() socket: Socket,
     @MessageBody(ChannelRequestPipe) request: ChannelRequest,
   ): Promise<void> {
-    await this.membership.join(socket, request.channel);
-    if (this.verbose) this.log.debug(`${socket.id} joined ${request.channel}`);
+    const joined = await this.membership.join(socket, request.channel);
+    if (joined && this.verbose) this.log.debug(`${socket.id} joined ${request.channel}`);
   }
 
   @SubscribeMessage('unsubscribe')

@@ -4,6 +4,7 @@ import { PresenceDirectory } from '../../src/channels/presence-directory.js';
 import { connected, createEcho, type ClientVersion, type TestEcho } from '../support/echo-client.js';
 import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
 import { waitUntil } from '../support/ports.js';
+import { byJson, joinPresence } from '../support/presence-view.js';
 import { startRedis, type TestRedis } from '../support/redis-server.js';
 import { startRelayProcess } from '../support/relay-process.js';
 import { startReadyRelay, type TestRelay } from '../support/relay.js';
@@ -12,12 +13,6 @@ const LEASE_MS = 1500;
 const ANN = { id: 1, info: { name: 'Ann' } };
 const BOB = { id: 2, info: { name: 'Bob' } };
 const CAROL = { id: 3, info: { name: 'Carol' } };
-
-interface View {
-  here: unknown[];
-  joining: unknown[];
-  leaving: unknown[];
-}
 
 describe('presence across echo-relay instances sharing one Redis', () => {
   let redis: TestRedis;
@@ -55,30 +50,12 @@ describe('presence across echo-relay instances sharing one Redis', () => {
     return echo;
   }
 
-  async function join(echo: TestEcho, room: string): Promise<View> {
-    const view: View = { here: [], joining: [], leaving: [] };
-    let answered = false;
-    echo
-      .join(room)
-      .here((users: unknown[]) => {
-        view.here = users;
-        answered = true;
-      })
-      .joining((user: unknown) => view.joining.push(user))
-      .leaving((user: unknown) => view.leaving.push(user));
-    await waitUntil(() => answered, 5000, `here() in ${room}`);
-    return view;
-  }
-
-  const byName = (users: unknown[]): unknown[] =>
-    [...users].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
-
   it('joined on one node is in here() on the other; joining and leaving cross nodes', async () => {
     const ann = await echoAs('ann', nodeA.url);
-    const annView = await join(ann, 'cluster');
+    const annView = await joinPresence(ann, 'cluster');
     const bob = await echoAs('bob', nodeB.url, 2);
-    const bobView = await join(bob, 'cluster');
-    assert.deepEqual(byName(bobView.here), [ANN.info, BOB.info]);
+    const bobView = await joinPresence(bob, 'cluster');
+    assert.deepEqual(byJson(bobView.here), [ANN.info, BOB.info]);
     await waitUntil(() => annView.joining.length === 1, 5000, 'joining on node A');
     assert.deepEqual(annView.joining, [BOB.info]);
     bob.disconnect();
@@ -93,12 +70,12 @@ describe('presence across echo-relay instances sharing one Redis', () => {
 
   it('one user with a tab on each node is one member until the last tab closes', async () => {
     const carol = await echoAs('carol', nodeA.url);
-    const view = await join(carol, 'tabs');
+    const view = await joinPresence(carol, 'tabs');
     const tabA = await echoAs('ann', nodeA.url);
-    await join(tabA, 'tabs');
+    await joinPresence(tabA, 'tabs');
     const tabB = await echoAs('ann', nodeB.url);
-    const tabBView = await join(tabB, 'tabs');
-    assert.deepEqual(byName(tabBView.here), [ANN.info, CAROL.info]);
+    const tabBView = await joinPresence(tabB, 'tabs');
+    assert.deepEqual(byJson(tabBView.here), [ANN.info, CAROL.info]);
     tabA.disconnect();
     await nodeA.waitForSubscribers('presence-tabs', 1);
     tabB.disconnect();
@@ -111,9 +88,9 @@ describe('presence across echo-relay instances sharing one Redis', () => {
     const doomed = await startRelayProcess({ ...relayEnv(), ECHO_RELAY_LOG_LEVEL: 'warn' });
     try {
       const ann = await echoAs('ann', nodeA.url);
-      const view = await join(ann, 'ghosts');
+      const view = await joinPresence(ann, 'ghosts');
       const bob = await echoAs('bob', doomed.url);
-      await join(bob, 'ghosts');
+      await joinPresence(bob, 'ghosts');
       await waitUntil(() => view.joining.length === 1, 5000, 'joining from the child node');
       const directory = nodeA.app.get(PresenceDirectory);
       assert.equal((await directory.members('presence-ghosts')).length, 2);
@@ -123,7 +100,7 @@ describe('presence across echo-relay instances sharing one Redis', () => {
       const ghostMs = Date.now() - killedAt;
       assert.deepEqual(await directory.members('presence-ghosts'), [{ user_id: 1, user_info: ANN.info }]);
       // Both live nodes sweep: once Carol's later arrival is seen, a second leaving would have been too.
-      await join(await echoAs('carol', nodeB.url), 'ghosts');
+      await joinPresence(await echoAs('carol', nodeB.url), 'ghosts');
       await waitUntil(() => view.joining.length === 2, 5000, "Carol's joining");
       assert.deepEqual(view.leaving, [BOB.info]);
       // One lease, plus slack for a busy test machine; not several leases.
