@@ -1,13 +1,16 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { BroadcastModule } from './broadcast/broadcast.module.js';
+import { ChannelsModule } from './channels/channels.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { RelayConfig } from './config/relay-config.js';
 import { GatewayModule } from './gateway/gateway.module.js';
 import { HealthModule } from './health/health.module.js';
+import { HttpApiModule } from './http-api/http-api.module.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
+import { MetricsEndpointModule } from './metrics/metrics-endpoint.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 
-/** Redis → broadcast (validation) → gateway → rooms; health beside it. */
+/** Redis → broadcast (validation) → gateway → rooms; health, the HTTP API and metrics beside it. */
 @Module({})
 export class AppModule {
   static forRoot(config: RelayConfig): DynamicModule {
@@ -20,6 +23,9 @@ export class AppModule {
         GatewayModule,
         BroadcastModule,
         HealthModule,
+        ChannelsModule,
+        HttpApiModule,
+        MetricsEndpointModule,
       ],
     };
   }

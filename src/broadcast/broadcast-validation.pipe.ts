@@ -1,22 +1,10 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
-import { validateSync } from 'class-validator';
-import { isPlainObject } from '../config/deep-merge.js';
-import { isValidChannelName } from '../channels/channel-type.js';
-import { BroadcastDto } from './broadcast.dto.js';
-import { DroppedMessage, type DropReason } from './dropped-message.js';
+import type { BroadcastDto } from './broadcast.dto.js';
+import { DroppedMessage } from './dropped-message.js';
 import type { IncomingBroadcast } from './laravel.deserializer.js';
+import { validateBroadcast } from './validate-broadcast.js';
 
-/** Which failing property becomes which drop reason (metric label). */
-const REASON_BY_PROPERTY: Record<string, DropReason> = {
-  event: 'invalid_event',
-  data: 'invalid_data',
-  socket: 'invalid_socket',
-};
-
-/**
- * Turns an `IncomingBroadcast` into a validated `BroadcastDto`, or throws `DroppedMessage`.
- * Builds the DTO by assigning the three fields, so `data` is passed on as parsed, not copied.
- */
+/** Turns an `IncomingBroadcast` into a validated `BroadcastDto`, or throws `DroppedMessage`. */
 @Injectable()
 export class BroadcastValidationPipe implements PipeTransform<IncomingBroadcast, BroadcastDto> {
   transform(incoming: IncomingBroadcast): BroadcastDto {
@@ -24,22 +12,11 @@ export class BroadcastValidationPipe implements PipeTransform<IncomingBroadcast,
   }
 }
 
+/**
+ * What the deserializer could not parse is dropped here; the rest goes through the validation
+ * shared with the HTTP API.
+ */
 export function toBroadcast({ channel, payload, invalid }: IncomingBroadcast): BroadcastDto {
   if (invalid) throw new DroppedMessage(invalid.reason, channel, invalid.detail);
-  if (!isValidChannelName(channel)) throw new DroppedMessage('invalid_channel', channel, 'unusable channel name');
-  if (!isPlainObject(payload)) throw new DroppedMessage('not_an_object', channel, 'payload is not a JSON object');
-  const dto = Object.assign(new BroadcastDto(), {
-    channel,
-    event: payload.event,
-    data: payload.data,
-    socket: payload.socket,
-  });
-  const errors = validateSync(dto, { stopAtFirstError: true });
-  if (errors.length > 0) {
-    const first = errors[0];
-    const reason = first.constraints?.maxJsonDepth ? 'too_deep' : REASON_BY_PROPERTY[first.property];
-    const detail = Object.values(first.constraints ?? {}).join('; ');
-    throw new DroppedMessage(reason ?? 'not_an_object', channel, detail);
-  }
-  return dto;
+  return validateBroadcast(channel, payload);
 }

@@ -26,10 +26,17 @@ export class BroadcastController {
   }
 
   @EventPattern(LARAVEL_BROADCAST)
-  onBroadcast(@Payload(BroadcastValidationPipe) broadcast: BroadcastDto): void {
+  onBroadcast(
+    @Payload(BroadcastValidationPipe) broadcast: BroadcastDto,
+    /** Stamped by the deserializer, for the ingest-to-emit histogram. */
+    @Payload('receivedAt') receivedAt: unknown,
+  ): void {
     this.metrics.messagesReceived.inc({ source: 'redis' });
     this.prefixAdvisor.inspect(broadcast.channel);
-    const recipients = this.gateway.deliverLocal(broadcast);
+    const recipients = this.gateway.deliver(broadcast, {
+      scope: 'local',
+      receivedAt: typeof receivedAt === 'number' ? receivedAt : undefined,
+    });
     if (this.verbose) {
       this.log.debug(`${broadcast.event} on "${broadcast.channel}" to ${recipients} socket(s)`);
     }

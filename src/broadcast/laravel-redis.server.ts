@@ -1,13 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { RedisContext, ServerRedis, Transport } from '@nestjs/microservices';
-import type { Redis, RedisOptions } from 'ioredis';
-import { reconnectDelay } from '../redis/redis-options.js';
+import type { RedisOptions } from 'ioredis';
+import { reconnectDelay, type RedisClient } from '../redis/redis-options.js';
 import { LARAVEL_BROADCAST, LaravelDeserializer } from './laravel.deserializer.js';
 import { subscriptionPattern } from './laravel-prefix.js';
 
 export interface LaravelRedisServerOptions {
-  /** ioredis connection options. */
-  redis: RedisOptions;
+  /** Opens the subscriber connection (single Redis, Sentinel or Cluster) with extra ioredis options. */
+  connect: (extra: RedisOptions) => RedisClient;
   /** Laravel's channel prefix; the subscription is `<prefix>*`. */
   prefix: string;
   maxMessageBytes: number;
@@ -28,13 +28,7 @@ export class LaravelRedisServer extends ServerRedis {
   private subscribedNow = false;
 
   constructor(private readonly settings: LaravelRedisServerOptions) {
-    super({
-      ...(settings.redis as Record<string, unknown>),
-      wildcards: true,
-      // Nest only reconnects when retryAttempts is set; the strategy below never stops anyway.
-      retryAttempts: Number.MAX_SAFE_INTEGER,
-      deserializer: new LaravelDeserializer(settings),
-    });
+    super({ wildcards: true, deserializer: new LaravelDeserializer(settings) });
     this.transportId = Transport.REDIS;
     this.pattern = subscriptionPattern(settings.prefix);
   }
@@ -46,7 +40,7 @@ export class LaravelRedisServer extends ServerRedis {
 
   override async listen(callback: (err?: unknown) => void): Promise<void> {
     try {
-      const client = (await this.createRedisClient()) as Redis;
+      const client = await this.createRedisClient();
       this.subClient = client;
       client.on('error', (err: Error) => this.log.warn(`Redis subscriber error: ${err.message}`));
       client.on('close', () => this.markUnsubscribed());
@@ -61,24 +55,27 @@ export class LaravelRedisServer extends ServerRedis {
     }
   }
 
-  override getClientOptions(): ReturnType<ServerRedis['getClientOptions']> {
-    return {
-      ...this.settings.redis,
-      // We subscribe on every `ready` ourselves, so the state we report is the real one.
-      autoResubscribe: false,
-      retryStrategy: (times: number) => (this.isManuallyClosed ? undefined : reconnectDelay(times)),
-    };
+  override createRedisClient(): Promise<RedisClient> {
+    return Promise.resolve(
+      this.settings.connect({
+        lazyConnect: true,
+        // We subscribe on every `ready` ourselves, so the state we report is the real one.
+        autoResubscribe: false,
+        // Nest's own strategy gives up after retryAttempts; a broadcast server never should.
+        retryStrategy: (times: number) => (this.isManuallyClosed ? null : reconnectDelay(times)),
+      }),
+    );
   }
 
   override async close(): Promise<void> {
     this.isManuallyClosed = true;
     this.markUnsubscribed();
-    const client = this.subClient as Redis | undefined;
+    const client = this.subClient as RedisClient | undefined;
     if (!client) return;
     await client.quit().catch(() => client.disconnect());
   }
 
-  private async subscribe(client: Redis): Promise<void> {
+  private async subscribe(client: RedisClient): Promise<void> {
     try {
       await client.psubscribe(this.pattern);
       this.subscribedNow = true;

@@ -11,6 +11,8 @@ export interface IncomingBroadcast {
   channel: string;
   payload?: unknown;
   invalid?: { reason: DropReason; detail: string };
+  /** `performance.now()` on arrival, for the ingest-to-emit histogram. */
+  receivedAt?: number;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -26,8 +28,9 @@ export class LaravelDeserializer implements Deserializer<Buffer, IncomingEvent> 
 
   deserialize(message: Buffer, context?: Record<string, unknown>): IncomingEvent {
     const raw = context?.channel;
+    const receivedAt = performance.now();
     const channel = stripPrefix(typeof raw === 'string' ? raw : '', this.options.prefix);
-    return { pattern: LARAVEL_BROADCAST, data: this.parse(channel, message) };
+    return { pattern: LARAVEL_BROADCAST, data: { ...this.parse(channel, message), receivedAt } };
   }
 
   private parse(channel: string, message: Buffer): IncomingBroadcast {

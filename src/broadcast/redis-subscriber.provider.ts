@@ -1,6 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { BroadcastConfig, RedisConfig } from '../config/relay-config.js';
-import { redisOptions } from '../redis/redis-options.js';
+import { createRedisClient } from '../redis/redis-options.js';
 import { LaravelRedisServer } from './laravel-redis.server.js';
 
 /**
@@ -12,7 +12,7 @@ export const redisSubscriberProvider: Provider = {
   inject: [RedisConfig, BroadcastConfig],
   useFactory: (redis: RedisConfig, broadcast: BroadcastConfig) =>
     new LaravelRedisServer({
-      redis: redisOptions(redis),
+      connect: (extra) => createRedisClient(redis, 'subscriber', extra),
       prefix: redis.prefix,
       maxMessageBytes: broadcast.maxMessageBytes,
     }),

@@ -1,7 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { SubscriptionDenied } from '../gateway/client-errors.js';
-import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { channelType } from './channel-type.js';
 import { PresenceService } from './presence.service.js';
 import { isCurrent, socketChannels, type SubscribeAttempt } from './socket-channels.js';
@@ -15,10 +14,7 @@ import { isCurrent, socketChannels, type SubscribeAttempt } from './socket-chann
 export class ChannelMembership {
   private readonly log = new Logger('Gateway');
 
-  constructor(
-    private readonly presence: PresenceService,
-    private readonly metrics: RelayMetrics,
-  ) {}
+  constructor(private readonly presence: PresenceService) {}
 
   /**
    * Joins the room; for private and presence channels only with the guard's authorised attempt.
@@ -45,10 +41,8 @@ export class ChannelMembership {
   async leave(socket: Socket, channel: string): Promise<void> {
     const state = socketChannels(socket);
     state.pending.delete(channel);
-    if (state.joined.delete(channel)) {
-      this.metrics.subscriptions.dec({ type: channelType(channel) });
-      await socket.leave(channel);
-    }
+    // The subscriptions gauge follows the adapter's join-room/leave-room events (MetricsFeeds).
+    if (state.joined.delete(channel)) await socket.leave(channel);
     await this.presence.remove(socket, channel);
   }
 
@@ -86,7 +80,6 @@ export class ChannelMembership {
 
   private async enter(socket: Socket, channel: string): Promise<void> {
     socketChannels(socket).joined.add(channel);
-    this.metrics.subscriptions.inc({ type: channelType(channel) });
     await socket.join(channel);
   }
 }

@@ -8,8 +8,9 @@
  *   ns..'node:'..node               set   "socketId channel" entries a node registered
  *   ns..'nodes'                     zset  node id → lease expiry (ms, Redis clock)
  *
- * Keys are derived inside the scripts (a dead node's entries span channels), so the store needs a
- * standalone or Sentinel Redis, not Cluster. Redis ≥ 5 (scripts replicated by effects).
+ * Keys are derived inside the scripts (a dead node's entries span channels); `ns` carries a hash tag
+ * so that on a Cluster they all share the slot of KEYS[1] (the `nodes` key, declared for routing).
+ * Redis ≥ 5 (scripts replicated by effects).
  */
 
 const NOW = `

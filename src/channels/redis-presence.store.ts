@@ -1,15 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { PresenceConfig } from '../config/channels.config.js';
 import { RedisConfig } from '../config/relay-config.js';
-import { closeRedisClient, createRedisClient } from '../redis/redis-client.js';
+import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
+import type { RedisClient } from '../redis/redis-options.js';
 import { PresenceDirectory, type PresenceMember } from './presence-directory.js';
 import { userKey } from './presence-member.js';
 import { ADD_SCRIPT, HEARTBEAT_SCRIPT, PURGE_SCRIPT, REMOVE_SCRIPT } from './presence-scripts.js';
 
-/** Namespace of every presence key. */
-export const PRESENCE_NAMESPACE = 'echo-relay:presence:';
+/**
+ * Namespace of every presence key. The hash tag puts them all in one Cluster slot, so the scripts
+ * that touch several of them run on one node.
+ */
+export const PRESENCE_NAMESPACE = 'echo-relay:{presence}:';
+/** Declared to Redis as the scripts' key, so a Cluster client routes them to the node of the slot. */
+const NODES_KEY = `${PRESENCE_NAMESPACE}nodes`;
 /** Entries removed per purge script call, so one dead node never blocks Redis for long. */
 const PURGE_BATCH = 200;
 
@@ -31,7 +36,7 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
   /** This process; presence entries are registered under it. */
   readonly nodeId = randomUUID();
   private readonly log = new Logger('Presence');
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly scripts: Record<'add' | 'remove' | 'heartbeat' | 'purge', ScriptRunner>;
 
   constructor(
@@ -41,7 +46,7 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
     super();
     // Commands wait for Redis however long it is away (ioredis queues them in order), so a
     // removal is never lost to an outage and left behind as a member of a live node.
-    this.redis = createRedisClient(redisConfig, 'echo-relay-presence', this.log, { maxRetriesPerRequest: null });
+    this.redis = connectRedis(redisConfig, 'presence', this.log, { maxRetriesPerRequest: null });
     this.scripts = {
       add: this.script('presenceAdd', ADD_SCRIPT),
       remove: this.script('presenceRemove', REMOVE_SCRIPT),
@@ -118,9 +123,9 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
   }
 
   private script(name: string, lua: string): ScriptRunner {
-    this.redis.defineCommand(name, { numberOfKeys: 0, lua });
-    const command = (this.redis as unknown as Record<string, ScriptRunner>)[name];
-    return command.bind(this.redis);
+    this.redis.defineCommand(name, { numberOfKeys: 1, lua });
+    const command = (this.redis as unknown as Record<string, ScriptRunner>)[name].bind(this.redis);
+    return (...args) => command(NODES_KEY, ...args);
   }
 }
 

@@ -77,12 +77,28 @@ const CORE_CONFIG_KEYS: readonly ConfigKey[] = [
   { path: 'redis.db', file: 'databaseConfig.redis.db', env: ['REDIS_DB'], kind: 'int' },
   { path: 'redis.tls', file: 'databaseConfig.redis.tls', env: ['REDIS_TLS'], kind: 'bool' },
   { path: 'redis.prefix', file: 'databaseConfig.redis.keyPrefix', env: ['REDIS_PREFIX'], kind: 'string' },
+  { path: 'redis.sentinels', file: 'databaseConfig.redis.sentinels', env: ['REDIS_SENTINELS'], kind: 'list' },
+  { path: 'redis.sentinelName', file: 'databaseConfig.redis.name', env: ['REDIS_SENTINEL_MASTER'], kind: 'string' },
+  {
+    path: 'redis.sentinelPassword',
+    file: 'databaseConfig.redis.sentinelPassword',
+    env: ['REDIS_SENTINEL_PASSWORD'],
+    kind: 'string',
+  },
+  { path: 'redis.clusterNodes', file: 'databaseConfig.redis.clusterNodes', env: ['REDIS_CLUSTER_NODES'], kind: 'list' },
   { path: 'broadcast.redis', file: 'subscribers.redis', env: ['ECHO_RELAY_SUBSCRIBE_REDIS'], kind: 'bool' },
   { path: 'broadcast.maxMessageBytes', file: 'maxMessageBytes', env: ['ECHO_RELAY_MAX_MESSAGE_BYTES'], kind: 'int' },
   { path: 'log.level', file: 'logLevel', env: ['ECHO_RELAY_LOG_LEVEL'], kind: 'string' },
   { path: 'log.format', file: 'logFormat', env: ['ECHO_RELAY_LOG_FORMAT'], kind: 'string' },
   { path: 'log.devMode', file: 'devMode', env: ['LARAVEL_ECHO_SERVER_DEBUG', 'ECHO_RELAY_DEV_MODE'], kind: 'bool' },
   { path: 'shutdown.timeoutMs', file: 'shutdownTimeoutMs', env: ['ECHO_RELAY_SHUTDOWN_TIMEOUT_MS'], kind: 'int' },
+  { path: 'shutdown.graceMs', file: 'shutdownGraceMs', env: ['ECHO_RELAY_SHUTDOWN_GRACE_MS'], kind: 'int' },
+  {
+    path: 'shutdown.disconnectSpreadMs',
+    file: 'shutdownDisconnectSpreadMs',
+    env: ['ECHO_RELAY_SHUTDOWN_DISCONNECT_SPREAD_MS'],
+    kind: 'int',
+  },
 ];
 
 export const CONFIG_KEYS: readonly ConfigKey[] = [
@@ -94,9 +110,14 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
 
 /**
  * Keys of the old file that are read by a dedicated rule rather than the table: the rest of
- * `databaseConfig.redis` becomes ioredis options, and `database` only ever meant "redis" here.
+ * `databaseConfig.redis` becomes ioredis options; `database` and its `sqlite` block are checked
+ * together (presence always lives in Redis).
  */
-export const FILE_KEYS_HANDLED_ELSEWHERE: readonly string[] = ['databaseConfig.redis', 'database'];
+export const FILE_KEYS_HANDLED_ELSEWHERE: readonly string[] = [
+  'databaseConfig.redis',
+  'databaseConfig.sqlite',
+  'database',
+];
 
 /** Where a setting can be changed, for error messages: `server.port (file "port", env PORT)`. */
 export function describeKey(path: string): string {

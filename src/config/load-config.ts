@@ -26,7 +26,9 @@ export interface LoadOptions {
 
 const LEGACY_FILE = 'laravel-echo-server.json';
 /** Keys of the old `databaseConfig.redis` block that map onto `RelayConfig.redis` fields. */
-const MAPPED_REDIS_KEYS = new Set(['host', 'port', 'password', 'db', 'keyPrefix', 'username', 'tls', 'url']);
+const MAPPED_REDIS_KEYS = new Set(
+  CONFIG_KEYS.flatMap((k) => (k.file?.startsWith('databaseConfig.redis.') ? [k.file.split('.')[2]] : [])),
+);
 
 /** Builds the configuration from defaults, then the old JSON file, then env, and validates it. */
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {

@@ -1,6 +1,17 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min, ValidateNested } from 'class-validator';
+import {
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import { ApiConfig, defaultApiConfig } from './api.config.js';
 import { AuthConfig, defaultAuthConfig } from './auth.config.js';
 import { PresenceConfig, WhisperConfig, defaultPresenceConfig, defaultWhisperConfig } from './channels.config.js';
@@ -51,6 +62,17 @@ export class RedisConfig {
    * ingest; the subscription pattern is `<prefix>*`. @default ''
    */
   @IsString() prefix!: string;
+  /**
+   * Redis Sentinel: sentinel addresses (`host:port` or `{host, port}`); when set, `sentinelName`
+   * names the master and host/port are ignored. @default []
+   */
+  @IsArray() sentinels!: (string | { host: string; port: number })[];
+  /** Master name monitored by the sentinels. @default 'mymaster' */
+  @IsString() sentinelName!: string;
+  /** Password of the sentinels themselves, if they need one. @default '' */
+  @IsString() sentinelPassword!: string;
+  /** Redis Cluster: seed nodes as `host:port`; when set, host/port/db are ignored. @default [] */
+  @IsString({ each: true }) clusterNodes!: string[];
   /** Further ioredis options passed through unchanged (the old `databaseConfig.redis`). @default {} */
   @IsObject() options!: Record<string, unknown>;
 }
@@ -77,6 +99,13 @@ export class LogConfig {
 export class ShutdownConfig {
   /** Hard limit for a graceful stop, after which the process exits anyway. @default 10000 */
   @IsInt() @Min(100) timeoutMs!: number;
+  /**
+   * After readiness fails, keep serving this long so load balancers stop sending new clients
+   * (set it above the balancer's readiness probe period). @default 0
+   */
+  @IsInt() @Min(0) graceMs!: number;
+  /** Spread the disconnection of this node's clients over this long, in jittered batches. @default 1000 */
+  @IsInt() @Min(0) disconnectSpreadMs!: number;
 }
 
 /** The whole, validated configuration. Built once at startup by `loadConfig`. */
@@ -122,11 +151,15 @@ export function defaultConfig(): ConfigLayer {
       db: 0,
       tls: false,
       prefix: '',
+      sentinels: [],
+      sentinelName: 'mymaster',
+      sentinelPassword: '',
+      clusterNodes: [],
       options: {},
     },
     broadcast: { redis: true, maxMessageBytes: 1024 * 1024 },
     log: { level: 'info', format: 'auto', devMode: false },
-    shutdown: { timeoutMs: 10_000 },
+    shutdown: { timeoutMs: 10_000, graceMs: 0, disconnectSpreadMs: 1_000 },
     auth: defaultAuthConfig(),
     presence: defaultPresenceConfig(),
     whispers: defaultWhisperConfig(),

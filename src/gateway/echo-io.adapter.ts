@@ -1,13 +1,13 @@
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
-import type { MessageMappingProperties } from '@nestjs/websockets';
 import { createAdapter } from '@socket.io/redis-adapter';
-import type { Redis } from 'ioredis';
+import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { IncomingMessage } from 'node:http';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import type { RedisConfig, ServerConfig } from '../config/relay-config.js';
-import { closeRedisClient, createRedisClient, handleFireAndForget } from '../redis/redis-client.js';
+import { closeRedisClient, connectRedis, handleFireAndForget } from '../redis/redis-client.js';
+import type { RedisClient } from '../redis/redis-options.js';
 
 /**
  * socket.io server as laravel-echo-server users expect it (path `/socket.io`, Engine.IO 3 clients
@@ -21,7 +21,7 @@ import { closeRedisClient, createRedisClient, handleFireAndForget } from '../red
  */
 export class EchoIoAdapter extends IoAdapter {
   private readonly log = new Logger('SocketAdapter');
-  private readonly redisClients: Redis[] = [];
+  private readonly redisClients: RedisClient[] = [];
 
   constructor(
     app: INestApplicationContext,
@@ -35,8 +35,8 @@ export class EchoIoAdapter extends IoAdapter {
     const server = this.createEchoServer(port, options);
     // While Redis is away, cross-node emits are dropped rather than queued and sent stale; the
     // subscriber waits for Redis however long it takes, and resubscribes after every reconnect.
-    const pub = createRedisClient(this.redis, 'echo-relay-adapter-pub', this.log, { enableOfflineQueue: false });
-    const sub = createRedisClient(this.redis, 'echo-relay-adapter-sub', this.log, { maxRetriesPerRequest: null });
+    const pub = connectRedis(this.redis, 'adapter-pub', this.log, { enableOfflineQueue: false });
+    const sub = connectRedis(this.redis, 'adapter-sub', this.log, { maxRetriesPerRequest: null });
     handleFireAndForget(pub, ['publish'], this.log);
     handleFireAndForget(sub, ['psubscribe', 'subscribe', 'punsubscribe', 'unsubscribe'], this.log);
     this.redisClients.push(pub, sub);

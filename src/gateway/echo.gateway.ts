@@ -20,6 +20,9 @@ import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { ChannelRequestPipe, type ChannelRequest } from './channel-request.pipe.js';
 import { WsErrorFilter } from './ws-error.filter.js';
 
+/** Where a broadcast is emitted: this node's sockets, or every node's through the adapter. */
+export type DeliveryScope = 'local' | 'cluster';
+
 /**
  * The socket.io side of Laravel Echo's protocol: sockets join rooms named after channels, and
  * broadcasts are emitted as `(event, channel, data)` to those rooms.
@@ -85,26 +88,53 @@ export class EchoGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     this.whispers.relay(socket, body);
   }
 
+  /** Every client connection of this node, for a graceful drain. */
+  localConnections(): { close(): void }[] {
+    return [...this.server.sockets.sockets.values()].map((socket) => socket.conn);
+  }
+
   /** Sockets of this node in a channel's room. */
   localSubscriberCount(channel: string): number {
     return this.server.sockets.adapter.rooms.get(channel)?.size ?? 0;
   }
 
   /**
-   * Emits a Laravel broadcast to this node's sockets in the channel's room, minus the sender's
-   * socket. `local`: with several nodes every node receives every Laravel message from Redis, so
-   * each emits to its own sockets only; otherwise clients would get one copy per node.
-   * Returns how many sockets it reached.
+   * Emits a broadcast to the sockets in the channel's room, minus the sender's socket.
+   * `local` (Redis-sourced): with several nodes every node receives every Laravel message from
+   * Redis, so each emits to its own sockets only; otherwise clients would get one copy per node.
+   * `cluster` (HTTP API): only the node that took the request has the message, so it emits
+   * through the socket.io adapter, which reaches the rooms on every node.
+   * `receivedAt` (`performance.now()` when the message arrived) feeds the ingest-to-emit histogram.
+   * Returns how many sockets of this node it reached.
    */
-  deliverLocal(broadcast: BroadcastDto): number {
+  deliver(broadcast: BroadcastDto, { scope, receivedAt }: { scope: DeliveryScope; receivedAt?: number }): number {
     const room = this.server.sockets.adapter.rooms.get(broadcast.channel);
-    if (!room) return 0;
+    if (!room && scope === 'local') return 0;
     const except = broadcast.socket ?? undefined;
-    const target = this.server.local.to(broadcast.channel);
+    const target = scope === 'cluster' ? this.server.to(broadcast.channel) : this.server.local.to(broadcast.channel);
     (except ? target.except(except) : target).emit(broadcast.event, broadcast.channel, broadcast.data);
-    const recipients = room.size - (except && room.has(except) ? 1 : 0);
+    const recipients = room ? room.size - (except && room.has(except) ? 1 : 0) : 0;
     this.metrics.deliveries.inc(recipients);
+    if (receivedAt !== undefined) this.metrics.ingestToEmit.observe((performance.now() - receivedAt) / 1000);
     return recipients;
+  }
+
+  /** `deliver(broadcast, { scope: 'local' })`. */
+  deliverLocal(broadcast: BroadcastDto): number {
+    return this.deliver(broadcast, { scope: 'local' });
+  }
+
+  /**
+   * Sockets of the whole cluster, optionally only those in one channel's room. Asks every node
+   * through the socket.io adapter (the Redis adapter included), so counts are cluster-wide.
+   */
+  clusterSockets(channel?: string): ReturnType<Server['fetchSockets']> {
+    return channel ? this.server.in(channel).fetchSockets() : this.server.fetchSockets();
+  }
+
+  /** This node's room bookkeeping; its `join-room` / `leave-room` events feed the subscriptions gauge. */
+  get localRooms(): Server['sockets']['adapter'] {
+    return this.server.sockets.adapter;
   }
 }
 

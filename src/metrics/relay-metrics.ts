@@ -11,6 +11,7 @@ export const METRIC_PREFIX = 'echo_relay_';
 @Injectable()
 export class RelayMetrics {
   readonly registry = new Registry();
+  private redisState: () => boolean = () => false;
 
   readonly messagesReceived = new Counter({
     name: `${METRIC_PREFIX}messages_received_total`,
@@ -39,10 +40,11 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
-  readonly redisSubscribed = new Gauge({
+  readonly redisSubscribed: Gauge = new Gauge({
     name: `${METRIC_PREFIX}redis_subscribed`,
     help: '1 while the Redis pattern subscription for Laravel broadcasts is live',
     registers: [this.registry],
+    collect: (): void => this.redisSubscribed.set(this.redisState() ? 1 : 0),
   });
 
   readonly subscriptions = new Gauge({
@@ -79,4 +81,9 @@ export class RelayMetrics {
     buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
     registers: [this.registry],
   });
+
+  /** Where `redisSubscribed` reads the subscription state, at every scrape. */
+  watchRedisSubscription(state: () => boolean): void {
+    this.redisState = state;
+  }
 }

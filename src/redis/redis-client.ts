@@ -1,20 +1,16 @@
 import type { Logger } from '@nestjs/common';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import type { RedisConfig } from '../config/relay-config.js';
-import { redisOptions, reconnectDelay } from './redis-options.js';
+import { createRedisClient, reconnectDelay, type RedisClient } from './redis-options.js';
 
 /**
- * A command connection to the configured Redis that never gives up reconnecting and never lets an
- * 'error' event go unhandled (that would crash the process). `overrides` win over the config.
+ * A command connection for the configured topology (one Redis, Sentinel or Cluster) that never
+ * gives up reconnecting and never lets an 'error' event go unhandled (that would crash the
+ * process). `extra` wins over the config.
  */
-export function createRedisClient(config: RedisConfig, name: string, log: Logger, overrides: RedisOptions = {}): Redis {
-  const client = new Redis({
-    ...redisOptions(config),
-    connectionName: name,
-    retryStrategy: reconnectDelay,
-    ...overrides,
-  });
-  client.on('error', (err: Error) => log.warn(`Redis (${name}) error: ${err.message}`));
+export function connectRedis(config: RedisConfig, role: string, log: Logger, extra: RedisOptions = {}): RedisClient {
+  const client = createRedisClient(config, role, { retryStrategy: reconnectDelay, ...extra });
+  client.on('error', (err: Error) => log.warn(`Redis (${role}) error: ${err.message}`));
   return client;
 }
 
@@ -23,7 +19,7 @@ export function createRedisClient(config: RedisConfig, name: string, log: Logger
  * adapter publishes and subscribes fire-and-forget): a rejection while Redis is away would be an
  * unhandled rejection, which ends the process. Here it is logged at debug and dropped instead.
  */
-export function handleFireAndForget(client: Redis, commands: readonly string[], log: Logger): Redis {
+export function handleFireAndForget(client: RedisClient, commands: readonly string[], log: Logger): RedisClient {
   const methods = client as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const command of commands) {
     const original = methods[command].bind(client);
@@ -39,7 +35,7 @@ export function handleFireAndForget(client: Redis, commands: readonly string[], 
 }
 
 /** QUIT, or drop the connection when Redis is not there to answer. */
-export async function closeRedisClient(client: Redis): Promise<void> {
+export async function closeRedisClient(client: RedisClient): Promise<void> {
   if (client.status === 'end') return;
   if (client.status !== 'ready') return client.disconnect();
   await client.quit().catch(() => client.disconnect());

@@ -1,12 +1,18 @@
-import type { RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisConfig } from '../config/relay-config.js';
+
+/** A connection to whichever topology is configured: one Redis, Sentinel-managed, or a Cluster. */
+export type RedisClient = Redis | Cluster;
 
 /**
  * ioredis options for every connection echo-relay opens. A URL wins over host/port/password/db;
- * `rediss://` or `tls: true` turns TLS on (with certificate verification).
+ * `rediss://` or `tls: true` turns TLS on (with certificate verification); sentinels switch to
+ * Sentinel discovery of the master.
  */
-export function redisOptions(config: RedisConfig): RedisOptions {
+export function redisOptions(config: RedisConfig, role = 'subscriber'): RedisOptions {
   const base: RedisOptions = {
+    // Named connections make `CLIENT LIST` on a shared Redis readable for operators.
+    connectionName: `echo-relay:${role}`,
     host: config.host,
     port: config.port,
     username: config.username || undefined,
@@ -15,7 +21,27 @@ export function redisOptions(config: RedisConfig): RedisOptions {
     ...(config.tls ? { tls: {} } : {}),
   };
   if (config.url) Object.assign(base, fromUrl(config.url));
+  if (config.sentinels.length > 0) {
+    Object.assign(base, {
+      sentinels: config.sentinels.map((s) => (typeof s === 'string' ? hostPort(s) : s)),
+      name: config.sentinelName,
+      sentinelPassword: config.sentinelPassword || undefined,
+    });
+  }
   return { ...base, ...(config.options as RedisOptions) };
+}
+
+/** Opens a client for the configured topology; `extra` (e.g. lazyConnect, retryStrategy) applies to every node. */
+export function createRedisClient(config: RedisConfig, role: string, extra: RedisOptions = {}): RedisClient {
+  const options = { ...redisOptions(config, role), ...extra };
+  if (config.clusterNodes.length === 0) return new Redis(options);
+  const { retryStrategy, lazyConnect, ...perNode } = options;
+  const clusterOptions: ClusterOptions = {
+    redisOptions: perNode,
+    lazyConnect,
+    clusterRetryStrategy: retryStrategy ? (times: number) => retryStrategy(times) ?? null : undefined,
+  };
+  return new Cluster(config.clusterNodes.map(hostPort), clusterOptions);
 }
 
 function fromUrl(url: string): RedisOptions {
@@ -29,6 +55,11 @@ function fromUrl(url: string): RedisOptions {
     db: db ? Number(db) : 0,
     ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
   };
+}
+
+function hostPort(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(':');
+  return at > 0 ? { host: address.slice(0, at), port: Number(address.slice(at + 1)) } : { host: address, port: 6379 };
 }
 
 /** Delay before reconnect attempt `times`: exponential from 100 ms, capped at 5 s, with jitter. */

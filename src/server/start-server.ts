@@ -8,8 +8,12 @@ import { LaravelRedisServer } from '../broadcast/laravel-redis.server.js';
 import { subscriptionPattern } from '../broadcast/laravel-prefix.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import { EchoIoAdapter } from '../gateway/echo-io.adapter.js';
+import { EchoGateway } from '../gateway/echo.gateway.js';
+import { closeInBatches } from '../lifecycle/drain.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
+import { setTimeout as delay } from 'node:timers/promises';
 import { readTlsOptions, reloadCertificatesOnChange } from './https.js';
+import { configureHttpApi } from '../http-api/configure-http-api.js';
 
 /** A started echo-relay: its app, where it listens, and how to stop it. */
 export interface RunningServer {
@@ -29,6 +33,8 @@ export async function startServer(
   const https = config.server.protocol === 'https';
   const app = await NestFactory.create(AppModule.forRoot(config), {
     logger: options.logger ?? false,
+    // The HTTP API installs its own JSON parser, with its size limit, after its listener and CORS checks.
+    bodyParser: false,
     httpsOptions: https ? (readTlsOptions(config.server) as NestApplicationOptions['httpsOptions']) : undefined,
   });
   for (const warning of options.warnings ?? []) log.warn(warning);
@@ -43,6 +49,7 @@ export async function startServer(
   if (config.server.allowedOrigins.length === 0) {
     log.warn('No allowedOrigins configured: sockets from any origin are accepted, like laravel-echo-server');
   }
+  configureHttpApi(app);
   await (config.server.host ? app.listen(config.server.port, config.server.host) : app.listen(config.server.port));
   const httpServer = app.getHttpServer() as HttpsServer;
   const stopWatching = https ? reloadCertificatesOnChange(httpServer, config.server, log) : () => undefined;
@@ -52,8 +59,16 @@ export async function startServer(
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      const { graceMs, disconnectSpreadMs } = config.shutdown;
       app.get(LifecycleService).startDraining();
       stopWatching();
+      if (graceMs > 0) {
+        log.log(`Draining: readiness fails, serving ${graceMs} ms more`);
+        await delay(graceMs);
+      }
+      const connections = app.get(EchoGateway).localConnections();
+      log.log(`Closing ${connections.length} client connection(s) over ${disconnectSpreadMs} ms`);
+      await closeInBatches(connections, disconnectSpreadMs);
       await app.close();
     })());
   return { app, port, url, stop };

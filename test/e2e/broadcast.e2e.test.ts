@@ -23,9 +23,9 @@ describe('Laravel broadcasts reach Laravel Echo clients', () => {
   });
 
   after(async () => {
-    await laravel.close();
-    await relay.stop();
-    await redis.close();
+    await laravel?.close();
+    await relay?.stop();
+    await redis?.close();
   });
 
   afterEach(() => {

@@ -6,7 +6,7 @@ import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
 import { waitUntil } from '../support/ports.js';
 import { byJson, joinPresence } from '../support/presence-view.js';
 import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startRelayProcess } from '../support/relay-process.js';
+import { killRelay, spawnRelay, waitReady } from '../support/relay-process.js';
 import { startReadyRelay, type TestRelay } from '../support/relay.js';
 
 const LEASE_MS = 1500;
@@ -85,8 +85,9 @@ describe('presence across echo-relay instances sharing one Redis', () => {
   });
 
   it("a killed node's members are gone after the lease, with presence:leaving", async () => {
-    const doomed = await startRelayProcess({ ...relayEnv(), ECHO_RELAY_LOG_LEVEL: 'warn' });
+    const doomed = await spawnRelay({ env: { ...relayEnv(), ECHO_RELAY_LOG_LEVEL: 'warn' } });
     try {
+      await waitReady(doomed);
       const ann = await echoAs('ann', nodeA.url);
       const view = await joinPresence(ann, 'ghosts');
       const bob = await echoAs('bob', doomed.url);
@@ -94,7 +95,8 @@ describe('presence across echo-relay instances sharing one Redis', () => {
       await waitUntil(() => view.joining.length === 1, 5000, 'joining from the child node');
       const directory = nodeA.app.get(PresenceDirectory);
       assert.equal((await directory.members('presence-ghosts')).length, 2);
-      await doomed.kill();
+      doomed.child.kill('SIGKILL');
+      await doomed.exited;
       const killedAt = Date.now();
       await waitUntil(() => view.leaving.length === 1, 4 * LEASE_MS, 'leaving of the dead node');
       const ghostMs = Date.now() - killedAt;
@@ -106,7 +108,7 @@ describe('presence across echo-relay instances sharing one Redis', () => {
       // One lease, plus slack for a busy test machine; not several leases.
       assert.ok(ghostMs < LEASE_MS + 1000, `ghost member lived ${ghostMs} ms`);
     } finally {
-      await doomed.kill();
+      await killRelay(doomed);
     }
   });
 });

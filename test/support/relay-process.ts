@@ -1,50 +1,48 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitUntil } from './ports.js';
 
-/** dist/main.js, from .test-build/test/support/. */
-const MAIN = fileURLToPath(new URL('../../../dist/main.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** echo-relay as operators run it, in a child process that a test can SIGKILL. */
+/** echo-relay as operators run it: the built `dist/main.js` (or the bin) in its own process. */
 export interface RelayProcess {
-  url: string;
   child: ChildProcess;
-  /** What the process wrote, for a failing test's message. */
-  output(): string;
-  /** SIGKILL: no shutdown hook runs, nothing is cleaned up. */
-  kill(): Promise<void>;
+  port: number;
+  url: string;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `node dist/main.js` (built by `npm run build`) with only the env given here, and waits for /ready. */
-export async function startRelayProcess(env: Record<string, string>): Promise<RelayProcess> {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first`);
+export async function spawnRelay(
+  options: { args?: string[]; env?: Record<string, string>; cwd?: string; bin?: boolean } = {},
+): Promise<RelayProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [MAIN], {
-    cwd: mkdtempSync(join(tmpdir(), 'echo-relay-process-')),
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), ECHO_RELAY_HOST: '127.0.0.1', ...env },
+  const entry = options.bin ? 'bin/echo-relay.js' : 'dist/main.js';
+  const child = spawn(process.execPath, [ROOT + entry, ...(options.args ?? [])], {
+    cwd: options.cwd ?? ROOT,
+    env: { PATH: process.env.PATH, PORT: String(port), ECHO_RELAY_HOST: '127.0.0.1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  try {
-    await waitUntil(async () => (await fetch(`${url}/ready`)).status === 200, 10_000, `relay process on ${port}`);
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw new Error(`${(err as Error).message}\n${output}`, { cause: err });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, port, url: `http://127.0.0.1:${port}`, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Waits for `/ready` to answer 200. */
+export async function waitReady(relay: RelayProcess, timeoutMs = 10_000): Promise<void> {
+  await waitUntil(async () => (await fetch(`${relay.url}/ready`)).status === 200, timeoutMs, 'relay process readiness');
+}
+
+/** Kills the process if a test left it running. */
+export async function killRelay(relay: RelayProcess): Promise<void> {
+  if (relay.child.exitCode === null && relay.child.signalCode === null) {
+    relay.child.kill('SIGKILL');
+    await relay.exited;
   }
-  return {
-    url,
-    child,
-    output: () => output,
-    kill: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
 }

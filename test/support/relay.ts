@@ -6,8 +6,10 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { deepMerge, type PlainObject } from '../../src/config/deep-merge.js';
 import { RelayConfig } from '../../src/config/relay-config.js';
 import { EchoGateway } from '../../src/gateway/echo.gateway.js';
+import { ApiListener } from '../../src/http-api/api-listener.js';
 import { RelayMetrics } from '../../src/metrics/relay-metrics.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { httpStatus } from './http.js';
 import { waitUntil } from './ports.js';
 
 /** Log lines a relay wrote, for assertions on what operators would see. */
@@ -44,6 +46,8 @@ export interface TestRelay extends RunningServer {
   logs: MemoryLogger;
   gateway: EchoGateway;
   metrics: RelayMetrics;
+  /** Where the HTTP API and `/metrics` answer: `url`, or the separate listener of `api.port`. */
+  apiUrl: string;
   /** Resolves once `count` sockets of this node are in the channel's room. */
   waitForSubscribers(channel: string, count: number): Promise<void>;
   ready(): Promise<number>;
@@ -77,9 +81,10 @@ export async function startRelay(
     logs,
     gateway,
     metrics: server.app.get(RelayMetrics),
+    apiUrl: server.app.get(ApiListener).url ?? server.url,
     waitForSubscribers: (channel, count) =>
       waitUntil(() => gateway.localSubscriberCount(channel) === count, 5000, `${count} subscriber(s) in ${channel}`),
-    ready: async () => (await fetch(`${server.url}/ready`)).status,
+    ready: () => httpStatus(`${server.url}/ready`),
   };
 }
 

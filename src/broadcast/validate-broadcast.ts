@@ -1,0 +1,36 @@
+import { validateSync } from 'class-validator';
+import { isValidChannelName } from '../channels/channel-type.js';
+import { isPlainObject } from '../config/deep-merge.js';
+import { BroadcastDto } from './broadcast.dto.js';
+import { DroppedMessage, type DropReason } from './dropped-message.js';
+
+/** Which failing property becomes which drop reason (metric label). */
+const REASON_BY_PROPERTY: Record<string, DropReason> = {
+  event: 'invalid_event',
+  data: 'invalid_data',
+  socket: 'invalid_socket',
+};
+
+/**
+ * The one validation every broadcast goes through, whatever its source (Redis or the HTTP API):
+ * a `{event, data, socket}` payload for one channel becomes a `BroadcastDto`, or `DroppedMessage`
+ * is thrown. Builds the DTO by assigning the fields, so `data` is passed on as parsed, not copied.
+ */
+export function validateBroadcast(channel: string, payload: unknown): BroadcastDto {
+  if (!isValidChannelName(channel)) throw new DroppedMessage('invalid_channel', channel, 'unusable channel name');
+  if (!isPlainObject(payload)) throw new DroppedMessage('not_an_object', channel, 'payload is not a JSON object');
+  const dto = Object.assign(new BroadcastDto(), {
+    channel,
+    event: payload.event,
+    data: payload.data,
+    socket: payload.socket,
+  });
+  const errors = validateSync(dto, { stopAtFirstError: true });
+  if (errors.length > 0) {
+    const first = errors[0];
+    const reason = first.constraints?.maxJsonDepth ? 'too_deep' : REASON_BY_PROPERTY[first.property];
+    const detail = Object.values(first.constraints ?? {}).join('; ');
+    throw new DroppedMessage(reason ?? 'not_an_object', channel, detail);
+  }
+  return dto;
+}

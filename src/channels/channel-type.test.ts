@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { channelType, isValidChannelName, requiresAuthorization } from './channel-type.js';
+
+describe('channelType', () => {
+  it('reads the type from a prefix anchored at the start', () => {
+    assert.equal(channelType('orders'), 'public');
+    assert.equal(channelType('private-orders.1'), 'private');
+    assert.equal(channelType('private-encrypted-chat.2'), 'private-encrypted');
+    assert.equal(channelType('presence-room.3'), 'presence');
+    assert.equal(channelType('orders-private-x'), 'public');
+    assert.equal(channelType('xpresence-room'), 'public');
+  });
+
+  it('requires authorisation for every non-public type', () => {
+    assert.deepEqual(['orders', 'private-a', 'private-encrypted-b', 'presence-c'].map(requiresAuthorization), [
+      false,
+      true,
+      true,
+      true,
+    ]);
+  });
+
+  it('accepts Laravel channel names and refuses unusable ones', () => {
+    for (const ok of ['orders', 'App.Models.User.1', 'private-orders.1', 'ünïcode'])
+      assert.equal(isValidChannelName(ok), true, ok);
+    for (const bad of ['', 'a b', 'tab\there', 'x'.repeat(201), 42, null])
+      assert.equal(isValidChannelName(bad), false, String(bad));
+  });
+});

@@ -1,0 +1,60 @@
+import { Injectable } from '@nestjs/common';
+import { channelType } from '../channels/channel-type.js';
+import { PresenceDirectory, type PresenceMember } from '../channels/presence-directory.js';
+import { EchoGateway } from '../gateway/echo.gateway.js';
+
+export interface ChannelInfo {
+  subscription_count: number;
+  occupied: boolean;
+  /** Presence channels only: distinct users. */
+  user_count?: number;
+}
+
+/**
+ * The numbers behind the HTTP API's GET endpoints, in the old server's shapes. Sockets are counted
+ * through the socket.io adapter, so with several nodes the counts are the cluster's (the old
+ * server counted its own process only); presence members come from the `PresenceDirectory`.
+ */
+@Injectable()
+export class ChannelStats {
+  constructor(
+    private readonly gateway: EchoGateway,
+    private readonly presence: PresenceDirectory,
+  ) {}
+
+  /** `GET /apps/:appId/status`: `subscription_count` is the number of connected sockets, as before. */
+  async status(): Promise<{ subscription_count: number; uptime: number; memory_usage: NodeJS.MemoryUsage }> {
+    const sockets = await this.gateway.clusterSockets();
+    return { subscription_count: sockets.length, uptime: process.uptime(), memory_usage: process.memoryUsage() };
+  }
+
+  /** Every channel with at least one socket; a socket's own room (named after its id) is no channel. */
+  async channels(prefix = ''): Promise<Record<string, ChannelInfo>> {
+    const counts = new Map<string, number>();
+    for (const socket of await this.gateway.clusterSockets()) {
+      for (const room of socket.rooms) {
+        if (room === socket.id || !room.startsWith(prefix)) continue;
+        counts.set(room, (counts.get(room) ?? 0) + 1);
+      }
+    }
+    // fromEntries defines own properties: a channel named `__proto__` stays a channel.
+    return Object.fromEntries(
+      [...counts]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([name, count]) => [name, { subscription_count: count, occupied: true }]),
+    );
+  }
+
+  async channel(name: string): Promise<ChannelInfo> {
+    const count = (await this.gateway.clusterSockets(name)).length;
+    const info: ChannelInfo = { subscription_count: count, occupied: count > 0 };
+    if (channelType(name) === 'presence') info.user_count = (await this.presence.members(name)).length;
+    return info;
+  }
+
+  /** Presence channels only; callers check the type first. */
+  async users(name: string): Promise<{ id: PresenceMember['user_id']; user_info: unknown }[]> {
+    const members = await this.presence.members(name);
+    return members.map((m) => ({ id: m.user_id, user_info: m.user_info }));
+  }
+}

@@ -1,0 +1,37 @@
+import { Injectable, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
+import { collectDefaultMetrics } from 'prom-client';
+import { LaravelRedisServer } from '../broadcast/laravel-redis.server.js';
+import { channelType } from '../channels/channel-type.js';
+import { EchoGateway } from '../gateway/echo.gateway.js';
+import { METRIC_PREFIX, RelayMetrics } from './relay-metrics.js';
+
+/**
+ * Feeds the metrics that no single code path owns: Node's process metrics, the Redis subscription
+ * state (read at scrape time), and channel subscriptions by type, from the adapter's room
+ * bookkeeping, which sees every join and leave (subscribe, unsubscribe, disconnect) exactly once.
+ */
+@Injectable()
+export class MetricsFeeds implements OnModuleInit, OnApplicationBootstrap {
+  constructor(
+    private readonly metrics: RelayMetrics,
+    private readonly subscriber: LaravelRedisServer,
+    private readonly gateway: EchoGateway,
+  ) {}
+
+  onModuleInit(): void {
+    collectDefaultMetrics({ register: this.metrics.registry, prefix: METRIC_PREFIX });
+    this.metrics.watchRedisSubscription(() => this.subscriber.subscribed);
+  }
+
+  /** The socket.io server exists from here on. */
+  onApplicationBootstrap(): void {
+    const rooms = this.gateway.localRooms;
+    // Every socket also sits in a room named after its own id: that is no channel.
+    rooms.on('join-room', (room: string, id: string) => {
+      if (room !== id) this.metrics.subscriptions.inc({ type: channelType(room) });
+    });
+    rooms.on('leave-room', (room: string, id: string) => {
+      if (room !== id) this.metrics.subscriptions.dec({ type: channelType(room) });
+    });
+  }
+}

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { chromiumMissing, launchChromium, type TestBrowser } from '../support/browser.js';
+import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { startPageServer, type PageServer } from '../support/page-server.js';
+import { waitUntil } from '../support/ports.js';
+import { startRedis, type TestRedis } from '../support/redis-server.js';
+import { startReadyRelay, type TestRelay } from '../support/relay.js';
+
+const PREFIX = 'laravel_database_';
+/** A file of an installed package (their `exports` hide the browser bundles from `require.resolve`). */
+const packageFile = (path: string): string => fileURLToPath(new URL(`../../../node_modules/${path}`, import.meta.url));
+
+/**
+ * A Laravel page's bootstrap.js as plain script tags: Echo over the socket.io client loaded from
+ * `ioSrc`, listening for `.order.shipped` on `orders` and showing it in the title.
+ */
+function echoPage(relayUrl: string, ioSrc: string): string {
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>waiting</title><link rel="icon" href="data:,">
+<script src="${ioSrc}"></script>
+<script src="/echo.iife.js"></script>
+<script>
+  window.received = [];
+  window.connectErrors = [];
+  window.everConnected = false;
+  // The IIFE build exposes laravel-echo's module namespace: the class is its default export.
+  window.Echo = new Echo.default({ broadcaster: 'socket.io', host: ${JSON.stringify(relayUrl)}, client: io });
+  const socket = window.Echo.connector.socket;
+  socket.on('connect', () => { window.everConnected = true; });
+  socket.on('connect_error', (err) => window.connectErrors.push(String(err && err.message)));
+  window.Echo.channel('orders').listen('.order.shipped', (e) => {
+    window.received.push(e);
+    document.title = 'shipped ' + e.id;
+  });
+</script></head><body></body></html>`;
+}
+
+describe('Laravel Echo in a real browser (Chromium)', { skip: chromiumMissing() }, () => {
+  let redis: TestRedis;
+  let relay: TestRelay;
+  let pages: PageServer;
+  let browser: TestBrowser;
+  let laravel: LaravelPublisher;
+  const opened: Page[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+    pages = await startPageServer({
+      '/echo.iife.js': packageFile('laravel-echo/dist/echo.iife.js'),
+      '/socket.io-v2.js': packageFile('socket.io-client-v2/dist/socket.io.js'),
+    });
+    relay = await startReadyRelay({
+      env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, ECHO_RELAY_ALLOWED_ORIGINS: pages.origin },
+    });
+    laravel = new LaravelPublisher(redis.url, PREFIX);
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await laravel?.close();
+    await relay?.stop();
+    await pages?.close();
+    await redis?.close();
+  });
+
+  afterEach(async () => {
+    for (const page of opened.splice(0)) await page.close();
+    await relay.waitForSubscribers('orders', 0);
+  });
+
+  async function openEchoPage(
+    path: string,
+    relayUrl: string,
+    ioSrc: string,
+  ): Promise<{ page: Page; errors: string[] }> {
+    const opening = await browser.open(pages.page(path, echoPage(relayUrl, ioSrc)));
+    opened.push(opening.page);
+    return opening;
+  }
+
+  async function eioConnections(target: TestRelay, eio: string): Promise<number> {
+    return (await target.metrics.connections.get()).values.find((v) => v.labels.eio === eio)?.value ?? 0;
+  }
+
+  it("receives a broadcast through the relay's own /socket.io/socket.io.js, upgraded to WebSocket", async () => {
+    const { page, errors } = await openEchoPage('/modern', relay.url, `${relay.url}/socket.io/socket.io.js`);
+    await relay.waitForSubscribers('orders', 1);
+    await page.waitForFunction("window.Echo.connector.socket.io.engine.transport.name === 'websocket'");
+    await laravel.broadcast(['orders'], 'order.shipped', { id: 7, url: 'https://shop.test/orders/7' });
+    await page.waitForFunction("document.title === 'shipped 7'");
+    assert.deepEqual(await page.evaluate('window.received'), [{ id: 7, url: 'https://shop.test/orders/7' }]);
+    assert.equal(await eioConnections(relay, '4'), 1);
+    assert.deepEqual(errors, []);
+  });
+
+  it('a page on an origin the relay does not allow never connects', async () => {
+    const strict = await startReadyRelay({
+      env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, ECHO_RELAY_ALLOWED_ORIGINS: 'https://shop.example' },
+    });
+    try {
+      const { page } = await openEchoPage('/refused', strict.url, `${strict.url}/socket.io/socket.io.js`);
+      // The first attempt and one reconnection attempt are both refused.
+      await page.waitForFunction('window.connectErrors.length >= 2');
+      assert.equal(await page.evaluate('window.everConnected'), false);
+      assert.equal(await eioConnections(strict, '4'), 0);
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  it("a legacy page on socket.io-client 2's browser bundle connects over Engine.IO 3 and receives", async () => {
+    const { page, errors } = await openEchoPage('/legacy', relay.url, '/socket.io-v2.js');
+    await relay.waitForSubscribers('orders', 1);
+    await waitUntil(async () => (await eioConnections(relay, '3')) === 1, 5000, 'an Engine.IO 3 connection');
+    await laravel.broadcast(['orders'], 'order.shipped', { id: 8, note: 'Grüße 😀' });
+    await page.waitForFunction("document.title === 'shipped 8'");
+    assert.deepEqual(await page.evaluate('window.received'), [{ id: 8, note: 'Grüße 😀' }]);
+    assert.deepEqual(errors, []);
+  });
+});

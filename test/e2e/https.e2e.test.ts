@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { get } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { collect, connected, createEcho } from '../support/echo-client.js';
+import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { waitUntil } from '../support/ports.js';
+import { startRedis, type TestRedis } from '../support/redis-server.js';
+import { startReadyRelay, type TestRelay } from '../support/relay.js';
+
+/** Writes a fresh self-signed certificate for 127.0.0.1 over `cert.pem`/`key.pem` in `dir`. */
+function issueCertificate(dir: string, name: string): void {
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
+}
+
+/** The certificate the server presents, as its subject CN, trusting only the file at `caPath`. */
+function servedCertificate(port: number, caPath: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = get({ host: '127.0.0.1', port, path: '/', ca: readFileSync(caPath), agent: false }, (res) => {
+      const cn = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().subject.CN;
+      res.resume();
+      res.on('end', () => resolve(String(cn)));
+    });
+    req.on('error', reject);
+  });
+}
+
+describe("HTTPS / WSS from the old file's ssl settings", () => {
+  let redis: TestRedis;
+  let relay: TestRelay;
+  const dir = mkdtempSync(join(tmpdir(), 'echo-relay-tls-'));
+
+  before(async () => {
+    issueCertificate(dir, 'first');
+    redis = await startRedis();
+    relay = await startReadyRelay({
+      env: {
+        REDIS_URL: redis.url,
+        LARAVEL_ECHO_SERVER_PROTO: 'https',
+        LARAVEL_ECHO_SERVER_SSL_CERT: join(dir, 'cert.pem'),
+        LARAVEL_ECHO_SERVER_SSL_KEY: join(dir, 'key.pem'),
+      },
+    });
+  });
+
+  after(async () => {
+    await relay?.stop();
+    await redis?.close();
+  });
+
+  it('serves HTTPS and delivers broadcasts over WSS', async () => {
+    assert.equal(await servedCertificate(relay.port, join(dir, 'cert.pem')), 'first');
+    const echo = createEcho(relay.url, 4, { ca: readFileSync(join(dir, 'cert.pem')) });
+    try {
+      const got = collect(echo, 'secure', '.paid');
+      await connected(echo);
+      await relay.waitForSubscribers('secure', 1);
+      const laravel = new LaravelPublisher(redis.url, '');
+      await laravel.broadcast(['secure'], 'paid', { ok: true });
+      await laravel?.close();
+      await waitUntil(() => got.length === 1);
+    } finally {
+      echo.disconnect();
+    }
+  });
+
+  it('picks up a renewed certificate without a restart', async () => {
+    issueCertificate(dir, 'renewed');
+    await waitUntil(
+      async () => (await servedCertificate(relay.port, join(dir, 'cert.pem'))) === 'renewed',
+      10_000,
+      'the renewed certificate to be served',
+    );
+    assert.ok(relay.logs.matching(/TLS certificate reloaded/).length >= 1);
+  });
+});

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { collect, connected, createEcho, type TestEcho } from '../support/echo-client.js';
+import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { waitUntil } from '../support/ports.js';
+import { startRedis, type TestRedis } from '../support/redis-server.js';
+import { startReadyRelay, type TestRelay } from '../support/relay.js';
+
+const PREFIX = 'laravel_database_';
+const MAX_BYTES = 4096;
+
+/** Each entry: what a broken or hostile publisher sends, and the drop reason we expect. */
+const MALFORMED: [string, string | Buffer, string][] = [
+  ['not JSON', 'this is not json', 'invalid_json'],
+  ['truncated JSON', '{"event":"x","data":{', 'invalid_json'],
+  ['a JSON string', '"just a string"', 'not_an_object'],
+  ['a JSON array', '[1,2,3]', 'not_an_object'],
+  ['JSON null', 'null', 'not_an_object'],
+  ['no event', '{"data":{}}', 'invalid_event'],
+  ['event not a string', '{"event":42,"data":{}}', 'invalid_event'],
+  ['empty event', '{"event":"","data":{}}', 'invalid_event'],
+  ['reserved socket.io event name', '{"event":"disconnect","data":{}}', 'invalid_event'],
+  ['data a string', '{"event":"x","data":"text"}', 'invalid_data'],
+  ['data missing', '{"event":"x"}', 'invalid_data'],
+  ['socket not a string', '{"event":"x","data":{},"socket":{"id":1}}', 'invalid_socket'],
+  ['oversized', JSON.stringify({ event: 'x', data: { pad: 'x'.repeat(MAX_BYTES) } }), 'too_large'],
+  ['deeply nested', `{"event":"x","data":${'['.repeat(1000)}${']'.repeat(1000)}}`, 'too_deep'],
+  ['invalid UTF-8', Buffer.from([0x7b, 0x22, 0x65, 0xff, 0xfe, 0x22, 0x7d]), 'invalid_utf8'],
+  ['empty payload', '', 'invalid_json'],
+];
+
+describe('malformed Redis messages', () => {
+  let redis: TestRedis;
+  let relay: TestRelay;
+  let laravel: LaravelPublisher;
+  let echo: TestEcho;
+
+  before(async () => {
+    redis = await startRedis();
+    relay = await startReadyRelay({
+      env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, ECHO_RELAY_MAX_MESSAGE_BYTES: String(MAX_BYTES) },
+    });
+    laravel = new LaravelPublisher(redis.url, PREFIX);
+    echo = createEcho(relay.url, 4);
+    echo.channel('orders');
+    await connected(echo);
+    await relay.waitForSubscribers('orders', 1);
+  });
+
+  after(async () => {
+    echo.disconnect();
+    await laravel?.close();
+    await relay?.stop();
+    await redis?.close();
+  });
+
+  async function dropped(reason: string): Promise<number> {
+    const metric = await relay.metrics.messagesDropped.get();
+    return metric.values.find((v) => v.labels.reason === reason)?.value ?? 0;
+  }
+
+  for (const [name, payload, reason] of MALFORMED) {
+    it(`drops ${name} (${reason}), logs it, and still delivers the next valid message`, async () => {
+      const got = collect(echo, 'orders', `.after.${reason}`);
+      const before = await dropped(reason);
+      await laravel.publishRaw(`${PREFIX}orders`, payload);
+      await laravel.broadcast(['orders'], `after.${reason}`, { ok: true });
+      await waitUntil(() => got.length === 1);
+      assert.equal(await dropped(reason), before + 1, `one more drop counted as ${reason}`);
+      assert.ok(
+        relay.logs.matching(new RegExp(`Dropped message on Redis channel "${PREFIX}orders": ${reason}`)).length > 0,
+        'the drop is logged with channel and reason',
+      );
+    });
+  }
+
+  it('ignores socket.io adapter traffic on the same Redis when subscribed to everything', async () => {
+    const bare = await startReadyRelay({ env: { REDIS_URL: redis.url, REDIS_PREFIX: '' } });
+    try {
+      const before = (await bare.metrics.messagesDropped.get()).values.reduce((sum, v) => sum + v.value, 0);
+      await laravel.publishRaw('socket.io#/#', Buffer.from([0x93, 0xa1, 0x78]));
+      await laravel.publishRaw('laravel_database_orders', '{"event":"x","data":{}}');
+      await waitUntil(async () => (await bare.metrics.messagesReceived.get()).values.some((v) => v.value >= 1));
+      const after = (await bare.metrics.messagesDropped.get()).values.reduce((sum, v) => sum + v.value, 0);
+      assert.equal(after, before, 'adapter messages are not counted as drops');
+      await waitUntil(() => bare.logs.matching(/looks like it carries Laravel's Redis prefix/).length === 1);
+    } finally {
+      await bare.stop();
+    }
+  });
+
+  it('keeps serving after a flood of garbage', async () => {
+    const got = collect(echo, 'orders', '.after.flood');
+    await Promise.all(Array.from({ length: 500 }, (_, i) => laravel.publishRaw(`${PREFIX}orders`, `garbage ${i}`)));
+    await laravel.broadcast(['orders'], 'after.flood', { ok: true });
+    await waitUntil(() => got.length === 1);
+    const held = relay.logs.matching(/invalid_json/).length;
+    assert.ok(held < 50, `drop logs are throttled (saw ${held} lines for 500 drops)`);
+  });
+});

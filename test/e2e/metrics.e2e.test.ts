@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { collect, connected, createEcho, type TestEcho } from '../support/echo-client.js';
+import { ApiClient, delta, sample, scrape } from '../support/http-api.js';
+import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { waitUntil } from '../support/ports.js';
+import { startRedis, type TestRedis } from '../support/redis-server.js';
+import { startReadyRelay, type TestRelay } from '../support/relay.js';
+
+const PREFIX = 'laravel_database_';
+const P = 'echo_relay_';
+
+describe('Prometheus metrics at /metrics', () => {
+  let redis: TestRedis;
+  let relay: TestRelay;
+  let api: ApiClient;
+  let laravel: LaravelPublisher;
+
+  before(async () => {
+    redis = await startRedis();
+    relay = await startReadyRelay({
+      env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX },
+      overrides: { api: { clients: [{ appId: 'app', key: 'app-key' }] } },
+    });
+    api = new ApiClient(relay.apiUrl, 'app', 'app-key');
+    laravel = new LaravelPublisher(redis.url, PREFIX);
+  });
+
+  after(async () => {
+    await laravel.close();
+    await relay.stop();
+    await redis.close();
+  });
+
+  async function echoOn(version: 2 | 4, channel: string): Promise<TestEcho> {
+    const echo = createEcho(relay.url, version);
+    echo.channel(channel);
+    await connected(echo);
+    return echo;
+  }
+
+  it('serves the Prometheus text format with Node process metrics under the prefix, without a key', async () => {
+    const res = await fetch(`${relay.apiUrl}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    for (const name of [
+      'process_cpu_user_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_heap_size_used_bytes',
+      'messages_received_total',
+      'ingest_to_emit_seconds',
+    ]) {
+      assert.match(text, new RegExp(`^# TYPE ${P}${name} `, 'm'), name);
+    }
+    assert.equal(sample(await scrape(relay.apiUrl), `${P}redis_subscribed`), 1);
+  });
+
+  it('counts connections by Engine.IO version and subscriptions by channel type as clients come and go', async () => {
+    const before = await scrape(relay.apiUrl);
+    const v4 = await echoOn(4, 'metrics-public-a');
+    const v2 = await echoOn(2, 'metrics-public-a');
+    v2.channel('metrics-public-b');
+    await relay.waitForSubscribers('metrics-public-a', 2);
+    await relay.waitForSubscribers('metrics-public-b', 1);
+    const during = await scrape(relay.apiUrl);
+    assert.equal(delta(before, during, `${P}connections`, { eio: '4' }), 1);
+    assert.equal(delta(before, during, `${P}connections`, { eio: '3' }), 1);
+    assert.equal(delta(before, during, `${P}subscriptions`, { type: 'public' }), 3);
+    v2.leave('metrics-public-b');
+    await relay.waitForSubscribers('metrics-public-b', 0);
+    assert.equal(delta(before, await scrape(relay.apiUrl), `${P}subscriptions`, { type: 'public' }), 2);
+    v4.disconnect();
+    v2.disconnect();
+    await relay.waitForSubscribers('metrics-public-a', 0);
+    await waitUntil(async () => {
+      const now = await scrape(relay.apiUrl);
+      return (
+        delta(before, now, `${P}connections`, { eio: '3' }) === 0 &&
+        delta(before, now, `${P}connections`, { eio: '4' }) === 0
+      );
+    });
+    const afterAll = await scrape(relay.apiUrl);
+    assert.equal(delta(before, afterAll, `${P}connections`, { eio: '4' }), 0);
+    assert.equal(delta(before, afterAll, `${P}subscriptions`, { type: 'public' }), 0);
+  });
+
+  it('moves received, delivered, dropped and ingest-to-emit as messages flow from Redis and HTTP', async () => {
+    const a = await echoOn(4, 'metrics-flow');
+    const b = await echoOn(2, 'metrics-flow');
+    const gotA = collect(a, 'metrics-flow', '.tick');
+    const gotB = collect(b, 'metrics-flow', '.tick');
+    await relay.waitForSubscribers('metrics-flow', 2);
+    try {
+      const before = await scrape(relay.apiUrl);
+      await laravel.broadcast(['metrics-flow'], 'tick', { via: 'redis' });
+      await laravel.publishRaw(`${PREFIX}metrics-flow`, '{"event": "tick", "data": ');
+      await laravel.broadcast(['metrics-flow'], 'disconnect', {});
+      assert.equal((await api.publish({ channel: 'metrics-flow', name: 'tick', data: { via: 'http' } })).status, 200);
+      assert.equal((await api.publish('{"channel": ')).status, 400);
+      assert.equal((await api.publish({ channel: 'metrics-flow', name: 'tick' })).status, 400);
+      assert.equal(
+        (await api.publish({ channel: 'metrics-flow', name: 'tick', data: { n: 1 } }, { key: 'x' })).status,
+        403,
+      );
+      await waitUntil(() => gotA.length === 2 && gotB.length === 2);
+      // Redis drops are counted asynchronously: wait for the last one.
+      await waitUntil(
+        async () => delta(before, await scrape(relay.apiUrl), `${P}messages_received_total`, { source: 'redis' }) === 3,
+      );
+      const after = await scrape(relay.apiUrl);
+      assert.equal(delta(before, after, `${P}messages_received_total`, { source: 'redis' }), 3);
+      assert.equal(delta(before, after, `${P}messages_received_total`, { source: 'http' }), 3, 'the 403 is no message');
+      assert.equal(delta(before, after, `${P}messages_dropped_total`, { reason: 'invalid_json' }), 2);
+      assert.equal(delta(before, after, `${P}messages_dropped_total`, { reason: 'invalid_event' }), 1);
+      assert.equal(delta(before, after, `${P}messages_dropped_total`, { reason: 'invalid_data' }), 1);
+      assert.equal(delta(before, after, `${P}deliveries_total`), 4, 'two messages to two sockets');
+      assert.equal(delta(before, after, `${P}ingest_to_emit_seconds_count`), 2);
+      assert.ok(delta(before, after, `${P}ingest_to_emit_seconds_sum`) > 0);
+    } finally {
+      a.disconnect();
+      b.disconnect();
+    }
+  });
+
+  it('labels by channel type and reason only, never by channel name', async () => {
+    const echo = await echoOn(4, 'secret-channel-name-42');
+    await relay.waitForSubscribers('secret-channel-name-42', 1);
+    await laravel.broadcast(['secret-channel-name-42'], 'tick', {});
+    await api.publish({ channel: 'secret-channel-name-42', name: 'tick', data: {} });
+    const text = await (await fetch(`${relay.apiUrl}/metrics`)).text();
+    echo.disconnect();
+    assert.doesNotMatch(text, /secret-channel-name-42/);
+  });
+});

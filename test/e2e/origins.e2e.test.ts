@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CLIENT_VERSIONS, connected, createEcho } from '../support/echo-client.js';
+import { startRedis, type TestRedis } from '../support/redis-server.js';
+import { startReadyRelay, type TestRelay } from '../support/relay.js';
+
+const ALLOWED = 'https://shop.example';
+
+describe('origin allow-list on the socket handshake', () => {
+  let redis: TestRedis;
+  let relay: TestRelay;
+
+  before(async () => {
+    redis = await startRedis();
+    relay = await startReadyRelay({
+      env: { REDIS_URL: redis.url, ECHO_RELAY_ALLOWED_ORIGINS: `${ALLOWED}, https://admin.example` },
+    });
+  });
+
+  after(async () => {
+    await relay?.stop();
+    await redis?.close();
+  });
+
+  async function attempt(version: 2 | 4, transport: string, origin?: string): Promise<'connected' | 'refused'> {
+    const echo = createEcho(relay.url, version, {
+      transports: [transport],
+      extraHeaders: origin ? { Origin: origin } : {},
+    });
+    try {
+      await connected(echo);
+      return 'connected';
+    } catch {
+      return 'refused';
+    } finally {
+      echo.disconnect();
+    }
+  }
+
+  for (const version of CLIENT_VERSIONS) {
+    for (const transport of ['websocket', 'polling']) {
+      it(`socket.io-client ${version} over ${transport}: allowed origin connects, others are refused`, async () => {
+        assert.equal(await attempt(version, transport, ALLOWED), 'connected');
+        assert.equal(await attempt(version, transport, 'https://evil.example'), 'refused');
+        assert.equal(await attempt(version, transport, 'https://shop.example.evil.example'), 'refused');
+        assert.equal(await attempt(version, transport), 'connected', 'clients without Origin are not browsers');
+      });
+    }
+  }
+
+  it('answers polling CORS with the allowed origin and credentials', async () => {
+    const res = await fetch(`${relay.url}/socket.io/?EIO=4&transport=polling`, { headers: { Origin: ALLOWED } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('access-control-allow-origin'), ALLOWED);
+    assert.equal(res.headers.get('access-control-allow-credentials'), 'true');
+    const refused = await fetch(`${relay.url}/socket.io/?EIO=4&transport=polling`, {
+      headers: { Origin: 'https://evil.example' },
+    });
+    assert.equal(refused.status, 403);
+  });
+
+  it('serves the socket.io client script like the old server', async () => {
+    const res = await fetch(`${relay.url}/socket.io/socket.io.js`);
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /Socket\.IO v4/);
+  });
+});
