@@ -1,12 +1,12 @@
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
-import { createAdapter } from '@socket.io/redis-adapter';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { IncomingMessage } from 'node:http';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import type { RedisConfig, ServerConfig } from '../config/relay-config.js';
 import { closeRedisClient, connectRedis, handleFireAndForget } from '../redis/redis-client.js';
+import { createGuardedAdapter } from './guarded-redis-adapter.js';
 import type { RedisClient } from '../redis/redis-options.js';
 
 /**
@@ -40,7 +40,7 @@ export class EchoIoAdapter extends IoAdapter {
     handleFireAndForget(pub, ['publish'], this.log);
     handleFireAndForget(sub, ['psubscribe', 'subscribe', 'punsubscribe', 'unsubscribe'], this.log);
     this.redisClients.push(pub, sub);
-    server.adapter(createAdapter(pub, sub));
+    server.adapter(createGuardedAdapter(pub, sub));
     return server;
   }
 
