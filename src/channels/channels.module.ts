@@ -1,15 +1,25 @@
 import { Global, Module } from '@nestjs/common';
-import { EmptyPresenceDirectory, PresenceDirectory } from './presence-directory.js';
+import { ChannelMembership } from './channel-membership.js';
+import { PresenceDirectory } from './presence-directory.js';
+import { PresenceLease } from './presence-lease.js';
+import { PresenceService } from './presence.service.js';
+import { RedisPresenceStore } from './redis-presence.store.js';
+import { WhisperService } from './whisper.service.js';
 
 /**
- * Channel features shared across modules. Global so that the HTTP API can inject
- * `PresenceDirectory` without importing the gateway's dependencies. Until presence is stored in
- * Redis, every presence channel reads as empty: the channels feature replaces this binding (and
- * this module) with the Redis-backed directory.
+ * Rooms, presence and whispers. Global so that the HTTP API can inject `PresenceDirectory` (the
+ * Redis store, cluster-wide) without importing the gateway's dependencies.
  */
 @Global()
 @Module({
-  providers: [{ provide: PresenceDirectory, useClass: EmptyPresenceDirectory }],
-  exports: [PresenceDirectory],
+  providers: [
+    RedisPresenceStore,
+    { provide: PresenceDirectory, useExisting: RedisPresenceStore },
+    PresenceService,
+    PresenceLease,
+    ChannelMembership,
+    WhisperService,
+  ],
+  exports: [PresenceDirectory, RedisPresenceStore, PresenceService, ChannelMembership, WhisperService],
 })
 export class ChannelsModule {}

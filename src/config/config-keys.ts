@@ -5,6 +5,7 @@
  */
 import { API_CONFIG_KEYS } from './api.config.js';
 import { AUTH_CONFIG_KEYS } from './auth.config.js';
+import { CHANNELS_CONFIG_KEYS } from './channels.config.js';
 
 export type ValueKind = 'string' | 'int' | 'bool' | 'list' | 'json';
 
@@ -100,7 +101,12 @@ const CORE_CONFIG_KEYS: readonly ConfigKey[] = [
   },
 ];
 
-export const CONFIG_KEYS: readonly ConfigKey[] = [...CORE_CONFIG_KEYS, ...AUTH_CONFIG_KEYS, ...API_CONFIG_KEYS];
+export const CONFIG_KEYS: readonly ConfigKey[] = [
+  ...CORE_CONFIG_KEYS,
+  ...AUTH_CONFIG_KEYS,
+  ...CHANNELS_CONFIG_KEYS,
+  ...API_CONFIG_KEYS,
+];
 
 /**
  * Keys of the old file that are read by a dedicated rule rather than the table: the rest of

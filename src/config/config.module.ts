@@ -1,6 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { ApiConfig } from './api.config.js';
 import { AuthConfig } from './auth.config.js';
+import { PresenceConfig, WhisperConfig } from './channels.config.js';
 import { BroadcastConfig, LogConfig, RedisConfig, RelayConfig, ServerConfig, ShutdownConfig } from './relay-config.js';
 
 /**
@@ -20,6 +21,8 @@ export class ConfigModule {
       { provide: LogConfig, useValue: config.log },
       { provide: ShutdownConfig, useValue: config.shutdown },
       { provide: AuthConfig, useValue: config.auth },
+      { provide: PresenceConfig, useValue: config.presence },
+      { provide: WhisperConfig, useValue: config.whispers },
       { provide: ApiConfig, useValue: config.api },
     ];
     return { module: ConfigModule, providers, exports: providers.map((p) => p.provide) };

@@ -14,6 +14,7 @@ import {
 } from 'class-validator';
 import { ApiConfig, defaultApiConfig } from './api.config.js';
 import { AuthConfig, defaultAuthConfig } from './auth.config.js';
+import { PresenceConfig, WhisperConfig, defaultPresenceConfig, defaultWhisperConfig } from './channels.config.js';
 
 /** How the HTTP/WebSocket listener is exposed. */
 export class ServerConfig {
@@ -115,6 +116,8 @@ export class RelayConfig {
   @ValidateNested() @Type(() => LogConfig) log!: LogConfig;
   @ValidateNested() @Type(() => ShutdownConfig) shutdown!: ShutdownConfig;
   @ValidateNested() @Type(() => AuthConfig) auth!: AuthConfig;
+  @ValidateNested() @Type(() => PresenceConfig) presence!: PresenceConfig;
+  @ValidateNested() @Type(() => WhisperConfig) whispers!: WhisperConfig;
   @ValidateNested() @Type(() => ApiConfig) api!: ApiConfig;
   /** Where the old laravel-echo-server.json came from, if any. */
   @IsOptional() @IsString() sourceFile?: string;
@@ -158,6 +161,8 @@ export function defaultConfig(): ConfigLayer {
     log: { level: 'info', format: 'auto', devMode: false },
     shutdown: { timeoutMs: 10_000, graceMs: 0, disconnectSpreadMs: 1_000 },
     auth: defaultAuthConfig(),
+    presence: defaultPresenceConfig(),
+    whispers: defaultWhisperConfig(),
     api: defaultApiConfig(),
   };
 }

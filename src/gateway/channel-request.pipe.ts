@@ -14,11 +14,15 @@ export interface ChannelRequest {
 @Injectable()
 export class ChannelRequestPipe implements PipeTransform<unknown, ChannelRequest> {
   transform(body: unknown, metadata?: ArgumentMetadata): ChannelRequest {
-    const event = metadata?.data ?? 'subscribe';
-    if (!isPlainObject(body)) throw new InvalidClientMessage(event, 'payload is not an object');
-    if (!isValidChannelName(body.channel)) throw new InvalidClientMessage(event, 'missing or invalid channel');
-    return { channel: body.channel, headers: stringHeaders(body.auth) };
+    return parseChannelRequest(body, metadata?.data ?? 'subscribe');
   }
+}
+
+/** The pipe's check as a function, for the auth guard (guards run before pipes). */
+export function parseChannelRequest(body: unknown, event: string): ChannelRequest {
+  if (!isPlainObject(body)) throw new InvalidClientMessage(event, 'payload is not an object');
+  if (!isValidChannelName(body.channel)) throw new InvalidClientMessage(event, 'missing or invalid channel');
+  return { channel: body.channel, headers: stringHeaders(body.auth) };
 }
 
 function stringHeaders(auth: unknown): Record<string, string> {

@@ -23,3 +23,18 @@ export class InvalidClientMessage extends Error {
     super(detail);
   }
 }
+
+/**
+ * A subscribe that is dropped without an answer: it is already in flight, or the socket left
+ * (unsubscribe, disconnect) while it was being authorised. Logged at debug only.
+ */
+export class SubscriptionIgnored extends Error {
+  override name = 'SubscriptionIgnored';
+
+  constructor(
+    readonly channel: string,
+    reason: string,
+  ) {
+    super(`subscribe to "${channel}" ignored: ${reason}`);
+  }
+}

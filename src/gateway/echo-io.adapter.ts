@@ -1,26 +1,56 @@
-import type { INestApplicationContext } from '@nestjs/common';
+import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { IncomingMessage } from 'node:http';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
-import type { ServerConfig } from '../config/relay-config.js';
+import type { RedisConfig, ServerConfig } from '../config/relay-config.js';
+import { closeRedisClient, connectRedis, handleFireAndForget } from '../redis/redis-client.js';
+import { createGuardedAdapter } from './guarded-redis-adapter.js';
+import type { RedisClient } from '../redis/redis-options.js';
 
 /**
  * socket.io server as laravel-echo-server users expect it (path `/socket.io`, Engine.IO 3 clients
  * from socket.io-client 2 accepted) plus an origin allow-list enforced on the handshake of both
  * transports: browsers apply no CORS to WebSockets, so without it any site could open a socket
  * with the user's cookies.
+ *
+ * The socket.io Redis adapter connects the nodes: `to(room)` emits (presence joining/leaving,
+ * whispers) reach the room's sockets on every node. Laravel broadcasts use `local` instead,
+ * because every node receives them from Redis itself.
  */
 export class EchoIoAdapter extends IoAdapter {
+  private readonly log = new Logger('SocketAdapter');
+  private readonly redisClients: RedisClient[] = [];
+
   constructor(
     app: INestApplicationContext,
     private readonly config: ServerConfig,
+    private readonly redis: RedisConfig,
   ) {
     super(app);
   }
 
   override createIOServer(port: number, options?: Partial<ServerOptions>): Server {
+    const server = this.createEchoServer(port, options);
+    // While Redis is away, cross-node emits are dropped rather than queued and sent stale; the
+    // subscriber waits for Redis however long it takes, and resubscribes after every reconnect.
+    const pub = connectRedis(this.redis, 'adapter-pub', this.log, { enableOfflineQueue: false });
+    const sub = connectRedis(this.redis, 'adapter-sub', this.log, { maxRetriesPerRequest: null });
+    handleFireAndForget(pub, ['publish'], this.log);
+    handleFireAndForget(sub, ['psubscribe', 'subscribe', 'punsubscribe', 'unsubscribe'], this.log);
+    this.redisClients.push(pub, sub);
+    server.adapter(createGuardedAdapter(pub, sub));
+    return server;
+  }
+
+  /** Closes the server, then the adapter's Redis connections. */
+  override async close(server: Server): Promise<void> {
+    await super.close(server);
+    await Promise.all(this.redisClients.splice(0).map(closeRedisClient));
+  }
+
+  private createEchoServer(port: number, options?: Partial<ServerOptions>): Server {
     const origins = this.config.allowedOrigins;
     const anyOrigin = origins.length === 0 || origins.includes('*');
     return super.createIOServer(port, {

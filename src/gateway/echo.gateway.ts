@@ -1,4 +1,4 @@
-import { Logger, UseFilters } from '@nestjs/common';
+import { Logger, UseFilters, UseGuards } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -7,14 +7,17 @@ import {
   WebSocketServer,
   type OnGatewayConnection,
   type OnGatewayDisconnect,
+  type OnGatewayInit,
 } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
-import { requiresAuthorization } from '../channels/channel-type.js';
+import { ChannelAuthGuard } from '../auth/channel-auth.guard.js';
+import { ChannelMembership } from '../channels/channel-membership.js';
+import { PresenceService } from '../channels/presence.service.js';
+import { WhisperService } from '../channels/whisper.service.js';
 import { LogConfig } from '../config/relay-config.js';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { ChannelRequestPipe, type ChannelRequest } from './channel-request.pipe.js';
-import { SubscriptionDenied } from './client-errors.js';
 import { WsErrorFilter } from './ws-error.filter.js';
 
 /** Where a broadcast is emitted: this node's sockets, or every node's through the adapter. */
@@ -26,16 +29,23 @@ export type DeliveryScope = 'local' | 'cluster';
  */
 @WebSocketGateway()
 @UseFilters(WsErrorFilter)
-export class EchoGateway implements OnGatewayConnection, OnGatewayDisconnect {
+export class EchoGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
   @WebSocketServer() private readonly server!: Server;
   private readonly log = new Logger('Gateway');
   private readonly verbose: boolean;
 
   constructor(
     private readonly metrics: RelayMetrics,
+    private readonly membership: ChannelMembership,
+    private readonly presence: PresenceService,
+    private readonly whispers: WhisperService,
     logConfig: LogConfig,
   ) {
     this.verbose = logConfig.devMode || logConfig.level === 'debug';
+  }
+
+  afterInit(server: Server): void {
+    this.presence.bind(server);
   }
 
   handleConnection(socket: Socket): void {
@@ -46,17 +56,21 @@ export class EchoGateway implements OnGatewayConnection, OnGatewayDisconnect {
   handleDisconnect(socket: Socket): void {
     this.metrics.connections.dec({ eio: protocolOf(socket) });
     if (this.verbose) this.log.debug(`${socket.id} disconnected`);
+    void this.membership.leaveAll(socket);
   }
 
-  /** Joining twice is harmless: Echo subscribes again for every channel after a reconnect. */
+  /**
+   * Private and presence channels pass the auth guard first. Joining twice is harmless: Echo
+   * subscribes again for every channel after a reconnect.
+   */
   @SubscribeMessage('subscribe')
+  @UseGuards(ChannelAuthGuard)
   async subscribe(
     @ConnectedSocket() socket: Socket,
     @MessageBody(ChannelRequestPipe) request: ChannelRequest,
   ): Promise<void> {
-    if (requiresAuthorization(request.channel)) throw new SubscriptionDenied(request.channel, 403);
-    await socket.join(request.channel);
-    if (this.verbose) this.log.debug(`${socket.id} joined ${request.channel}`);
+    const joined = await this.membership.join(socket, request.channel);
+    if (joined && this.verbose) this.log.debug(`${socket.id} joined ${request.channel}`);
   }
 
   @SubscribeMessage('unsubscribe')
@@ -64,8 +78,14 @@ export class EchoGateway implements OnGatewayConnection, OnGatewayDisconnect {
     @ConnectedSocket() socket: Socket,
     @MessageBody(ChannelRequestPipe) request: ChannelRequest,
   ): Promise<void> {
-    await socket.leave(request.channel);
+    await this.membership.leave(socket, request.channel);
     if (this.verbose) this.log.debug(`${socket.id} left ${request.channel}`);
+  }
+
+  /** A whisper: relayed to the channel's other members, or dropped and counted. */
+  @SubscribeMessage('client event')
+  whisper(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): void {
+    this.whispers.relay(socket, body);
   }
 
   /** Every client connection of this node, for a graceful drain. */

@@ -1,7 +1,7 @@
 import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
-import { InvalidClientMessage, SubscriptionDenied } from './client-errors.js';
+import { InvalidClientMessage, SubscriptionDenied, SubscriptionIgnored } from './client-errors.js';
 
 /** The one place where an error on the socket side becomes what the client sees. */
 @Catch()
@@ -15,6 +15,10 @@ export class WsErrorFilter implements ExceptionFilter {
     if (exception instanceof SubscriptionDenied) {
       this.log.debug(`${socket.id}: ${exception.message}`);
       socket.emit('subscription_error', exception.channel, exception.status);
+      return;
+    }
+    if (exception instanceof SubscriptionIgnored) {
+      this.log.debug(`${socket.id}: ${exception.message}`);
       return;
     }
     if (exception instanceof InvalidClientMessage) {

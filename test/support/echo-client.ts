@@ -65,3 +65,10 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
     }),
   ]).finally(() => clearTimeout(timer));
 }
+
+/** Every emission of `event` on the raw socket, as argument lists, in order. */
+export function recordEvents(echo: TestEcho, event: string): unknown[][] {
+  const seen: unknown[][] = [];
+  rawSocket(echo).on(event, (...args) => seen.push(args));
+  return seen;
+}

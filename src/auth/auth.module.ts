@@ -1,0 +1,21 @@
+import { Module, type Provider } from '@nestjs/common';
+import { AuthConfig } from '../config/auth.config.js';
+import { ChannelAuthGuard } from './channel-auth.guard.js';
+import { ChannelAuthService } from './channel-auth.service.js';
+import { ChannelAuthorizer } from './channel-authorizer.js';
+import { JwtAuthorizer } from './jwt/jwt-authorizer.js';
+import { LaravelAuthorizer } from './laravel/laravel-authorizer.js';
+
+/** `auth.driver` picks the authorizer; a bad key or CA file stops startup with a message naming it. */
+const authorizerProvider: Provider = {
+  provide: ChannelAuthorizer,
+  inject: [AuthConfig],
+  useFactory: (config: AuthConfig): ChannelAuthorizer =>
+    config.driver === 'jwt' ? new JwtAuthorizer(config) : new LaravelAuthorizer(config),
+};
+
+@Module({
+  providers: [authorizerProvider, ChannelAuthService, ChannelAuthGuard],
+  exports: [ChannelAuthorizer, ChannelAuthService, ChannelAuthGuard],
+})
+export class AuthModule {}

@@ -1,0 +1,104 @@
+import { validateHeaderName, validateHeaderValue, type IncomingHttpHeaders } from 'node:http';
+import { isPlainObject } from '../../config/deep-merge.js';
+import type { AuthRequest } from '../channel-authorizer.js';
+
+/** Headers a client must not set on the auth call: they describe our request, not the user. */
+const NOT_FORWARDED = new Set([
+  'host',
+  'content-length',
+  'content-type',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+  'proxy-authorization',
+  'proxy-connection',
+]);
+
+/**
+ * Picks the Laravel app to ask. The socket's Origin (or, without one, its Referer) only selects
+ * among the configured hosts, compared as `scheme://host:port`; the URL itself is never taken
+ * from the client (the old server called whatever host the Referer named). No match: the first.
+ */
+export function chooseAuthHost(hosts: readonly string[], handshakeHeaders: IncomingHttpHeaders): string {
+  const client = originOf(header(handshakeHeaders.origin)) ?? originOf(header(handshakeHeaders.referer));
+  if (client && hosts.length > 1) {
+    const match = hosts.find((host) => originOf(host) === client);
+    if (match) return match;
+  }
+  return hosts[0];
+}
+
+/** `authHost` + `authEndpoint`, with exactly one slash between them. */
+export function authUrl(host: string, endpoint: string): string {
+  return `${host.replace(/\/+$/, '')}/${endpoint.replace(/^\/+/, '')}`;
+}
+
+/** `channel_name=...&socket_id=...`, as Laravel's BroadcastController reads it. */
+export function authForm(request: AuthRequest): string {
+  return new URLSearchParams({ channel_name: request.channel, socket_id: request.socketId }).toString();
+}
+
+/**
+ * Headers of the auth call, as laravel-echo-server sent them: the client's `auth.headers` (from
+ * the v4 CONNECT payload, overridden by the subscribe's own), the handshake's `Cookie` unless the
+ * client gave one, and `X-Requested-With: XMLHttpRequest` so Laravel answers 401/403 rather than
+ * redirecting to a login page. Headers that are not valid HTTP are left out.
+ */
+export function forwardedHeaders(request: AuthRequest): Record<string, string> {
+  const out: Record<string, string> = {};
+  const names = new Map<string, string>();
+  const put = (name: string, value: string): void => {
+    const lower = name.toLowerCase();
+    if (NOT_FORWARDED.has(lower) || !isValidHeader(name, value)) return;
+    const previous = names.get(lower);
+    if (previous !== undefined) delete out[previous];
+    names.set(lower, name);
+    out[name] = value;
+  };
+  for (const [name, value] of Object.entries(connectHeaders(request.handshakeAuth))) put(name, value);
+  for (const [name, value] of Object.entries(request.headers)) put(name, value);
+  const cookie = header(request.handshakeHeaders.cookie);
+  if (!names.has('cookie') && cookie) put('Cookie', cookie);
+  put('X-Requested-With', 'XMLHttpRequest');
+  out['Content-Type'] = 'application/x-www-form-urlencoded';
+  return out;
+}
+
+/** `scheme://host[:port]` of a URL, lower-cased with default ports dropped; undefined if not a URL. */
+export function originOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const origin = new URL(url).origin;
+    return origin === 'null' ? undefined : origin;
+  } catch {
+    return undefined;
+  }
+}
+
+function connectHeaders(auth: Record<string, unknown>): Record<string, string> {
+  const headers = auth.headers;
+  if (!isPlainObject(headers)) return {};
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value === 'string' || typeof value === 'number') out[name] = String(value);
+  }
+  return out;
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join('; ') : value;
+}
+
+function isValidHeader(name: string, value: string): boolean {
+  try {
+    validateHeaderName(name);
+    validateHeaderValue(name, value);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import type { OnApplicationShutdown } from '@nestjs/common';
+import type { AuthConfig } from '../../config/auth.config.js';
+import { ConfigError } from '../../config/load-config.js';
+import { ChannelAuthorizer, type AuthRequest, type AuthResult } from '../channel-authorizer.js';
+import { authForm, authUrl, chooseAuthHost, forwardedHeaders } from './auth-target.js';
+import { interpretAuthResponse } from './auth-response.js';
+import { AuthTimeout, postForm } from './form-post.js';
+
+/**
+ * The default driver: asks the Laravel app's `/broadcasting/auth` exactly as laravel-echo-server
+ * did, but with a deadline, with TLS certificates verified (plus an optional CA file), and with
+ * the host chosen from configuration only.
+ */
+export class LaravelAuthorizer extends ChannelAuthorizer implements OnApplicationShutdown {
+  private readonly agents: { http: Agent; https: HttpsAgent };
+
+  constructor(private readonly config: AuthConfig) {
+    super();
+    if (config.host.length === 0) throw new ConfigError('auth.host (file "authHost"): needs at least one URL');
+    const ca = config.caFile ? [...rootCertificates, readCa(config.caFile)] : undefined;
+    // Keep-alive: an app behind TLS would otherwise pay a handshake for every subscribe.
+    this.agents = { http: new Agent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true, ca }) };
+  }
+
+  async authorize(request: AuthRequest): Promise<AuthResult> {
+    const url = authUrl(chooseAuthHost(this.config.host, request.handshakeHeaders), this.config.endpoint);
+    try {
+      const answer = await postForm({
+        url,
+        headers: forwardedHeaders(request),
+        body: authForm(request),
+        timeoutMs: this.config.timeoutMs,
+        agents: this.agents,
+      });
+      return interpretAuthResponse(answer.status, answer.body);
+    } catch (err) {
+      const reason = `${url}: ${(err as Error).message}`;
+      return { outcome: err instanceof AuthTimeout ? 'timeout' : 'error', status: 0, reason };
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+}
+
+function readCa(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`auth.caFile (file "authCaFile"): cannot read ${path}: ${(err as Error).message}`);
+  }
+}

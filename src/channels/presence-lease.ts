@@ -1,0 +1,56 @@
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { PresenceConfig } from '../config/channels.config.js';
+import { PresenceService } from './presence.service.js';
+import { RedisPresenceStore } from './redis-presence.store.js';
+
+/** How long a graceful stop waits to remove this node's members before leaving it to the lease. */
+const RELEASE_TIMEOUT_MS = 2000;
+
+/**
+ * Keeps this node's presence entries alive and cleans up after dead nodes: four times per lease it
+ * renews its own lease and purges nodes whose lease ran out, so a node that dies without cleaning
+ * up leaves ghost members for at most one lease.
+ */
+@Injectable()
+export class PresenceLease implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly log = new Logger('Presence');
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly store: RedisPresenceStore,
+    private readonly presence: PresenceService,
+    private readonly config: PresenceConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    void this.tick();
+    this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.config.leaseMs / 4)));
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    // A tick in flight is not awaited: without Redis it would never end.
+    try {
+      await this.presence.release(RELEASE_TIMEOUT_MS);
+    } catch (err) {
+      this.log.warn(`Could not remove this node's presence members (the lease will): ${(err as Error).message}`);
+    }
+  }
+
+  /** One renewal and sweep; skipped while the previous one still runs (Redis slow or away). */
+  private tick(): Promise<void> {
+    this.running ??= this.renewAndSweep().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async renewAndSweep(): Promise<void> {
+    try {
+      if (await this.store.renewLease()) await this.presence.reregister();
+      this.presence.announce(await this.store.purgeExpired());
+    } catch (err) {
+      this.log.warn(`Presence lease renewal failed: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Lua run inside Redis, so "is this the user's first socket?" and "was it the last?" are decided
+ * atomically across every node. Layout under the namespace `ns`:
+ *
+ *   ns..'ch:'..channel..':sockets'  hash  socket id → user key
+ *   ns..'ch:'..channel..':counts'   hash  user key  → sockets of that user in the channel
+ *   ns..'ch:'..channel..':users'    hash  user key  → member JSON {user_id, user_info}
+ *   ns..'node:'..node               set   "socketId channel" entries a node registered
+ *   ns..'nodes'                     zset  node id → lease expiry (ms, Redis clock)
+ *
+ * Keys are derived inside the scripts (a dead node's entries span channels); `ns` carries a hash tag
+ * so that on a Cluster they all share the slot of KEYS[1] (the `nodes` key, declared for routing).
+ * Redis ≥ 5 (scripts replicated by effects).
+ */
+
+const NOW = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
+/** Removes one socket; returns the member JSON when it was that user's last socket, else false. */
+const REMOVE_SOCKET = `
+local function remove_socket(ns, channel, sid)
+  local base = ns .. 'ch:' .. channel
+  local user = redis.call('HGET', base .. ':sockets', sid)
+  if not user then return false end
+  redis.call('HDEL', base .. ':sockets', sid)
+  if redis.call('HINCRBY', base .. ':counts', user, -1) > 0 then return false end
+  redis.call('HDEL', base .. ':counts', user)
+  local member = redis.call('HGET', base .. ':users', user)
+  redis.call('HDEL', base .. ':users', user)
+  return member
+end
+`;
+
+/** ARGV: ns, node, channel, socket id, user key, member JSON. Returns {first (0|1), members...}. */
+export const ADD_SCRIPT = `${REMOVE_SOCKET}
+local ns, node, channel, sid, user, member = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local base = ns .. 'ch:' .. channel
+local first = 0
+local previous = redis.call('HGET', base .. ':sockets', sid)
+if previous ~= user then
+  if previous then remove_socket(ns, channel, sid) end
+  redis.call('HSET', base .. ':sockets', sid, user)
+  if redis.call('HINCRBY', base .. ':counts', user, 1) == 1 then first = 1 end
+end
+redis.call('HSET', base .. ':users', user, member)
+redis.call('SADD', ns .. 'node:' .. node, sid .. ' ' .. channel)
+local out = redis.call('HVALS', base .. ':users')
+table.insert(out, 1, first)
+return out
+`;
+
+/** ARGV: ns, node, channel, socket id. Returns the member JSON when the user left, else nil. */
+export const REMOVE_SCRIPT = `${REMOVE_SOCKET}
+local ns, node, channel, sid = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+redis.call('SREM', ns .. 'node:' .. node, sid .. ' ' .. channel)
+return remove_socket(ns, channel, sid)
+`;
+
+/** ARGV: ns, node, validity ms. Renews the node's lease; returns 1 when it had lapsed (or never existed). */
+export const HEARTBEAT_SCRIPT = `${NOW}
+local key, node, t = ARGV[1] .. 'nodes', ARGV[2], now_ms()
+local expiry = redis.call('ZSCORE', key, node)
+redis.call('ZADD', key, t + tonumber(ARGV[3]), node)
+if expiry and tonumber(expiry) >= t then return 0 end
+return 1
+`;
+
+/**
+ * ARGV: ns, batch size, node (optional). Removes up to `batch` entries of the given node, or of
+ * one node whose lease expired. SPOP hands each entry to exactly one caller, so concurrent purges
+ * on several nodes announce every departure once. Returns {found (0|1), channel, member JSON, ...}
+ * where the pairs are users that left; found is 0 when there was nothing to purge.
+ */
+export const PURGE_SCRIPT = `${NOW}${REMOVE_SOCKET}
+local ns, batch, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local nodes, t = ns .. 'nodes', now_ms()
+if not node or node == '' then
+  node = redis.call('ZRANGEBYSCORE', nodes, '-inf', '(' .. t, 'LIMIT', 0, 1)[1]
+  if not node then return {0} end
+end
+local set = ns .. 'node:' .. node
+local out = {1}
+for _, entry in ipairs(redis.call('SPOP', set, batch)) do
+  local space = string.find(entry, ' ', 1, true)
+  local channel = string.sub(entry, space + 1)
+  local member = remove_socket(ns, channel, string.sub(entry, 1, space - 1))
+  if member then
+    table.insert(out, channel)
+    table.insert(out, member)
+  end
+end
+if redis.call('SCARD', set) == 0 then
+  local expiry = redis.call('ZSCORE', nodes, node)
+  if ARGV[3] ~= '' or (expiry and tonumber(expiry) < t) then redis.call('ZREM', nodes, node) end
+  if #out == 1 and ARGV[3] ~= '' then out[1] = 0 end
+end
+return out
+`;

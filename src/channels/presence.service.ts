@@ -1,0 +1,81 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Server, Socket } from 'socket.io';
+import type { PresenceMember } from './presence-directory.js';
+import { RedisPresenceStore, type Departure } from './redis-presence.store.js';
+import { socketChannels } from './socket-channels.js';
+
+/**
+ * Presence events on top of the store. `joining` and `leaving` go through `to(channel)`, not
+ * `local`: with the socket.io Redis adapter they reach the channel's sockets on every node, and
+ * the store's atomic first/last decision makes exactly one node send each of them.
+ */
+@Injectable()
+export class PresenceService {
+  private readonly log = new Logger('Presence');
+  private server?: Server;
+  private stopped = false;
+
+  constructor(private readonly store: RedisPresenceStore) {}
+
+  /** The socket.io server, once the gateway has one; needed to announce purged members. */
+  bind(server: Server): void {
+    this.server = server;
+  }
+
+  /**
+   * Registers the socket's member and tells the others when it is the user's first socket here.
+   * The local record is written before the store call, so an unsubscribe or disconnect that
+   * arrives meanwhile removes what this call adds. Returns every member, for `presence:subscribed`.
+   */
+  async add(socket: Socket, channel: string, member: PresenceMember): Promise<PresenceMember[]> {
+    socketChannels(socket).presence.set(channel, member);
+    const { first, members } = await this.store.add(channel, socket.id, member);
+    if (first && !this.stopped) socket.to(channel).emit('presence:joining', channel, member);
+    return members;
+  }
+
+  /** Removes the socket's member, if it had one, and announces the user's departure if it was their last socket. */
+  async remove(socket: Socket, channel: string): Promise<void> {
+    if (!socketChannels(socket).presence.delete(channel)) return;
+    const left = await this.store.remove(channel, socket.id);
+    if (left) this.announce([{ channel, member: left }]);
+  }
+
+  /** Tells each channel's remaining sockets, on every node, who left. */
+  announce(departures: Departure[]): void {
+    if (this.stopped || !this.server) return;
+    for (const { channel, member } of departures) this.server.to(channel).emit('presence:leaving', channel, member);
+  }
+
+  /** After our lease lapsed (a long pause), other nodes may have purged us: register our sockets again. */
+  async reregister(): Promise<void> {
+    if (!this.server) return;
+    let count = 0;
+    for (const socket of this.server.of('/').sockets.values()) {
+      for (const [channel, member] of socketChannels(socket).presence) {
+        await this.add(socket, channel, member);
+        count++;
+      }
+    }
+    if (count > 0) this.log.warn(`Presence lease had lapsed; registered ${count} membership(s) of this node again`);
+  }
+
+  /**
+   * Graceful stop: remove this node's members while Redis and the adapter still work, then go
+   * quiet. Without Redis, or past `timeoutMs`, the lease does it instead.
+   */
+  async release(timeoutMs: number): Promise<void> {
+    try {
+      if (!this.store.connected) return;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      });
+      const purge = this.store.purgeOwn();
+      purge.catch(() => undefined);
+      this.announce(await Promise.race([purge, timeout]).finally(() => clearTimeout(timer)));
+    } finally {
+      this.stopped = true;
+    }
+  }
+}

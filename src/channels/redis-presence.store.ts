@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { PresenceConfig } from '../config/channels.config.js';
+import { RedisConfig } from '../config/relay-config.js';
+import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
+import type { RedisClient } from '../redis/redis-options.js';
+import { PresenceDirectory, type PresenceMember } from './presence-directory.js';
+import { userKey } from './presence-member.js';
+import { ADD_SCRIPT, HEARTBEAT_SCRIPT, PURGE_SCRIPT, REMOVE_SCRIPT } from './presence-scripts.js';
+
+/**
+ * Namespace of every presence key. The hash tag puts them all in one Cluster slot, so the scripts
+ * that touch several of them run on one node.
+ */
+export const PRESENCE_NAMESPACE = 'echo-relay:{presence}:';
+/** Declared to Redis as the scripts' key, so a Cluster client routes them to the node of the slot. */
+const NODES_KEY = `${PRESENCE_NAMESPACE}nodes`;
+/** Entries removed per purge script call, so one dead node never blocks Redis for long. */
+const PURGE_BATCH = 200;
+
+/** A user who left a channel because their last socket went away. */
+export interface Departure {
+  channel: string;
+  member: PresenceMember;
+}
+
+type ScriptRunner = (...args: (string | number)[]) => Promise<unknown>;
+
+/**
+ * Presence members in Redis, shared by every node: one entry per socket, counted per user, so a
+ * user with two tabs (on any nodes) is one member. Each node renews a lease; the entries of a node
+ * whose lease ran out are purged by whichever node gets to them first.
+ */
+@Injectable()
+export class RedisPresenceStore extends PresenceDirectory implements OnApplicationShutdown {
+  /** This process; presence entries are registered under it. */
+  readonly nodeId = randomUUID();
+  private readonly log = new Logger('Presence');
+  private readonly redis: RedisClient;
+  private readonly scripts: Record<'add' | 'remove' | 'heartbeat' | 'purge', ScriptRunner>;
+
+  constructor(
+    redisConfig: RedisConfig,
+    private readonly config: PresenceConfig,
+  ) {
+    super();
+    // Commands wait for Redis however long it is away (ioredis queues them in order), so a
+    // removal is never lost to an outage and left behind as a member of a live node.
+    this.redis = connectRedis(redisConfig, 'presence', this.log, { maxRetriesPerRequest: null });
+    this.scripts = {
+      add: this.script('presenceAdd', ADD_SCRIPT),
+      remove: this.script('presenceRemove', REMOVE_SCRIPT),
+      heartbeat: this.script('presenceHeartbeat', HEARTBEAT_SCRIPT),
+      purge: this.script('presencePurge', PURGE_SCRIPT),
+    };
+  }
+
+  /** Records a socket's membership; `first` is true when the user had no other socket in the channel. */
+  async add(
+    channel: string,
+    socketId: string,
+    member: PresenceMember,
+  ): Promise<{ first: boolean; members: PresenceMember[] }> {
+    const args = [PRESENCE_NAMESPACE, this.nodeId, channel, socketId, userKey(member), JSON.stringify(member)];
+    const [first, ...members] = (await this.scripts.add(...args)) as [number, ...string[]];
+    return { first: first === 1, members: parseMembers(members) };
+  }
+
+  /** Drops a socket's membership; returns the member when that was the user's last socket. */
+  async remove(channel: string, socketId: string): Promise<PresenceMember | undefined> {
+    const left = (await this.scripts.remove(PRESENCE_NAMESPACE, this.nodeId, channel, socketId)) as string | null;
+    return left === null ? undefined : parseMembers([left])[0];
+  }
+
+  /** Distinct users in the channel, each once. */
+  async members(channel: string): Promise<PresenceMember[]> {
+    return parseMembers(await this.redis.hvals(`${PRESENCE_NAMESPACE}ch:${channel}:users`));
+  }
+
+  /**
+   * Renews this node's lease, renewed every quarter lease, to three quarters of a lease from now:
+   * two renewals may be missed, and a node killed just after one is seen dead by a sweep (also
+   * every quarter lease) within one lease. True when it had lapsed: others may have purged us.
+   */
+  async renewLease(): Promise<boolean> {
+    const validMs = Math.floor((this.config.leaseMs * 3) / 4);
+    return (await this.scripts.heartbeat(PRESENCE_NAMESPACE, this.nodeId, validMs)) === 1;
+  }
+
+  /** Removes the entries of nodes whose lease expired; returns who left. `maxCalls` bounds the work per sweep. */
+  purgeExpired(maxCalls = 50): Promise<Departure[]> {
+    return this.purge('', maxCalls);
+  }
+
+  /** Removes every entry of this node (graceful stop); returns who left. */
+  purgeOwn(): Promise<Departure[]> {
+    return this.purge(this.nodeId, Number.MAX_SAFE_INTEGER);
+  }
+
+  /** Whether commands are answered now; a graceful stop skips its cleanup otherwise. */
+  get connected(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await closeRedisClient(this.redis);
+  }
+
+  private async purge(node: string, maxCalls: number): Promise<Departure[]> {
+    const departures: Departure[] = [];
+    for (let call = 0; call < maxCalls; call++) {
+      const [found, ...pairs] = (await this.scripts.purge(PRESENCE_NAMESPACE, PURGE_BATCH, node)) as [
+        number,
+        ...string[],
+      ];
+      for (let i = 0; i + 1 < pairs.length; i += 2) {
+        const [member] = parseMembers([pairs[i + 1]]);
+        if (member) departures.push({ channel: pairs[i], member });
+      }
+      if (found === 0) break;
+    }
+    return departures;
+  }
+
+  private script(name: string, lua: string): ScriptRunner {
+    this.redis.defineCommand(name, { numberOfKeys: 1, lua });
+    const command = (this.redis as unknown as Record<string, ScriptRunner>)[name].bind(this.redis);
+    return (...args) => command(NODES_KEY, ...args);
+  }
+}
+
+function parseMembers(values: string[]): PresenceMember[] {
+  const members: PresenceMember[] = [];
+  for (const value of values) {
+    try {
+      members.push(JSON.parse(value) as PresenceMember);
+    } catch {
+      // Not ours: a foreign value under our namespace is skipped, never thrown at a client.
+    }
+  }
+  return members;
+}

@@ -1,0 +1,56 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Socket } from 'socket.io';
+import { isPlainObject } from '../config/deep-merge.js';
+import { WhisperConfig } from '../config/channels.config.js';
+import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { isValidChannelName, requiresAuthorization } from './channel-type.js';
+import { socketChannels } from './socket-channels.js';
+import { TokenBucket } from './token-bucket.js';
+
+/** Longest client event name relayed. */
+const MAX_EVENT_LENGTH = 200;
+
+/**
+ * Client events (`whisper`): `{channel, event, data}` from a member of a private or presence
+ * channel, for an event named `client-*`, goes to the channel's other members on every node (the
+ * adapter carries `socket.to`). Everything else is dropped, counted and logged at debug; the
+ * sender is not told, as with laravel-echo-server.
+ */
+@Injectable()
+export class WhisperService {
+  private readonly log = new Logger('Whisper');
+
+  constructor(
+    private readonly config: WhisperConfig,
+    private readonly metrics: RelayMetrics,
+  ) {}
+
+  relay(socket: Socket, body: unknown): void {
+    const refusal = this.refusal(socket, body);
+    if (refusal) return this.drop(socket, 'refused', refusal);
+    const { channel, event, data } = body as { channel: string; event: string; data: unknown };
+    const state = socketChannels(socket);
+    state.whispers ??= new TokenBucket(this.config.ratePerSecond);
+    if (!state.whispers.take()) return this.drop(socket, 'rate_limited', `more than ${this.config.ratePerSecond}/s`);
+    socket.to(channel).emit(event, channel, data);
+    this.metrics.whispers.inc({ result: 'relayed' });
+  }
+
+  /** Why this whisper may not be relayed, or undefined when it may. */
+  private refusal(socket: Socket, body: unknown): string | undefined {
+    if (!this.config.enabled) return 'whispers are disabled';
+    if (!isPlainObject(body) || !isValidChannelName(body.channel)) return 'not {channel, event, data}';
+    const { channel, event } = body;
+    if (typeof event !== 'string' || !event.startsWith('client-') || event.length > MAX_EVENT_LENGTH) {
+      return `event ${JSON.stringify(event)} is not a client-* name`;
+    }
+    if (!requiresAuthorization(channel)) return `${channel} is not a private or presence channel`;
+    if (!socketChannels(socket).joined.has(channel)) return `not a member of ${channel}`;
+    return undefined;
+  }
+
+  private drop(socket: Socket, result: 'refused' | 'rate_limited', reason: string): void {
+    this.metrics.whispers.inc({ result });
+    this.log.debug(`${socket.id}: whisper dropped (${result}): ${reason}`);
+  }
+}

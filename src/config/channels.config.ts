@@ -1,0 +1,38 @@
+import { IsBoolean, IsInt, Max, Min } from 'class-validator';
+import type { ConfigKey } from './config-keys.js';
+
+/** Presence members, kept in Redis so every node answers the same. */
+export class PresenceConfig {
+  /**
+   * Longest time the members of a node that died without cleaning up stay listed. Live nodes
+   * renew their lease four times per period and purge the members of expired ones. @default 30000
+   */
+  @IsInt() @Min(500) @Max(600_000) leaseMs!: number;
+}
+
+/** Client events (`whisper`) between members of private and presence channels. */
+export class WhisperConfig {
+  /** Relay `client-*` events at all. @default true */
+  @IsBoolean() enabled!: boolean;
+  /** Client events one socket may send per second (burst of the same size); more are dropped. @default 10 */
+  @IsInt() @Min(1) @Max(10_000) ratePerSecond!: number;
+}
+
+export const CHANNELS_CONFIG_KEYS: readonly ConfigKey[] = [
+  { path: 'presence.leaseMs', file: 'presence.leaseMs', env: ['ECHO_RELAY_PRESENCE_LEASE_MS'], kind: 'int' },
+  { path: 'whispers.enabled', file: 'whispers.enabled', env: ['ECHO_RELAY_WHISPERS'], kind: 'bool' },
+  {
+    path: 'whispers.ratePerSecond',
+    file: 'whispers.ratePerSecond',
+    env: ['ECHO_RELAY_WHISPER_RATE'],
+    kind: 'int',
+  },
+];
+
+export function defaultPresenceConfig(): Partial<PresenceConfig> {
+  return { leaseMs: 30_000 };
+}
+
+export function defaultWhisperConfig(): Partial<WhisperConfig> {
+  return { enabled: true, ratePerSecond: 10 };
+}

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { PresenceDirectory } from '../../src/channels/presence-directory.js';
+import { connected, createEcho, rawSocket, recordEvents, type TestEcho } from '../support/echo-client.js';
+import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
+import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { waitUntil } from '../support/ports.js';
+import { joinPresence, type PresenceView } from '../support/presence-view.js';
+import { startRedis, type TestRedis } from '../support/redis-server.js';
+import { startReadyRelay, type TestRelay } from '../support/relay.js';
+
+/**
+ * A subscribe whose auth call is still in flight when the socket leaves. Each race is provoked by
+ * holding the stub app's answer until the socket has left; every "nothing happened" is checked
+ * after a later control event arrived.
+ */
+describe('subscribes racing their auth call', () => {
+  let redis: TestRedis;
+  let laravel: LaravelPublisher;
+  let app: LaravelAuthStub;
+  let relay: TestRelay;
+  let directory: PresenceDirectory;
+  const clients: TestEcho[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+    laravel = new LaravelPublisher(redis.url, '');
+    app = await LaravelAuthStub.start();
+    app.users.set('ann', { id: 1, info: { name: 'Ann' } });
+    app.users.set('bob', { id: 'b-2', info: { name: 'Bob' } });
+    app.users.set('carol', { id: 3, info: { name: 'Carol' } });
+    relay = await startReadyRelay({ env: { REDIS_URL: redis.url, ECHO_RELAY_AUTH_HOST: app.url } });
+    directory = relay.app.get(PresenceDirectory);
+  });
+
+  after(async () => {
+    await relay.stop();
+    await laravel.close();
+    await app.close();
+    await redis.close();
+  });
+
+  afterEach(() => {
+    clients.splice(0).forEach((echo) => echo.disconnect());
+  });
+
+  async function echoAs(token: string): Promise<TestEcho> {
+    const echo = createEcho(relay.url, 4, { auth: { headers: { Authorization: `Bearer ${token}` } } });
+    clients.push(echo);
+    await connected(echo);
+    return echo;
+  }
+
+  it('a socket that disconnects meanwhile is never joined and leaves no member', async () => {
+    const observer = await echoAs('bob');
+    const view = await joinPresence(observer, 'race.disconnect');
+    const held = app.hold('presence-race.disconnect');
+    const ann = await echoAs('ann');
+    ann.join('race.disconnect');
+    await held.arrived;
+    ann.disconnect();
+    await waitUntil(async () => (await gauge('connections')) === 1, 5000, 'the relay to see the disconnect');
+    const answered = await authCount('allowed');
+    held.release();
+    await waitUntil(async () => (await authCount('allowed')) === answered + 1, 5000, "the answer for Ann's socket");
+    await controlJoin('race.disconnect', view);
+    assert.deepEqual(view.joining, [{ name: 'Carol' }], 'Ann never showed up');
+    assert.deepEqual(view.leaving, []);
+    assert.deepEqual(sortIds(await directory.members('presence-race.disconnect')), ['3', 'b-2']);
+  });
+
+  it('a socket that unsubscribes meanwhile is not joined, gets no here, and leaves no member', async () => {
+    const observer = await echoAs('bob');
+    const view = await joinPresence(observer, 'race.leave');
+    const held = app.hold('presence-race.leave');
+    const ann = await echoAs('ann');
+    const subscribed = recordEvents(ann, 'presence:subscribed');
+    const annGot: unknown[] = [];
+    ann.join('race.leave').listen('.message', (d: unknown) => annGot.push(d));
+    await held.arrived;
+    ann.leave('race.leave');
+    held.release();
+    await controlJoin('race.leave', view);
+    await laravel.broadcast(['presence-race.leave'], 'message', { n: 1 });
+    const control: unknown[] = [];
+    ann.channel('race.control').listen('.message', (d: unknown) => control.push(d));
+    await relay.waitForSubscribers('race.control', 1);
+    await laravel.broadcast(['race.control'], 'message', { n: 2 });
+    await waitUntil(() => control.length === 1);
+    assert.deepEqual(annGot, []);
+    assert.deepEqual(subscribed, []);
+    assert.deepEqual(view.joining, [{ name: 'Carol' }]);
+    assert.equal(relay.gateway.localSubscriberCount('presence-race.leave'), 2);
+    assert.deepEqual(sortIds(await directory.members('presence-race.leave')), ['3', 'b-2']);
+  });
+
+  it('repeated subscribes cost one auth call and one membership', async () => {
+    const held = app.hold('presence-race.repeat');
+    const ann = await echoAs('ann');
+    const subscribed = recordEvents(ann, 'presence:subscribed');
+    const socket = rawSocket(ann);
+    ann.join('race.repeat');
+    await held.arrived;
+    socket.emit('subscribe', { channel: 'presence-race.repeat', auth: { headers: { Authorization: 'Bearer ann' } } });
+    socket.emit('subscribe', { channel: 'presence-race.repeat', auth: { headers: { Authorization: 'Bearer ann' } } });
+    held.release();
+    await waitUntil(() => subscribed.length === 1);
+    socket.emit('subscribe', { channel: 'presence-race.repeat', auth: { headers: { Authorization: 'Bearer ann' } } });
+    // Control: a later subscribe on the same socket is handled, so the repeats above were too.
+    const control = recordEvents(ann, 'presence:subscribed');
+    socket.emit('subscribe', { channel: 'presence-race.after', auth: { headers: { Authorization: 'Bearer ann' } } });
+    await waitUntil(() => control.length === 1);
+    assert.equal(app.callsFor('presence-race.repeat').length, 1);
+    assert.equal(subscribed.filter(([channel]) => channel === 'presence-race.repeat').length, 1);
+    assert.equal(relay.gateway.localSubscriberCount('presence-race.repeat'), 1);
+    assert.deepEqual(await directory.members('presence-race.repeat'), [{ user_id: 1, user_info: { name: 'Ann' } }]);
+    ann.disconnect();
+    await waitUntil(async () => (await directory.members('presence-race.repeat')).length === 0);
+  });
+
+  async function authCount(outcome: string): Promise<number> {
+    const { values } = await relay.metrics.authRequests.get();
+    return values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+  }
+
+  async function gauge(name: 'connections'): Promise<number> {
+    const { values } = await relay.metrics[name].get();
+    return values.reduce((sum, v) => sum + v.value, 0);
+  }
+
+  /** Carol joins after the race: once the observer sees her, anything about Ann would have arrived first. */
+  async function controlJoin(room: string, view: PresenceView): Promise<void> {
+    const carol = await echoAs('carol');
+    await joinPresence(carol, room);
+    await waitUntil(() => view.joining.length >= 1);
+  }
+
+  function sortIds(members: { user_id: string | number }[]): string[] {
+    return members.map((m) => String(m.user_id)).sort();
+  }
+});

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { PresenceDirectory } from '../../src/channels/presence-directory.js';
+import { connected, createEcho, rawSocket, type TestEcho } from '../support/echo-client.js';
+import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
+import { waitUntil } from '../support/ports.js';
+import { haveRedisServer, startRedis, type TestRedis } from '../support/redis-server.js';
+import { startReadyRelay, type TestRelay } from '../support/relay.js';
+
+/**
+ * The socket.io Redis adapter publishes and subscribes without handling failures; while Redis is
+ * away those would be unhandled rejections, which end a Node process. This file runs in its own
+ * process, so a crash fails it.
+ */
+const SKIP = !haveRedisServer() && 'needs a local redis-server to stop and start';
+
+describe('presence and whispers while Redis is away', { skip: SKIP }, () => {
+  let redis: TestRedis;
+  let app: LaravelAuthStub;
+  let relay: TestRelay;
+  const clients: TestEcho[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+    app = await LaravelAuthStub.start();
+    app.users.set('ann', { id: 1, info: { name: 'Ann' } });
+    app.users.set('bob', { id: 2, info: { name: 'Bob' } });
+    relay = await startReadyRelay({ env: { REDIS_URL: redis.url, ECHO_RELAY_AUTH_HOST: app.url } });
+  });
+
+  after(async () => {
+    clients.forEach((echo) => echo.disconnect());
+    await relay.stop();
+    await app.close();
+    await redis.close();
+  });
+
+  async function echoAs(token: string): Promise<TestEcho> {
+    const echo = createEcho(relay.url, 4, { auth: { headers: { Authorization: `Bearer ${token}` } } });
+    clients.push(echo);
+    await connected(echo);
+    return echo;
+  }
+
+  it('keeps serving through an outage, and registers its members again in an emptied Redis', async () => {
+    const ann = await echoAs('ann');
+    const bob = await echoAs('bob');
+    const whispers: unknown[] = [];
+    ann.join('outage');
+    bob.join('outage').listenForWhisper('typing', (d: unknown) => whispers.push(d));
+    await relay.waitForSubscribers('presence-outage', 2);
+
+    // The test Redis keeps nothing on disk: it comes back empty, as after a failover without replicas.
+    await redis.stop(true);
+    await waitUntil(async () => (await relay.ready()) !== 200, 10_000, 'the relay to notice Redis is gone');
+    // Whispers and presence events go through the adapter's publish, which now fails.
+    ann.join('outage').whisper('typing', { during: 'outage' });
+    await waitUntil(() => whispers.length === 1, 5000, 'the whisper, delivered locally');
+    bob.disconnect();
+    await relay.waitForSubscribers('presence-outage', 1);
+
+    await redis.start();
+    await waitUntil(async () => (await relay.ready()) === 200, 15_000, 'the relay to be back');
+    const directory = relay.app.get(PresenceDirectory);
+    const ann1 = { user_id: 1, user_info: { name: 'Ann' } };
+    await waitUntil(async () => (await directory.members('presence-outage')).length === 1, 15_000, 'Ann again');
+    assert.deepEqual(await directory.members('presence-outage'), [ann1], 'Ann registered again, Bob not');
+    const carol = await echoAs('bob');
+    const here: unknown[][] = [];
+    rawSocket(carol).on('presence:subscribed', (...args) => here.push(args));
+    carol.join('outage');
+    await waitUntil(() => here.length === 1);
+    assert.deepEqual(here, [['presence-outage', [ann1, { user_id: 2, user_info: { name: 'Bob' } }]]]);
+    assert.equal(rawSocket(ann).connected, true);
+  });
+});

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { PresenceDirectory } from '../../src/channels/presence-directory.js';
+import {
+  CLIENT_VERSIONS,
+  connected,
+  createEcho,
+  recordEvents,
+  type ClientVersion,
+  type TestEcho,
+} from '../support/echo-client.js';
+import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
+import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { waitUntil } from '../support/ports.js';
+import { byJson, joinPresence } from '../support/presence-view.js';
+import { startRedis, type TestRedis } from '../support/redis-server.js';
+import { startReadyRelay, type TestRelay } from '../support/relay.js';
+
+const PREFIX = 'laravel_database_';
+const ANN = { id: 1, info: { name: 'Ann' } };
+const BOB = { id: 'b-2', info: { name: 'Bob' } };
+
+describe('presence channels on one node', () => {
+  let redis: TestRedis;
+  let laravel: LaravelPublisher;
+  let app: LaravelAuthStub;
+  let relay: TestRelay;
+  let directory: PresenceDirectory;
+  const clients: TestEcho[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+    laravel = new LaravelPublisher(redis.url, PREFIX);
+    app = await LaravelAuthStub.start();
+    app.users.set('ann', ANN);
+    app.users.set('bob', BOB);
+    relay = await startReadyRelay({
+      env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, ECHO_RELAY_AUTH_HOST: app.url },
+    });
+    directory = relay.app.get(PresenceDirectory);
+  });
+
+  after(async () => {
+    await relay.stop();
+    await laravel.close();
+    await app.close();
+    await redis.close();
+  });
+
+  afterEach(() => {
+    clients.splice(0).forEach((echo) => echo.disconnect());
+  });
+
+  async function echoAs(token: string, version: ClientVersion = 4): Promise<TestEcho> {
+    const echo = createEcho(relay.url, version, { auth: { headers: { Authorization: `Bearer ${token}` } } });
+    clients.push(echo);
+    await connected(echo);
+    return echo;
+  }
+
+  for (const version of CLIENT_VERSIONS) {
+    it(`here, joining and leaving with two users (socket.io-client ${version})`, async () => {
+      const room = `room.v${version}`;
+      const ann = await echoAs('ann', version);
+      const annView = await joinPresence(ann, room);
+      assert.deepEqual(annView.here, [ANN.info]);
+      const bob = await echoAs('bob', version);
+      const bobView = await joinPresence(bob, room);
+      assert.deepEqual(byJson(bobView.here), [ANN.info, BOB.info]);
+      await waitUntil(() => annView.joining.length === 1);
+      assert.deepEqual(annView.joining, [BOB.info]);
+      assert.deepEqual(bobView.joining, [], 'a user is not told about their own arrival');
+      bob.leave(room);
+      await waitUntil(() => annView.leaving.length === 1);
+      assert.deepEqual(annView.leaving, [BOB.info]);
+      assert.deepEqual(await directory.members(`presence-${room}`), [{ user_id: 1, user_info: ANN.info }]);
+    });
+  }
+
+  it('member payloads carry user_id and user_info only, never socket ids', async () => {
+    const ann = await echoAs('ann');
+    const subscribed = recordEvents(ann, 'presence:subscribed');
+    const joining = recordEvents(ann, 'presence:joining');
+    const leaving = recordEvents(ann, 'presence:leaving');
+    await joinPresence(ann, 'payloads');
+    const bob = await echoAs('bob');
+    await joinPresence(bob, 'payloads');
+    bob.disconnect();
+    await waitUntil(() => leaving.length === 1);
+    assert.deepEqual(subscribed, [['presence-payloads', [{ user_id: 1, user_info: ANN.info }]]]);
+    assert.deepEqual(joining, [['presence-payloads', { user_id: 'b-2', user_info: BOB.info }]]);
+    assert.deepEqual(leaving, [['presence-payloads', { user_id: 'b-2', user_info: BOB.info }]]);
+  });
+
+  it('one user in two tabs is one member: no joining for the second tab, leaving only after the last', async () => {
+    const observer = await echoAs('bob');
+    const view = await joinPresence(observer, 'tabs');
+    const tab1 = await echoAs('ann');
+    await joinPresence(tab1, 'tabs');
+    await waitUntil(() => view.joining.length === 1);
+    const tab2 = await echoAs('ann', 2);
+    const tab2View = await joinPresence(tab2, 'tabs');
+    assert.deepEqual(byJson(tab2View.here), [ANN.info, BOB.info], 'Ann is listed once');
+    tab1.disconnect();
+    await waitUntil(async () => (await directory.members('presence-tabs')).length === 2);
+    // Control: a third user's arrival is seen, so an earlier joining/leaving for Ann would have been too.
+    app.users.set('carol', { id: 3, info: { name: 'Carol' } });
+    const carol = await echoAs('carol');
+    await joinPresence(carol, 'tabs');
+    await waitUntil(() => view.joining.length === 2);
+    assert.deepEqual(view.joining, [ANN.info, { name: 'Carol' }]);
+    assert.deepEqual(view.leaving, [], 'closing one of two tabs is not leaving');
+    tab2.disconnect();
+    await waitUntil(() => view.leaving.length === 1);
+    assert.deepEqual(view.leaving, [ANN.info]);
+    assert.equal(relay.gateway.localSubscriberCount('presence-tabs'), 2);
+  });
+
+  it('Laravel broadcasts reach presence members', async () => {
+    const ann = await echoAs('ann');
+    const got: unknown[] = [];
+    ann.join('chat.1').listen('.message', (d: unknown) => got.push(d));
+    await relay.waitForSubscribers('presence-chat.1', 1);
+    await laravel.broadcast(['presence-chat.1'], 'message', { text: 'hi' });
+    await waitUntil(() => got.length === 1);
+  });
+});

@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import {
+  CLIENT_VERSIONS,
+  connected,
+  createEcho,
+  rawSocket,
+  recordEvents,
+  type ClientVersion,
+  type TestEcho,
+} from '../support/echo-client.js';
+import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
+import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { freePort, waitUntil } from '../support/ports.js';
+import { startRedis, type TestRedis } from '../support/redis-server.js';
+import { startReadyRelay, type TestRelay } from '../support/relay.js';
+
+const PREFIX = 'laravel_database_';
+
+describe('private channels authorised by the Laravel app', () => {
+  let redis: TestRedis;
+  let laravel: LaravelPublisher;
+  let app: LaravelAuthStub;
+  let relay: TestRelay;
+  const clients: TestEcho[] = [];
+  const relays: TestRelay[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+    laravel = new LaravelPublisher(redis.url, PREFIX);
+    app = await LaravelAuthStub.start();
+    app.users.set('ann-token', { id: 1, info: { name: 'Ann' } });
+    relay = await relayWith({ ECHO_RELAY_AUTH_HOST: app.url, ECHO_RELAY_AUTH_TIMEOUT_MS: '400' });
+  });
+
+  after(async () => {
+    await Promise.all(relays.map((r) => r.stop()));
+    await laravel.close();
+    await app.close();
+    await redis.close();
+  });
+
+  afterEach(() => {
+    clients.splice(0).forEach((echo) => echo.disconnect());
+  });
+
+  async function relayWith(env: Record<string, string>): Promise<TestRelay> {
+    const started = await startReadyRelay({ env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, ...env } });
+    relays.push(started);
+    return started;
+  }
+
+  async function echoFor(version: ClientVersion, options: Record<string, unknown> = {}, on = relay): Promise<TestEcho> {
+    const echo = createEcho(on.url, version, options);
+    clients.push(echo);
+    await connected(echo);
+    return echo;
+  }
+
+  const asAnn = { auth: { headers: { Authorization: 'Bearer ann-token' } } };
+
+  /** Subscribes to a private channel that must be refused, and returns its subscription_error. */
+  async function refusal(echo: TestEcho, name: string): Promise<unknown[]> {
+    const errors = recordEvents(echo, 'subscription_error');
+    echo.private(name);
+    await waitUntil(() => errors.length === 1, 5000, `subscription_error for ${name}`);
+    return errors[0];
+  }
+
+  for (const version of CLIENT_VERSIONS) {
+    describe(`socket.io-client ${version}`, () => {
+      it('joins after the app says yes and delivers a Laravel broadcast', async () => {
+        const echo = await echoFor(version, asAnn);
+        const got: unknown[] = [];
+        echo.private('orders.7').listen('.order.shipped', (data: unknown) => got.push(data));
+        await relay.waitForSubscribers('private-orders.7', 1);
+        await laravel.broadcast(['private-orders.7'], 'order.shipped', { id: 7 });
+        await waitUntil(() => got.length === 1);
+        assert.deepEqual(got, [{ id: 7 }]);
+      });
+
+      it('forwards the auth headers, the handshake cookie and the form fields exactly', async () => {
+        const echo = await echoFor(version, {
+          auth: { headers: { Authorization: 'Bearer ann-token', 'X-CSRF-TOKEN': 'csrf-1', Host: 'evil.test' } },
+          extraHeaders: { Cookie: 'laravel_session=abc; XSRF-TOKEN=x' },
+        });
+        echo.private(`headers.${version}`);
+        await relay.waitForSubscribers(`private-headers.${version}`, 1);
+        const [call] = app.callsFor(`private-headers.${version}`);
+        assert.equal(call.method, 'POST');
+        assert.equal(call.path, '/broadcasting/auth');
+        assert.deepEqual(call.form, { channel_name: `private-headers.${version}`, socket_id: echo.socketId() });
+        assert.equal(call.headers['content-type'], 'application/x-www-form-urlencoded');
+        assert.equal(call.headers.authorization, 'Bearer ann-token');
+        assert.equal(call.headers['x-csrf-token'], 'csrf-1');
+        assert.equal(call.headers.cookie, 'laravel_session=abc; XSRF-TOKEN=x');
+        assert.equal(call.headers['x-requested-with'], 'XMLHttpRequest');
+        assert.equal(call.headers.host, new URL(app.url).host, 'a client cannot redirect the call with Host');
+      });
+
+      it('sends the cookie the client gave instead of the handshake one', async () => {
+        const echo = await echoFor(version, {
+          auth: { headers: { Cookie: 'laravel_session=ann-token' } },
+          extraHeaders: { Cookie: 'laravel_session=someone-else' },
+        });
+        echo.private(`cookie.${version}`);
+        await relay.waitForSubscribers(`private-cookie.${version}`, 1);
+        assert.equal(app.callsFor(`private-cookie.${version}`)[0].headers.cookie, 'laravel_session=ann-token');
+      });
+
+      it('403: subscription_error(channel, 403) to that socket only, and no events', async () => {
+        const echo = await echoFor(version, asAnn);
+        const bystander = await echoFor(version, asAnn);
+        const bystanderErrors = recordEvents(bystander, 'subscription_error');
+        const denied: unknown[] = [];
+        const control: unknown[] = [];
+        echo.channel('control').listen('.tick', (d: unknown) => control.push(d));
+        assert.deepEqual(await refusal(echo, `denied.${version}`), [`private-denied.${version}`, 403]);
+        echo.private(`denied.${version}`).listen('.secret', (d: unknown) => denied.push(d));
+        await relay.waitForSubscribers('control', 1);
+        await laravel.broadcast([`private-denied.${version}`], 'secret', { leaked: true });
+        await laravel.broadcast(['control'], 'tick', { n: 1 });
+        await waitUntil(() => control.length === 1);
+        assert.deepEqual(denied, []);
+        assert.deepEqual(bystanderErrors, []);
+        assert.equal(relay.gateway.localSubscriberCount(`private-denied.${version}`), 0);
+      });
+    });
+  }
+
+  for (const status of [401, 404, 419, 500]) {
+    it(`${status} from the app becomes subscription_error(channel, ${status})`, async () => {
+      const echo = await echoFor(4, asAnn);
+      assert.deepEqual(await refusal(echo, `status.${status}`), [`private-status.${status}`, status]);
+      assert.equal(relay.gateway.localSubscriberCount(`private-status.${status}`), 0);
+    });
+  }
+
+  it('a guest (no session, no token) is refused with 403', async () => {
+    const echo = await echoFor(4);
+    assert.deepEqual(await refusal(echo, 'orders.1'), ['private-orders.1', 403]);
+  });
+
+  it('a slow app times out with status 0 while the relay keeps serving others', async () => {
+    const slow = await echoFor(4, asAnn);
+    const errors = recordEvents(slow, 'subscription_error');
+    slow.private('slow.1');
+    await waitUntil(() => app.callsFor('private-slow.1').length === 1);
+    const other = await echoFor(2, asAnn);
+    const got: unknown[] = [];
+    other.private('served.1').listen('.ok', (d: unknown) => got.push(d));
+    await relay.waitForSubscribers('private-served.1', 1);
+    await laravel.broadcast(['private-served.1'], 'ok', { n: 1 });
+    await waitUntil(() => got.length === 1);
+    assert.deepEqual(errors, [], 'the other socket was served before the slow call gave up');
+    await waitUntil(() => errors.length === 1);
+    assert.deepEqual(errors, [['private-slow.1', 0]]);
+    assert.equal(relay.gateway.localSubscriberCount('private-slow.1'), 0);
+    assert.equal((await relay.metrics.authRequests.get()).values.find((v) => v.labels.outcome === 'timeout')?.value, 1);
+  });
+
+  it('a refused connection to the app is status 0, and other sockets are still served', async () => {
+    const down = await relayWith({ ECHO_RELAY_AUTH_HOST: `http://127.0.0.1:${await freePort()}` });
+    const echo = await echoFor(4, asAnn, down);
+    assert.deepEqual(await refusal(echo, 'orders.9'), ['private-orders.9', 0]);
+    const publicClient = await echoFor(2, {}, down);
+    const got: unknown[] = [];
+    publicClient.channel('news').listen('.item', (d: unknown) => got.push(d));
+    await down.waitForSubscribers('news', 1);
+    await laravel.broadcast(['news'], 'item', { n: 1 });
+    await waitUntil(() => got.length === 1);
+    assert.equal(rawSocket(echo).connected, true);
+  });
+
+  it('a presence answer without channel_data is logged as misconfigured and refused', async () => {
+    const echo = await echoFor(4, asAnn);
+    const errors = recordEvents(echo, 'subscription_error');
+    echo.join('broken.1');
+    await waitUntil(() => errors.length === 1);
+    assert.deepEqual(errors, [['presence-broken.1', 200]]);
+    assert.equal(relay.gateway.localSubscriberCount('presence-broken.1'), 0);
+    // Nest's Logger is process-wide: the line lands in the logger of the relay started last.
+    const lines = relays.flatMap((r) => r.logs.matching(/presence channel "presence-broken\.1".*channel_data/));
+    assert.equal(lines.length, 1);
+    assert.equal(rawSocket(echo).connected, true);
+  });
+
+  it('picks the auth host by Origin only among the configured hosts', async () => {
+    const other = await LaravelAuthStub.start();
+    other.users.set('ann-token', { id: 1, info: {} });
+    try {
+      const multi = await relayWith({ ECHO_RELAY_AUTH_HOST: `${app.url},${other.url}` });
+      const fromOther = await echoFor(4, { ...asAnn, extraHeaders: { Origin: other.url } }, multi);
+      fromOther.private('origin.other');
+      await multi.waitForSubscribers('private-origin.other', 1);
+      const fromElsewhere = await echoFor(4, { ...asAnn, extraHeaders: { Origin: 'http://127.0.0.1:1' } }, multi);
+      fromElsewhere.private('origin.elsewhere');
+      await multi.waitForSubscribers('private-origin.elsewhere', 1);
+      assert.equal(other.callsFor('private-origin.other').length, 1);
+      assert.equal(app.callsFor('private-origin.other').length, 0);
+      assert.equal(app.callsFor('private-origin.elsewhere').length, 1, 'unknown origin: the first host');
+      assert.equal(other.callsFor('private-origin.elsewhere').length, 0);
+    } finally {
+      await other.close();
+    }
+  });
+});

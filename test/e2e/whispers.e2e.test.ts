@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import {
+  CLIENT_VERSIONS,
+  connected,
+  createEcho,
+  rawSocket,
+  type ClientVersion,
+  type TestEcho,
+} from '../support/echo-client.js';
+import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
+import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { waitUntil } from '../support/ports.js';
+import { startRedis, type TestRedis } from '../support/redis-server.js';
+import { startReadyRelay, type TestRelay } from '../support/relay.js';
+
+describe('whispers (client events)', () => {
+  let redis: TestRedis;
+  let app: LaravelAuthStub;
+  let nodeA: TestRelay;
+  let nodeB: TestRelay;
+  let quiet: TestRelay;
+  let laravel: LaravelPublisher;
+  const clients: TestEcho[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+    laravel = new LaravelPublisher(redis.url, '');
+    app = await LaravelAuthStub.start();
+    app.users.set('ann', { id: 1, info: { name: 'Ann' } });
+    app.users.set('bob', { id: 2, info: { name: 'Bob' } });
+    const env = { REDIS_URL: redis.url, ECHO_RELAY_AUTH_HOST: app.url };
+    nodeA = await startReadyRelay({ env });
+    nodeB = await startReadyRelay({ env });
+    quiet = await startReadyRelay({ env: { ...env, ECHO_RELAY_WHISPERS: 'false' } });
+  });
+
+  after(async () => {
+    await Promise.all([nodeA.stop(), nodeB.stop(), quiet.stop()]);
+    await laravel.close();
+    await app.close();
+    await redis.close();
+  });
+
+  afterEach(() => {
+    clients.splice(0).forEach((echo) => echo.disconnect());
+  });
+
+  async function echoAs(token: string, relay: TestRelay, version: ClientVersion = 4): Promise<TestEcho> {
+    const echo = createEcho(relay.url, version, { auth: { headers: { Authorization: `Bearer ${token}` } } });
+    clients.push(echo);
+    await connected(echo);
+    return echo;
+  }
+
+  /** Subscribes to a private channel, listening for `client-typing`. */
+  async function member(echo: TestEcho, relay: TestRelay, name: string, count: number): Promise<unknown[]> {
+    const got: unknown[] = [];
+    echo.private(name).listenForWhisper('typing', (data: unknown) => got.push(data));
+    await relay.waitForSubscribers(`private-${name}`, count);
+    return got;
+  }
+
+  async function whisperCount(relay: TestRelay, result: string): Promise<number> {
+    const { values } = await relay.metrics.whispers.get();
+    return values.find((v) => v.labels.result === result)?.value ?? 0;
+  }
+
+  /** Sends a raw client event and waits until the relay has counted it as `result`. */
+  async function sendAndCount(relay: TestRelay, from: TestEcho, body: unknown, result: string): Promise<void> {
+    const before = await whisperCount(relay, result);
+    rawSocket(from).emit('client event', body);
+    await waitUntil(async () => (await whisperCount(relay, result)) === before + 1, 5000, `a ${result} whisper`);
+  }
+
+  for (const version of CLIENT_VERSIONS) {
+    it(`reaches the other members, not the sender (socket.io-client ${version})`, async () => {
+      const ann = await echoAs('ann', nodeA, version);
+      const bob = await echoAs('bob', nodeA, version);
+      const annGot = await member(ann, nodeA, `chat.v${version}`, 1);
+      const bobGot = await member(bob, nodeA, `chat.v${version}`, 2);
+      ann.private(`chat.v${version}`).whisper('typing', { who: 'ann', n: 1 });
+      bob.private(`chat.v${version}`).whisper('typing', { who: 'bob', n: 1 });
+      await waitUntil(() => annGot.length === 1 && bobGot.length === 1);
+      assert.deepEqual(annGot, [{ who: 'bob', n: 1 }]);
+      assert.deepEqual(bobGot, [{ who: 'ann', n: 1 }]);
+    });
+  }
+
+  it('crosses nodes through the Redis adapter, and works on presence channels', async () => {
+    const ann = await echoAs('ann', nodeA);
+    const bob = await echoAs('bob', nodeB);
+    const got: unknown[] = [];
+    ann.join('room.w');
+    bob.join('room.w').listenForWhisper('typing', (d: unknown) => got.push(d));
+    await nodeA.waitForSubscribers('presence-room.w', 1);
+    await nodeB.waitForSubscribers('presence-room.w', 1);
+    ann.join('room.w').whisper('typing', { across: true });
+    await waitUntil(() => got.length === 1);
+    assert.deepEqual(got, [{ across: true }]);
+  });
+
+  it('is refused from a socket that is not a member of the channel', async () => {
+    const ann = await echoAs('ann', nodeA);
+    const bob = await echoAs('bob', nodeA);
+    const outsider = await echoAs('bob', nodeA);
+    await member(ann, nodeA, 'members.only', 1);
+    const bobGot = await member(bob, nodeA, 'members.only', 2);
+    const body = { channel: 'private-members.only', event: 'client-typing', data: { from: 'outsider' } };
+    await sendAndCount(nodeA, outsider, body, 'refused');
+    ann.private('members.only').whisper('typing', { from: 'ann' });
+    await waitUntil(() => bobGot.length === 1);
+    assert.deepEqual(bobGot, [{ from: 'ann' }]);
+  });
+
+  it('is refused on public channels', async () => {
+    const ann = await echoAs('ann', nodeA);
+    const bob = await echoAs('bob', nodeA);
+    const got: unknown[] = [];
+    ann.channel('lobby');
+    bob.channel('lobby').listen('.client-typing', (d: unknown) => got.push(d));
+    const control = await member(bob, nodeA, 'lobby.control', 1);
+    await member(ann, nodeA, 'lobby.control', 2);
+    await nodeA.waitForSubscribers('lobby', 2);
+    await sendAndCount(nodeA, ann, { channel: 'lobby', event: 'client-typing', data: { n: 1 } }, 'refused');
+    ann.private('lobby.control').whisper('typing', { n: 2 });
+    await waitUntil(() => control.length === 1);
+    assert.deepEqual(got, []);
+  });
+
+  it('is refused for event names that do not start with client-', async () => {
+    const ann = await echoAs('ann', nodeA);
+    const bob = await echoAs('bob', nodeA);
+    await member(ann, nodeA, 'names', 1);
+    const bobGot = await member(bob, nodeA, 'names', 2);
+    const spoofed: unknown[] = [];
+    bob.private('names').listen('.order.shipped', (d: unknown) => spoofed.push(d));
+    const body = { channel: 'private-names', event: 'order.shipped', data: { fake: true } };
+    await sendAndCount(nodeA, ann, body, 'refused');
+    ann.private('names').whisper('typing', { real: true });
+    await waitUntil(() => bobGot.length === 1);
+    assert.deepEqual(spoofed, []);
+  });
+
+  it('is rate-limited per socket (10 a second by default) and the drops are counted', async () => {
+    const ann = await echoAs('ann', nodeA);
+    const bob = await echoAs('bob', nodeA);
+    await member(ann, nodeA, 'flood', 1);
+    const bobGot = await member(bob, nodeA, 'flood', 2);
+    const [relayedBefore, limitedBefore] = [
+      await whisperCount(nodeA, 'relayed'),
+      await whisperCount(nodeA, 'rate_limited'),
+    ];
+    for (let n = 0; n < 15; n++) ann.private('flood').whisper('typing', { n });
+    const counted = async (): Promise<number> =>
+      (await whisperCount(nodeA, 'relayed')) -
+      relayedBefore +
+      (await whisperCount(nodeA, 'rate_limited')) -
+      limitedBefore;
+    await waitUntil(async () => (await counted()) === 15, 5000, 'all 15 whispers handled');
+    const relayed = (await whisperCount(nodeA, 'relayed')) - relayedBefore;
+    await waitUntil(() => bobGot.length === relayed);
+    assert.ok(relayed >= 10 && relayed <= 11, `${relayed} relayed out of a burst of 15`);
+    assert.deepEqual(
+      bobGot.slice(0, 10),
+      Array.from({ length: 10 }, (_, n) => ({ n })),
+    );
+  });
+
+  it('gives every socket its own allowance', async () => {
+    const ann = await echoAs('ann', nodeA);
+    const bob = await echoAs('bob', nodeA);
+    const annGot = await member(ann, nodeA, 'allowance', 1);
+    const bobGot = await member(bob, nodeA, 'allowance', 2);
+    for (let n = 0; n < 10; n++) ann.private('allowance').whisper('typing', { n });
+    for (let n = 0; n < 10; n++) bob.private('allowance').whisper('typing', { n });
+    await waitUntil(() => annGot.length === 10 && bobGot.length === 10);
+  });
+
+  it('can be turned off', async () => {
+    const ann = await echoAs('ann', quiet);
+    const bob = await echoAs('bob', quiet);
+    await member(ann, quiet, 'off', 1);
+    const bobGot = await member(bob, quiet, 'off', 2);
+    const control: unknown[] = [];
+    bob.channel('off.control').listen('.tick', (d: unknown) => control.push(d));
+    await quiet.waitForSubscribers('off.control', 1);
+    await sendAndCount(quiet, ann, { channel: 'private-off', event: 'client-typing', data: {} }, 'refused');
+    // Anything the relay had sent Bob before this broadcast arrives first.
+    await laravel.broadcast(['off.control'], 'tick', {});
+    await waitUntil(() => control.length === 1);
+    assert.deepEqual(bobGot, []);
+  });
+});

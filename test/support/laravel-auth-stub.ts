@@ -1,0 +1,120 @@
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { withTimeout } from './echo-client.js';
+
+/** One request the relay made to the auth endpoint, as Laravel would see it. */
+export interface AuthCall {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** The form fields (`channel_name`, `socket_id`). */
+  form: Record<string, string>;
+}
+
+export interface StubUser {
+  id: number | string;
+  info: unknown;
+}
+
+interface Held {
+  arrived: Promise<void>;
+  release(): void;
+}
+
+/**
+ * A stand-in for a Laravel app's `POST /broadcasting/auth` (BroadcastController with the redis
+ * broadcaster). Users are found by `Authorization: Bearer <token>` or a `laravel_session=<token>`
+ * cookie. Answers by channel name:
+ * - `private-status.<code>`: that status; `private-denied.*`: 403; `private-slow.*`: never answers;
+ * - `presence-broken.*`: `true` (a misconfigured presence channel, no channel_data);
+ * - other `private-*`: `true` as text/html, as Laravel sends it; other `presence-*`: `{"channel_data":…}`;
+ * - no known user: 403, as Laravel's AccessDeniedHttpException.
+ */
+export class LaravelAuthStub {
+  readonly calls: AuthCall[] = [];
+  readonly users = new Map<string, StubUser>();
+  private readonly held = new Map<string, { signal(): void; gate: Promise<void> }>();
+
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<LaravelAuthStub> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const stub = new LaravelAuthStub(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => void stub.handle(req.method ?? '', req.url ?? '', req.headers, Buffer.concat(chunks), res));
+    });
+    return stub;
+  }
+
+  /** Holds the answer for `channel` until `release()`; `arrived` resolves when the relay asked. */
+  hold(channel: string): Held {
+    let arrive!: () => void;
+    const arrived = new Promise<void>((resolve) => (arrive = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    this.held.set(channel, { signal: arrive, gate });
+    return { arrived: withTimeout(arrived, 5000, `auth call for ${channel}`), release };
+  }
+
+  callsFor(channel: string): AuthCall[] {
+    return this.calls.filter((c) => c.form.channel_name === channel);
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(
+    method: string,
+    path: string,
+    headers: IncomingHttpHeaders,
+    body: Buffer,
+    res: ServerResponse,
+  ): Promise<void> {
+    const form = Object.fromEntries(new URLSearchParams(body.toString('utf8')));
+    this.calls.push({ method, path, headers, form });
+    const channel = form.channel_name ?? '';
+    const held = this.held.get(channel);
+    if (held) {
+      held.signal();
+      await held.gate;
+    }
+    this.answer(channel, this.userOf(headers), res);
+  }
+
+  private answer(channel: string, user: StubUser | undefined, res: ServerResponse): void {
+    const status = /^private-status\.(\d{3})$/.exec(channel);
+    if (status) return send(res, Number(status[1]), 'text/html', 'error');
+    if (channel.startsWith('private-slow.')) return;
+    if (!user || channel.startsWith('private-denied.')) return send(res, 403, 'text/html', 'Forbidden');
+    if (channel.startsWith('presence-broken.') || channel.startsWith('private-')) {
+      return send(res, 200, 'text/html; charset=UTF-8', 'true');
+    }
+    const channelData = { user_id: user.id, user_info: user.info };
+    send(res, 200, 'application/json', JSON.stringify({ channel_data: channelData }));
+  }
+
+  private userOf(headers: IncomingHttpHeaders): StubUser | undefined {
+    const token = /^Bearer (.+)$/.exec(headers.authorization ?? '')?.[1];
+    const session = /(?:^|;\s*)laravel_session=([^;]+)/.exec(headers.cookie ?? '')?.[1];
+    return this.users.get(token ?? session ?? '');
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'Content-Type': type });
+  res.end(body);
+}
