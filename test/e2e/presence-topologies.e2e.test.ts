@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { PresenceDirectory } from '../../src/channels/presence-directory.js';
+import { connected, createEcho, type TestEcho } from '../support/echo-client.js';
+import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
+import { waitUntil } from '../support/ports.js';
+import { byJson, joinPresence } from '../support/presence-view.js';
+import {
+  canStartTopologies,
+  startRedisCluster,
+  startRedisSentinel,
+  type RedisGroup,
+} from '../support/redis-topologies.js';
+import { startReadyRelay, type TestRelay } from '../support/relay.js';
+
+const TOPOLOGIES: [string, () => Promise<RedisGroup>, (g: RedisGroup) => Record<string, string>][] = [
+  ['Redis Cluster (3 masters)', () => startRedisCluster(3), (g) => ({ REDIS_CLUSTER_NODES: g.nodes.join(',') })],
+  [
+    'Redis Sentinel',
+    startRedisSentinel,
+    (g) => ({ REDIS_SENTINELS: g.sentinels.join(','), REDIS_SENTINEL_MASTER: 'mymaster' }),
+  ],
+];
+
+const ANN = { id: 1, info: { name: 'Ann' } };
+const BOB = { id: 2, info: { name: 'Bob' } };
+
+describe(
+  'presence and whispers across two nodes on other Redis topologies',
+  { skip: !canStartTopologies() && 'needs redis-server and redis-cli' },
+  () => {
+    let app: LaravelAuthStub;
+    const cleanup: (() => Promise<void>)[] = [];
+    const clients: TestEcho[] = [];
+
+    before(async () => {
+      app = await LaravelAuthStub.start();
+      app.users.set('ann', ANN);
+      app.users.set('bob', BOB);
+    });
+
+    after(async () => {
+      for (const step of cleanup.reverse()) await step();
+      await app.close();
+    });
+
+    afterEach(() => {
+      clients.splice(0).forEach((echo) => echo.disconnect());
+    });
+
+    async function echoAs(token: string, relay: TestRelay): Promise<TestEcho> {
+      const echo = createEcho(relay.url, 4, { auth: { headers: { Authorization: `Bearer ${token}` } } });
+      clients.push(echo);
+      await connected(echo);
+      return echo;
+    }
+
+    for (const [name, start, env] of TOPOLOGIES) {
+      it(`${name}: here, joining, whispers and leaving cross nodes`, async () => {
+        const group = await start();
+        cleanup.push(() => group.close());
+        const relays: TestRelay[] = [];
+        for (let i = 0; i < 2; i++) {
+          const relay = await startReadyRelay({ env: { ...env(group), ECHO_RELAY_AUTH_HOST: app.url } });
+          cleanup.push(() => relay.stop());
+          relays.push(relay);
+        }
+        const [nodeA, nodeB] = relays;
+        const ann = await echoAs('ann', nodeA);
+        const annView = await joinPresence(ann, 'topology');
+        const whispers: unknown[] = [];
+        ann.join('topology').listenForWhisper('typing', (d: unknown) => whispers.push(d));
+        const bob = await echoAs('bob', nodeB);
+        const bobView = await joinPresence(bob, 'topology');
+        assert.deepEqual(byJson(bobView.here), [ANN.info, BOB.info]);
+        await waitUntil(() => annView.joining.length === 1, 5000, 'joining across nodes');
+        bob.join('topology').whisper('typing', { from: 'bob' });
+        await waitUntil(() => whispers.length === 1, 5000, 'a whisper across nodes');
+        bob.disconnect();
+        await waitUntil(() => annView.leaving.length === 1, 5000, 'leaving across nodes');
+        assert.deepEqual(annView.leaving, [BOB.info]);
+        assert.deepEqual(await nodeB.app.get(PresenceDirectory).members('presence-topology'), [
+          { user_id: 1, user_info: ANN.info },
+        ]);
+      });
+    }
+  },
+);
