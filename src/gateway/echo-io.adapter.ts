@@ -27,6 +27,8 @@ export class EchoIoAdapter extends IoAdapter {
     app: INestApplicationContext,
     private readonly config: ServerConfig,
     private readonly redis: RedisConfig,
+    /** True once the node is shutting down: new clients are sent elsewhere. */
+    private readonly draining: () => boolean = () => false,
   ) {
     super(app);
   }
@@ -59,6 +61,9 @@ export class EchoIoAdapter extends IoAdapter {
       allowEIO3: true,
       cors: { origin: anyOrigin ? true : origins, credentials: true },
       allowRequest: (req: IncomingMessage, callback: (err: string | null | undefined, ok: boolean) => void) => {
+        // A stopping node takes no new clients, so reconnecting ones land on another node even
+        // behind a balancer that has not yet seen readiness fail.
+        if (this.draining()) return callback('Server is shutting down', false);
         const origin = req.headers.origin;
         // Non-browser clients send no Origin and carry no ambient cookies of a victim.
         const ok = anyOrigin || origin === undefined || origins.includes(origin);

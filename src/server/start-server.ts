@@ -38,7 +38,8 @@ export async function startServer(
     httpsOptions: https ? (readTlsOptions(config.server) as NestApplicationOptions['httpsOptions']) : undefined,
   });
   for (const warning of options.warnings ?? []) log.warn(warning);
-  app.useWebSocketAdapter(new EchoIoAdapter(app, config.server, config.redis));
+  const lifecycle = app.get(LifecycleService);
+  app.useWebSocketAdapter(new EchoIoAdapter(app, config.server, config.redis, () => lifecycle.draining));
   if (config.broadcast.redis) {
     app.connectMicroservice({ strategy: app.get(LaravelRedisServer) });
     await app.startAllMicroservices();
