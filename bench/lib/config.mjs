@@ -15,34 +15,34 @@ export const FULL = {
   probeTimeoutMs: 30_000,
   drainQuietMs: 1000, // a step ends when nothing arrived for this long...
   maxDrainMs: 10_000, // ...or this long after publishing stopped
-  settleMs: 1000, // pause between steps
+  settleMs: 1000, // pause between steps (extended until late deliveries stop)
   saturationLossPct: 1, // stop climbing rates past a step with more loss...
   saturationP99Ms: 1000, // ...or a higher median p99
-  quiet: { maxPct: 15, maxWaitMs: 60_000 }, // before each step, wait for other processes to calm down
+  quiet: { maxPct: 15, maxWaitMs: 60_000, windowMs: 500 }, // before each step, wait for other processes to calm down
   maxMinutes: 75, // scenarios wind down after this; hard stop 5 min later
   echoRelayRoot: '',
   out: '', // BENCHMARKS.md path (default: repo root)
   s1: { connections: 5000, channels: 100, reps: 3, settleMs: 2000, idleMs: 5000 },
   s1max: { levels: [5000, 10000, 15000, 20000], channels: 100, holdMs: 30_000, settleMs: 2000 },
-  s2: { subscribers: 2000, rates: [10, 20, 40, 60, 80], reps: 3, stepMs: 8000, warmupMs: 2000 },
-  s2small: { subscribers: 500, rates: [40, 80, 160, 240, 320], reps: 3, stepMs: 8000, warmupMs: 2000 },
+  s2: { subscribers: 2000, rates: [10, 20, 30, 40, 60, 80], reps: 3, stepMs: 8000, warmupMs: 2000 },
+  s2small: { subscribers: 500, rates: [40, 80, 120, 160, 240, 320], reps: 3, stepMs: 8000, warmupMs: 2000 },
   s3: { clients: 2000, rate: 2000, sharedRate: 10, reps: 3, stepMs: 8000, warmupMs: 2000 },
 };
 
-/** --quick: the same scenarios, smaller and shorter (about 1.5 minutes for two targets). */
+/** --quick: the same scenarios minus the long ones, smaller and shorter (under 2 minutes for two targets). */
 export const QUICK = {
   mode: 'quick',
   scenarios: ['s1', 's2', 's3', 's4'],
   drainQuietMs: 500,
   maxDrainMs: 5000,
   settleMs: 300,
-  quiet: { maxPct: 15, maxWaitMs: 5000 },
+  quiet: { maxPct: 15, maxWaitMs: 5000, windowMs: 200 },
   maxMinutes: 6,
-  s1: { connections: 2000, channels: 100, reps: 1, settleMs: 1000, idleMs: 2000 },
+  s1: { connections: 2000, channels: 100, reps: 1, settleMs: 500, idleMs: 1000 },
   s1max: { levels: [5000, 10000], channels: 100, holdMs: 5000, settleMs: 1000 },
-  s2: { subscribers: 1000, rates: [20, 50, 80], reps: 3, stepMs: 1500, warmupMs: 1000 },
-  s2small: { subscribers: 500, rates: [40, 100, 160], reps: 3, stepMs: 1500, warmupMs: 1000 },
-  s3: { clients: 1000, rate: 1000, sharedRate: 10, reps: 3, stepMs: 1500, warmupMs: 1000 },
+  s2: { subscribers: 1000, rates: [20, 50, 80], reps: 3, stepMs: 1000, warmupMs: 1000 },
+  s2small: { subscribers: 500, rates: [40, 100, 160], reps: 3, stepMs: 1000, warmupMs: 1000 },
+  s3: { clients: 1000, rate: 1000, sharedRate: 10, reps: 3, stepMs: 1000, warmupMs: 1000 },
 };
 
 const list = (v) => String(v).split(',').map((x) => x.trim()).filter(Boolean);

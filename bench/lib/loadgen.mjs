@@ -72,6 +72,11 @@ export class Loadgen {
     return this.sum(SLOT.RECEIVED);
   }
 
+  /** Deliveries stamped with a step other than the current one (late arrivals) since the last begin(). */
+  stray() {
+    return this.sum(SLOT.STRAY);
+  }
+
   /** Connected clients right now. */
   open() {
     return this.sum(SLOT.OPEN);

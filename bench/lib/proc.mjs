@@ -3,7 +3,9 @@
 // small polling helpers.
 
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { get as httpGet } from 'node:http';
 import { execFileSync } from 'node:child_process';
@@ -111,7 +113,28 @@ export async function stopChild(child, graceMs = 3000) {
   clearTimeout(t);
 }
 
-/** SIGKILL every registered child synchronously (used from exit handlers). */
+/** @type {Set<string>} */
+const tempDirs = new Set();
+
+/**
+ * Create a temp directory that is removed by {@link removeTempDir} or, at the
+ * latest, by {@link killAllChildrenSync} on exit.
+ * @param {string} prefix
+ * @returns {string}
+ */
+export function makeTempDir(prefix) {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(d);
+  return d;
+}
+
+/** @param {string} d */
+export function removeTempDir(d) {
+  tempDirs.delete(d);
+  rmSync(d, { recursive: true, force: true });
+}
+
+/** SIGKILL every registered child and remove temp dirs, synchronously (used from exit handlers). */
 export function killAllChildrenSync() {
   for (const c of children) {
     try {
@@ -120,6 +143,7 @@ export function killAllChildrenSync() {
       /* already gone */
     }
   }
+  for (const d of tempDirs) removeTempDir(d);
 }
 
 /**

@@ -15,6 +15,10 @@ function spread(s, f) {
   return `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
 }
 
+/** Median "other CPU %" above which a step is marked as measured on a busy machine. */
+const NOISY_PCT = 25;
+const noisy = (summary) => (summary?.backgroundCpuPct?.median ?? 0) > NOISY_PCT;
+
 const row = (cells) => `| ${cells.join(' | ')} |`;
 const table = (head, rows) => [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
 
@@ -35,7 +39,7 @@ function ratio(value, base) {
  */
 function summary(results) {
   const bare = results.targets.find((t) => t.name === 'bare' && !t.skipped);
-  const find = (t, sc, eio) => t?.scenarios?.[sc]?.find?.((x) => x.eio === eio);
+  const find = (t, sc, eio) => t?.scenarios?.[sc]?.find?.((x) => x.eio === eio && !x.error);
   const rows = [];
   for (const t of liveTargets(results)) {
     for (const eio of t.eio) {
@@ -69,7 +73,7 @@ function s1Section(results) {
   let params = null;
   for (const t of liveTargets(results)) {
     for (const r of t.scenarios.s1 ?? []) {
-      if (r.error) { rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, '', '', '', '']); continue; }
+      if (r.error) { rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, '', '', '', '', '']); continue; }
       params = r.params;
       const connected = r.reps.map((x) => x.connected);
       rows.push([
@@ -77,6 +81,7 @@ function s1Section(results) {
         `EIO${r.eio}`,
         `${Math.min(...connected)}/${r.params.connections}`,
         spread(r.summary.connectRate, int),
+        spread(r.summary.connectCpuMsPerConn, (x) => fix(x, 2)),
         spread(r.summary.rssPerConnKiB, fix),
         spread(r.summary.idleCpuPct, fix),
         spread(r.summary.readyMs, int),
@@ -103,7 +108,7 @@ function s1Section(results) {
         `${params.reps} repetition(s), each on a freshly started server. RSS per connection = (server RSS after connect + ${params.settleMs / 1000} s − RSS before) / connections. ` +
         `Idle CPU measured over ${params.idleMs / 1000} s with the connections open (heartbeats only). Ready = until every client received a probe on its channel.`,
       '',
-      table(['target', 'clients', 'connected', 'connects/s', 'KiB per connection', 'idle server CPU %', 'ready ms'], rows),
+      table(['target', 'clients', 'connected', 'connects/s', 'server CPU ms per connect', 'KiB per connection', 'idle server CPU %', 'ready ms'], rows),
       '',
     );
   }
@@ -127,14 +132,14 @@ function stepRows(t, r) {
   const rows = [];
   for (const st of r.steps) {
     if (st.skipped) {
-      rows.push([t.name, `EIO${r.eio}`, st.rate, '', `skipped: ${st.skipped}`, '', '', '', '', '', '']);
+      rows.push([t.name, `EIO${r.eio}`, st.rate, '', `skipped: ${st.skipped}`, '', '', '', '', '', '', '']);
       continue;
     }
     const s = st.summary;
     rows.push([
       t.name,
       `EIO${r.eio}`,
-      st.rate,
+      noisy(s) ? `${st.rate} †` : st.rate,
       int(st.targetDeliveriesPerSec),
       spread(s.deliveriesPerSec, int),
       spread(s.p50, fix),
@@ -143,12 +148,15 @@ function stepRows(t, r) {
       spread(s.serverCpuPct, (x) => fix(x, 0)),
       spread(s.perCpuSec, int),
       spread(s.loadgenCpuPct, (x) => fix(x, 0)),
+      spread(s.backgroundCpuPct, (x) => fix(x, 0)),
     ]);
   }
   return rows;
 }
 
-const STEP_HEAD = ['target', 'clients', 'msg/s', 'offered deliveries/s', 'delivered/s', 'p50 ms', 'p99 ms', 'loss %', 'server CPU %', 'deliveries per server CPU-s', 'load-gen CPU %'];
+const NOISE_NOTE = `† median "other CPU %" above ${NOISY_PCT}%: something else was loading the machine during this step, treat its latency and throughput with caution.\n`;
+
+const STEP_HEAD = ['target', 'clients', 'msg/s', 'offered deliveries/s', 'delivered/s', 'p50 ms', 'p99 ms', 'loss %', 'server CPU %', 'deliveries per server CPU-s', 'load-gen CPU %', 'other CPU %'];
 
 function s2Section(results, key, title) {
   const rows = [];
@@ -156,7 +164,7 @@ function s2Section(results, key, title) {
   let params = null;
   for (const t of liveTargets(results)) {
     for (const r of t.scenarios[key] ?? []) {
-      if (r.error) { rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, ...Array(8).fill('')]); continue; }
+      if (r.error) { rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, ...Array(9).fill('')]); continue; }
       params = r.params;
       rows.push(...stepRows(t, r));
       best.push(`- ${t.name} EIO${r.eio}: ${r.sustained ? `${int(r.sustained.deliveriesPerSec)} deliveries/s at ${r.sustained.rate} msg/s (p99 ${fix(r.sustained.p99)} ms)` : 'no step met p99 < 100 ms without loss'}; ${int(r.perCpuSecAll)} deliveries per server CPU-second over all its steps.`);
@@ -172,6 +180,7 @@ function s2Section(results, key, title) {
     '',
     table(STEP_HEAD, rows),
     '',
+    rows.some((r) => String(r[2]).includes('†')) ? NOISE_NOTE : '',
     'Highest sustained rate (median p99 < 100 ms, zero loss in every repetition):',
     '',
     ...best,
@@ -184,7 +193,7 @@ function s3Section(results) {
   let params = null;
   for (const t of liveTargets(results)) {
     for (const r of t.scenarios.s3 ?? []) {
-      if (r.error) { rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, ...Array(8).fill('')]); continue; }
+      if (r.error) { rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, ...Array(9).fill('')]); continue; }
       params = r.params;
       rows.push(...stepRows(t, { eio: r.eio, steps: [{ rate: r.params.rate, targetDeliveriesPerSec: r.reps[0]?.targetDeliveriesPerSec, summary: r.summary }] }));
     }
@@ -199,6 +208,7 @@ function s3Section(results) {
     '',
     table(STEP_HEAD, rows),
     '',
+    rows.some((r) => String(r[2]).includes('†')) ? NOISE_NOTE : '',
   ].join('\n');
 }
 
@@ -255,6 +265,7 @@ export function renderMarkdown(results, jsonPath) {
     '- Latency = receive time − publish stamp, per delivery, in a 0.1 ms-resolution histogram. Loss = expected deliveries (published × subscribers) − deliveries received before the drain ended (1 s without progress after publishing).',
     '- Server CPU = utime + stime from `/proc/<pid>/stat` over the step window (publish start to drain end); RSS = `VmRSS` from `/proc/<pid>/status`; both summed over the server\'s process tree.',
     '- delivered/s = deliveries / step window (publish start to last delivery), so an overloaded server shows its real throughput.',
+    '- CPU percentages are of one core (the box has ' + mc.cores + '). "other CPU %" is machine-wide busy time (/proc/stat) minus the server, its redis-server and the load generator: other processes plus kernel softirq work not charged to any process. Before each step the harness waits (bounded) until other processes use < ' + m.config.quiet.maxPct + '% of a core.',
     '',
   ].join('\n');
 }

@@ -108,9 +108,21 @@ async function measureStep(s, { rate, durationMs, channelOf, expectedOf, record 
     backgroundCpuPct: bgCpuPct,
     quietWaitMs: quiet?.waitedMs ?? 0,
     dropped: lg.dropped() - dropped0,
-    strayBefore: res.stray,
+    strayBefore: res.stray, // late deliveries of earlier steps seen during this one
   };
-  await sleep(s.opts.settleMs); // let any backlog of an overloaded step flush before the next
+  // An overloaded server keeps sending the backlog after the drain gave up;
+  // wait until those late deliveries stop so they don't load the next step.
+  let stray = lg.stray();
+  const tSettle = performance.now();
+  for (let quietSince = tSettle; performance.now() - quietSince < s.opts.settleMs && performance.now() - tSettle < s.opts.maxDrainMs; ) {
+    await sleep(50);
+    const now = lg.stray();
+    if (now !== stray) {
+      stray = now;
+      quietSince = performance.now();
+    }
+  }
+  out.lateDeliveries = stray - res.stray;
   if (record) s.log(`    ${fmtStep(out)}`);
   return out;
 }
@@ -171,6 +183,7 @@ export async function s1Idle(s, p, eio) {
       const dropped0 = s.loadgen.dropped();
       const clients = Array.from({ length: p.connections }, (_, i) => [i % p.channels]);
       const c = await connectClients(s, eio, clients, [...Array(Math.min(p.channels, p.connections)).keys()]);
+      const connected = sampleProcess(s.server.pid);
       await sleep(p.settleMs);
       const loaded = sampleProcess(s.server.pid);
       const t0 = performance.now();
@@ -182,12 +195,13 @@ export async function s1Idle(s, p, eio) {
         baseRssMiB: base.rssBytes / 2 ** 20,
         rssMiB: loaded.rssBytes / 2 ** 20,
         rssPerConnKiB: c.connected ? (loaded.rssBytes - base.rssBytes) / KiB / c.connected : null,
+        connectCpuMsPerConn: c.connected ? ((connected.cpuSec - base.cpuSec) * 1000) / c.connected : null,
         idleCpuPct: (100 * (idle.cpuSec - loaded.cpuSec)) / idleSec,
         dropped: s.loadgen.dropped() - dropped0,
       };
       s.log(
         `    ${r.connected}/${p.connections} connected in ${Math.round(r.connectMs)} ms (${Math.round(r.connectRate)}/s), ` +
-          `ready ${r.ready}, RSS ${r.baseRssMiB.toFixed(1)} -> ${r.rssMiB.toFixed(1)} MiB = ${r.rssPerConnKiB?.toFixed(1)} KiB/conn, idle CPU ${r.idleCpuPct.toFixed(1)}%`,
+          `${r.connectCpuMsPerConn?.toFixed(2)} server CPU ms/conn, ready ${r.ready}, RSS ${r.baseRssMiB.toFixed(1)} -> ${r.rssMiB.toFixed(1)} MiB = ${r.rssPerConnKiB?.toFixed(1)} KiB/conn, idle CPU ${r.idleCpuPct.toFixed(1)}%`,
       );
       runs.push(r);
     } finally {
@@ -195,7 +209,7 @@ export async function s1Idle(s, p, eio) {
       await s.stopServer();
     }
   }
-  return { eio, params: p, reps: runs, summary: summarizeFields(runs, ['connectRate', 'rssPerConnKiB', 'idleCpuPct', 'readyMs']) };
+  return { eio, params: p, reps: runs, summary: summarizeFields(runs, ['connectRate', 'connectCpuMsPerConn', 'rssPerConnKiB', 'idleCpuPct', 'readyMs']) };
 }
 
 /**

@@ -1,11 +1,8 @@
 // Per-target session: its own redis-server, publisher and temp dir; starts and
 // stops the target server for each scenario and checks end-to-end readiness.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startRedis, createPublisher, makePad } from './redis.mjs';
-import { freePort, sleep } from './proc.mjs';
+import { freePort, sleep, makeTempDir, removeTempDir } from './proc.mjs';
 import { waitEndToEnd } from './ready.mjs';
 
 let stepCounter = 0;
@@ -32,7 +29,7 @@ export class TargetSession {
 
   /** Start the target's redis-server and publisher. */
   async open() {
-    this.dir = mkdtempSync(join(tmpdir(), `echo-bench-${this.target.name}-`));
+    this.dir = makeTempDir(`echo-bench-${this.target.name}-`);
     this.redis = await startRedis({ dir: this.dir });
     this.publisher = await createPublisher(this.redis.port);
   }
@@ -42,7 +39,7 @@ export class TargetSession {
     if (this.server) await this.stopServer();
     this.publisher?.disconnect();
     await this.redis?.stop();
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir) removeTempDir(this.dir);
   }
 
   /**

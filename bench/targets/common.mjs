@@ -10,15 +10,15 @@ import { spawnChild, stopChild, waitFor, httpStatus } from '../lib/proc.mjs';
  */
 
 /**
- * Environment for a server child: ours minus variables that would redirect a
- * target elsewhere (laravel-echo-server reads LARAVEL_ECHO_SERVER_*).
+ * Environment for a server child: ours minus variables that would redirect or
+ * reconfigure a target (LARAVEL_ECHO_SERVER_*, ECHO_RELAY_*, REDIS_*).
  * @param {Record<string, string>} extra
  * @returns {NodeJS.ProcessEnv}
  */
 export function childEnv(extra) {
   const env = { ...process.env };
   for (const k of Object.keys(env)) {
-    if (k.startsWith('LARAVEL_ECHO_SERVER_') || k === 'NODE_OPTIONS' || k.startsWith('REDIS_')) delete env[k];
+    if (/^(LARAVEL_ECHO_SERVER_|ECHO_RELAY_|REDIS_)/.test(k) || k === 'NODE_OPTIONS') delete env[k];
   }
   return { ...env, NODE_ENV: 'production', ...extra };
 }

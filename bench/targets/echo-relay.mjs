@@ -21,16 +21,17 @@ const DEFAULT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const relayRoot = (opts) => resolve(opts.echoRelayRoot || process.env.BENCH_ECHO_RELAY_ROOT || DEFAULT_ROOT);
 
 /**
- * Ready when GET /ready answers 200; if the server has no /ready route (404),
- * a successful socket.io handshake counts instead.
+ * Ready when GET /ready answers 200. While it answers 503 the server is still
+ * starting. Any other answer (404: no such route) or none at all falls back to
+ * a successful socket.io handshake.
  * @param {number} port
  * @returns {Promise<boolean>}
  */
 async function relayReady(port) {
   const s = await httpStatus(port, '/ready');
   if (s === 200) return true;
-  if (s === 404) return (await httpStatus(port, '/socket.io/?EIO=4&transport=polling')) === 200;
-  return false;
+  if (s === 503) return false;
+  return (await httpStatus(port, '/socket.io/?EIO=4&transport=polling')) === 200;
 }
 
 /** @type {import('./index.mjs').Target} */
@@ -46,20 +47,27 @@ export default {
     const root = relayRoot(opts);
     let v = 'echo-relay';
     try {
-      v += ` ${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version}`;
-      v += ` (${execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD']).toString().trim()})`;
+      v += ` ${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version ?? ''}`.trimEnd();
+    } catch {
+      /* no package.json */
+    }
+    try {
+      const sha = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      v += ` (${sha.toString().trim()})`;
     } catch {
       /* not a git checkout */
     }
     return v;
   },
-  start: ({ port, redisPort }, opts) => {
+  // cwd is the session's temp dir so no laravel-echo-server.json or .env of the
+  // checkout is picked up and nothing is written into it.
+  start: ({ port, redisPort, dir }, opts) => {
     const root = relayRoot(opts);
     return launch({
       name: 'echo-relay',
       cmd: process.execPath,
       args: [join(root, 'dist', 'main.js')],
-      cwd: root,
+      cwd: dir,
       env: childEnv({ PORT: String(port), REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_PREFIX: '' }),
       port,
       isReady: relayReady,
