@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Benchmark orchestrator: for each target, start its own redis-server, run the
-// scenarios (each on a freshly started server), stop everything, then write
+// Benchmark orchestrator: start a redis-server per target, run each scenario on
+// every target in turn (each on a freshly started server), stop everything, then write
 // bench/results/<date>-<mode>.json and BENCHMARKS.md at the repository root.
 //
 //   node bench/run.mjs            full run (~30 min for bare + laravel-echo-server)
@@ -92,6 +92,9 @@ async function main() {
     targets: [],
   };
 
+  // Scenario-major order: every target runs a scenario before the next
+  // scenario starts, so slow drifts in machine load hit all targets alike.
+  const sessions = [];
   try {
     for (const target of targets) {
       const entry = { name: target.name, description: target.description, eio: target.eio, scenarios: {}, errors: [] };
@@ -99,43 +102,43 @@ async function main() {
       const why = target.unavailable(cfg);
       if (why) {
         entry.skipped = why;
-        log(`\n== ${target.name}: SKIPPED: ${why}`);
+        log(`${target.name}: SKIPPED: ${why}`);
         continue;
       }
       entry.version = target.version(cfg);
-      log(`\n== ${target.name} (${entry.version})`);
       const session = new TargetSession(target, cfg, loadgen, log, deadline);
-      try {
-        await session.open();
-        for (const name of cfg.scenarios) {
-          if (name === 's4') {
-            entry.scenarios.s4 = s4PresenceChurn();
+      sessions.push({ session, entry });
+      await session.open();
+    }
+    for (const name of cfg.scenarios) {
+      if (name !== 's4' && !SCENARIOS[name]) throw new Error(`unknown scenario ${name}`);
+      log(`\n== ${name === 's4' ? 'S4 presence churn (pending)' : TITLES[name]}`);
+      for (const { session, entry } of sessions) {
+        if (name === 's4') {
+          entry.scenarios.s4 = s4PresenceChurn();
+          continue;
+        }
+        entry.scenarios[name] = [];
+        for (const eio of session.target.eio) {
+          if (session.outOfTime()) {
+            log(`  ${entry.name} EIO${eio}: skipped, time budget exhausted`);
             continue;
           }
-          if (!SCENARIOS[name]) throw new Error(`unknown scenario ${name}`);
-          entry.scenarios[name] = [];
-          for (const eio of target.eio) {
-            if (session.outOfTime()) {
-              log(`  ${TITLES[name]} EIO${eio}: skipped, time budget exhausted`);
-              continue;
-            }
-            log(`  ${TITLES[name]}, EIO${eio} clients`);
-            try {
-              entry.scenarios[name].push(await SCENARIOS[name](session, cfg, eio));
-            } catch (err) {
-              log(`    ERROR: ${err.stack || err}`);
-              entry.errors.push({ scenario: name, eio, error: String(err.message || err) });
-              entry.scenarios[name].push({ eio, error: String(err.message || err) });
-              await loadgen.closeAll().catch(() => {});
-              await session.stopServer().catch(() => {});
-            }
+          log(`  ${entry.name} (${entry.version}), EIO${eio} clients`);
+          try {
+            entry.scenarios[name].push(await SCENARIOS[name](session, cfg, eio));
+          } catch (err) {
+            log(`    ERROR: ${err.stack || err}`);
+            entry.errors.push({ scenario: name, eio, error: String(err.message || err) });
+            entry.scenarios[name].push({ eio, error: String(err.message || err) });
+            await loadgen.closeAll().catch(() => {});
+            await session.stopServer().catch(() => {});
           }
         }
-      } finally {
-        await session.close();
       }
     }
   } finally {
+    for (const { session } of sessions) await session.close().catch(() => {});
     await loadgen.terminate();
   }
 
