@@ -3,11 +3,11 @@
 // every target in turn (each on a freshly started server), stop everything, then write
 // bench/results/<date>-<mode>.json and BENCHMARKS.md at the repository root.
 //
-//   node bench/run.mjs            full run (~30 min for bare + laravel-echo-server)
-//   node bench/run.mjs --quick    ~1.5 min
+//   node bench/run.mjs            full run (30-45 min for bare + laravel-echo-server)
+//   node bench/run.mjs --quick    ~2 min
 //   node bench/run.mjs --help
 
-import { writeFileSync, readFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, readFileSync, mkdirSync, readdirSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { relative, resolve } from 'node:path';
 import { loadConfig, usage } from './lib/config.mjs';
@@ -49,7 +49,12 @@ const TITLES = {
  */
 function writeReport(results, jsonPath, cfg) {
   const out = cfg.out ? resolve(cfg.out) : resolve(REPO_ROOT, 'BENCHMARKS.md');
-  writeFileSync(out, renderMarkdown(results, relative(REPO_ROOT, jsonPath)));
+  const others = existsSync(RESULTS_DIR)
+    ? readdirSync(RESULTS_DIR)
+        .filter((f) => f.endsWith('.json') && resolve(RESULTS_DIR, f) !== resolve(jsonPath))
+        .map((f) => relative(REPO_ROOT, resolve(RESULTS_DIR, f)))
+    : [];
+  writeFileSync(out, renderMarkdown(results, relative(REPO_ROOT, jsonPath), others));
   log(`wrote ${relative(process.cwd(), out) || out}`);
 }
 

@@ -3,7 +3,7 @@
 
 import { nofileLimit } from './proc.mjs';
 
-/** Full-run defaults (about 25-30 minutes for bare + laravel-echo-server). */
+/** Full-run defaults (30-45 minutes for bare + laravel-echo-server on 2 cores). */
 export const FULL = {
   mode: 'full',
   targets: ['bare', 'laravel-echo-server', 'echo-relay'],
