@@ -1,0 +1,314 @@
+// Render a results object (as stored in bench/results/*.json) to BENCHMARKS.md.
+
+const int = (x) => (x == null || !Number.isFinite(x) ? '–' : Math.round(x).toLocaleString('en-US'));
+const fix = (x, d = 1) => (x == null || !Number.isFinite(x) ? '–' : x.toFixed(d));
+
+/**
+ * "median (min–max)" for a summary, formatted with `f`.
+ * @param {{median: number|null, min: number|null, max: number|null, n: number}|undefined} s
+ * @param {(x: number|null) => string} f
+ * @returns {string}
+ */
+function spread(s, f) {
+  if (!s || s.median == null) return '–';
+  if (s.n < 2 || f(s.min) === f(s.max)) return f(s.median);
+  return `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
+}
+
+/** "Other CPU %" above which a step is marked as measured on a busy machine (any repetition). */
+const NOISY_PCT = 25;
+const noisy = (summary) => (summary?.backgroundCpuPct?.max ?? 0) > NOISY_PCT;
+
+const row = (cells) => `| ${cells.join(' | ')} |`;
+const table = (head, rows) => [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
+
+/** @param {object} results */
+function liveTargets(results) {
+  return results.targets.filter((t) => !t.skipped);
+}
+
+/** Ratio text "x.xx× bare" against the bare target's value for the same EIO. */
+function ratio(value, base) {
+  return value != null && base ? ` (${(value / base).toFixed(2)}×)` : '';
+}
+
+/**
+ * Rates of a fan-out scenario that every target measured (for every protocol).
+ * @param {object} results
+ * @param {string} key scenario key
+ * @returns {number[]}
+ */
+function commonRates(results, key) {
+  let common = null;
+  for (const t of liveTargets(results)) {
+    for (const r of t.scenarios[key] ?? []) {
+      const rates = new Set((r.steps ?? []).filter((st) => st.reps?.length).map((st) => st.rate));
+      common = common ? new Set([...common].filter((x) => rates.has(x))) : rates;
+    }
+  }
+  return [...(common ?? [])].sort((a, b) => a - b);
+}
+
+/**
+ * Deliveries per server CPU-second over the steps at the given rates
+ * (total deliveries / total server CPU time).
+ * @param {object} r fan-out result
+ * @param {number[]} rates
+ * @returns {number|null}
+ */
+function perCpuAt(r, rates) {
+  let del = 0;
+  let cpu = 0;
+  for (const st of r?.steps ?? []) {
+    if (!rates.includes(st.rate) || !st.reps) continue;
+    for (const x of st.reps) {
+      del += x.delivered;
+      cpu += x.serverCpuSec;
+    }
+  }
+  return cpu > 0 ? del / cpu : null;
+}
+
+/**
+ * Summary table: one row per target and Engine.IO version.
+ * @param {object} results
+ * @returns {string}
+ */
+function summary(results) {
+  const bare = results.targets.find((t) => t.name === 'bare' && !t.skipped);
+  const find = (t, sc, eio) => t?.scenarios?.[sc]?.find?.((x) => x.eio === eio && !x.error);
+  const rates = commonRates(results, 's2');
+  const rows = [];
+  for (const t of liveTargets(results)) {
+    for (const eio of t.eio) {
+      const s1 = find(t, 's1', eio);
+      const s2 = find(t, 's2', eio);
+      const s3 = find(t, 's3', eio);
+      const b2 = find(bare, 's2', eio);
+      const b3 = find(bare, 's3', eio);
+      rows.push([
+        t.name,
+        `EIO${eio}`,
+        s2?.sustained ? `${int(s2.sustained.deliveriesPerSec)} @ ${s2.sustained.rate} msg/s` : s2 ? 'none' : '–',
+        s2 ? int(perCpuAt(s2, rates)) + (t.name !== 'bare' ? ratio(perCpuAt(s2, rates), perCpuAt(b2, rates)) : '') : '–',
+        s1 ? fix(s1.summary.rssPerConnKiB.median) : '–',
+        s1 ? int(s1.summary.connectRate.median) : '–',
+        s3 ? fix(s3.summary.p99.median) : '–',
+        s3 ? int(s3.summary.perCpuSec.median) + (t.name !== 'bare' ? ratio(s3.summary.perCpuSec.median, b3?.summary.perCpuSec.median) : '') : '–',
+      ]);
+    }
+  }
+  return table(
+    ['target', 'clients', 'S2 highest deliveries/s with p99 < 100 ms, no loss', `S2 deliveries per server CPU-s at ${rates.join(', ')} msg/s (× bare)`,
+      'S1 KiB per idle connection', 'S1 connects/s', 'S3 p99 ms', 'S3 deliveries per server CPU-s (× bare)'],
+    rows,
+  );
+}
+
+function s1Section(results) {
+  const rows = [];
+  const maxRows = [];
+  let params = null;
+  for (const t of liveTargets(results)) {
+    for (const r of t.scenarios.s1 ?? []) {
+      if (r.error) { rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, '', '', '', '', '']); continue; }
+      params = r.params;
+      const connected = r.reps.map((x) => x.connected);
+      rows.push([
+        t.name,
+        `EIO${r.eio}`,
+        `${Math.min(...connected)}/${r.params.connections}`,
+        spread(r.summary.connectRate, int),
+        spread(r.summary.connectCpuMsPerConn, (x) => fix(x, 2)),
+        spread(r.summary.rssPerConnKiB, fix),
+        spread(r.summary.idleCpuPct, fix),
+        spread(r.summary.readyMs, int),
+      ]);
+    }
+    for (const r of t.scenarios.s1max ?? []) {
+      if (r.error) { maxRows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, '', '', '']); continue; }
+      const top = r.levels.filter((l) => l.ok).at(-1);
+      const failed = r.levels.find((l) => !l.ok);
+      maxRows.push([
+        t.name,
+        `EIO${r.eio}`,
+        r.maxHeld ? int(r.maxHeld) : 'none',
+        top ? fix(top.rssPerConnKiB) : '–',
+        r.hold ? `${int(r.hold.stillOpen)} open after ${r.hold.holdMs / 1000} s, idle CPU ${fix(r.hold.idleCpuPct)}%` : '–',
+        failed ? `failed at ${int(failed.level)}: ${failed.failed} failed, ${failed.ready} ready` : r.levels.map((l) => int(l.level)).join(' → '),
+      ]);
+    }
+  }
+  const out = ['## S1 idle connections', ''];
+  if (params) {
+    out.push(
+      `${int(params.connections)} connections, each subscribed to one of ${params.channels} channels, opened ${results.meta.config.connectConcurrency} at a time per load-generator thread; ` +
+        `${params.reps} repetition(s), each on a freshly started server. RSS per connection = (server RSS after connect + ${params.settleMs / 1000} s − RSS before) / connections. ` +
+        `Idle CPU measured over ${params.idleMs / 1000} s with the connections open (heartbeats only). Ready = until every client received a probe on its channel.`,
+      '',
+      table(['target', 'clients', 'connected', 'connects/s', 'server CPU ms per connect', 'KiB per connection', 'idle server CPU %', 'ready ms'], rows),
+      '',
+    );
+  }
+  if (maxRows.length) {
+    const m = results.meta.config;
+    out.push(
+      '### Largest connection count held',
+      '',
+      `Levels climbed on one server: ${m.s1max.levels.map(int).join(', ')} (asked for ${int(m.s1max.requestedMax)}; capped at ${int(m.fdCap)} because ` +
+        `RLIMIT_NOFILE is ${int(results.meta.machine.nofile.soft)} soft / ${int(results.meta.machine.nofile.hard)} hard here and both the server and the load generator need one descriptor per connection). ` +
+        `The top level is held for ${m.s1max.holdMs / 1000} s, longer than one heartbeat interval.`,
+      '',
+      table(['target', 'clients', 'largest count held', 'KiB per connection there', 'hold', 'levels'], maxRows),
+      '',
+    );
+  }
+  return out.join('\n');
+}
+
+function stepRows(t, r) {
+  const rows = [];
+  for (const st of r.steps) {
+    if (st.skipped) {
+      rows.push([t.name, `EIO${r.eio}`, st.rate, '', `skipped: ${st.skipped}`, '', '', '', '', '', '', '']);
+      continue;
+    }
+    const s = st.summary;
+    rows.push([
+      t.name,
+      `EIO${r.eio}`,
+      noisy(s) ? `${st.rate} †` : st.rate,
+      int(st.targetDeliveriesPerSec),
+      spread(s.deliveriesPerSec, int),
+      spread(s.p50, fix),
+      spread(s.p99, fix),
+      spread(s.lossPct, (x) => fix(x, 2)),
+      spread(s.serverCpuPct, (x) => fix(x, 0)),
+      spread(s.perCpuSec, int),
+      spread(s.loadgenCpuPct, (x) => fix(x, 0)),
+      spread(s.backgroundCpuPct, (x) => fix(x, 0)),
+    ]);
+  }
+  return rows;
+}
+
+const NOISE_NOTE = `† "other CPU %" above ${NOISY_PCT}% in at least one repetition: something else was loading the machine, treat that step's latency and throughput with caution.\n`;
+
+const STEP_HEAD = ['target', 'clients', 'msg/s', 'offered deliveries/s', 'delivered/s', 'p50 ms', 'p99 ms', 'loss %', 'server CPU %', 'deliveries per server CPU-s', 'load-gen CPU %', 'other CPU %'];
+
+function s2Section(results, key, title) {
+  const rows = [];
+  const best = [];
+  let params = null;
+  for (const t of liveTargets(results)) {
+    for (const r of t.scenarios[key] ?? []) {
+      if (r.error) { rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, ...Array(9).fill('')]); continue; }
+      params = r.params;
+      rows.push(...stepRows(t, r));
+      best.push(`- ${t.name} EIO${r.eio}: ${r.sustained ? `${int(r.sustained.deliveriesPerSec)} deliveries/s at ${r.sustained.rate} msg/s (p99 ${fix(r.sustained.p99)} ms)` : 'no step met p99 < 100 ms without loss'}; ${int(r.perCpuSecAll)} deliveries per server CPU-second over all its steps.`);
+    }
+  }
+  if (!params) return '';
+  return [
+    `## ${title}`,
+    '',
+    `${int(params.subscribers)} clients subscribed to one channel; each publish carries a ${results.meta.config.dataBytes}-byte \`data\` object and is delivered to every client. ` +
+      `Each rate runs ${params.reps} × ${params.stepMs / 1000} s after a ${params.warmupMs / 1000} s warm-up; cells show median (min–max). ` +
+      `Climbing stops after a rate whose median loss exceeds ${results.meta.config.saturationLossPct}% or median p99 exceeds ${results.meta.config.saturationP99Ms} ms.`,
+    '',
+    table(STEP_HEAD, rows),
+    '',
+    rows.some((r) => String(r[2]).includes('†')) ? NOISE_NOTE : '',
+    'Highest sustained rate (median p99 < 100 ms, zero loss in every repetition):',
+    '',
+    ...best,
+    '',
+  ].join('\n');
+}
+
+function s3Section(results) {
+  const rows = [];
+  let params = null;
+  for (const t of liveTargets(results)) {
+    for (const r of t.scenarios.s3 ?? []) {
+      if (r.error) { rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, ...Array(9).fill('')]); continue; }
+      params = r.params;
+      rows.push(...stepRows(t, { eio: r.eio, steps: [{ rate: r.params.rate, targetDeliveriesPerSec: r.reps[0]?.targetDeliveriesPerSec, summary: r.summary }] }));
+    }
+  }
+  if (!params) return '';
+  return [
+    '## S3 many channels',
+    '',
+    `${int(params.clients)} clients, each on its own channel and all on one shared channel (${int(params.clients + 1)} rooms). ` +
+      `${int(params.rate)} msg/s in total: ${params.sharedRate}/s to the shared channel (× ${int(params.clients)} deliveries), the rest round-robin over the own channels. ` +
+      `${params.reps} × ${params.stepMs / 1000} s; median (min–max).`,
+    '',
+    table(STEP_HEAD, rows),
+    '',
+    rows.some((r) => String(r[2]).includes('†')) ? NOISE_NOTE : '',
+  ].join('\n');
+}
+
+/**
+ * Render BENCHMARKS.md.
+ * @param {object} results
+ * @param {string} jsonPath repo-relative path of the raw results file
+ * @param {string[]} [otherRuns] repo-relative paths of other stored runs, to show run-to-run spread
+ * @returns {string}
+ */
+export function renderMarkdown(results, jsonPath, otherRuns = []) {
+  const m = results.meta;
+  const mc = m.machine;
+  const targets = results.targets.map((t) =>
+    row([t.name, t.version ?? '–', t.eio.map((e) => `EIO${e}`).join(', '), t.skipped ? `skipped: ${t.skipped}` : t.errors?.length ? `${t.errors.length} scenario error(s)` : 'measured']),
+  );
+  return [
+    '# Benchmarks',
+    '',
+    `Generated by \`${m.command}\` (${m.mode} mode) on ${m.date}, ${Math.round(m.durationSec / 60)} min. Raw figures: [\`${jsonPath}\`](${jsonPath}).`,
+    'All targets ran in the same invocation on the same machine, one at a time and scenario by scenario, each with its own redis-server, so ratios between them are comparable. ' +
+      'The load generator runs on the same machine, so absolute numbers understate what a dedicated server box would do.',
+    ...(otherRuns.length
+      ? ['', `Other stored runs (render one with \`node bench/run.mjs --report-only=<file>\` to compare run-to-run spread): ${otherRuns.map((f) => `[\`${f}\`](${f})`).join(', ')}.`]
+      : []),
+    '',
+    '## Machine',
+    '',
+    table(
+      ['CPU', 'cores', 'memory', 'kernel', 'Node.js', 'Redis', 'open files (soft/hard)', 'bench commit'],
+      [[mc.cpuModel, mc.cores, `${mc.memoryGiB} GiB`, mc.kernel, mc.node, mc.redis, `${mc.nofile.soft}/${mc.nofile.hard}`, mc.benchCommit ?? '–']],
+    ),
+    '',
+    '## Targets',
+    '',
+    row(['target', 'version', 'driven with', 'status']),
+    row(['---', '---', '---', '---']),
+    ...targets,
+    '',
+    '## Summary',
+    '',
+    summary(results),
+    '',
+    '"× bare" is the ratio to the bare socket.io + ioredis floor driven with the same client protocol. EIO4 = socket.io v3/v4 clients, EIO3 = socket.io v2 clients. ' +
+      'S2 CPU efficiency is totalled over the publish rates every target completed, since efficiency rises with load and saturated targets skip the higher rates.',
+    '',
+    s1Section(results),
+    s2Section(results, 's2', 'S2 fan-out'),
+    s2Section(results, 's2small', 'S2 fan-out, small room'),
+    s3Section(results),
+    '## S4 presence churn',
+    '',
+    'Pending: needs presence channels in echo-relay (auth endpoint stub, member bookkeeping). The scenario slot exists in `bench/lib/scenarios.mjs`.',
+    '',
+    '## Method',
+    '',
+    '- Publisher: ioredis `PUBLISH <channel>` of Laravel-shaped payloads `{"event":"App\\\\Events\\\\Bench","data":{"seq","step","ts","pad"},"socket":null}`, paced in 5 ms ticks; `ts` is epoch µs from `performance.timeOrigin + performance.now()`.',
+    `- Clients: raw \`ws\` WebSockets speaking Engine.IO/socket.io framing (\`/socket.io/?EIO=<3|4>&transport=websocket\`), spread over ${m.config.workers} worker thread(s); a delivery is found with one \`Buffer.indexOf\` and a digit scan, no JSON parsing. EIO4 clients answer server pings, EIO3 clients ping on their own.`,
+    '- Latency = receive time − publish stamp, per delivery, in a 0.1 ms-resolution histogram. Loss = expected deliveries (published × subscribers) − deliveries received before the drain ended (1 s without progress after publishing).',
+    '- Server CPU = utime + stime from `/proc/<pid>/stat` over the step window (publish start to drain end); RSS = `VmRSS` from `/proc/<pid>/status`; both summed over the server\'s process tree.',
+    '- delivered/s = deliveries / step window (publish start to last delivery), so an overloaded server shows its real throughput.',
+    '- CPU percentages are of one core (the box has ' + mc.cores + '). "other CPU %" is machine-wide busy time (/proc/stat) minus the server, its redis-server and the load generator: other processes plus kernel softirq work not charged to any process. Before each step the harness waits (bounded) until other processes use < ' + m.config.quiet.maxPct + '% of a core.',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,378 @@
+// The benchmark scenarios. Each receives a TargetSession (see session.mjs),
+// which starts/stops the target server and owns the load generator and the
+// Redis publisher, plus that scenario's parameters.
+
+import { pacedPublish, publishProbes } from './redis.mjs';
+import { sampleProcess, sleep, backgroundCpu, waitQuiet } from './proc.mjs';
+import { wsUrl } from './eio-client.mjs';
+import { summarizeFields } from './stats.mjs';
+
+const CH = 'bench-'; // channel name = CH + index
+const KiB = 1024;
+
+/** Fields of a load step that get median/min/max summaries. */
+export const STEP_FIELDS = ['deliveriesPerSec', 'p50', 'p99', 'p999', 'lossPct', 'serverCpuPct', 'perCpuSec', 'loadgenCpuPct', 'redisCpuPct', 'backgroundCpuPct'];
+
+/**
+ * Connect clients and wait until every subscription is live (probe seen on each channel).
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {3|4} eio
+ * @param {number[][]} clients channel indices per client
+ * @param {number[]} channels distinct channel indices to probe
+ * @returns {Promise<{connected: number, failed: number, connectMs: number, connectRate: number, ready: number, readyMs: number}>}
+ */
+async function connectClients(s, eio, clients, channels) {
+  const c = await s.loadgen.connect({
+    url: wsUrl(s.port, eio),
+    eio,
+    clients,
+    channelPrefix: CH,
+    concurrency: s.opts.connectConcurrency,
+    timeoutMs: s.opts.connectTimeoutMs,
+  });
+  const probeList = channels.map((index) => ({ name: CH + index, index }));
+  const expected = s.loadgen.open();
+  const p = await s.loadgen.waitProbes(() => publishProbes(s.publisher, probeList, ''), expected, s.opts.probeTimeoutMs);
+  return { ...c, connectMs: c.ms, connectRate: c.ms > 0 ? (c.connected * 1000) / c.ms : null, ready: p.ready, readyMs: p.ms };
+}
+
+/**
+ * Publish at `rate` for `durationMs`, wait for deliveries to drain, and measure
+ * latency, loss, throughput and server CPU for that window.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {object} o
+ * @param {number} o.rate messages/s
+ * @param {number} o.durationMs
+ * @param {(i: number) => string} o.channelOf
+ * @param {(perChannel: Map<string, number>) => number} o.expectedOf deliveries the published messages should yield
+ * @param {boolean} [o.record] false for warm-up
+ * @returns {Promise<object>}
+ */
+async function measureStep(s, { rate, durationMs, channelOf, expectedOf, record = true }) {
+  const lg = s.loadgen;
+  const quiet = record ? await waitQuiet([s.server.pid, s.redis.pid], s.opts.quiet) : null;
+  if (quiet && !quiet.quiet) s.log(`    (machine busy: other processes at ${quiet.bgPct.toFixed(0)}% of a core after waiting ${Math.round(quiet.waitedMs / 1000)} s)`);
+  const step = s.nextStep();
+  await lg.begin(step);
+  const dropped0 = lg.dropped();
+  const srv0 = sampleProcess(s.server.pid);
+  const red0 = sampleProcess(s.redis.pid);
+  const lg0 = process.cpuUsage();
+  const bg = backgroundCpu([s.server.pid, s.redis.pid]);
+  const t0 = performance.now();
+  const pub = await pacedPublish({ redis: s.publisher, rate, durationMs, step, channelOf, pad: s.pad });
+  const expected = expectedOf(pub.perChannel);
+  // drain: until all expected arrived, or no progress for quietMs, or maxDrainMs
+  const tPub = performance.now();
+  let last = lg.received();
+  let tLast = performance.now();
+  while (last < expected) {
+    await sleep(10);
+    const now = performance.now();
+    const r = lg.received();
+    if (r !== last) {
+      last = r;
+      tLast = now;
+    } else if (now - tLast > s.opts.drainQuietMs || now - tPub > s.opts.maxDrainMs) break;
+  }
+  const tEnd = Math.max(tLast, tPub);
+  const srv1 = sampleProcess(s.server.pid);
+  const red1 = sampleProcess(s.redis.pid);
+  const lgCpu = process.cpuUsage(lg0);
+  const bgCpuPct = bg.stop();
+  const res = await lg.collect();
+  const windowSec = (tEnd - t0) / 1000;
+  const serverCpuSec = srv1.cpuSec - srv0.cpuSec;
+  const out = {
+    rate,
+    published: pub.published,
+    publishSec: pub.elapsedMs / 1000,
+    expected,
+    delivered: res.count,
+    lost: Math.max(0, expected - res.count),
+    lossPct: expected ? (100 * Math.max(0, expected - res.count)) / expected : 0,
+    deliveriesPerSec: res.count / windowSec,
+    targetDeliveriesPerSec: (expected / pub.published) * rate,
+    p50: res.p50,
+    p99: res.p99,
+    p999: res.p999,
+    maxMs: res.max,
+    meanMs: res.mean,
+    drainMs: tEnd - tPub,
+    serverCpuSec,
+    serverCpuPct: (100 * serverCpuSec) / windowSec,
+    perCpuSec: serverCpuSec > 0 ? res.count / serverCpuSec : null,
+    serverRssMiB: srv1.rssBytes / 2 ** 20,
+    redisCpuPct: (100 * (red1.cpuSec - red0.cpuSec)) / windowSec,
+    loadgenCpuPct: (100 * (lgCpu.user + lgCpu.system)) / 1e6 / windowSec,
+    backgroundCpuPct: bgCpuPct,
+    quietWaitMs: quiet?.waitedMs ?? 0,
+    dropped: lg.dropped() - dropped0,
+    strayBefore: res.stray, // late deliveries of earlier steps seen during this one
+  };
+  // An overloaded server keeps sending the backlog after the drain gave up;
+  // wait until those late deliveries stop so they don't load the next step.
+  let stray = lg.stray();
+  const tSettle = performance.now();
+  for (let quietSince = tSettle; performance.now() - quietSince < s.opts.settleMs && performance.now() - tSettle < s.opts.maxDrainMs; ) {
+    await sleep(50);
+    const now = lg.stray();
+    if (now !== stray) {
+      stray = now;
+      quietSince = performance.now();
+    }
+  }
+  out.lateDeliveries = stray - res.stray;
+  if (record) s.log(`    ${fmtStep(out)}`);
+  return out;
+}
+
+/** @param {object} r */
+function fmtStep(r) {
+  const f = (x, d = 1) => (x == null ? '-' : x.toFixed(d));
+  return (
+    `${r.rate} msg/s: ${Math.round(r.deliveriesPerSec)} del/s p50 ${f(r.p50)} p99 ${f(r.p99)} ms ` +
+    `loss ${f(r.lossPct, 2)}% srv ${f(r.serverCpuPct, 0)}% CPU ${r.perCpuSec ? Math.round(r.perCpuSec) : '-'} del/CPU-s ` +
+    `lg ${f(r.loadgenCpuPct, 0)}% bg ${f(r.backgroundCpuPct, 0)}%${r.dropped ? ` dropped ${r.dropped}` : ''}`
+  );
+}
+
+/**
+ * Run repetitions of a load step at each rate (ascending); stop climbing once
+ * a rate is clearly saturated.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {number[]} rates
+ * @param {number} reps
+ * @param {object} stepOpts passed to measureStep (minus rate)
+ * @returns {Promise<object[]>} one entry per rate: {rate, reps:[...], summary}
+ */
+async function rateLadder(s, rates, reps, stepOpts) {
+  const out = [];
+  let saturated = false;
+  for (const rate of rates) {
+    if (saturated || s.outOfTime()) {
+      out.push({ rate, skipped: saturated ? 'previous rate saturated the server' : 'time budget exhausted' });
+      continue;
+    }
+    const runs = [];
+    for (let k = 0; k < reps; k++) runs.push(await measureStep(s, { ...stepOpts, rate }));
+    const summary = summarizeFields(runs, STEP_FIELDS);
+    out.push({ rate, targetDeliveriesPerSec: runs[0].targetDeliveriesPerSec, reps: runs, summary });
+    if (summary.lossPct.median > s.opts.saturationLossPct || summary.p99.median > s.opts.saturationP99Ms) saturated = true;
+  }
+  return out;
+}
+
+/**
+ * S1 idle: N connections spread over C channels. Connect rate, RSS per
+ * connection (server RSS delta / connections) and idle server CPU. Each
+ * repetition uses a fresh server so the RSS baseline is clean.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {{connections: number, channels: number, reps: number, settleMs: number, idleMs: number}} p
+ * @param {3|4} eio
+ * @returns {Promise<object>}
+ */
+export async function s1Idle(s, p, eio) {
+  const runs = [];
+  for (let k = 0; k < p.reps && !s.outOfTime(); k++) {
+    await s.startServer(eio);
+    try {
+      await sleep(p.settleMs);
+      await waitQuiet([s.server.pid, s.redis.pid], s.opts.quiet);
+      const base = sampleProcess(s.server.pid);
+      const dropped0 = s.loadgen.dropped();
+      const clients = Array.from({ length: p.connections }, (_, i) => [i % p.channels]);
+      const c = await connectClients(s, eio, clients, [...Array(Math.min(p.channels, p.connections)).keys()]);
+      const connected = sampleProcess(s.server.pid);
+      await sleep(p.settleMs);
+      const loaded = sampleProcess(s.server.pid);
+      const t0 = performance.now();
+      await sleep(p.idleMs);
+      const idle = sampleProcess(s.server.pid);
+      const idleSec = (performance.now() - t0) / 1000;
+      const r = {
+        ...c,
+        baseRssMiB: base.rssBytes / 2 ** 20,
+        rssMiB: loaded.rssBytes / 2 ** 20,
+        rssPerConnKiB: c.connected ? (loaded.rssBytes - base.rssBytes) / KiB / c.connected : null,
+        connectCpuMsPerConn: c.connected ? ((connected.cpuSec - base.cpuSec) * 1000) / c.connected : null,
+        idleCpuPct: (100 * (idle.cpuSec - loaded.cpuSec)) / idleSec,
+        dropped: s.loadgen.dropped() - dropped0,
+      };
+      s.log(
+        `    ${r.connected}/${p.connections} connected in ${Math.round(r.connectMs)} ms (${Math.round(r.connectRate)}/s), ` +
+          `${r.connectCpuMsPerConn?.toFixed(2)} server CPU ms/conn, ready ${r.ready}, RSS ${r.baseRssMiB.toFixed(1)} -> ${r.rssMiB.toFixed(1)} MiB = ${r.rssPerConnKiB?.toFixed(1)} KiB/conn, idle CPU ${r.idleCpuPct.toFixed(1)}%`,
+      );
+      runs.push(r);
+    } finally {
+      await s.loadgen.closeAll();
+      await s.stopServer();
+    }
+  }
+  return { eio, params: p, reps: runs, summary: summarizeFields(runs, ['connectRate', 'connectCpuMsPerConn', 'rssPerConnKiB', 'idleCpuPct', 'readyMs']) };
+}
+
+/**
+ * S1 max: climb through connection levels on one server and hold the top one
+ * for `holdMs` (longer than a ping interval) to check nothing drops.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {{levels: number[], channels: number, holdMs: number, settleMs: number}} p
+ * @param {3|4} eio
+ * @returns {Promise<object>}
+ */
+export async function s1Max(s, p, eio) {
+  const levels = [];
+  let held = 0;
+  await s.startServer(eio);
+  try {
+    await sleep(p.settleMs);
+    const base = sampleProcess(s.server.pid);
+    const dropped0 = s.loadgen.dropped();
+    let have = 0;
+    for (const level of p.levels) {
+      if (s.outOfTime()) break;
+      const clients = Array.from({ length: level - have }, (_, i) => [(have + i) % p.channels]);
+      const c = await connectClients(s, eio, clients, [...Array(p.channels).keys()]);
+      have += c.connected;
+      await sleep(p.settleMs);
+      const m = sampleProcess(s.server.pid);
+      const ok = c.failed === 0 && c.ready >= level && s.loadgen.dropped() === dropped0;
+      const r = { level, ...c, open: s.loadgen.open(), rssMiB: m.rssBytes / 2 ** 20, rssPerConnKiB: (m.rssBytes - base.rssBytes) / KiB / have, ok };
+      s.log(`    level ${level}: open ${r.open}, failed ${c.failed}, ready ${c.ready}, ${r.rssPerConnKiB.toFixed(1)} KiB/conn ${ok ? 'ok' : 'FAILED'}`);
+      levels.push(r);
+      if (!ok) break;
+      held = level;
+    }
+    if (held) {
+      const t0 = performance.now();
+      const c0 = sampleProcess(s.server.pid);
+      await sleep(p.holdMs);
+      const c1 = sampleProcess(s.server.pid);
+      const stillOpen = s.loadgen.open();
+      const hold = {
+        level: held,
+        holdMs: p.holdMs,
+        stillOpen,
+        dropped: s.loadgen.dropped() - dropped0,
+        idleCpuPct: (100 * (c1.cpuSec - c0.cpuSec)) / ((performance.now() - t0) / 1000),
+        rssMiB: c1.rssBytes / 2 ** 20,
+      };
+      s.log(`    held ${stillOpen}/${held} for ${p.holdMs / 1000} s, idle CPU ${hold.idleCpuPct.toFixed(1)}%`);
+      if (stillOpen < held) held = 0;
+      return { eio, params: p, levels, hold, maxHeld: held ? held : null };
+    }
+    return { eio, params: p, levels, maxHeld: null };
+  } finally {
+    const closed = await s.loadgen.closeAll();
+    if (Object.keys(closed.reasons).length) s.log(`    close reasons: ${JSON.stringify(closed.reasons)}`);
+    await s.stopServer();
+  }
+}
+
+/**
+ * S2 fan-out: `subscribers` clients on one channel, stepped publish rates.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {{subscribers: number, rates: number[], reps: number, stepMs: number, warmupMs: number}} p
+ * @param {3|4} eio
+ * @returns {Promise<object>}
+ */
+export async function s2FanOut(s, p, eio) {
+  await s.startServer(eio);
+  try {
+    const clients = Array.from({ length: p.subscribers }, () => [0]);
+    const c = await connectClients(s, eio, clients, [0]);
+    s.log(`    ${c.ready}/${p.subscribers} subscribers ready`);
+    if (c.ready < p.subscribers) throw new Error(`only ${c.ready}/${p.subscribers} subscribers ready`);
+    const n = c.ready;
+    const stepOpts = {
+      durationMs: p.stepMs,
+      channelOf: () => CH + 0,
+      expectedOf: (perChannel) => (perChannel.get(CH + 0) ?? 0) * n,
+    };
+    await measureStep(s, { ...stepOpts, rate: p.rates[0], durationMs: p.warmupMs, record: false });
+    const steps = await rateLadder(s, p.rates, p.reps, stepOpts);
+    return { eio, params: p, subscribers: n, steps, ...fanOutSummary(steps) };
+  } finally {
+    await s.loadgen.closeAll();
+    await s.stopServer();
+  }
+}
+
+/**
+ * Headline numbers of a rate ladder: highest median deliveries/s with median
+ * p99 under the limit and zero loss in every repetition, and deliveries per
+ * server CPU-second over all measured steps (total deliveries / total CPU).
+ * @param {object[]} steps
+ * @param {number} [p99LimitMs]
+ * @returns {{sustained: object|null, perCpuSecAll: number|null}}
+ */
+export function fanOutSummary(steps, p99LimitMs = 100) {
+  let sustained = null;
+  let del = 0;
+  let cpu = 0;
+  for (const st of steps) {
+    if (!st.reps) continue;
+    for (const r of st.reps) {
+      del += r.delivered;
+      cpu += r.serverCpuSec;
+    }
+    const noLoss = st.reps.every((r) => r.lost === 0 && r.dropped === 0);
+    if (noLoss && st.summary.p99.median != null && st.summary.p99.median < p99LimitMs) {
+      if (!sustained || st.summary.deliveriesPerSec.median > sustained.deliveriesPerSec) {
+        sustained = { rate: st.rate, deliveriesPerSec: st.summary.deliveriesPerSec.median, p99: st.summary.p99.median };
+      }
+    }
+  }
+  return { sustained, perCpuSecAll: cpu > 0 ? del / cpu : null };
+}
+
+/**
+ * S3 many channels: every client on its own channel plus one shared channel;
+ * `rate` msg/s in total, `sharedRate` of them to the shared channel, the rest
+ * round-robin over the private ones.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {{clients: number, rate: number, sharedRate: number, reps: number, stepMs: number, warmupMs: number}} p
+ * @param {3|4} eio
+ * @returns {Promise<object>}
+ */
+export async function s3ManyChannels(s, p, eio) {
+  await s.startServer(eio);
+  try {
+    // channel 0 is shared; client i owns channel i + 1
+    const clients = Array.from({ length: p.clients }, (_, i) => [i + 1, 0]);
+    const c = await connectClients(s, eio, clients, [...Array(p.clients + 1).keys()]);
+    s.log(`    ${c.ready}/${p.clients} clients ready on ${p.clients + 1} channels`);
+    if (c.ready < p.clients) throw new Error(`only ${c.ready}/${p.clients} clients ready`);
+    let own = 0;
+    const channelOf = (i) => {
+      // spread shared messages evenly through the stream
+      if (Math.floor(((i + 1) * p.sharedRate) / p.rate) > Math.floor((i * p.sharedRate) / p.rate)) return CH + 0;
+      own = (own % p.clients) + 1;
+      return CH + own;
+    };
+    const expectedOf = (perChannel) => {
+      let e = 0;
+      for (const [ch, k] of perChannel) e += ch === CH + 0 ? k * p.clients : k;
+      return e;
+    };
+    await measureStep(s, { rate: p.rate, durationMs: p.warmupMs, channelOf, expectedOf, record: false });
+    const reps = [];
+    for (let k = 0; k < p.reps && !s.outOfTime(); k++) reps.push(await measureStep(s, { rate: p.rate, durationMs: p.stepMs, channelOf, expectedOf }));
+    return { eio, params: p, reps, summary: summarizeFields(reps, STEP_FIELDS) };
+  } finally {
+    await s.loadgen.closeAll();
+    await s.stopServer();
+  }
+}
+
+/**
+ * S4 presence churn: not implemented until echo-relay has presence channels
+ * (the scenario needs an auth endpoint stub and member bookkeeping on the server).
+ * @returns {{status: string, note: string}}
+ */
+export function s4PresenceChurn() {
+  return {
+    status: 'pending',
+    note: 'Presence churn (clients joining/leaving presence-* channels, measuring presence:joining/leaving fan-out and member-list cost) is pending the presence feature.',
+  };
+}

@@ -1,0 +1,80 @@
+// Per-target session: its own redis-server, publisher and temp dir; starts and
+// stops the target server for each scenario and checks end-to-end readiness.
+
+import { startRedis, createPublisher, makePad } from './redis.mjs';
+import { freePort, sleep, makeTempDir, removeTempDir } from './proc.mjs';
+import { waitEndToEnd } from './ready.mjs';
+
+let stepCounter = 0;
+
+/** Everything a scenario needs to drive one target. */
+export class TargetSession {
+  /**
+   * @param {import('../targets/index.mjs').Target} target
+   * @param {object} opts run options (see config.mjs)
+   * @param {import('./loadgen.mjs').Loadgen} loadgen
+   * @param {(line: string) => void} log
+   * @param {number} deadline performance.now() value after which scenarios wind down
+   */
+  constructor(target, opts, loadgen, log, deadline) {
+    this.target = target;
+    this.opts = opts;
+    this.loadgen = loadgen;
+    this.log = log;
+    this.deadline = deadline;
+    this.pad = makePad(opts.dataBytes);
+    this.server = null;
+    this.port = 0;
+  }
+
+  /** Start the target's redis-server and publisher. */
+  async open() {
+    this.dir = makeTempDir(`echo-bench-${this.target.name}-`);
+    this.redis = await startRedis({ dir: this.dir });
+    this.publisher = await createPublisher(this.redis.port);
+  }
+
+  /** Stop everything this session started and remove its temp dir. */
+  async close() {
+    if (this.server) await this.stopServer();
+    this.publisher?.disconnect();
+    await this.redis?.stop();
+    if (this.dir) removeTempDir(this.dir);
+  }
+
+  /**
+   * Start the target on a free port and wait until a published message reaches
+   * a client speaking `eio`.
+   * @param {3|4} eio
+   */
+  async startServer(eio) {
+    if (this.server) await this.stopServer();
+    this.port = await freePort();
+    this.server = await this.target.start({ port: this.port, redisPort: this.redis.port, dir: this.dir }, this.opts);
+    try {
+      await waitEndToEnd({ port: this.port, eio, redis: this.publisher });
+    } catch (err) {
+      const tail = this.server.logTail();
+      await this.stopServer();
+      throw new Error(`${this.target.name} not delivering: ${err.message}\n${tail}`);
+    }
+  }
+
+  /** Stop the target server. */
+  async stopServer() {
+    const s = this.server;
+    this.server = null;
+    if (s) await s.stop();
+    await sleep(200);
+  }
+
+  /** @returns {number} a step id unique in this run (0 is reserved for probes) */
+  nextStep() {
+    return ++stepCounter;
+  }
+
+  /** @returns {boolean} true once the run's time budget is spent */
+  outOfTime() {
+    return performance.now() > this.deadline;
+  }
+}

@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+// Benchmark orchestrator: start a redis-server per target, run each scenario on
+// every target in turn (each on a freshly started server), stop everything, then write
+// bench/results/<date>-<mode>.json and BENCHMARKS.md at the repository root.
+//
+//   node bench/run.mjs            full run (30-45 min for bare + laravel-echo-server)
+//   node bench/run.mjs --quick    ~2 min
+//   node bench/run.mjs --help
+
+import { writeFileSync, readFileSync, mkdirSync, readdirSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { relative, resolve } from 'node:path';
+import { loadConfig, usage } from './lib/config.mjs';
+import { Loadgen } from './lib/loadgen.mjs';
+import { TargetSession } from './lib/session.mjs';
+import { machineInfo } from './lib/machine.mjs';
+import { renderMarkdown } from './lib/report.mjs';
+import { killAllChildrenSync, stopAllChildren } from './lib/proc.mjs';
+import { pickTargets } from './targets/index.mjs';
+import { s1Idle, s1Max, s2FanOut, s3ManyChannels, s4PresenceChurn } from './lib/scenarios.mjs';
+
+const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
+const REPO_ROOT = resolve(BENCH_DIR, '..');
+const RESULTS_DIR = resolve(BENCH_DIR, 'results');
+
+const log = (line) => console.log(line);
+
+/** Scenario name -> runner(session, config, eio); run once per Engine.IO version the target speaks. */
+const SCENARIOS = {
+  s1: (s, c, eio) => s1Idle(s, c.s1, eio),
+  s1max: (s, c, eio) => s1Max(s, c.s1max, eio),
+  s2: (s, c, eio) => s2FanOut(s, c.s2, eio),
+  s2small: (s, c, eio) => s2FanOut(s, c.s2small, eio),
+  s3: (s, c, eio) => s3ManyChannels(s, c.s3, eio),
+};
+const TITLES = {
+  s1: 'S1 idle connections',
+  s1max: 'S1 largest connection count',
+  s2: 'S2 fan-out',
+  s2small: 'S2 fan-out, small room',
+  s3: 'S3 many channels',
+};
+
+/**
+ * Write the raw JSON and BENCHMARKS.md.
+ * @param {object} results
+ * @param {string} jsonPath
+ * @param {object} cfg
+ */
+function writeReport(results, jsonPath, cfg) {
+  const out = cfg.out ? resolve(cfg.out) : resolve(REPO_ROOT, 'BENCHMARKS.md');
+  const others = existsSync(RESULTS_DIR)
+    ? readdirSync(RESULTS_DIR)
+        .filter((f) => f.endsWith('.json') && resolve(RESULTS_DIR, f) !== resolve(jsonPath))
+        .map((f) => relative(REPO_ROOT, resolve(RESULTS_DIR, f)))
+    : [];
+  writeFileSync(out, renderMarkdown(results, relative(REPO_ROOT, jsonPath), others));
+  log(`wrote ${relative(process.cwd(), out) || out}`);
+}
+
+async function main() {
+  const cfg = loadConfig(process.argv.slice(2), process.env);
+  if (cfg.help) {
+    console.log(usage());
+    return 0;
+  }
+  if (cfg.reportOnly) {
+    const p = resolve(cfg.reportOnly);
+    writeReport(JSON.parse(readFileSync(p, 'utf8')), p, cfg);
+    return 0;
+  }
+
+  const started = new Date();
+  const t0 = performance.now();
+  const deadline = t0 + cfg.maxMinutes * 60_000;
+  // hard stop: whatever happens, children die and the process exits
+  setTimeout(() => {
+    console.error(`bench: exceeded ${cfg.maxMinutes} + 5 minutes, aborting`);
+    killAllChildrenSync();
+    process.exit(2);
+  }, (cfg.maxMinutes + 5) * 60_000).unref();
+
+  const targets = pickTargets(cfg.targets);
+  const machine = machineInfo();
+  log(`echo-relay bench (${cfg.mode}) on ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, Redis ${machine.redis}`);
+  log(`targets: ${cfg.targets.join(', ')}; scenarios: ${cfg.scenarios.join(', ')}; load-gen threads: ${cfg.workers}`);
+
+  const loadgen = new Loadgen(cfg.workers);
+  const results = {
+    meta: {
+      date: started.toISOString(),
+      mode: cfg.mode,
+      command: `node bench/run.mjs${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
+      machine,
+      config: cfg,
+    },
+    targets: [],
+  };
+
+  // Scenario-major order: every target runs a scenario before the next
+  // scenario starts, so slow drifts in machine load hit all targets alike.
+  const sessions = [];
+  try {
+    for (const target of targets) {
+      const entry = { name: target.name, description: target.description, eio: target.eio, scenarios: {}, errors: [] };
+      results.targets.push(entry);
+      const why = target.unavailable(cfg);
+      if (why) {
+        entry.skipped = why;
+        log(`${target.name}: SKIPPED: ${why}`);
+        continue;
+      }
+      entry.version = target.version(cfg);
+      const session = new TargetSession(target, cfg, loadgen, log, deadline);
+      sessions.push({ session, entry });
+      await session.open();
+    }
+    for (const name of cfg.scenarios) {
+      if (name !== 's4' && !SCENARIOS[name]) throw new Error(`unknown scenario ${name}`);
+      log(`\n== ${name === 's4' ? 'S4 presence churn (pending)' : TITLES[name]}`);
+      for (const { session, entry } of sessions) {
+        if (name === 's4') {
+          entry.scenarios.s4 = s4PresenceChurn();
+          continue;
+        }
+        entry.scenarios[name] = [];
+        for (const eio of session.target.eio) {
+          if (session.outOfTime()) {
+            log(`  ${entry.name} EIO${eio}: skipped, time budget exhausted`);
+            continue;
+          }
+          log(`  ${entry.name} (${entry.version}), EIO${eio} clients`);
+          try {
+            entry.scenarios[name].push(await SCENARIOS[name](session, cfg, eio));
+          } catch (err) {
+            log(`    ERROR: ${err.stack || err}`);
+            entry.errors.push({ scenario: name, eio, error: String(err.message || err) });
+            entry.scenarios[name].push({ eio, error: String(err.message || err) });
+            await loadgen.closeAll().catch(() => {});
+            await session.stopServer().catch(() => {});
+          }
+        }
+      }
+    }
+  } finally {
+    for (const { session } of sessions) await session.close().catch(() => {});
+    await loadgen.terminate();
+  }
+
+  results.meta.durationSec = (performance.now() - t0) / 1000;
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const jsonPath = resolve(RESULTS_DIR, `${started.toISOString().replace(/[:.]/g, '-').slice(0, 19)}-${cfg.mode}.json`);
+  writeFileSync(jsonPath, `${JSON.stringify(results, null, 1)}\n`);
+  log(`\nwrote ${relative(process.cwd(), jsonPath)}`);
+  writeReport(results, jsonPath, cfg);
+  return results.targets.some((t) => t.errors?.length) ? 1 : 0;
+}
+
+// Cleanup on every way out: children are killed even on SIGINT or a crash.
+process.on('exit', killAllChildrenSync);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    console.error(`\nbench: ${sig}, stopping servers`);
+    stopAllChildren().finally(() => process.exit(130));
+    setTimeout(() => process.exit(130), 4000).unref();
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err.stack || err);
+    stopAllChildren().finally(() => process.exit(1));
+  },
+);

@@ -1,0 +1,77 @@
+// Target (c): echo-relay, the project's own server, started from its build
+// output as `node <root>/dist/main.js` with PORT, REDIS_URL and an empty
+// REDIS_PREFIX. Skipped with a message while dist/main.js does not exist.
+// <root> defaults to the repository holding bench/; override with
+// --echo-relay-root=<dir> or BENCH_ECHO_RELAY_ROOT.
+
+import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { launch, childEnv } from './common.mjs';
+import { httpStatus } from '../lib/proc.mjs';
+
+const DEFAULT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Repository root to take dist/main.js from.
+ * @param {{echoRelayRoot?: string}} opts
+ * @returns {string}
+ */
+export const relayRoot = (opts) => resolve(opts.echoRelayRoot || process.env.BENCH_ECHO_RELAY_ROOT || DEFAULT_ROOT);
+
+/**
+ * Ready when GET /ready answers 200. While it answers 503 the server is still
+ * starting. Any other answer (404: no such route) or none at all falls back to
+ * a successful socket.io handshake.
+ * @param {number} port
+ * @returns {Promise<boolean>}
+ */
+async function relayReady(port) {
+  const s = await httpStatus(port, '/ready');
+  if (s === 200) return true;
+  if (s === 503) return false;
+  return (await httpStatus(port, '/socket.io/?EIO=4&transport=polling')) === 200;
+}
+
+/** @type {import('./index.mjs').Target} */
+export default {
+  name: 'echo-relay',
+  description: 'echo-relay (this project), node dist/main.js',
+  eio: [4, 3],
+  unavailable: (opts) => {
+    const main = join(relayRoot(opts), 'dist', 'main.js');
+    return existsSync(main) ? null : `${main} not found (build echo-relay first: npm run build)`;
+  },
+  version: (opts) => {
+    const root = relayRoot(opts);
+    let v = 'echo-relay';
+    try {
+      v += ` ${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version ?? ''}`.trimEnd();
+    } catch {
+      /* no package.json */
+    }
+    try {
+      const sha = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      v += ` (${sha.toString().trim()})`;
+    } catch {
+      /* not a git checkout */
+    }
+    return v;
+  },
+  // cwd is the session's temp dir so no laravel-echo-server.json or .env of the
+  // checkout is picked up and nothing is written into it.
+  start: ({ port, redisPort, dir }, opts) => {
+    const root = relayRoot(opts);
+    return launch({
+      name: 'echo-relay',
+      cmd: process.execPath,
+      args: [join(root, 'dist', 'main.js')],
+      cwd: dir,
+      env: childEnv({ PORT: String(port), REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_PREFIX: '' }),
+      port,
+      isReady: relayReady,
+      timeoutMs: 60_000,
+    });
+  },
+};

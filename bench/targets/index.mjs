@@ -1,0 +1,31 @@
+// Registry of benchmark targets.
+
+import bare from './bare.mjs';
+import laravelEchoServer from './laravel-echo-server.mjs';
+import echoRelay from './echo-relay.mjs';
+
+/**
+ * @typedef {object} Target
+ * @property {string} name
+ * @property {string} description
+ * @property {(3|4)[]} eio Engine.IO protocol versions the target is driven with
+ * @property {(opts: object) => string|null} unavailable reason to skip, or null
+ * @property {(opts: object) => string} version
+ * @property {(ctx: {port: number, redisPort: number, dir: string}, opts: object) => Promise<import('./common.mjs').RunningServer>} start
+ */
+
+/** Every target, in report order. @type {Target[]} */
+export const TARGETS = [bare, laravelEchoServer, echoRelay];
+
+/**
+ * Look targets up by name.
+ * @param {string[]} names
+ * @returns {Target[]}
+ */
+export function pickTargets(names) {
+  return names.map((n) => {
+    const t = TARGETS.find((x) => x.name === n);
+    if (!t) throw new Error(`unknown target ${n}; known: ${TARGETS.map((x) => x.name).join(', ')}`);
+    return t;
+  });
+}
