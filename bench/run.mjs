@@ -74,15 +74,20 @@ async function main() {
   const t0 = performance.now();
   const deadline = t0 + cfg.maxMinutes * 60_000;
   // hard stop: whatever happens, children die and the process exits
-  setTimeout(() => {
-    console.error(`bench: exceeded ${cfg.maxMinutes} + 5 minutes, aborting`);
-    killAllChildrenSync();
-    process.exit(2);
-  }, (cfg.maxMinutes + 5) * 60_000).unref();
+  setTimeout(
+    () => {
+      console.error(`bench: exceeded ${cfg.maxMinutes} + 5 minutes, aborting`);
+      killAllChildrenSync();
+      process.exit(2);
+    },
+    (cfg.maxMinutes + 5) * 60_000,
+  ).unref();
 
   const targets = pickTargets(cfg.targets);
   const machine = machineInfo();
-  log(`echo-relay bench (${cfg.mode}) on ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, Redis ${machine.redis}`);
+  log(
+    `echo-relay bench (${cfg.mode}) on ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, Redis ${machine.redis}`,
+  );
   log(`targets: ${cfg.targets.join(', ')}; scenarios: ${cfg.scenarios.join(', ')}; load-gen threads: ${cfg.workers}`);
 
   const loadgen = new Loadgen(cfg.workers);

@@ -45,7 +45,11 @@ export const QUICK = {
   s3: { clients: 1000, rate: 1000, sharedRate: 10, reps: 3, stepMs: 1000, warmupMs: 1000 },
 };
 
-const list = (v) => String(v).split(',').map((x) => x.trim()).filter(Boolean);
+const list = (v) =>
+  String(v)
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 const nums = (v) => list(v).map(Number);
 
 /** flag name -> [config path, parser] */
@@ -60,10 +64,31 @@ const FLAGS = {
   'connect-concurrency': [['connectConcurrency'], Number],
   'quiet-max-pct': [['quiet', 'maxPct'], Number],
   'quiet-max-wait-ms': [['quiet', 'maxWaitMs'], Number],
-  reps: [[['s1', 'reps'], ['s2', 'reps'], ['s2small', 'reps'], ['s3', 'reps']], Number],
-  'step-ms': [[['s2', 'stepMs'], ['s2small', 'stepMs'], ['s3', 'stepMs']], Number],
+  reps: [
+    [
+      ['s1', 'reps'],
+      ['s2', 'reps'],
+      ['s2small', 'reps'],
+      ['s3', 'reps'],
+    ],
+    Number,
+  ],
+  'step-ms': [
+    [
+      ['s2', 'stepMs'],
+      ['s2small', 'stepMs'],
+      ['s3', 'stepMs'],
+    ],
+    Number,
+  ],
   's1-connections': [['s1', 'connections'], Number],
-  's1-channels': [[['s1', 'channels'], ['s1max', 'channels']], Number],
+  's1-channels': [
+    [
+      ['s1', 'channels'],
+      ['s1max', 'channels'],
+    ],
+    Number,
+  ],
   's1-max': [['s1max', 'levels'], nums],
   's1-hold-ms': [['s1max', 'holdMs'], Number],
   's2-subscribers': [['s2', 'subscribers'], Number],

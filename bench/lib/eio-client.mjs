@@ -54,15 +54,24 @@ export function readStamp(buf) {
   i += 6;
   let n = 0;
   let c;
-  while ((c = buf[i]) >= 0x30 && c <= 0x39) { n = n * 10 + (c - 0x30); i++; }
+  while ((c = buf[i]) >= 0x30 && c <= 0x39) {
+    n = n * 10 + (c - 0x30);
+    i++;
+  }
   stamp.seq = n;
   i += 8; // ,"step":
   n = 0;
-  while ((c = buf[i]) >= 0x30 && c <= 0x39) { n = n * 10 + (c - 0x30); i++; }
+  while ((c = buf[i]) >= 0x30 && c <= 0x39) {
+    n = n * 10 + (c - 0x30);
+    i++;
+  }
   stamp.step = n;
   i += 6; // ,"ts":
   n = 0;
-  while ((c = buf[i]) >= 0x30 && c <= 0x39) { n = n * 10 + (c - 0x30); i++; }
+  while ((c = buf[i]) >= 0x30 && c <= 0x39) {
+    n = n * 10 + (c - 0x30);
+    i++;
+  }
   stamp.ts = n;
   return true;
 }

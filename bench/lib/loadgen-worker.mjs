@@ -83,7 +83,13 @@ function connectAll(m) {
       while (!done && inflight < m.concurrency && next < m.clients.length) {
         const chans = m.clients[next++];
         const tag = { chans, mask: 0, full: (1 << chans.length) - 1, settle: null };
-        const conn = new EioConnection(m.url, m.eio, chans.map((c) => subscribeFrame(m.channelPrefix + c)), hooks, tag);
+        const conn = new EioConnection(
+          m.url,
+          m.eio,
+          chans.map((c) => subscribeFrame(m.channelPrefix + c)),
+          hooks,
+          tag,
+        );
         inflight++;
         pending.add(conn);
         tag.settle = (ok) => {

@@ -102,7 +102,9 @@ export class Loadgen {
     const shares = this.workers.map(() => []);
     clients.forEach((c, i) => shares[i % shares.length].push(c));
     const rs = await Promise.all(
-      shares.map((share, i) => this.call(i, { cmd: 'connect', url, eio, clients: share, channelPrefix, concurrency, timeoutMs })),
+      shares.map((share, i) =>
+        this.call(i, { cmd: 'connect', url, eio, clients: share, channelPrefix, concurrency, timeoutMs }),
+      ),
     );
     return {
       connected: rs.reduce((a, r) => a + r.connected, 0),

@@ -37,7 +37,11 @@ export function nofileLimit() {
   const line = readFileSync('/proc/self/limits', 'utf8')
     .split('\n')
     .find((l) => l.startsWith('Max open files'));
-  const [soft, hard] = line.trim().split(/\s+/).slice(3, 5).map((x) => (x === 'unlimited' ? Infinity : Number(x)));
+  const [soft, hard] = line
+    .trim()
+    .split(/\s+/)
+    .slice(3, 5)
+    .map((x) => (x === 'unlimited' ? Infinity : Number(x)));
   return { soft, hard };
 }
 
@@ -260,7 +264,8 @@ export function machineBusySec() {
  * @returns {{stop: () => number}}
  */
 export function backgroundCpu(pids) {
-  const ours = () => pids.reduce((a, p) => a + (p ? sampleProcess(p).cpuSec : 0), 0) + sampleProcess(process.pid).cpuSec;
+  const ours = () =>
+    pids.reduce((a, p) => a + (p ? sampleProcess(p).cpuSec : 0), 0) + sampleProcess(process.pid).cpuSec;
   const m0 = machineBusySec();
   const o0 = ours();
   const t0 = performance.now();

@@ -90,17 +90,30 @@ function summary(results) {
         t.name,
         `EIO${eio}`,
         s2?.sustained ? `${int(s2.sustained.deliveriesPerSec)} @ ${s2.sustained.rate} msg/s` : s2 ? 'none' : '–',
-        s2 ? int(perCpuAt(s2, rates)) + (t.name !== 'bare' ? ratio(perCpuAt(s2, rates), perCpuAt(b2, rates)) : '') : '–',
+        s2
+          ? int(perCpuAt(s2, rates)) + (t.name !== 'bare' ? ratio(perCpuAt(s2, rates), perCpuAt(b2, rates)) : '')
+          : '–',
         s1 ? fix(s1.summary.rssPerConnKiB.median) : '–',
         s1 ? int(s1.summary.connectRate.median) : '–',
         s3 ? fix(s3.summary.p99.median) : '–',
-        s3 ? int(s3.summary.perCpuSec.median) + (t.name !== 'bare' ? ratio(s3.summary.perCpuSec.median, b3?.summary.perCpuSec.median) : '') : '–',
+        s3
+          ? int(s3.summary.perCpuSec.median) +
+            (t.name !== 'bare' ? ratio(s3.summary.perCpuSec.median, b3?.summary.perCpuSec.median) : '')
+          : '–',
       ]);
     }
   }
   return table(
-    ['target', 'clients', 'S2 highest deliveries/s with p99 < 100 ms, no loss', `S2 deliveries per server CPU-s at ${rates.join(', ')} msg/s (× bare)`,
-      'S1 KiB per idle connection', 'S1 connects/s', 'S3 p99 ms', 'S3 deliveries per server CPU-s (× bare)'],
+    [
+      'target',
+      'clients',
+      'S2 highest deliveries/s with p99 < 100 ms, no loss',
+      `S2 deliveries per server CPU-s at ${rates.join(', ')} msg/s (× bare)`,
+      'S1 KiB per idle connection',
+      'S1 connects/s',
+      'S3 p99 ms',
+      'S3 deliveries per server CPU-s (× bare)',
+    ],
     rows,
   );
 }
@@ -111,7 +124,10 @@ function s1Section(results) {
   let params = null;
   for (const t of liveTargets(results)) {
     for (const r of t.scenarios.s1 ?? []) {
-      if (r.error) { rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, '', '', '', '', '']); continue; }
+      if (r.error) {
+        rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, '', '', '', '', '']);
+        continue;
+      }
       params = r.params;
       const connected = r.reps.map((x) => x.connected);
       rows.push([
@@ -126,7 +142,10 @@ function s1Section(results) {
       ]);
     }
     for (const r of t.scenarios.s1max ?? []) {
-      if (r.error) { maxRows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, '', '', '']); continue; }
+      if (r.error) {
+        maxRows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, '', '', '']);
+        continue;
+      }
       const top = r.levels.filter((l) => l.ok).at(-1);
       const failed = r.levels.find((l) => !l.ok);
       maxRows.push([
@@ -134,8 +153,12 @@ function s1Section(results) {
         `EIO${r.eio}`,
         r.maxHeld ? int(r.maxHeld) : 'none',
         top ? fix(top.rssPerConnKiB) : '–',
-        r.hold ? `${int(r.hold.stillOpen)} open after ${r.hold.holdMs / 1000} s, idle CPU ${fix(r.hold.idleCpuPct)}%` : '–',
-        failed ? `failed at ${int(failed.level)}: ${failed.failed} failed, ${failed.ready} ready` : r.levels.map((l) => int(l.level)).join(' → '),
+        r.hold
+          ? `${int(r.hold.stillOpen)} open after ${r.hold.holdMs / 1000} s, idle CPU ${fix(r.hold.idleCpuPct)}%`
+          : '–',
+        failed
+          ? `failed at ${int(failed.level)}: ${failed.failed} failed, ${failed.ready} ready`
+          : r.levels.map((l) => int(l.level)).join(' → '),
       ]);
     }
   }
@@ -146,7 +169,19 @@ function s1Section(results) {
         `${params.reps} repetition(s), each on a freshly started server. RSS per connection = (server RSS after connect + ${params.settleMs / 1000} s − RSS before) / connections. ` +
         `Idle CPU measured over ${params.idleMs / 1000} s with the connections open (heartbeats only). Ready = until every client received a probe on its channel.`,
       '',
-      table(['target', 'clients', 'connected', 'connects/s', 'server CPU ms per connect', 'KiB per connection', 'idle server CPU %', 'ready ms'], rows),
+      table(
+        [
+          'target',
+          'clients',
+          'connected',
+          'connects/s',
+          'server CPU ms per connect',
+          'KiB per connection',
+          'idle server CPU %',
+          'ready ms',
+        ],
+        rows,
+      ),
       '',
     );
   }
@@ -194,7 +229,20 @@ function stepRows(t, r) {
 
 const NOISE_NOTE = `† "other CPU %" above ${NOISY_PCT}% in at least one repetition: something else was loading the machine, treat that step's latency and throughput with caution.\n`;
 
-const STEP_HEAD = ['target', 'clients', 'msg/s', 'offered deliveries/s', 'delivered/s', 'p50 ms', 'p99 ms', 'loss %', 'server CPU %', 'deliveries per server CPU-s', 'load-gen CPU %', 'other CPU %'];
+const STEP_HEAD = [
+  'target',
+  'clients',
+  'msg/s',
+  'offered deliveries/s',
+  'delivered/s',
+  'p50 ms',
+  'p99 ms',
+  'loss %',
+  'server CPU %',
+  'deliveries per server CPU-s',
+  'load-gen CPU %',
+  'other CPU %',
+];
 
 function s2Section(results, key, title) {
   const rows = [];
@@ -202,10 +250,15 @@ function s2Section(results, key, title) {
   let params = null;
   for (const t of liveTargets(results)) {
     for (const r of t.scenarios[key] ?? []) {
-      if (r.error) { rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, ...Array(9).fill('')]); continue; }
+      if (r.error) {
+        rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, ...Array(9).fill('')]);
+        continue;
+      }
       params = r.params;
       rows.push(...stepRows(t, r));
-      best.push(`- ${t.name} EIO${r.eio}: ${r.sustained ? `${int(r.sustained.deliveriesPerSec)} deliveries/s at ${r.sustained.rate} msg/s (p99 ${fix(r.sustained.p99)} ms)` : 'no step met p99 < 100 ms without loss'}; ${int(r.perCpuSecAll)} deliveries per server CPU-second over all its steps.`);
+      best.push(
+        `- ${t.name} EIO${r.eio}: ${r.sustained ? `${int(r.sustained.deliveriesPerSec)} deliveries/s at ${r.sustained.rate} msg/s (p99 ${fix(r.sustained.p99)} ms)` : 'no step met p99 < 100 ms without loss'}; ${int(r.perCpuSecAll)} deliveries per server CPU-second over all its steps.`,
+      );
     }
   }
   if (!params) return '';
@@ -231,9 +284,19 @@ function s3Section(results) {
   let params = null;
   for (const t of liveTargets(results)) {
     for (const r of t.scenarios.s3 ?? []) {
-      if (r.error) { rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, ...Array(9).fill('')]); continue; }
+      if (r.error) {
+        rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, ...Array(9).fill('')]);
+        continue;
+      }
       params = r.params;
-      rows.push(...stepRows(t, { eio: r.eio, steps: [{ rate: r.params.rate, targetDeliveriesPerSec: r.reps[0]?.targetDeliveriesPerSec, summary: r.summary }] }));
+      rows.push(
+        ...stepRows(t, {
+          eio: r.eio,
+          steps: [
+            { rate: r.params.rate, targetDeliveriesPerSec: r.reps[0]?.targetDeliveriesPerSec, summary: r.summary },
+          ],
+        }),
+      );
     }
   }
   if (!params) return '';
@@ -261,7 +324,12 @@ export function renderMarkdown(results, jsonPath, otherRuns = []) {
   const m = results.meta;
   const mc = m.machine;
   const targets = results.targets.map((t) =>
-    row([t.name, t.version ?? '–', t.eio.map((e) => `EIO${e}`).join(', '), t.skipped ? `skipped: ${t.skipped}` : t.errors?.length ? `${t.errors.length} scenario error(s)` : 'measured']),
+    row([
+      t.name,
+      t.version ?? '–',
+      t.eio.map((e) => `EIO${e}`).join(', '),
+      t.skipped ? `skipped: ${t.skipped}` : t.errors?.length ? `${t.errors.length} scenario error(s)` : 'measured',
+    ]),
   );
   return [
     '# Benchmarks',
@@ -270,14 +338,28 @@ export function renderMarkdown(results, jsonPath, otherRuns = []) {
     'All targets ran in the same invocation on the same machine, one at a time and scenario by scenario, each with its own redis-server, so ratios between them are comparable. ' +
       'The load generator runs on the same machine, so absolute numbers understate what a dedicated server box would do.',
     ...(otherRuns.length
-      ? ['', `Other stored runs (render one with \`node bench/run.mjs --report-only=<file>\` to compare run-to-run spread): ${otherRuns.map((f) => `[\`${f}\`](${f})`).join(', ')}.`]
+      ? [
+          '',
+          `Other stored runs (render one with \`node bench/run.mjs --report-only=<file>\` to compare run-to-run spread): ${otherRuns.map((f) => `[\`${f}\`](${f})`).join(', ')}.`,
+        ]
       : []),
     '',
     '## Machine',
     '',
     table(
       ['CPU', 'cores', 'memory', 'kernel', 'Node.js', 'Redis', 'open files (soft/hard)', 'bench commit'],
-      [[mc.cpuModel, mc.cores, `${mc.memoryGiB} GiB`, mc.kernel, mc.node, mc.redis, `${mc.nofile.soft}/${mc.nofile.hard}`, mc.benchCommit ?? '–']],
+      [
+        [
+          mc.cpuModel,
+          mc.cores,
+          `${mc.memoryGiB} GiB`,
+          mc.kernel,
+          mc.node,
+          mc.redis,
+          `${mc.nofile.soft}/${mc.nofile.hard}`,
+          mc.benchCommit ?? '–',
+        ],
+      ],
     ),
     '',
     '## Targets',
@@ -306,9 +388,13 @@ export function renderMarkdown(results, jsonPath, otherRuns = []) {
     '- Publisher: ioredis `PUBLISH <channel>` of Laravel-shaped payloads `{"event":"App\\\\Events\\\\Bench","data":{"seq","step","ts","pad"},"socket":null}`, paced in 5 ms ticks; `ts` is epoch µs from `performance.timeOrigin + performance.now()`.',
     `- Clients: raw \`ws\` WebSockets speaking Engine.IO/socket.io framing (\`/socket.io/?EIO=<3|4>&transport=websocket\`), spread over ${m.config.workers} worker thread(s); a delivery is found with one \`Buffer.indexOf\` and a digit scan, no JSON parsing. EIO4 clients answer server pings, EIO3 clients ping on their own.`,
     '- Latency = receive time − publish stamp, per delivery, in a 0.1 ms-resolution histogram. Loss = expected deliveries (published × subscribers) − deliveries received before the drain ended (1 s without progress after publishing).',
-    '- Server CPU = utime + stime from `/proc/<pid>/stat` over the step window (publish start to drain end); RSS = `VmRSS` from `/proc/<pid>/status`; both summed over the server\'s process tree.',
+    "- Server CPU = utime + stime from `/proc/<pid>/stat` over the step window (publish start to drain end); RSS = `VmRSS` from `/proc/<pid>/status`; both summed over the server's process tree.",
     '- delivered/s = deliveries / step window (publish start to last delivery), so an overloaded server shows its real throughput.',
-    '- CPU percentages are of one core (the box has ' + mc.cores + '). "other CPU %" is machine-wide busy time (/proc/stat) minus the server, its redis-server and the load generator: other processes plus kernel softirq work not charged to any process. Before each step the harness waits (bounded) until other processes use < ' + m.config.quiet.maxPct + '% of a core.',
+    '- CPU percentages are of one core (the box has ' +
+      mc.cores +
+      '). "other CPU %" is machine-wide busy time (/proc/stat) minus the server, its redis-server and the load generator: other processes plus kernel softirq work not charged to any process. Before each step the harness waits (bounded) until other processes use < ' +
+      m.config.quiet.maxPct +
+      '% of a core.',
     '',
   ].join('\n');
 }

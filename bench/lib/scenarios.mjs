@@ -11,7 +11,18 @@ const CH = 'bench-'; // channel name = CH + index
 const KiB = 1024;
 
 /** Fields of a load step that get median/min/max summaries. */
-export const STEP_FIELDS = ['deliveriesPerSec', 'p50', 'p99', 'p999', 'lossPct', 'serverCpuPct', 'perCpuSec', 'loadgenCpuPct', 'redisCpuPct', 'backgroundCpuPct'];
+export const STEP_FIELDS = [
+  'deliveriesPerSec',
+  'p50',
+  'p99',
+  'p999',
+  'lossPct',
+  'serverCpuPct',
+  'perCpuSec',
+  'loadgenCpuPct',
+  'redisCpuPct',
+  'backgroundCpuPct',
+];
 
 /**
  * Connect clients and wait until every subscription is live (probe seen on each channel).
@@ -32,8 +43,18 @@ async function connectClients(s, eio, clients, channels) {
   });
   const probeList = channels.map((index) => ({ name: CH + index, index }));
   const expected = s.loadgen.open();
-  const p = await s.loadgen.waitProbes(() => publishProbes(s.publisher, probeList, ''), expected, s.opts.probeTimeoutMs);
-  return { ...c, connectMs: c.ms, connectRate: c.ms > 0 ? (c.connected * 1000) / c.ms : null, ready: p.ready, readyMs: p.ms };
+  const p = await s.loadgen.waitProbes(
+    () => publishProbes(s.publisher, probeList, ''),
+    expected,
+    s.opts.probeTimeoutMs,
+  );
+  return {
+    ...c,
+    connectMs: c.ms,
+    connectRate: c.ms > 0 ? (c.connected * 1000) / c.ms : null,
+    ready: p.ready,
+    readyMs: p.ms,
+  };
 }
 
 /**
@@ -51,7 +72,10 @@ async function connectClients(s, eio, clients, channels) {
 async function measureStep(s, { rate, durationMs, channelOf, expectedOf, record = true }) {
   const lg = s.loadgen;
   const quiet = record ? await waitQuiet([s.server.pid, s.redis.pid], s.opts.quiet) : null;
-  if (quiet && !quiet.quiet) s.log(`    (machine busy: other processes at ${quiet.bgPct.toFixed(0)}% of a core after waiting ${Math.round(quiet.waitedMs / 1000)} s)`);
+  if (quiet && !quiet.quiet)
+    s.log(
+      `    (machine busy: other processes at ${quiet.bgPct.toFixed(0)}% of a core after waiting ${Math.round(quiet.waitedMs / 1000)} s)`,
+    );
   const step = s.nextStep();
   await lg.begin(step);
   const dropped0 = lg.dropped();
@@ -114,7 +138,10 @@ async function measureStep(s, { rate, durationMs, channelOf, expectedOf, record 
   // wait until those late deliveries stop so they don't load the next step.
   let stray = lg.stray();
   const tSettle = performance.now();
-  for (let quietSince = tSettle; performance.now() - quietSince < s.opts.settleMs && performance.now() - tSettle < s.opts.maxDrainMs; ) {
+  for (
+    let quietSince = tSettle;
+    performance.now() - quietSince < s.opts.settleMs && performance.now() - tSettle < s.opts.maxDrainMs;
+  ) {
     await sleep(50);
     const now = lg.stray();
     if (now !== stray) {
@@ -158,7 +185,8 @@ async function rateLadder(s, rates, reps, stepOpts) {
     for (let k = 0; k < reps; k++) runs.push(await measureStep(s, { ...stepOpts, rate }));
     const summary = summarizeFields(runs, STEP_FIELDS);
     out.push({ rate, targetDeliveriesPerSec: runs[0].targetDeliveriesPerSec, reps: runs, summary });
-    if (summary.lossPct.median > s.opts.saturationLossPct || summary.p99.median > s.opts.saturationP99Ms) saturated = true;
+    if (summary.lossPct.median > s.opts.saturationLossPct || summary.p99.median > s.opts.saturationP99Ms)
+      saturated = true;
   }
   return out;
 }
@@ -209,7 +237,12 @@ export async function s1Idle(s, p, eio) {
       await s.stopServer();
     }
   }
-  return { eio, params: p, reps: runs, summary: summarizeFields(runs, ['connectRate', 'connectCpuMsPerConn', 'rssPerConnKiB', 'idleCpuPct', 'readyMs']) };
+  return {
+    eio,
+    params: p,
+    reps: runs,
+    summary: summarizeFields(runs, ['connectRate', 'connectCpuMsPerConn', 'rssPerConnKiB', 'idleCpuPct', 'readyMs']),
+  };
 }
 
 /**
@@ -237,8 +270,17 @@ export async function s1Max(s, p, eio) {
       await sleep(p.settleMs);
       const m = sampleProcess(s.server.pid);
       const ok = c.failed === 0 && c.ready >= level && s.loadgen.dropped() === dropped0;
-      const r = { level, ...c, open: s.loadgen.open(), rssMiB: m.rssBytes / 2 ** 20, rssPerConnKiB: (m.rssBytes - base.rssBytes) / KiB / have, ok };
-      s.log(`    level ${level}: open ${r.open}, failed ${c.failed}, ready ${c.ready}, ${r.rssPerConnKiB.toFixed(1)} KiB/conn ${ok ? 'ok' : 'FAILED'}`);
+      const r = {
+        level,
+        ...c,
+        open: s.loadgen.open(),
+        rssMiB: m.rssBytes / 2 ** 20,
+        rssPerConnKiB: (m.rssBytes - base.rssBytes) / KiB / have,
+        ok,
+      };
+      s.log(
+        `    level ${level}: open ${r.open}, failed ${c.failed}, ready ${c.ready}, ${r.rssPerConnKiB.toFixed(1)} KiB/conn ${ok ? 'ok' : 'FAILED'}`,
+      );
       levels.push(r);
       if (!ok) break;
       held = level;
@@ -357,7 +399,8 @@ export async function s3ManyChannels(s, p, eio) {
     };
     await measureStep(s, { rate: p.rate, durationMs: p.warmupMs, channelOf, expectedOf, record: false });
     const reps = [];
-    for (let k = 0; k < p.reps && !s.outOfTime(); k++) reps.push(await measureStep(s, { rate: p.rate, durationMs: p.stepMs, channelOf, expectedOf }));
+    for (let k = 0; k < p.reps && !s.outOfTime(); k++)
+      reps.push(await measureStep(s, { rate: p.rate, durationMs: p.stepMs, channelOf, expectedOf }));
     return { eio, params: p, reps, summary: summarizeFields(reps, STEP_FIELDS) };
   } finally {
     await s.loadgen.closeAll();

@@ -52,7 +52,9 @@ export default {
       /* no package.json */
     }
     try {
-      const sha = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const sha = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
       v += ` (${sha.toString().trim()})`;
     } catch {
       /* not a git checkout */

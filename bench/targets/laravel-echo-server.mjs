@@ -26,7 +26,10 @@ export function echoServerConfig(port, redisPort) {
     authEndpoint: '/broadcasting/auth',
     clients: [],
     database: 'redis',
-    databaseConfig: { redis: { host: '127.0.0.1', port: redisPort, keyPrefix: '' }, sqlite: { databasePath: '/dev/null' } },
+    databaseConfig: {
+      redis: { host: '127.0.0.1', port: redisPort, keyPrefix: '' },
+      sqlite: { databasePath: '/dev/null' },
+    },
     devMode: false,
     host: '127.0.0.1',
     port,
