@@ -67,6 +67,14 @@ export class LaravelRedisServer extends ServerRedis {
     );
   }
 
+  /**
+   * Nest routes every message by JSON-parsing its pattern, which throws (and is caught) for a plain
+   * name like ours: an exception per message on the hot path. Our one route needs no parsing.
+   */
+  override getRouteFromPattern(pattern: string): string {
+    return pattern === LARAVEL_BROADCAST ? LARAVEL_BROADCAST : super.getRouteFromPattern(pattern);
+  }
+
   override async close(): Promise<void> {
     this.isManuallyClosed = true;
     this.markUnsubscribed();
