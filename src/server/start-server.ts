@@ -56,7 +56,8 @@ export async function startServer(
   const stopWatching = https ? reloadCertificatesOnChange(httpServer, config.server, log) : () => undefined;
   const port = (httpServer.address() as AddressInfo).port;
   const url = `${config.server.protocol}://${config.server.host || '127.0.0.1'}:${port}`;
-  log.log(`echo-relay serving on ${url}`);
+  // `url` is where this process can reach itself; the log says what is actually bound.
+  log.log(`echo-relay serving on ${config.server.host ? url : `all interfaces, port ${port}`}`);
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
