@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { CLIENT_VERSIONS, collect, connected, createEcho, rawSocket, type TestEcho } from '../support/echo-client.js';
+import { CLIENT_VERSIONS, collect, EchoPool, rawSocket, type TestEcho } from '../support/echo-client.js';
 import { LaravelPublisher } from '../support/laravel-publisher.js';
 import { freePort, waitUntil } from '../support/ports.js';
 import { startRedis, type TestRedis } from '../support/redis-server.js';
@@ -12,7 +12,7 @@ describe('Laravel broadcasts reach Laravel Echo clients', () => {
   let redis: TestRedis;
   let relay: TestRelay;
   let laravel: LaravelPublisher;
-  const clients: TestEcho[] = [];
+  const clients = new EchoPool(() => relay.url);
 
   before(async () => {
     redis = await startRedis();
@@ -29,16 +29,10 @@ describe('Laravel broadcasts reach Laravel Echo clients', () => {
   });
 
   afterEach(() => {
-    clients.splice(0).forEach((echo) => echo.disconnect());
+    clients.closeAll();
   });
 
-  async function echoOn(version: 2 | 4, channel: string): Promise<TestEcho> {
-    const echo = createEcho(relay.url, version);
-    clients.push(echo);
-    echo.channel(channel);
-    await connected(echo);
-    return echo;
-  }
+  const echoOn = (version: 2 | 4, channel: string): Promise<TestEcho> => clients.on(version, channel);
 
   for (const version of CLIENT_VERSIONS) {
     describe(`socket.io-client ${version}`, () => {

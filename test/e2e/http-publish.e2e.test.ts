@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { CLIENT_VERSIONS, collect, connected, createEcho, type TestEcho } from '../support/echo-client.js';
+import { CLIENT_VERSIONS, collect, EchoPool, type TestEcho } from '../support/echo-client.js';
 import { ApiClient } from '../support/http-api.js';
 import { waitUntil } from '../support/ports.js';
 import { startRedis, type TestRedis } from '../support/redis-server.js';
@@ -10,7 +10,7 @@ describe('Events published over HTTP reach Laravel Echo clients', () => {
   let redis: TestRedis;
   let relay: TestRelay;
   let api: ApiClient;
-  const clients: TestEcho[] = [];
+  const clients = new EchoPool(() => relay.url);
 
   before(async () => {
     redis = await startRedis();
@@ -26,16 +26,10 @@ describe('Events published over HTTP reach Laravel Echo clients', () => {
   });
 
   afterEach(() => {
-    clients.splice(0).forEach((echo) => echo.disconnect());
+    clients.closeAll();
   });
 
-  async function echoOn(version: 2 | 4, channel: string): Promise<TestEcho> {
-    const echo = createEcho(relay.url, version);
-    clients.push(echo);
-    echo.channel(channel);
-    await connected(echo);
-    return echo;
-  }
+  const echoOn = (version: 2 | 4, channel: string): Promise<TestEcho> => clients.on(version, channel);
 
   async function publishOk(body: unknown, style: 'query' | 'bearer' = 'query'): Promise<void> {
     const answer = await api.publish(body, { style });
