@@ -5,22 +5,8 @@ import { connected, createEcho, type TestEcho } from '../support/echo-client.js'
 import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
 import { waitUntil } from '../support/ports.js';
 import { byJson, joinPresence } from '../support/presence-view.js';
-import {
-  canStartTopologies,
-  startRedisCluster,
-  startRedisSentinel,
-  type RedisGroup,
-} from '../support/redis-topologies.js';
+import { canStartTopologies, REDIS_TOPOLOGIES } from '../support/redis-topologies.js';
 import { startReadyRelay, type TestRelay } from '../support/relay.js';
-
-const TOPOLOGIES: [string, () => Promise<RedisGroup>, (g: RedisGroup) => Record<string, string>][] = [
-  ['Redis Cluster (3 masters)', () => startRedisCluster(3), (g) => ({ REDIS_CLUSTER_NODES: g.nodes.join(',') })],
-  [
-    'Redis Sentinel',
-    startRedisSentinel,
-    (g) => ({ REDIS_SENTINELS: g.sentinels.join(','), REDIS_SENTINEL_MASTER: 'mymaster' }),
-  ],
-];
 
 const ANN = { id: 1, info: { name: 'Ann' } };
 const BOB = { id: 2, info: { name: 'Bob' } };
@@ -55,7 +41,7 @@ describe(
       return echo;
     }
 
-    for (const [name, start, env] of TOPOLOGIES) {
+    for (const [name, start, env] of REDIS_TOPOLOGIES) {
       it(`${name}: here, joining, whispers and leaving cross nodes`, async () => {
         const group = await start();
         cleanup.push(() => group.close());

@@ -3,22 +3,8 @@ import { after, describe, it } from 'node:test';
 import { collect, connected, createEcho } from '../support/echo-client.js';
 import { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
-import {
-  canStartTopologies,
-  startRedisCluster,
-  startRedisSentinel,
-  type RedisGroup,
-} from '../support/redis-topologies.js';
+import { canStartTopologies, REDIS_TOPOLOGIES } from '../support/redis-topologies.js';
 import { startReadyRelay, type TestRelay } from '../support/relay.js';
-
-const TOPOLOGIES: [string, () => Promise<RedisGroup>, (g: RedisGroup) => Record<string, string>][] = [
-  ['Redis Cluster (3 masters)', () => startRedisCluster(3), (g) => ({ REDIS_CLUSTER_NODES: g.nodes.join(',') })],
-  [
-    'Redis Sentinel',
-    startRedisSentinel,
-    (g) => ({ REDIS_SENTINELS: g.sentinels.join(','), REDIS_SENTINEL_MASTER: 'mymaster' }),
-  ],
-];
 
 describe(
   'Laravel broadcasts through other Redis topologies',
@@ -29,7 +15,7 @@ describe(
       for (const step of cleanup.reverse()) await step();
     });
 
-    for (const [name, start, env] of TOPOLOGIES) {
+    for (const [name, start, env] of REDIS_TOPOLOGIES) {
       it(`${name}: every channel's broadcast arrives once`, async () => {
         const group = await start();
         cleanup.push(() => group.close());

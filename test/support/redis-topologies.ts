@@ -155,3 +155,13 @@ export async function startRedisSentinel(): Promise<RedisGroup> {
   }
   return { nodes: [`127.0.0.1:${master}`], sentinels: [`127.0.0.1:${sentinel}`], close: () => killAll(children) };
 }
+
+/** The topologies beyond one Redis, each with how to start it and the env that points echo-relay at it. */
+export const REDIS_TOPOLOGIES: [string, () => Promise<RedisGroup>, (g: RedisGroup) => Record<string, string>][] = [
+  ['Redis Cluster (3 masters)', () => startRedisCluster(3), (g) => ({ REDIS_CLUSTER_NODES: g.nodes.join(',') })],
+  [
+    'Redis Sentinel',
+    startRedisSentinel,
+    (g) => ({ REDIS_SENTINELS: g.sentinels.join(','), REDIS_SENTINEL_MASTER: 'mymaster' }),
+  ],
+];
