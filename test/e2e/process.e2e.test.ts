@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { collect, connected, createEcho, rawSocket } from '../support/echo-client.js';
 import { LaravelPublisher } from '../support/laravel-publisher.js';
-import { waitUntil } from '../support/ports.js';
+import { freePort, waitUntil } from '../support/ports.js';
 import { startRedis, type TestRedis } from '../support/redis-server.js';
 import { killRelay, spawnRelay, waitReady, type RelayProcess } from '../support/relay-process.js';
 
@@ -56,12 +56,13 @@ describe('echo-relay as a process', () => {
 
   it('reads an existing laravel-echo-server.json unchanged via `echo-relay start --config`', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'echo-relay-config-'));
-    const probe = await spawn({ env: { REDIS_URL: redis.url } });
-    await killRelay(probe); // only to borrow a free port number
+    const port = await freePort();
     const file = join(dir, 'laravel-echo-server.json');
-    writeFileSync(file, JSON.stringify(legacyConfig(redis.port, probe.port), null, 2));
+    writeFileSync(file, JSON.stringify(legacyConfig(redis.port, port), null, 2));
     const relay = await spawn({ bin: true, args: ['start', '--config', file], env: { PORT: '' } });
-    relay.url = `http://127.0.0.1:${probe.port}`;
+    relay.url = `http://127.0.0.1:${port}`;
+    // Only then ask the port: before our process binds it, another one could be answering there.
+    await waitUntil(() => relay.stdout().includes('serving on'), 10_000, 'the relay to listen');
     await waitReady(relay);
     assert.match(relay.stdout(), /secureOptions\\" in the config file is not supported/);
     assert.equal(relay.stdout().match(/secureOptions/g)?.length, 1, 'an unsupported key is logged once');
