@@ -37,7 +37,11 @@ export function childEnv(extra) {
  * @returns {Promise<RunningServer>}
  */
 export async function launch({ name, cmd, args, cwd, env, port, isReady, timeoutMs = 30_000 }) {
-  const child = spawnChild(cmd, args, { cwd, env, name });
+  // BENCH_SERVER_NODE_ARGS goes to every Node-run target before its script, e.g.
+  // `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the servers under the benchmark's load.
+  const nodeArgs =
+    cmd === process.execPath ? (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean) : [];
+  const child = spawnChild(cmd, [...nodeArgs, ...args], { cwd, env, name });
   try {
     await waitFor(() => isReady(port), { timeoutMs, intervalMs: 100, what: `${name} readiness`, child });
   } catch (err) {

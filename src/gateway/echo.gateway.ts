@@ -18,6 +18,7 @@ import { LogConfig } from '../config/relay-config.js';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { ChannelRequestPipe, type ChannelRequest } from './channel-request.pipe.js';
+import { LocalRoomEmitter } from './local-room-emitter.js';
 import { WsErrorFilter } from './ws-error.filter.js';
 
 /** Where a broadcast is emitted: this node's sockets, or every node's through the adapter. */
@@ -33,6 +34,7 @@ export class EchoGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   @WebSocketServer() private readonly server!: Server;
   private readonly log = new Logger('Gateway');
   private readonly verbose: boolean;
+  private roomEmitter!: LocalRoomEmitter;
 
   constructor(
     private readonly metrics: RelayMetrics,
@@ -45,6 +47,7 @@ export class EchoGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   }
 
   afterInit(server: Server): void {
+    this.roomEmitter = new LocalRoomEmitter(server);
     this.presence.bind(server);
   }
 
@@ -101,20 +104,26 @@ export class EchoGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   /**
    * Emits a broadcast to the sockets in the channel's room, minus the sender's socket.
    * `local` (Redis-sourced): with several nodes every node receives every Laravel message from
-   * Redis, so each emits to its own sockets only; otherwise clients would get one copy per node.
+   * Redis, so each emits to its own sockets only (encoded and framed once, see `LocalRoomEmitter`);
+   * otherwise clients would get one copy per node.
    * `cluster` (HTTP API): only the node that took the request has the message, so it emits
    * through the socket.io adapter, which reaches the rooms on every node.
    * `receivedAt` (`performance.now()` when the message arrived) feeds the ingest-to-emit histogram.
    * Returns how many sockets of this node it reached.
    */
   deliver(broadcast: BroadcastDto, { scope, receivedAt }: { scope: DeliveryScope; receivedAt?: number }): number {
-    const room = this.server.sockets.adapter.rooms.get(broadcast.channel);
-    if (!room && scope === 'local') return 0;
     const except = broadcast.socket ?? undefined;
-    const target = scope === 'cluster' ? this.server.to(broadcast.channel) : this.server.local.to(broadcast.channel);
-    (except ? target.except(except) : target).emit(broadcast.event, broadcast.channel, broadcast.data);
-    const recipients = room ? room.size - (except && room.has(except) ? 1 : 0) : 0;
-    this.metrics.deliveries.inc(recipients);
+    let recipients: number;
+    if (scope === 'local') {
+      recipients = this.roomEmitter.emit(broadcast.channel, except, broadcast.event, broadcast.channel, broadcast.data);
+      if (recipients === 0) return 0;
+    } else {
+      const room = this.server.sockets.adapter.rooms.get(broadcast.channel);
+      const target = this.server.to(broadcast.channel);
+      (except ? target.except(except) : target).emit(broadcast.event, broadcast.channel, broadcast.data);
+      recipients = room ? room.size - (except && room.has(except) ? 1 : 0) : 0;
+    }
+    if (recipients > 0) this.metrics.deliveries.inc(recipients);
     if (receivedAt !== undefined) this.metrics.ingestToEmit.observe((performance.now() - receivedAt) / 1000);
     return recipients;
   }

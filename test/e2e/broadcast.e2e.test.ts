@@ -85,6 +85,23 @@ describe('Laravel broadcasts reach Laravel Echo clients', () => {
         assert.deepEqual(got, [data]);
       });
 
+      it('a burst arrives complete and in order over WebSocket, long-polling and an upgraded connection', async () => {
+        const receivers = [
+          await clients.on(version, 'burst', { transports: ['websocket'] }),
+          await clients.on(version, 'burst', { transports: ['polling'] }),
+          await clients.on(version, 'burst', { transports: ['polling', 'websocket'] }),
+        ];
+        const got = receivers.map((echo) => collect(echo, 'burst', '.seq'));
+        await relay.waitForSubscribers('burst', receivers.length);
+        // Payloads on both sides of the 7-, 16- and 64-bit WebSocket length fields, in 2-byte UTF-8.
+        const sizes = [0, 100, 35_000];
+        const sent = Array.from({ length: 90 }, (_, n) => ({ n, text: 'é'.repeat(sizes[n % sizes.length]) }));
+        // One Redis connection, so Redis publishes them in this order.
+        await Promise.all(sent.map((data) => laravel.broadcast(['burst'], 'seq', data)));
+        await waitUntil(() => got.every((list) => list.length >= sent.length), 15_000, 'every burst delivered');
+        for (const list of got) assert.deepEqual(list, sent);
+      });
+
       it('toOthers() leaves out exactly the named socket', async () => {
         const sender = await echoOn(version, 'chat');
         const other = await echoOn(version, 'chat');

@@ -82,8 +82,8 @@ export class EchoPool {
 
   constructor(private readonly url: () => string) {}
 
-  async on(version: ClientVersion, channel: string): Promise<TestEcho> {
-    const echo = createEcho(this.url(), version);
+  async on(version: ClientVersion, channel: string, options: Record<string, unknown> = {}): Promise<TestEcho> {
+    const echo = createEcho(this.url(), version, options);
     this.clients.push(echo);
     echo.channel(channel);
     await connected(echo);

@@ -1,0 +1,110 @@
+import type { Namespace, Server, Socket } from 'socket.io';
+
+/** socket.io-parser's EVENT packet type. */
+const EVENT = 2;
+/** Engine.IO's MESSAGE packet type, the same character in protocols 3 and 4. */
+const ENGINE_MESSAGE = '4';
+/** ws's `Sender` state in which it writes a frame straight away (no compression pending). */
+const SENDER_IDLE = 0;
+
+/**
+ * What the fast path reads of engine.io's socket and of the `ws` WebSocket under its transport.
+ * Partly private in the typings (engine.io itself uses `_sender.sendFrame` for pre-encoded frames),
+ * so every member is checked before use and anything unexpected takes socket.io's own path.
+ */
+interface EngineConnection {
+  readyState: string;
+  writeBuffer?: unknown[];
+  transport: {
+    name: string;
+    socket?: {
+      readyState: number;
+      _sender?: { _state?: number; _queue?: unknown[]; sendFrame?: (list: Buffer[]) => void };
+    };
+  };
+  write(data: string, options: Record<string, unknown>): void;
+}
+
+/**
+ * Emits `(event, ...args)` to one room's sockets on this node, encoded and framed once for all
+ * recipients. socket.io's own broadcast also encodes once, but then walks engine.io's per-packet
+ * machinery for every recipient (a packet object, a write buffer, two `flush` and two `drain`
+ * events, a write callback and its `drain`/`ready` events afterwards). Here a socket whose
+ * WebSocket is open with nothing queued gets the finished frame written to its TCP socket, in order
+ * behind anything already written; every other socket (long-polling, upgrading, packets waiting
+ * in engine.io's buffer, compression in progress) gets the packet through engine.io, which keeps
+ * its ordering. Outgoing-packet listeners (`socket.onAnyOutgoing`) are not called, as echo-relay
+ * registers none.
+ */
+export class LocalRoomEmitter {
+  private readonly nsp: Namespace;
+
+  constructor(private readonly server: Server) {
+    this.nsp = server.sockets;
+  }
+
+  /** Returns how many sockets it was written to. */
+  emit(room: string, except: string | undefined, event: string, ...args: unknown[]): number {
+    const members = this.nsp.adapter.rooms.get(room);
+    if (!members || members.size === 0) return 0;
+    const encoded = this.server.encoder.encode({
+      type: EVENT,
+      nsp: this.nsp.name,
+      data: [event, ...args],
+    }) as unknown[];
+    if (encoded.length !== 1 || typeof encoded[0] !== 'string') {
+      // Binary attachments need several engine packets: socket.io's path handles them.
+      const target = this.server.local.to(room);
+      (except ? target.except(except) : target).emit(event, ...args);
+      return members.size - (except && members.has(except) ? 1 : 0);
+    }
+    const packet = encoded[0];
+    const frame = [webSocketTextFrame(ENGINE_MESSAGE + packet)];
+    // The options socket.io's adapter passes for a pre-encoded broadcast.
+    const options = { preEncoded: true, wsPreEncodedFrame: frame };
+    let sent = 0;
+    for (const id of members) {
+      if (id === except) continue;
+      const socket: Socket | undefined = this.nsp.sockets.get(id);
+      if (!socket) continue;
+      const conn = socket.conn as unknown as EngineConnection;
+      const ws = conn.transport.socket;
+      const sender = ws?._sender;
+      if (
+        conn.readyState === 'open' &&
+        conn.writeBuffer?.length === 0 &&
+        conn.transport.name === 'websocket' &&
+        ws?.readyState === 1 &&
+        sender?._state === SENDER_IDLE &&
+        sender._queue?.length === 0 &&
+        typeof sender.sendFrame === 'function'
+      ) {
+        sender.sendFrame(frame);
+      } else {
+        conn.write(packet, { ...options });
+      }
+      sent++;
+    }
+    return sent;
+  }
+}
+
+/** One unmasked, final WebSocket text frame (RFC 6455 §5.2) holding `text`, header and payload in one buffer. */
+export function webSocketTextFrame(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const header = length < 126 ? 2 : length < 0x10000 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = 0x81; // FIN, opcode 1 (text)
+  if (length < 126) {
+    frame[1] = length;
+  } else if (length < 0x10000) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 0x100000000), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  frame.write(text, header, 'utf8');
+  return frame;
+}
