@@ -1,33 +1,31 @@
-import { Catch, Logger, type ArgumentsHost, type RpcExceptionFilter } from '@nestjs/common';
-import type { RedisContext } from '@nestjs/microservices';
+import { Catch, type ArgumentsHost, type RpcExceptionFilter } from '@nestjs/common';
 import { EMPTY, type Observable } from 'rxjs';
-import { ThrottledLog } from '../logging/throttled-log.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { BroadcastDrops } from './broadcast-drops.js';
 import { DroppedMessage } from './dropped-message.js';
+import type { IncomingBatch } from './laravel.deserializer.js';
 
 /**
- * The end of every failed broadcast from Redis: log it with channel and reason, count it, and
- * swallow it. Nest would otherwise drop exceptions from event handlers without a word.
+ * The last resort for a batch from Redis that failed before its handler ran: every message in it
+ * is counted as received and dropped (`handler_error`) and logged. Nest would otherwise drop
+ * exceptions from event handlers without a word. Failures of single messages never get here: the
+ * pipe and the handler account for those one by one.
  */
 @Catch()
 export class BroadcastDropFilter implements RpcExceptionFilter<unknown> {
-  private readonly log = new ThrottledLog(new Logger('Broadcast'));
-
-  constructor(private readonly metrics: RelayMetrics) {}
+  constructor(
+    private readonly metrics: RelayMetrics,
+    private readonly drops: BroadcastDrops,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): Observable<never> {
-    const channel = host.switchToRpc().getContext<RedisContext>().getChannel();
-    const drop =
-      exception instanceof DroppedMessage
-        ? exception
-        : new DroppedMessage(
-            'handler_error',
-            channel,
-            exception instanceof Error ? exception.message : String(exception),
-          );
-    this.metrics.messagesReceived.inc({ source: 'redis' });
-    this.metrics.messagesDropped.inc({ reason: drop.reason });
-    this.log.warn(drop.reason, `Dropped message on Redis channel "${channel}": ${drop.reason} (${drop.message})`);
+    const batch = host.switchToRpc().getData<Partial<IncomingBatch> | undefined>();
+    const messages = Array.isArray(batch?.messages) ? batch.messages : [];
+    const detail = exception instanceof Error ? exception.message : String(exception);
+    this.metrics.messagesReceived.inc({ source: 'redis' }, messages.length);
+    for (const { channel, redisChannel } of messages) {
+      this.drops.record(new DroppedMessage('handler_error', channel, detail), redisChannel);
+    }
     return EMPTY;
   }
 }

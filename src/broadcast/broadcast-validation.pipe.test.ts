@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { toBroadcast } from './broadcast-validation.pipe.js';
+import { BroadcastBatchValidationPipe, toBroadcast } from './broadcast-validation.pipe.js';
 import { DroppedMessage } from './dropped-message.js';
-import { LaravelDeserializer } from './laravel.deserializer.js';
+import { LaravelDeserializer, type IncomingBroadcast } from './laravel.deserializer.js';
 
 const deserializer = new LaravelDeserializer({ prefix: 'laravel_database_', maxMessageBytes: 1024 });
 
@@ -83,5 +83,34 @@ describe('Redis payload to BroadcastDto', () => {
   it('passes data through without copying it', () => {
     const dto = ingest('c', '{"event":"e","data":{"a":{"b":[1,2]}}}');
     assert.deepEqual(dto.data, { a: { b: [1, 2] } });
+  });
+
+  it('validates each message of a batch on its own and keeps their order', () => {
+    const read = [
+      '{"event":"e","data":{"n":1}}',
+      'not json',
+      '{"event":"e","data":{"n":2}}',
+      '{"event":"connect","data":{}}',
+      '{"event":"e","data":{"n":3}}',
+    ].map(
+      (payload, i) =>
+        deserializer.deserialize(Buffer.from(payload), { channel: `laravel_database_c${i}` }).data as IncomingBroadcast,
+    );
+    const batch = new BroadcastBatchValidationPipe().transform(read);
+    assert.deepEqual(
+      batch.accepted.map(({ broadcast, redisChannel }) => [broadcast.channel, broadcast.data, redisChannel]),
+      [
+        ['c0', { n: 1 }, 'laravel_database_c0'],
+        ['c2', { n: 2 }, 'laravel_database_c2'],
+        ['c4', { n: 3 }, 'laravel_database_c4'],
+      ],
+    );
+    assert.deepEqual(
+      batch.dropped.map(({ drop, redisChannel }) => [drop.reason, drop.channel, redisChannel]),
+      [
+        ['invalid_json', 'c1', 'laravel_database_c1'],
+        ['invalid_event', 'c3', 'laravel_database_c3'],
+      ],
+    );
   });
 });

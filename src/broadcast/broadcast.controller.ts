@@ -1,44 +1,56 @@
 import { Controller, Logger, UseFilters } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
+import type { Counter } from 'prom-client';
 import { LogConfig } from '../config/relay-config.js';
 import { EchoGateway } from '../gateway/echo.gateway.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { BroadcastDrops } from './broadcast-drops.js';
 import { BroadcastDropFilter } from './broadcast-drop.filter.js';
-import { BroadcastValidationPipe } from './broadcast-validation.pipe.js';
-import type { BroadcastDto } from './broadcast.dto.js';
+import { BroadcastBatchValidationPipe, type ValidatedBatch } from './broadcast-validation.pipe.js';
+import { DroppedMessage } from './dropped-message.js';
 import { LARAVEL_BROADCAST } from './laravel.deserializer.js';
 import { PrefixAdvisor } from './prefix-advisor.js';
 
-/** Laravel's broadcasts from Redis: validated once, then handed to the gateway. */
+/** Laravel's broadcasts from Redis, one batch per Redis read: each validated once, then handed to the gateway. */
 @Controller()
 @UseFilters(BroadcastDropFilter)
 export class BroadcastController {
   private readonly log = new Logger('Broadcast');
   private readonly verbose: boolean;
+  private readonly received: Counter.Internal;
 
   constructor(
     private readonly gateway: EchoGateway,
-    private readonly metrics: RelayMetrics,
+    private readonly drops: BroadcastDrops,
     private readonly prefixAdvisor: PrefixAdvisor,
+    metrics: RelayMetrics,
     logConfig: LogConfig,
   ) {
     this.verbose = logConfig.devMode || logConfig.level === 'debug';
+    this.received = metrics.messagesReceived.labels({ source: 'redis' });
   }
 
   @EventPattern(LARAVEL_BROADCAST)
-  onBroadcast(
-    @Payload(BroadcastValidationPipe) broadcast: BroadcastDto,
-    /** Stamped by the deserializer, for the ingest-to-emit histogram. */
+  onBroadcasts(
+    @Payload('messages', BroadcastBatchValidationPipe) batch: ValidatedBatch,
+    /** Stamped when the batch's first message arrived, for the ingest-to-emit histogram. */
     @Payload('receivedAt') receivedAt: unknown,
   ): void {
-    this.metrics.messagesReceived.inc({ source: 'redis' });
-    this.prefixAdvisor.inspect(broadcast.channel);
-    const recipients = this.gateway.deliver(broadcast, {
-      scope: 'local',
-      receivedAt: typeof receivedAt === 'number' ? receivedAt : undefined,
-    });
-    if (this.verbose) {
-      this.log.debug(`${broadcast.event} on "${broadcast.channel}" to ${recipients} socket(s)`);
+    this.received.inc(batch.accepted.length + batch.dropped.length);
+    for (const { drop, redisChannel } of batch.dropped) this.drops.record(drop, redisChannel);
+    const arrived = typeof receivedAt === 'number' ? receivedAt : undefined;
+    for (const { broadcast, redisChannel } of batch.accepted) {
+      // One failing emit must not cost the rest of the batch.
+      try {
+        this.prefixAdvisor.inspect(broadcast.channel);
+        const recipients = this.gateway.deliver(broadcast, { scope: 'local', receivedAt: arrived });
+        if (this.verbose) {
+          this.log.debug(`${broadcast.event} on "${broadcast.channel}" to ${recipients} socket(s)`);
+        }
+      } catch (err) {
+        const detail = err instanceof Error ? err.message : String(err);
+        this.drops.record(new DroppedMessage('handler_error', broadcast.channel, detail), redisChannel);
+      }
     }
   }
 }

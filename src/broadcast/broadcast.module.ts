@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { GatewayModule } from '../gateway/gateway.module.js';
 import { BroadcastController } from './broadcast.controller.js';
+import { BroadcastDrops } from './broadcast-drops.js';
 import { PrefixAdvisor } from './prefix-advisor.js';
 import { redisSubscriberProvider } from './redis-subscriber.provider.js';
 import { LaravelRedisServer } from './laravel-redis.server.js';
@@ -8,7 +9,7 @@ import { LaravelRedisServer } from './laravel-redis.server.js';
 @Module({
   imports: [GatewayModule],
   controllers: [BroadcastController],
-  providers: [PrefixAdvisor, redisSubscriberProvider],
+  providers: [BroadcastDrops, PrefixAdvisor, redisSubscriberProvider],
   exports: [LaravelRedisServer],
 })
 export class BroadcastModule {}

@@ -2,7 +2,12 @@ import { Logger } from '@nestjs/common';
 import { RedisContext, ServerRedis, Transport } from '@nestjs/microservices';
 import type { RedisOptions } from 'ioredis';
 import { reconnectDelay, type RedisClient } from '../redis/redis-options.js';
-import { LARAVEL_BROADCAST, LaravelDeserializer } from './laravel.deserializer.js';
+import {
+  LARAVEL_BROADCAST,
+  LaravelDeserializer,
+  type IncomingBatch,
+  type IncomingBroadcast,
+} from './laravel.deserializer.js';
 import { subscriptionPattern } from './laravel-prefix.js';
 
 export interface LaravelRedisServerOptions {
@@ -18,7 +23,8 @@ const FOREIGN_CHANNEL = /^socket\.io[#-]/;
 
 /**
  * Nest's Redis transport, fitted to Laravel: one pattern subscription (`<prefix>*`) whose
- * messages all go to the `LARAVEL_BROADCAST` event handler, raw bytes so invalid UTF-8 is seen,
+ * messages all go to the `LARAVEL_BROADCAST` event handler, one `IncomingBatch` per Redis read
+ * (see there), raw bytes so invalid UTF-8 is seen,
  * no reply publisher, and a subscriber that never gives up reconnecting. Startup does not wait for
  * Redis: the HTTP side comes up and readiness reports the subscription.
  */
@@ -26,6 +32,9 @@ export class LaravelRedisServer extends ServerRedis {
   private readonly log = new Logger('RedisSubscriber');
   private readonly pattern: string;
   private subscribedNow = false;
+  /** Messages of the current Redis read, handed to the handler once the read is processed. */
+  private pending: IncomingBroadcast[] = [];
+  private pendingSince = 0;
 
   constructor(private readonly settings: LaravelRedisServerOptions) {
     super({ wildcards: true, deserializer: new LaravelDeserializer(settings) });
@@ -101,14 +110,29 @@ export class LaravelRedisServer extends ServerRedis {
     if (!this.isManuallyClosed) this.log.warn('Redis subscription lost; reconnecting');
   }
 
+  /**
+   * ioredis emits every message of one socket read synchronously; they are collected and handed
+   * over together in a microtask, which runs as soon as that read is processed. Order is kept:
+   * the handler does no I/O, so a batch is delivered before the next read is parsed.
+   */
   private onMessage(channel: string, message: Buffer): void {
     if (FOREIGN_CHANNEL.test(channel)) return;
-    const packet = this.deserializer.deserialize(message, { channel }) as { data: unknown };
-    const ctx = new RedisContext([channel, undefined]);
-    // handleEvent runs pipes and filters; the drop filter handles every failure, this catch
-    // only guards against a failure in Nest itself.
-    this.handleEvent(LARAVEL_BROADCAST, { pattern: LARAVEL_BROADCAST, data: packet.data }, ctx).catch((err: unknown) =>
-      this.log.error(`Broadcast handler failed on "${channel}": ${String(err)}`),
-    );
+    const incoming = (this.deserializer.deserialize(message, { channel }) as { data: IncomingBroadcast }).data;
+    if (this.pending.length === 0) {
+      this.pendingSince = performance.now();
+      queueMicrotask(this.flush);
+    }
+    this.pending.push(incoming);
   }
+
+  private readonly flush = (): void => {
+    const batch: IncomingBatch = { receivedAt: this.pendingSince, messages: this.pending };
+    this.pending = [];
+    const ctx = new RedisContext([this.pattern, undefined]);
+    // handleEvent runs the pipe, the handler and the drop filter, which account for every
+    // message; this catch only guards against a failure in Nest itself.
+    this.handleEvent(LARAVEL_BROADCAST, { pattern: LARAVEL_BROADCAST, data: batch }, ctx).catch((err: unknown) =>
+      this.log.error(`Broadcast handler failed for ${batch.messages.length} message(s): ${String(err)}`),
+    );
+  };
 }

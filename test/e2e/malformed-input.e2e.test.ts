@@ -74,6 +74,24 @@ describe('malformed Redis messages', () => {
     });
   }
 
+  it('drops only the bad messages of a Redis read that mixes good and bad ones', async () => {
+    const got = collect(echo, 'orders', '.mixed');
+    const before = { json: await dropped('invalid_json'), event: await dropped('invalid_event') };
+    const good = (n: number) => JSON.stringify({ event: 'mixed', data: { n }, socket: null });
+    // One script publishes them all, so the relay reads them together.
+    const payloads = [good(1), 'garbage', good(2), '{"event":"","data":{}}', good(3)];
+    await laravel.redis.eval(
+      "for i = 1, #ARGV do redis.call('publish', KEYS[1], ARGV[i]) end",
+      1,
+      `${PREFIX}orders`,
+      ...payloads,
+    );
+    await waitUntil(() => got.length === 3);
+    assert.deepEqual(got, [{ n: 1 }, { n: 2 }, { n: 3 }]);
+    assert.equal(await dropped('invalid_json'), before.json + 1);
+    assert.equal(await dropped('invalid_event'), before.event + 1);
+  });
+
   it('ignores socket.io adapter traffic on the same Redis when subscribed to everything', async () => {
     const bare = await startReadyRelay({ env: { REDIS_URL: redis.url, REDIS_PREFIX: '' } });
     try {

@@ -1,0 +1,20 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ThrottledLog } from '../logging/throttled-log.js';
+import { RelayMetrics } from '../metrics/relay-metrics.js';
+import type { DroppedMessage } from './dropped-message.js';
+
+/**
+ * The end of every Redis message that is not delivered: counted by reason and logged with its
+ * Redis channel (throttled per reason, so a flood of garbage cannot flood the log).
+ */
+@Injectable()
+export class BroadcastDrops {
+  private readonly log = new ThrottledLog(new Logger('Broadcast'));
+
+  constructor(private readonly metrics: RelayMetrics) {}
+
+  record(drop: DroppedMessage, redisChannel: string): void {
+    this.metrics.messagesDropped.inc({ reason: drop.reason });
+    this.log.warn(drop.reason, `Dropped message on Redis channel "${redisChannel}": ${drop.reason} (${drop.message})`);
+  }
+}
