@@ -170,10 +170,7 @@ export class PresencePool {
     r.tSent = performance.now();
     if (!r.stats.firstSent) r.stats.firstSent = epochMs();
     r.stats.sent++;
-    if (!r.conn?.send(r.subFrame)) {
-      r.state = 'dead';
-      this.fail(r, 'not connected');
-    }
+    if (!r.conn?.send(r.subFrame)) this.fail(r, 'connection gone before subscribe', 'dead');
   }
 
   /**
@@ -203,12 +200,15 @@ export class PresencePool {
   }
 
   /**
-   * A join that ended without `presence:subscribed`.
+   * A join that ended without `presence:subscribed`, or a socket lost. Counted in
+   * the phase that is running (an answer to a join counts in the phase that sent it).
    * @param {object} r
    * @param {string} why
+   * @param {'idle'|'dead'} next the socket's state from now on
    */
-  fail(r, why) {
-    const st = r.stats ?? this.stats;
+  fail(r, why, next) {
+    const st = r.state === 'joining' && r.stats ? r.stats : this.stats;
+    r.state = next;
     st.errors++;
     st.statuses[why] = (st.statuses[why] ?? 0) + 1;
     this.settle(r);
@@ -276,8 +276,7 @@ export class PresencePool {
       }
       case 'subscription_error': {
         if (r.state !== 'joining') break;
-        r.state = 'idle';
-        this.fail(r, `subscription_error ${arg}`);
+        this.fail(r, `subscription_error ${arg}`, 'idle');
         break;
       }
       default:
@@ -294,9 +293,8 @@ export class PresencePool {
     const r = conn.tag;
     if (this.closing || conn.intentional || conn !== r.conn) return;
     if (wasConnected) Atomics.add(this.counters, SLOT.DROPPED, 1);
-    r.state = 'dead';
     r.view = null;
-    this.fail(r, `closed: ${reason}`);
+    this.fail(r, `closed: ${reason}`, 'dead');
   }
 
   /**

@@ -379,10 +379,10 @@ function s4Section(results) {
         a ? `${int(a.joinsPerSec)}${(a.backgroundCpuPct ?? 0) > NOISY_PCT ? ' †' : ''}` : '–',
         a ? pair(a.p50, a.p99) : '–',
         a ? `${fix(a.cpuMsPerJoin, 2)} (+${fix(a.redisCpuMsPerJoin, 2)})` : '–',
-        c
-          ? `${int(c.joinsPerSec)} of ${int(c.offeredRate)}${(c.backgroundCpuPct ?? 0) > NOISY_PCT ? ' †' : ''}`
-          : r.serverExited
-            ? 'server exited'
+        r.serverExited && !r.final
+          ? 'server exited'
+          : c
+            ? `${int(c.joinsPerSec)} of ${int(c.offeredRate)}${(c.backgroundCpuPct ?? 0) > NOISY_PCT ? ' †' : ''}`
             : '–',
         c && c.joins ? pair(c.p50, c.p99) : '–',
         c && c.joins ? `${fix(c.cpuMsPerCycle, 2)} (+${fix(c.redisCpuMsPerCycle, 2)})` : '–',
