@@ -27,6 +27,23 @@ export const FULL = {
   s2: { subscribers: 2000, rates: [10, 20, 30, 40, 60, 80], reps: 3, stepMs: 8000, warmupMs: 2000 },
   s2small: { subscribers: 500, rates: [40, 80, 120, 160, 240, 320], reps: 3, stepMs: 8000, warmupMs: 2000 },
   s3: { clients: 2000, rate: 2000, sharedRate: 10, reps: 3, stepMs: 8000, warmupMs: 2000 },
+  // users spread round-robin over the rooms; the first doubleUsers of them open a second socket in
+  // the same room. churnShare of the sockets churn (disconnectShare of those by closing the
+  // connection instead of unsubscribing) at churnRate joins/s for churnMs; half of the churners end
+  // absent. joinConcurrency: subscribes in flight per load-generator thread in the initial join.
+  s4: {
+    rooms: 50,
+    users: 750,
+    doubleUsers: 250,
+    churnShare: 0.5,
+    disconnectShare: 0.25,
+    churnRate: 200,
+    churnMs: 30_000,
+    gapMs: 100,
+    settleMs: 2000,
+    joinConcurrency: 50,
+    joinTimeoutMs: 30_000,
+  },
 };
 
 /** --quick: the same scenarios minus the long ones, smaller and shorter (under 2 minutes for two targets). */
@@ -43,6 +60,19 @@ export const QUICK = {
   s2: { subscribers: 1000, rates: [20, 50, 80], reps: 3, stepMs: 1000, warmupMs: 1000 },
   s2small: { subscribers: 500, rates: [40, 100, 160], reps: 3, stepMs: 1000, warmupMs: 1000 },
   s3: { clients: 1000, rate: 1000, sharedRate: 10, reps: 3, stepMs: 1000, warmupMs: 1000 },
+  s4: {
+    rooms: 20,
+    users: 300,
+    doubleUsers: 100,
+    churnShare: 0.5,
+    disconnectShare: 0.25,
+    churnRate: 100,
+    churnMs: 8000,
+    gapMs: 100,
+    settleMs: 2000,
+    joinConcurrency: 50,
+    joinTimeoutMs: 15_000,
+  },
 };
 
 const list = (v) =>
@@ -98,6 +128,13 @@ const FLAGS = {
   's3-clients': [['s3', 'clients'], Number],
   's3-rate': [['s3', 'rate'], Number],
   's3-shared-rate': [['s3', 'sharedRate'], Number],
+  's4-rooms': [['s4', 'rooms'], Number],
+  's4-users': [['s4', 'users'], Number],
+  's4-double-users': [['s4', 'doubleUsers'], Number],
+  's4-churn-share': [['s4', 'churnShare'], Number],
+  's4-churn-rate': [['s4', 'churnRate'], Number],
+  's4-churn-ms': [['s4', 'churnMs'], Number],
+  's4-settle-ms': [['s4', 'settleMs'], Number],
 };
 
 function setPath(obj, path, value) {

@@ -36,6 +36,18 @@ export function subscribeFrame(channel) {
   return `42["subscribe",{"channel":${JSON.stringify(channel)},"auth":{"headers":{}}}]`;
 }
 
+/**
+ * `subscribe` or `unsubscribe` frame with auth headers, as Laravel Echo sends
+ * them for private and presence channels.
+ * @param {'subscribe'|'unsubscribe'} event
+ * @param {string} channel
+ * @param {Record<string, string>} headers
+ * @returns {string}
+ */
+export function channelFrame(event, channel, headers) {
+  return `42${JSON.stringify([event, { channel, auth: { headers } }])}`;
+}
+
 const SEQ_MARK = Buffer.from('"seq":');
 
 /** Result slots of {@link readStamp} (reused, no allocation per frame). */
@@ -139,6 +151,17 @@ export class EioConnection {
     } else if (c0 !== CH_3 && c0 !== CH_6) {
       // unknown packet type: ignore
     }
+  }
+
+  /**
+   * Send a frame if the socket is open.
+   * @param {string} frame
+   * @returns {boolean} false when the WebSocket is not open
+   */
+  send(frame) {
+    if (this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(frame);
+    return true;
   }
 
   /** EIO3 only: client-initiated heartbeat. */

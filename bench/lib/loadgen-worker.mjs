@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { EioConnection, readStamp, stamp, subscribeFrame } from './eio-client.mjs';
 import { createHistogram, bucketOf } from './histogram.mjs';
 import { SLOT } from './loadgen-slots.mjs';
+import { PresencePool, observe } from './presence-client.mjs';
 
 const counters = new Int32Array(workerData.counters);
 const timeOrigin = performance.timeOrigin;
@@ -20,6 +21,7 @@ let sumMs = 0;
 let maxMs = 0;
 const closeReasons = new Map();
 let pingTimer = null;
+const presence = new PresencePool(counters, (conn) => conns.push(conn));
 
 const hooks = {
   onConnected(conn) {
@@ -152,8 +154,31 @@ parentPort.on('message', async (m) => {
       parentPort.postMessage(r, [h.buffer]);
       break;
     }
+    case 'presenceSetup': {
+      const r = await presence.setup(m);
+      startPinger();
+      parentPort.postMessage({ id: m.id, ...r });
+      break;
+    }
+    case 'presenceJoinAll': {
+      parentPort.postMessage({ id: m.id, ...(await presence.joinAll(m)) });
+      break;
+    }
+    case 'presenceChurn': {
+      parentPort.postMessage({ id: m.id, ...(await presence.churn(m)) });
+      break;
+    }
+    case 'presenceSnapshot': {
+      parentPort.postMessage({ id: m.id, ...presence.snapshot() });
+      break;
+    }
+    case 'presenceObserve': {
+      parentPort.postMessage({ id: m.id, observed: await observe(m) });
+      break;
+    }
     case 'closeAll': {
       closing = true;
+      presence.reset();
       const n = conns.length;
       for (const c of conns) c.close();
       conns = [];

@@ -57,6 +57,15 @@ export class Loadgen {
   }
 
   /**
+   * Send worker i the message msgs[i] (a different share to each) and wait for all answers.
+   * @param {object[]} msgs one per worker
+   * @returns {Promise<any[]>}
+   */
+  callEach(msgs) {
+    return Promise.all(msgs.map((msg, i) => this.call(i, msg)));
+  }
+
+  /**
    * Sum of one shared counter over all workers.
    * @param {number} slot one of SLOT
    * @returns {number}

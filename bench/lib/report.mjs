@@ -84,6 +84,7 @@ function summary(results) {
       const s1 = find(t, 's1', eio);
       const s2 = find(t, 's2', eio);
       const s3 = find(t, 's3', eio);
+      const s4 = t.scenarios?.s4;
       const b2 = find(bare, 's2', eio);
       const b3 = find(bare, 's3', eio);
       rows.push([
@@ -100,6 +101,7 @@ function summary(results) {
           ? int(s3.summary.perCpuSec.median) +
             (t.name !== 'bare' ? ratio(s3.summary.perCpuSec.median, b3?.summary.perCpuSec.median) : '')
           : '–',
+        s4Summary(s4, eio),
       ]);
     }
   }
@@ -113,9 +115,27 @@ function summary(results) {
       'S1 connects/s',
       'S3 p99 ms',
       'S3 deliveries per server CPU-s (× bare)',
+      'S4 joins/s; ghosts / missing after churn',
     ],
     rows,
   );
+}
+
+/**
+ * Summary cell for S4: joins/s of the initial join, and the end-of-churn check.
+ * @param {object[]|undefined} s4 the target's S4 results
+ * @param {number} eio
+ * @returns {string}
+ */
+function s4Summary(s4, eio) {
+  if (!Array.isArray(s4)) return '–';
+  if (s4[0]?.notApplicable) return 'n/a';
+  const r = s4.find((x) => x.eio === eio);
+  if (!r) return '–';
+  if (r.error) return 'error';
+  const joins = r.phaseA ? int(r.phaseA.joinsPerSec) : '–';
+  if (r.final) return `${joins}; ${r.final.ghosts} / ${r.final.missing}`;
+  return `${joins}; ${r.serverExited ? 'server exited' : 'not checked'}`;
 }
 
 function s1Section(results) {
@@ -313,6 +333,155 @@ function s3Section(results) {
   ].join('\n');
 }
 
+/** "a / b ms" for two latencies. */
+const pair = (a, b) => (a == null && b == null ? '–' : `${fix(a)} / ${fix(b)}`);
+
+/**
+ * "ghosts / missing" of a member check, with the member lists the clients hold.
+ * @param {object|null} c result of checkMembers
+ * @returns {string[]} two cells
+ */
+function checkCells(c) {
+  if (!c) return ['–', '–'];
+  const v = c.views;
+  const obs = `${c.ghosts} / ${c.missing}${c.observerErrors.length ? ` (${c.observerErrors.length} rooms unreadable)` : ''}`;
+  const entries = [];
+  if (v.missingEntries) entries.push(`${int(v.missingEntries)} missing`);
+  if (v.ghostEntries) entries.push(`${int(v.ghostEntries)} ghost`);
+  return [obs, `${int(v.stale)} of ${int(v.checked)}${entries.length ? ` (${entries.join(', ')} entries)` : ''}`];
+}
+
+function s4Section(results) {
+  const perf = [];
+  const correct = [];
+  const notes = [];
+  let params = null;
+  let r0 = null;
+  for (const t of liveTargets(results)) {
+    for (const r of t.scenarios.s4 ?? []) {
+      if (r.notApplicable) {
+        perf.push([t.name, '–', `not applicable: ${r.notApplicable}`, ...Array(6).fill('')]);
+        correct.push([t.name, '–', 'not applicable', '', '', '']);
+        continue;
+      }
+      if (r.error) {
+        perf.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, ...Array(6).fill('')]);
+        correct.push([t.name, `EIO${r.eio}`, 'error', '', '', '']);
+        continue;
+      }
+      params = r.params;
+      r0 = r;
+      const a = r.phaseA;
+      const c = r.churn;
+      perf.push([
+        t.name,
+        `EIO${r.eio}`,
+        a ? `${int(a.joinsPerSec)}${(a.backgroundCpuPct ?? 0) > NOISY_PCT ? ' †' : ''}` : '–',
+        a ? pair(a.p50, a.p99) : '–',
+        a ? `${fix(a.cpuMsPerJoin, 2)} (+${fix(a.redisCpuMsPerJoin, 2)})` : '–',
+        r.serverExited && !r.final
+          ? 'server exited'
+          : c
+            ? `${int(c.joinsPerSec)} of ${int(c.offeredRate)}${(c.backgroundCpuPct ?? 0) > NOISY_PCT ? ' †' : ''}`
+            : '–',
+        c && c.joins ? pair(c.p50, c.p99) : '–',
+        c && c.joins ? `${fix(c.cpuMsPerCycle, 2)} (+${fix(c.redisCpuMsPerCycle, 2)})` : '–',
+        int(r.errors),
+      ]);
+      correct.push([
+        t.name,
+        `EIO${r.eio}`,
+        ...checkCells(r.afterJoin),
+        ...(r.final ? checkCells(r.final) : [r.serverExited ? 'server exited' : '–', '–']),
+      ]);
+      if (r.serverExited)
+        notes.push(
+          `- ${t.name} EIO${r.eio}: the server process exited ${r.final ? 'at the end' : r.churn ? 'during the churn' : r.afterJoin ? 'at the start of the churn' : 'during the joins'}: \`${r.serverExited.error}\`.`,
+        );
+      const errs = {};
+      for (const x of [r.phaseA, r.churn, r.churn?.tail]) {
+        for (const [k, v] of Object.entries(x?.statuses ?? {})) errs[k] = (errs[k] ?? 0) + v;
+      }
+      const unanswered = (r.phaseA?.timeouts ?? 0) + (r.churn?.unsettled ?? 0);
+      if (unanswered) errs['subscribe never answered'] = unanswered;
+      if (Object.keys(errs).length)
+        notes.push(
+          `- ${t.name} EIO${r.eio} errors: ${Object.entries(errs)
+            .map(([k, v]) => `${k} × ${v}`)
+            .join(', ')}.`,
+        );
+      for (const [when, ch] of [
+        ['after the joins', r.afterJoin],
+        ['after the churn', r.final],
+      ]) {
+        if (ch && (ch.ghosts || ch.missing))
+          notes.push(
+            `- ${t.name} EIO${r.eio} ${when}: ${ch.ghosts ? `ghosts e.g. ${ch.ghostSample.slice(0, 3).join(', ')}` : ''}${ch.ghosts && ch.missing ? '; ' : ''}${ch.missing ? `missing e.g. ${ch.missingSample.slice(0, 3).join(', ')}` : ''}.`,
+          );
+      }
+      const byPhase = r.final?.views.staleByPhase ?? {};
+      if (Object.keys(byPhase).length)
+        notes.push(
+          `- ${t.name} EIO${r.eio}: the stale client lists after the churn belong to sockets that last joined ${Object.entries(
+            byPhase,
+          )
+            .map(([k, v]) => `${k === 'join' ? 'in the initial join' : 'during the churn'} (${v})`)
+            .join(' and ')}.`,
+        );
+    }
+  }
+  const out = ['## S4 presence churn', ''];
+  if (!params) {
+    if (perf.length) out.push(table(['target', 'clients', 'result', '', '', '', '', '', ''], perf), '');
+    return out.join('\n');
+  }
+  const workers = results.meta.config.workers;
+  out.push(
+    `${int(r0.sockets)} sockets of ${int(params.users)} users in ${params.rooms} presence channels (user u in channel u mod ${params.rooms}; ` +
+      `the first ${int(params.doubleUsers)} users have two sockets in their channel, so "joining" must come only for a user's first socket and "leaving" only after the last). ` +
+      '`/broadcasting/auth` is answered by a stub in the harness process (user id from a header in `auth.headers`). All sockets connect first; then:',
+    '',
+    `- **Join**: every socket subscribes, ${params.joinConcurrency} subscribes in flight per load-generator thread (${workers} threads). ` +
+      'joins/s = `presence:subscribed` answers / (first subscribe → last answer); latency = subscribe sent → `presence:subscribed` received; server CPU ms per join over the same window (+ its redis-server).',
+    `- **Churn**: ${int(r0.churners)} of the sockets (drawn with a fixed seed; ${Math.round(params.disconnectShare * 100)}% of them by closing the connection, the rest by \`unsubscribe\`) leave and rejoin ${params.gapMs} ms later, ` +
+      `${int(params.churnRate)} joins/s offered for ${params.churnMs / 1000} s (a socket whose previous join is unanswered is skipped). Server CPU is per leave + rejoin. ` +
+      'Then half of the churners stay away and the others rejoin.',
+    `- **Checks**, ${params.settleMs / 1000} s after the joins and again after the churn: a fresh observer socket per channel subscribes, and the member list it receives is compared with the users that have at least one subscribed socket ` +
+      '(ghosts: listed but gone; missing: there but not listed). "Stale client lists" counts joined sockets whose own member list (the `presence:subscribed` list, plus `joining`, minus `leaving`, as a Laravel Echo `here`/`joining`/`leaving` app keeps it) differs from the truth.',
+    '',
+    table(
+      [
+        'target',
+        'clients',
+        'joins/s',
+        'join p50 / p99 ms',
+        'server CPU ms per join (+ Redis)',
+        'churn joins/s of offered',
+        'churn join p50 / p99 ms',
+        'server CPU ms per leave + rejoin (+ Redis)',
+        'errors',
+      ],
+      perf,
+    ),
+    '',
+    table(
+      [
+        'target',
+        'clients',
+        'after the joins: ghosts / missing',
+        'stale client lists',
+        'after the churn: ghosts / missing',
+        'stale client lists',
+      ],
+      correct,
+    ),
+    '',
+  );
+  if (perf.some((row) => row.some((cell) => String(cell).includes('†')))) out.push(NOISE_NOTE);
+  if (notes.length) out.push(...notes, '');
+  return out.join('\n');
+}
+
 /**
  * Render BENCHMARKS.md.
  * @param {object} results
@@ -379,10 +548,7 @@ export function renderMarkdown(results, jsonPath, otherRuns = []) {
     s2Section(results, 's2', 'S2 fan-out'),
     s2Section(results, 's2small', 'S2 fan-out, small room'),
     s3Section(results),
-    '## S4 presence churn',
-    '',
-    'Pending: needs presence channels in echo-relay (auth endpoint stub, member bookkeeping). The scenario slot exists in `bench/lib/scenarios.mjs`.',
-    '',
+    s4Section(results),
     '## Method',
     '',
     '- Publisher: ioredis `PUBLISH <channel>` of Laravel-shaped payloads `{"event":"App\\\\Events\\\\Bench","data":{"seq","step","ts","pad"},"socket":null}`, paced in 5 ms ticks; `ts` is epoch µs from `performance.timeOrigin + performance.now()`.',

@@ -6,6 +6,8 @@ import { pacedPublish, publishProbes } from './redis.mjs';
 import { sampleProcess, sleep, backgroundCpu, waitQuiet } from './proc.mjs';
 import { wsUrl } from './eio-client.mjs';
 import { summarizeFields } from './stats.mjs';
+import { startAuthStub } from './auth-stub.mjs';
+import { createHistogram, mergeInto, percentiles } from './histogram.mjs';
 
 const CH = 'bench-'; // channel name = CH + index
 const KiB = 1024;
@@ -408,14 +410,372 @@ export async function s3ManyChannels(s, p, eio) {
   }
 }
 
+const PRESENCE_CH = 'presence-bench-'; // presence channel name = PRESENCE_CH + room
+const OBSERVER_USER = 1_000_000; // observer of room r is user OBSERVER_USER + r
+
 /**
- * S4 presence churn: not implemented until echo-relay has presence channels
- * (the scenario needs an auth endpoint stub and member bookkeeping on the server).
- * @returns {{status: string, note: string}}
+ * Small deterministic PRNG (mulberry32) so every target gets the same plan.
+ * @param {number} seed
+ * @returns {() => number} uniform in [0, 1)
  */
-export function s4PresenceChurn() {
-  return {
-    status: 'pending',
-    note: 'Presence churn (clients joining/leaving presence-* channels, measuring presence:joining/leaving fan-out and member-list cost) is pending the presence feature.',
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * The S4 sockets: user u (1-based) sits in room (u - 1) % rooms, the first
+ * `doubleUsers` users with two sockets there; which sockets churn, how they
+ * leave and whether they end absent is drawn from a fixed seed.
+ * @param {{rooms: number, users: number, doubleUsers: number, churnShare: number, disconnectShare: number}} p
+ * @returns {import('./presence-client.mjs').PresenceSocket[]}
+ */
+function presencePlan(p) {
+  const rnd = prng(0x5eed);
+  const out = [];
+  for (let u = 1; u <= p.users; u++) {
+    const room = (u - 1) % p.rooms;
+    for (let k = u <= p.doubleUsers ? 2 : 1; k > 0; k--) {
+      const churn = rnd() < p.churnShare;
+      const mode = churn && rnd() < p.disconnectShare ? 'disconnect' : 'unsubscribe';
+      const endAbsent = churn && rnd() < 0.5;
+      out.push({ user: u, room, channel: PRESENCE_CH + room, churn, mode, endAbsent });
+    }
+  }
+  return out;
+}
+
+/**
+ * Deal items round-robin into `n` shares.
+ * @template T
+ * @param {T[]} items
+ * @param {number} n
+ * @returns {T[][]}
+ */
+function deal(items, n) {
+  const shares = Array.from({ length: n }, () => []);
+  items.forEach((x, i) => shares[i % n].push(x));
+  return shares;
+}
+
+/**
+ * Merge the workers' phase counters.
+ * @param {object[]} rs per-worker stats from presence-client.mjs
+ * @returns {{sent: number, joins: number, leaves: number, errors: number, skipped: number, statuses: Record<string, number>, p50: number|null, p99: number|null, firstSent: number, lastAck: number}}
+ */
+function mergePhase(rs) {
+  const hist = createHistogram();
+  const out = { sent: 0, joins: 0, leaves: 0, errors: 0, skipped: 0, statuses: {}, firstSent: Infinity, lastAck: 0 };
+  for (const r of rs) {
+    for (const k of ['sent', 'joins', 'leaves', 'errors', 'skipped']) out[k] += r[k] ?? 0;
+    for (const [k, v] of Object.entries(r.statuses ?? {})) out.statuses[k] = (out.statuses[k] ?? 0) + v;
+    if (r.firstSent) out.firstSent = Math.min(out.firstSent, r.firstSent);
+    out.lastAck = Math.max(out.lastAck, r.lastAck ?? 0);
+    mergeInto(hist, r.hist);
+  }
+  if (!Number.isFinite(out.firstSent)) out.firstSent = 0;
+  [out.p50, out.p99] = percentiles(hist, [50, 99]);
+  return out;
+}
+
+/**
+ * CPU of the server and its redis-server between two samples.
+ * @param {import('./session.mjs').TargetSession} s
+ * @returns {() => {serverCpuSec: number, redisCpuSec: number}} call to close the window
+ */
+function cpuWindow(s) {
+  const srv0 = sampleProcess(s.server.pid);
+  const red0 = sampleProcess(s.redis.pid);
+  return () => ({
+    serverCpuSec: sampleProcess(s.server.pid).cpuSec - srv0.cpuSec,
+    redisCpuSec: sampleProcess(s.redis.pid).cpuSec - red0.cpuSec,
+  });
+}
+
+/**
+ * The error a crashed server printed, in one line: the first `...Error: ...`
+ * line and the first stack frame after it.
+ * @param {string} tail server output
+ * @returns {string}
+ */
+function crashLine(tail) {
+  const lines = tail.replace(/\x1b\[[0-9;]*m/g, '').split('\n');
+  const k = lines.findIndex((l) => /^\w*Error\b/.test(l.trim()));
+  if (k < 0) return lines.filter((l) => l.trim()).at(-1) ?? 'no output';
+  const at = lines.slice(k + 1).find((l) => l.trim().startsWith('at '));
+  return `${lines[k].trim()}${at ? ` ${at.trim().replace(/\/\S*node_modules\//, '')}` : ''}`;
+}
+
+/**
+ * Compare the server's member lists with who is really there: one fresh
+ * observer socket per room subscribes and reads its `presence:subscribed`
+ * (ghosts: listed but gone; missing: there but not listed), and every joined
+ * socket's own list, kept from the events it received, is checked the same way.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {{url: string, eio: 3|4, rooms: number, observerBase: number}} o observer of room r is user observerBase + r
+ * @returns {Promise<object>}
+ */
+async function checkMembers(s, { url, eio, rooms, observerBase }) {
+  const lg = s.loadgen;
+  const snaps = await lg.callAll({ cmd: 'presenceSnapshot' });
+  const present = Array.from({ length: rooms }, () => new Set());
+  const uncertain = Array.from({ length: rooms }, () => new Set());
+  const states = {};
+  const events = {};
+  for (const sn of snaps) {
+    for (const [room, user] of sn.present) present[room].add(String(user));
+    for (const [room, user] of sn.uncertain) uncertain[room].add(String(user));
+    for (const [k, v] of Object.entries(sn.states)) states[k] = (states[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(sn.events)) events[k] = (events[k] ?? 0) + v;
+  }
+  const diff = (room, listed) => ({
+    ghosts: [...listed].filter((u) => !present[room].has(u) && !uncertain[room].has(u)),
+    missing: [...present[room]].filter((u) => !listed.has(u)),
+  });
+  // staleByPhase: stale lists by the phase their socket last joined in (initial join or churn)
+  const views = { checked: 0, stale: 0, ghostEntries: 0, missingEntries: 0, staleByPhase: {} };
+  for (const sn of snaps) {
+    for (const v of sn.views) {
+      const d = diff(v.room, new Set(v.ids));
+      views.checked++;
+      if (d.ghosts.length || d.missing.length) {
+        views.stale++;
+        views.staleByPhase[v.joinedIn] = (views.staleByPhase[v.joinedIn] ?? 0) + 1;
+      }
+      views.ghostEntries += d.ghosts.length;
+      views.missingEntries += d.missing.length;
+    }
+  }
+  const observers = [...Array(rooms).keys()].map((room) => ({
+    room,
+    channel: PRESENCE_CH + room,
+    user: observerBase + room,
+  }));
+  const observed = (
+    await lg.callEach(
+      deal(observers, lg.workers.length).map((share) => ({
+        cmd: 'presenceObserve',
+        url,
+        eio,
+        observers: share,
+        timeoutMs: 10_000,
+      })),
+    )
+  ).flatMap((r) => r.observed);
+  const ghosts = [];
+  const missing = [];
+  const observerErrors = [];
+  for (const o of observed) {
+    if (!o.ids) {
+      observerErrors.push(`room ${o.room}: ${o.error}`);
+      continue;
+    }
+    const d = diff(o.room, new Set(o.ids.filter((u) => u !== String(observerBase + o.room))));
+    for (const u of d.ghosts) ghosts.push(`${PRESENCE_CH}${o.room}:${u}`);
+    for (const u of d.missing) missing.push(`${PRESENCE_CH}${o.room}:${u}`);
+  }
+  const r = {
+    presentUsers: present.reduce((x, set) => x + set.size, 0),
+    uncertainUsers: uncertain.reduce((x, set) => x + set.size, 0),
+    roomsObserved: observed.length - observerErrors.length,
+    ghosts: ghosts.length,
+    missing: missing.length,
+    ghostSample: ghosts.slice(0, 10),
+    missingSample: missing.slice(0, 10),
+    observerErrors,
+    stuck: snaps.flatMap((sn) => sn.stuck).slice(0, 10),
+    views,
+    states,
+    events,
+  };
+  s.log(
+    `      ${r.presentUsers} users present; observers: ${r.ghosts} ghosts, ${r.missing} missing` +
+      `${observerErrors.length ? `, ${observerErrors.length} observer errors (${observerErrors[0]})` : ''}; ` +
+      `member lists of ${views.checked} joined sockets: ${views.stale} stale ${JSON.stringify(views.staleByPhase)} (${views.ghostEntries} ghost, ${views.missingEntries} missing entries)` +
+      `${r.uncertainUsers ? `; ${r.uncertainUsers} users with a join unanswered` : ''}`,
+  );
+  if (ghosts.length || missing.length)
+    s.log(`      e.g. ghosts [${ghosts.slice(0, 3).join(' ')}] missing [${missing.slice(0, 3).join(' ')}]`);
+  return r;
+}
+
+/**
+ * S4 presence churn: users join presence channels (auth answered by a stub in
+ * this process), then part of their sockets keep leaving and rejoining at a
+ * paced rate; the member lists are checked after the joins and after the churn
+ * (see {@link checkMembers}).
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {typeof import('./config.mjs').FULL.s4} p
+ * @param {3|4} eio
+ * @returns {Promise<object>}
+ */
+export async function s4PresenceChurn(s, p, eio) {
+  const stub = await startAuthStub();
+  try {
+    await s.startServer(eio, { authHost: stub.url, authEndpoint: stub.endpoint });
+    try {
+      return await presenceChurn(s, p, eio, stub);
+    } finally {
+      await s.loadgen.closeAll();
+      await s.stopServer();
+    }
+  } finally {
+    await stub.close();
+  }
+}
+
+/**
+ * The measured part of S4 on a started server.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {typeof import('./config.mjs').FULL.s4} p
+ * @param {3|4} eio
+ * @param {import('./auth-stub.mjs').AuthStub} stub
+ * @returns {Promise<object>}
+ */
+async function presenceChurn(s, p, eio, stub) {
+  const lg = s.loadgen;
+  const W = lg.workers.length;
+  const url = wsUrl(s.port, eio);
+  const plan = presencePlan(p);
+  const dropped0 = lg.dropped();
+  const f = (x, d = 1) => (x == null ? '-' : x.toFixed(d));
+  const out = {
+    eio,
+    params: p,
+    sockets: plan.length,
+    users: p.users,
+    churners: plan.filter((x) => x.churn).length,
+    connected: 0,
+    phaseA: null,
+    afterJoin: null,
+    churn: null,
+    final: null,
+    errors: 0,
+    dropped: 0,
+    serverExited: null,
+  };
+  const finish = () => {
+    out.dropped = lg.dropped() - dropped0;
+    const ph = (x) => (x ? x.errors + (x.timeouts ?? 0) + (x.unsettled ?? 0) + (x.tail?.errors ?? 0) : 0);
+    const ob = (x) => x?.observerErrors.length ?? 0;
+    out.errors = ph(out.phaseA) + ph(out.churn) + ob(out.afterJoin) + ob(out.final);
+    if (!s.server.alive()) {
+      const tail = s.server.logTail();
+      out.serverExited = { error: crashLine(tail), logTail: tail.split('\n').slice(-15).join('\n') };
+      out.errors++;
+      s.log(`    SERVER EXITED: ${out.serverExited.error}`);
+    }
+    return out;
+  };
+
+  // connect every socket first (connect cost is S1's subject), then measure the joins alone
+  const setup = await lg.callEach(
+    deal(plan, W).map((sockets) => ({
+      cmd: 'presenceSetup',
+      url,
+      eio,
+      sockets,
+      concurrency: s.opts.connectConcurrency,
+      timeoutMs: s.opts.connectTimeoutMs,
+    })),
+  );
+  out.connected = setup.reduce((a, r) => a + r.connected, 0);
+  if (out.connected < plan.length) throw new Error(`only ${out.connected}/${plan.length} presence sockets connected`);
+
+  // phase A: everybody joins, at most joinConcurrency subscribes in flight per load-generator thread
+  let quiet = await waitQuiet([s.server.pid, s.redis.pid], s.opts.quiet);
+  stub.reset();
+  let bg = backgroundCpu([s.server.pid, s.redis.pid]);
+  let cpu = cpuWindow(s);
+  const joinRs = await lg.callAll({
+    cmd: 'presenceJoinAll',
+    concurrency: p.joinConcurrency,
+    timeoutMs: p.joinTimeoutMs,
+  });
+  const aCpu = cpu();
+  const a = mergePhase(joinRs);
+  const aSec = Math.max(1e-3, (a.lastAck - a.firstSent) / 1000);
+  out.phaseA = {
+    ...a,
+    timeouts: joinRs.reduce((x, r) => x + r.timeouts, 0),
+    seconds: aSec,
+    joinsPerSec: a.joins / aSec,
+    ...aCpu,
+    cpuMsPerJoin: a.joins ? (aCpu.serverCpuSec * 1000) / a.joins : null,
+    redisCpuMsPerJoin: a.joins ? (aCpu.redisCpuSec * 1000) / a.joins : null,
+    authRequests: stub.stats.requests,
+    backgroundCpuPct: bg.stop(),
+    quietWaitMs: quiet.waitedMs,
+  };
+  s.log(
+    `    join: ${a.joins}/${plan.length} in ${Math.round(aSec * 1000)} ms = ${Math.round(out.phaseA.joinsPerSec)} joins/s, ` +
+      `p50 ${f(a.p50)} p99 ${f(a.p99)} ms, ${f(out.phaseA.cpuMsPerJoin, 2)} server CPU ms/join (+${f(out.phaseA.redisCpuMsPerJoin, 2)} Redis), ` +
+      `errors ${a.errors + out.phaseA.timeouts}${Object.keys(a.statuses).length ? ` ${JSON.stringify(a.statuses)}` : ''}`,
+  );
+  await sleep(p.settleMs);
+  if (!s.server.alive()) return finish();
+  s.log('    after the joins:');
+  out.afterJoin = await checkMembers(s, { url, eio, rooms: p.rooms, observerBase: OBSERVER_USER });
+  if (!s.server.alive()) return finish();
+
+  // phase B: churn at a paced rate, then every churner goes to its end state
+  quiet = await waitQuiet([s.server.pid, s.redis.pid], s.opts.quiet);
+  stub.reset();
+  bg = backgroundCpu([s.server.pid, s.redis.pid]);
+  cpu = cpuWindow(s);
+  let bCpu = null;
+  let bBg = null;
+  const churnEnd = setTimeout(() => {
+    bCpu = cpu();
+    bBg = bg.stop();
+  }, p.churnMs);
+  const churnRs = await lg.callAll({
+    cmd: 'presenceChurn',
+    rate: p.churnRate / W,
+    durationMs: p.churnMs,
+    gapMs: p.gapMs,
+    timeoutMs: p.joinTimeoutMs,
+  });
+  clearTimeout(churnEnd);
+  bCpu ??= cpu();
+  bBg ??= bg.stop();
+  const b = mergePhase(churnRs.map((r) => r.churn));
+  const tail = mergePhase(churnRs.map((r) => r.tail));
+  const start = Math.min(...churnRs.map((r) => r.churn.start));
+  const end = Math.max(...churnRs.map((r) => r.churn.end));
+  const bSec = Math.max(1e-3, (Math.max(end, b.lastAck) - start) / 1000);
+  out.churn = {
+    ...b,
+    offeredRate: p.churnRate,
+    seconds: bSec,
+    joinsPerSec: b.joins / bSec,
+    leavesPerSec: b.leaves / bSec,
+    ...bCpu,
+    cpuMsPerCycle: b.joins ? (bCpu.serverCpuSec * 1000) / b.joins : null,
+    redisCpuMsPerCycle: b.joins ? (bCpu.redisCpuSec * 1000) / b.joins : null,
+    authRequests: stub.stats.requests,
+    backgroundCpuPct: bBg,
+    quietWaitMs: quiet.waitedMs,
+    tail: { sent: tail.sent, joins: tail.joins, leaves: tail.leaves, errors: tail.errors, statuses: tail.statuses },
+    unsettled: churnRs.reduce((x, r) => x + r.unsettled, 0),
+  };
+  const churnErrors = { ...b.statuses };
+  for (const [k, v] of Object.entries(tail.statuses)) churnErrors[k] = (churnErrors[k] ?? 0) + v;
+  s.log(
+    `    churn: ${p.churnRate} joins/s offered: ${f(out.churn.joinsPerSec)} joins/s, ${f(out.churn.leavesPerSec)} leaves/s, ` +
+      `p50 ${f(b.p50)} p99 ${f(b.p99)} ms, ${f(out.churn.cpuMsPerCycle, 2)} server CPU ms per leave+rejoin (+${f(out.churn.redisCpuMsPerCycle, 2)} Redis), ` +
+      `skipped ${b.skipped}, errors ${b.errors + tail.errors + out.churn.unsettled}` +
+      `${Object.keys(churnErrors).length ? ` ${JSON.stringify(churnErrors)}` : ''}`,
+  );
+  await sleep(p.settleMs);
+  if (!s.server.alive()) return finish();
+  s.log('    after the churn:');
+  out.final = await checkMembers(s, { url, eio, rooms: p.rooms, observerBase: OBSERVER_USER + p.rooms });
+  return finish();
 }

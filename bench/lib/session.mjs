@@ -46,11 +46,15 @@ export class TargetSession {
    * Start the target on a free port and wait until a published message reaches
    * a client speaking `eio`.
    * @param {3|4} eio
+   * @param {{authHost?: string, authEndpoint?: string}} [extra] more start context (S4's auth stub)
    */
-  async startServer(eio) {
+  async startServer(eio, extra = {}) {
     if (this.server) await this.stopServer();
     this.port = await freePort();
-    this.server = await this.target.start({ port: this.port, redisPort: this.redis.port, dir: this.dir }, this.opts);
+    this.server = await this.target.start(
+      { port: this.port, redisPort: this.redis.port, dir: this.dir, ...extra },
+      this.opts,
+    );
     try {
       await waitEndToEnd({ port: this.port, eio, redis: this.publisher });
     } catch (err) {

@@ -13,6 +13,7 @@ export default {
   name: 'bare',
   description: 'socket.io + ioredis, psubscribe(*), parse, emit to room: the floor',
   eio: [4, 3],
+  notApplicable: { s4: 'no presence channels: `subscribe` only joins a socket.io room' },
   unavailable: () => null,
   version: () => `socket.io ${pkgVersion('socket.io')}, ioredis ${pkgVersion('ioredis')}`,
   start: ({ port, redisPort }) =>

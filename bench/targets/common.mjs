@@ -7,6 +7,7 @@ import { spawnChild, stopChild, waitFor, httpStatus } from '../lib/proc.mjs';
  * @property {number} pid process whose tree is sampled for CPU and RSS
  * @property {() => Promise<void>} stop
  * @property {() => string} logTail last lines of the server's output
+ * @property {() => boolean} alive false once the process has exited
  */
 
 /**
@@ -48,7 +49,12 @@ export async function launch({ name, cmd, args, cwd, env, port, isReady, timeout
     await stopChild(child);
     throw err;
   }
-  return { pid: child.pid, stop: () => stopChild(child), logTail: () => child.logTail() };
+  return {
+    pid: child.pid,
+    stop: () => stopChild(child),
+    logTail: () => child.logTail(),
+    alive: () => child.exitCode === null && child.signalCode === null,
+  };
 }
 
 /**

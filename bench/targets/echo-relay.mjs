@@ -1,6 +1,6 @@
 // Target (c): echo-relay, the project's own server, started from its build
 // output as `node <root>/dist/main.js` with PORT, REDIS_URL and an empty
-// REDIS_PREFIX. Skipped with a message while dist/main.js does not exist.
+// REDIS_PREFIX (plus ECHO_RELAY_AUTH_HOST/_ENDPOINT when S4 passes its auth stub). Skipped with a message while dist/main.js does not exist.
 // <root> defaults to the repository holding bench/; override with
 // --echo-relay-root=<dir> or BENCH_ECHO_RELAY_ROOT.
 
@@ -63,14 +63,17 @@ export default {
   },
   // cwd is the session's temp dir so no laravel-echo-server.json or .env of the
   // checkout is picked up and nothing is written into it.
-  start: ({ port, redisPort, dir }, opts) => {
+  start: ({ port, redisPort, dir, authHost, authEndpoint }, opts) => {
     const root = relayRoot(opts);
+    const auth = {};
+    if (authHost) auth.ECHO_RELAY_AUTH_HOST = authHost;
+    if (authEndpoint) auth.ECHO_RELAY_AUTH_ENDPOINT = authEndpoint;
     return launch({
       name: 'echo-relay',
       cmd: process.execPath,
       args: [join(root, 'dist', 'main.js')],
       cwd: dir,
-      env: childEnv({ PORT: String(port), REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_PREFIX: '' }),
+      env: childEnv({ PORT: String(port), REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_PREFIX: '', ...auth }),
       port,
       isReady: relayReady,
       timeoutMs: 60_000,

@@ -11,7 +11,9 @@ import echoRelay from './echo-relay.mjs';
  * @property {(3|4)[]} eio Engine.IO protocol versions the target is driven with
  * @property {(opts: object) => string|null} unavailable reason to skip, or null
  * @property {(opts: object) => string} version
- * @property {(ctx: {port: number, redisPort: number, dir: string}, opts: object) => Promise<import('./common.mjs').RunningServer>} start
+ * @property {(ctx: {port: number, redisPort: number, dir: string, authHost?: string, authEndpoint?: string}, opts: object) => Promise<import('./common.mjs').RunningServer>} start
+ *   authHost/authEndpoint: where to send private/presence channel auth (S4 passes its stub)
+ * @property {Record<string, string>} [notApplicable] scenario name -> why the target cannot run it
  */
 
 /** Every target, in report order. @type {Target[]} */

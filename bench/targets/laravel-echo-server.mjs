@@ -18,12 +18,17 @@ const readVersion = (url) => JSON.parse(readFileSync(url, 'utf8')).version;
  * it does not log per message.
  * @param {number} port
  * @param {number} redisPort
+ * @param {{authHost?: string, authEndpoint?: string}} [auth] where presence/private auth goes (S4's stub)
  * @returns {object}
  */
-export function echoServerConfig(port, redisPort) {
+export function echoServerConfig(
+  port,
+  redisPort,
+  { authHost = 'http://127.0.0.1', authEndpoint = '/broadcasting/auth' } = {},
+) {
   return {
-    authHost: 'http://127.0.0.1',
-    authEndpoint: '/broadcasting/auth',
+    authHost,
+    authEndpoint,
     clients: [],
     database: 'redis',
     databaseConfig: {
@@ -54,8 +59,11 @@ export default {
     `laravel-echo-server ${readVersion(new URL('package.json', ROOT))}, socket.io ${readVersion(
       new URL('node_modules/socket.io/package.json', ROOT),
     )}`,
-  start: ({ port, redisPort, dir }) => {
-    writeFileSync(join(dir, 'laravel-echo-server.json'), JSON.stringify(echoServerConfig(port, redisPort), null, 2));
+  start: ({ port, redisPort, dir, authHost, authEndpoint }) => {
+    writeFileSync(
+      join(dir, 'laravel-echo-server.json'),
+      JSON.stringify(echoServerConfig(port, redisPort, { authHost, authEndpoint }), null, 2),
+    );
     return launch({
       name: 'laravel-echo-server',
       cmd: process.execPath,
