@@ -64,18 +64,21 @@ export class ChannelMembership {
       if (isCurrent(socket, channel, attempt)) await this.enter(socket, channel);
       return;
     }
-    let members;
+    if (!isCurrent(socket, channel, attempt)) return;
+    // In the room before the member list is read: every member added after that read announces
+    // itself to this socket with presence:joining. Entering after the read missed those who joined
+    // in between, and their absence from this socket's list lasted until they left.
+    await this.enter(socket, channel);
     try {
-      members = await this.presence.add(socket, channel, attempt.member);
+      await this.presence.add(socket, channel, attempt.member, (members) => {
+        // Left while the store was written: that leave removed the member and the room again.
+        if (isCurrent(socket, channel, attempt)) socket.emit('presence:subscribed', channel, members);
+      });
     } catch (err) {
       this.log.error(`${socket.id}: presence store failed for ${channel}: ${(err as Error).message}`);
-      await this.presence.remove(socket, channel).catch(() => undefined);
+      await this.leave(socket, channel).catch(() => undefined);
       throw new SubscriptionDenied(channel, 503);
     }
-    // Left while the store was written: that leave removed the member again.
-    if (!isCurrent(socket, channel, attempt)) return;
-    await this.enter(socket, channel);
-    socket.emit('presence:subscribed', channel, members);
   }
 
   private async enter(socket: Socket, channel: string): Promise<void> {

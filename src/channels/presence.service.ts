@@ -25,13 +25,24 @@ export class PresenceService {
   /**
    * Registers the socket's member and tells the others when it is the user's first socket here.
    * The local record is written before the store call, so an unsubscribe or disconnect that
-   * arrives meanwhile removes what this call adds. Returns every member, for `presence:subscribed`.
+   * arrives meanwhile removes what this call adds.
+   *
+   * `welcome` gets every member as soon as the store answers (for `presence:subscribed`), in the
+   * same step that announces this member. Echo's `here()` replaces the client's list, so the list
+   * must reach the socket before any `presence:joining` it does not contain: the store answers
+   * in the order it ran the adds, and each answer's welcome and announcement run before the
+   * next answer's, so a member added after this one is announced only after this welcome.
    */
-  async add(socket: Socket, channel: string, member: PresenceMember): Promise<PresenceMember[]> {
+  async add(
+    socket: Socket,
+    channel: string,
+    member: PresenceMember,
+    welcome?: (members: PresenceMember[]) => void,
+  ): Promise<void> {
     socketChannels(socket).presence.set(channel, member);
     const { first, members } = await this.store.add(channel, socket.id, member);
+    welcome?.(members);
     if (first && !this.stopped) socket.to(channel).emit('presence:joining', channel, member);
-    return members;
   }
 
   /** Removes the socket's member, if it had one, and announces the user's departure if it was their last socket. */

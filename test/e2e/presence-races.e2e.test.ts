@@ -118,6 +118,57 @@ describe('subscribes racing their auth call', () => {
     await waitUntil(async () => (await directory.members('presence-race.repeat')).length === 0);
   });
 
+  it("users joining at the same moment all end up in each other's member lists", async () => {
+    const names = Array.from({ length: 24 }, (_, i) => `burst${i}`);
+    names.forEach((name, i) => app.users.set(name, { id: 100 + i, info: { name } }));
+    const sockets = await Promise.all(names.map((name) => echoAs(name)));
+    // What an app keeps from Echo's callbacks: here() as the base, then joining() and leaving().
+    const lists = sockets.map(() => new Set<string>());
+    for (const [i, echo] of sockets.entries()) {
+      const list = lists[i];
+      echo
+        .join('race.burst')
+        .here((users: { name: string }[]) => {
+          list.clear();
+          users.forEach((u) => list.add(u.name));
+        })
+        .joining((u: { name: string }) => list.add(u.name))
+        .leaving((u: { name: string }) => list.delete(u.name));
+    }
+    await waitUntil(async () => (await directory.members('presence-race.burst')).length === names.length, 10_000);
+    // A late control member: once everyone has seen it, every earlier joining event has arrived too.
+    names.push('Carol');
+    await joinPresence(await echoAs('carol'), 'race.burst');
+    await waitUntil(() => lists.every((list) => list.has('Carol')), 5000, 'everyone to see Carol');
+    const expected = [...names].sort();
+    for (const [i, list] of lists.entries()) assert.deepEqual([...list].sort(), expected, `${names[i]}'s member list`);
+  });
+
+  it('an unsubscribe and a subscribe sent back to back leave the socket subscribed', async () => {
+    const ann = await echoAs('ann');
+    await joinPresence(ann, 'race.resubscribe');
+    const subscribed = recordEvents(ann, 'presence:subscribed');
+    const socket = rawSocket(ann);
+    const request = { channel: 'presence-race.resubscribe', auth: { headers: { Authorization: 'Bearer ann' } } };
+    socket.emit('unsubscribe', request);
+    socket.emit('subscribe', request);
+    await waitUntil(() => subscribed.length === 1, 5000, 'presence:subscribed for the second subscribe');
+    assert.equal(relay.gateway.localSubscriberCount('presence-race.resubscribe'), 1);
+    assert.deepEqual(await directory.members('presence-race.resubscribe'), [
+      { user_id: 1, user_info: { name: 'Ann' } },
+    ]);
+    // And the other order: subscribe, then unsubscribe at once, ends unsubscribed.
+    socket.emit('unsubscribe', request);
+    await waitUntil(async () => (await directory.members('presence-race.resubscribe')).length === 0);
+    socket.emit('subscribe', request);
+    socket.emit('unsubscribe', request);
+    const control = recordEvents(ann, 'presence:subscribed');
+    socket.emit('subscribe', { ...request, channel: 'presence-race.resubscribe-control' });
+    await waitUntil(() => control.some(([channel]) => channel === 'presence-race.resubscribe-control'));
+    await waitUntil(async () => (await directory.members('presence-race.resubscribe')).length === 0, 5000, 'no member');
+    assert.equal(relay.gateway.localSubscriberCount('presence-race.resubscribe'), 0);
+  });
+
   async function authCount(outcome: string): Promise<number> {
     const { values } = await relay.metrics.authRequests.get();
     return values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
