@@ -1,5 +1,7 @@
 // Render a results object (as stored in bench/results/*.json) to BENCHMARKS.md.
 
+import { readFileSync } from 'node:fs';
+
 const int = (x) => (x == null || !Number.isFinite(x) ? '–' : Math.round(x).toLocaleString('en-US'));
 const fix = (x, d = 1) => (x == null || !Number.isFinite(x) ? '–' : x.toFixed(d));
 
@@ -562,5 +564,19 @@ export function renderMarkdown(results, jsonPath, otherRuns = []) {
       m.config.quiet.maxPct +
       '% of a core.',
     '',
+    performanceLog(),
   ].join('\n');
+}
+
+/**
+ * The hand-written history of performance changes (bench/performance-work.md), appended to every
+ * generated report so regenerating BENCHMARKS.md keeps it.
+ * @returns {string}
+ */
+function performanceLog() {
+  try {
+    return readFileSync(new URL('../performance-work.md', import.meta.url), 'utf8').trimEnd() + '\n';
+  } catch {
+    return '';
+  }
 }
