@@ -387,7 +387,7 @@ function s4Section(results) {
             ? `${int(c.joinsPerSec)} of ${int(c.offeredRate)}${(c.backgroundCpuPct ?? 0) > NOISY_PCT ? ' †' : ''}`
             : '–',
         c && c.joins ? pair(c.p50, c.p99) : '–',
-        c && c.joins ? `${fix(c.cpuMsPerCycle, 2)} (+${fix(c.redisCpuMsPerCycle, 2)})` : '–',
+        c && c.joins && c.cpuMsPerCycle >= 0 ? `${fix(c.cpuMsPerCycle, 2)} (+${fix(c.redisCpuMsPerCycle, 2)})` : '–',
         int(r.errors),
       ]);
       correct.push([

@@ -757,7 +757,8 @@ async function presenceChurn(s, p, eio, stub) {
     joinsPerSec: b.joins / bSec,
     leavesPerSec: b.leaves / bSec,
     ...bCpu,
-    cpuMsPerCycle: b.joins ? (bCpu.serverCpuSec * 1000) / b.joins : null,
+    // A server that exited mid-churn leaves no CPU figure (its /proc entry is gone).
+    cpuMsPerCycle: b.joins && bCpu.serverCpuSec >= 0 ? (bCpu.serverCpuSec * 1000) / b.joins : null,
     redisCpuMsPerCycle: b.joins ? (bCpu.redisCpuSec * 1000) / b.joins : null,
     authRequests: stub.stats.requests,
     backgroundCpuPct: bBg,

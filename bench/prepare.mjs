@@ -1,0 +1,15 @@
+// Installs the harness's own dependencies (bench/package.json) on first use, so `npm run bench`
+// works from a fresh clone. A no-op once bench/node_modules holds them.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const benchDir = fileURLToPath(new URL('.', import.meta.url));
+const needed = ['socket.io', 'ioredis', 'laravel-echo-server', 'ws'];
+
+if (needed.every((name) => existsSync(new URL(`node_modules/${name}/package.json`, import.meta.url)))) process.exit(0);
+console.log('bench: installing the harness dependencies (bench/package.json) once');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const { status } = spawnSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: benchDir, stdio: 'inherit' });
+process.exit(status ?? 1);
