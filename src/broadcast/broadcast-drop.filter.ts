@@ -2,7 +2,6 @@ import { Catch, type ArgumentsHost, type RpcExceptionFilter } from '@nestjs/comm
 import { EMPTY, type Observable } from 'rxjs';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { BroadcastDrops } from './broadcast-drops.js';
-import { DroppedMessage } from './dropped-message.js';
 import type { IncomingBatch } from './laravel.deserializer.js';
 
 /**
@@ -21,11 +20,8 @@ export class BroadcastDropFilter implements RpcExceptionFilter<unknown> {
   catch(exception: unknown, host: ArgumentsHost): Observable<never> {
     const batch = host.switchToRpc().getData<Partial<IncomingBatch> | undefined>();
     const messages = Array.isArray(batch?.messages) ? batch.messages : [];
-    const detail = exception instanceof Error ? exception.message : String(exception);
     this.metrics.messagesReceived.inc({ source: 'redis' }, messages.length);
-    for (const { channel, redisChannel } of messages) {
-      this.drops.record(new DroppedMessage('handler_error', channel, detail), redisChannel);
-    }
+    for (const { channel, redisChannel } of messages) this.drops.recordFailure(exception, channel, redisChannel);
     return EMPTY;
   }
 }

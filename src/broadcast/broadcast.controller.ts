@@ -7,7 +7,6 @@ import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { BroadcastDrops } from './broadcast-drops.js';
 import { BroadcastDropFilter } from './broadcast-drop.filter.js';
 import { BroadcastBatchValidationPipe, type ValidatedBatch } from './broadcast-validation.pipe.js';
-import { DroppedMessage } from './dropped-message.js';
 import { LARAVEL_BROADCAST } from './laravel.deserializer.js';
 import { PrefixAdvisor } from './prefix-advisor.js';
 
@@ -48,8 +47,7 @@ export class BroadcastController {
           this.log.debug(`${broadcast.event} on "${broadcast.channel}" to ${recipients} socket(s)`);
         }
       } catch (err) {
-        const detail = err instanceof Error ? err.message : String(err);
-        this.drops.record(new DroppedMessage('handler_error', broadcast.channel, detail), redisChannel);
+        this.drops.recordFailure(err, broadcast.channel, redisChannel);
       }
     }
   }
