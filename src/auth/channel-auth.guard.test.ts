@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import type { ExecutionContext } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { socketChannels } from '../channels/socket-channels.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { BroadcastBatchValidationPipe, toBroadcast } from './broadcast-validation.pipe.js';
 import { DroppedMessage } from './dropped-message.js';
 import { LaravelDeserializer, type IncomingBroadcast } from './laravel.deserializer.js';

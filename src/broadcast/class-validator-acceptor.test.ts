@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { IsInt, IsOptional, IsString, ValidateIf, ValidateNested, validateSync } from 'class-validator';
 import { BroadcastDto, MAX_DATA_DEPTH } from './broadcast.dto.js';
 import { compileAcceptor } from './class-validator-acceptor.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { DroppedMessage } from '../broadcast/dropped-message.js';
 import {
   MAX_CHANNELS_PER_EVENT,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
 import { CLIENT_VERSIONS, collect, EchoPool, rawSocket, type TestEcho } from '../support/echo-client.js';
 import { LaravelPublisher } from '../support/laravel-publisher.js';
 import { freePort, waitUntil } from '../support/ports.js';
@@ -14,7 +14,7 @@ describe('Laravel broadcasts reach Laravel Echo clients', () => {
   let laravel: LaravelPublisher;
   const clients = new EchoPool(() => relay.url);
 
-  before(async () => {
+  beforeAll(async () => {
     redis = await startRedis();
     // No Laravel app answers here: private and presence subscribes must fail cleanly.
     const noApp = `http://127.0.0.1:${await freePort()}`;
@@ -22,7 +22,7 @@ describe('Laravel broadcasts reach Laravel Echo clients', () => {
     laravel = new LaravelPublisher(redis.url, PREFIX);
   });
 
-  after(async () => {
+  afterAll(async () => {
     await laravel?.close();
     await relay?.stop();
     await redis?.close();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { chromiumMissing, launchChromium, type TestBrowser } from '../support/browser.js';
@@ -38,7 +38,7 @@ function echoPage(relayUrl: string, ioSrc: string): string {
 </script></head><body></body></html>`;
 }
 
-describe('Laravel Echo in a real browser (Chromium)', { skip: chromiumMissing() }, () => {
+(chromiumMissing() ? describe.skip : describe)('Laravel Echo in a real browser (Chromium)', () => {
   let redis: TestRedis;
   let relay: TestRelay;
   let pages: PageServer;
@@ -46,7 +46,7 @@ describe('Laravel Echo in a real browser (Chromium)', { skip: chromiumMissing() 
   let laravel: LaravelPublisher;
   const opened: Page[] = [];
 
-  before(async () => {
+  beforeAll(async () => {
     redis = await startRedis();
     pages = await startPageServer({
       '/echo.iife.js': packageFile('laravel-echo/dist/echo.iife.js'),
@@ -59,7 +59,7 @@ describe('Laravel Echo in a real browser (Chromium)', { skip: chromiumMissing() 
     browser = await launchChromium();
   });
 
-  after(async () => {
+  afterAll(async () => {
     await browser?.close();
     await laravel?.close();
     await relay?.stop();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
 import { collect, connected, createEcho, type TestEcho } from '../support/echo-client.js';
 import { waitUntil } from '../support/ports.js';
 import { CLUSTER_SETUPS, startRelayCluster, type RelayCluster } from '../support/relay-cluster.js';
@@ -8,14 +8,14 @@ import { canStartTopologies } from '../support/redis-topologies.js';
 /** One behavioural suite, run against every layout: N nodes must behave as one server. */
 for (const setup of CLUSTER_SETUPS) {
   const skip = setup.redis === 'cluster' && !canStartTopologies() && 'needs redis-server and redis-cli';
-  describe(`one logical server: ${setup.name}`, { skip }, () => {
+  (skip ? describe.skip : describe)(`one logical server: ${setup.name}`, () => {
     let cluster: RelayCluster;
     const clients: TestEcho[] = [];
 
-    before(async () => {
+    beforeAll(async () => {
       cluster = await startRelayCluster(setup);
     });
-    after(async () => {
+    afterAll(async () => {
       await cluster?.close();
     });
     afterEach(() => {

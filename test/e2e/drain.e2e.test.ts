@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { connected, createEcho, rawSocket } from '../support/echo-client.js';
 import { httpStatus } from '../support/http.js';
 import { waitUntil } from '../support/ports.js';
@@ -8,10 +8,10 @@ import { startReadyRelay } from '../support/relay.js';
 
 describe('graceful drain', () => {
   let redis: TestRedis;
-  before(async () => {
+  beforeAll(async () => {
     redis = await startRedis();
   });
-  after(async () => {
+  afterAll(async () => {
     await redis?.close();
   });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
 import { collect, connected, createEcho, type TestEcho } from '../support/echo-client.js';
 import { ApiClient, type KeyStyle } from '../support/http-api.js';
 import { LaravelPublisher } from '../support/laravel-publisher.js';
@@ -20,7 +20,7 @@ describe('HTTP API of laravel-echo-server', () => {
   let laravel: LaravelPublisher;
   const clients: TestEcho[] = [];
 
-  before(async () => {
+  beforeAll(async () => {
     redis = await startRedis();
     relay = await startReadyRelay({
       env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX },
@@ -30,7 +30,7 @@ describe('HTTP API of laravel-echo-server', () => {
     laravel = new LaravelPublisher(redis.url, PREFIX);
   });
 
-  after(async () => {
+  afterAll(async () => {
     await laravel.close();
     await relay.stop();
     await redis.close();
@@ -278,7 +278,7 @@ describe('HTTP API with publishing turned off (subscribers.http: false)', () => 
   let relay: TestRelay;
   let laravel: LaravelPublisher;
 
-  before(async () => {
+  beforeAll(async () => {
     redis = await startRedis();
     relay = await startReadyRelay({
       env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, ECHO_RELAY_SUBSCRIBE_HTTP: 'false' },
@@ -287,7 +287,7 @@ describe('HTTP API with publishing turned off (subscribers.http: false)', () => 
     laravel = new LaravelPublisher(redis.url, PREFIX);
   });
 
-  after(async () => {
+  afterAll(async () => {
     await laravel.close();
     await relay.stop();
     await redis.close();

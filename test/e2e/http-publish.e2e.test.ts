@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
 import { CLIENT_VERSIONS, collect, EchoPool, type TestEcho } from '../support/echo-client.js';
 import { ApiClient } from '../support/http-api.js';
 import { waitUntil } from '../support/ports.js';
@@ -12,7 +12,7 @@ describe('Events published over HTTP reach Laravel Echo clients', () => {
   let api: ApiClient;
   const clients = new EchoPool(() => relay.url);
 
-  before(async () => {
+  beforeAll(async () => {
     redis = await startRedis();
     relay = await startReadyRelay({
       env: { REDIS_URL: redis.url, ECHO_RELAY_CLIENTS: JSON.stringify([{ appId: 'app', key: 'app-key' }]) },
@@ -20,7 +20,7 @@ describe('Events published over HTTP reach Laravel Echo clients', () => {
     api = new ApiClient(relay.apiUrl, 'app', 'app-key');
   });
 
-  after(async () => {
+  afterAll(async () => {
     await relay.stop();
     await redis.close();
   });

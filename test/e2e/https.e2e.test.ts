@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { collect, connected, createEcho } from '../support/echo-client.js';
 import { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
@@ -53,7 +53,7 @@ describe("HTTPS / WSS from the old file's ssl settings", () => {
   let relay: TestRelay;
   const dir = mkdtempSync(join(tmpdir(), 'echo-relay-tls-'));
 
-  before(async () => {
+  beforeAll(async () => {
     issueCertificate(dir, 'first');
     redis = await startRedis();
     relay = await startReadyRelay({
@@ -66,7 +66,7 @@ describe("HTTPS / WSS from the old file's ssl settings", () => {
     });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await relay?.stop();
     await redis?.close();
   });

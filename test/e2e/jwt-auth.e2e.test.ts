@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
 import { SignJWT } from 'jose';
 import { connected, createEcho, recordEvents, type ClientVersion, type TestEcho } from '../support/echo-client.js';
 import { LaravelPublisher } from '../support/laravel-publisher.js';
@@ -29,7 +29,7 @@ describe('JWT authorisation (auth.driver: jwt)', () => {
   let relay: TestRelay;
   const clients: TestEcho[] = [];
 
-  before(async () => {
+  beforeAll(async () => {
     redis = await startRedis();
     laravel = new LaravelPublisher(redis.url, '');
     relay = await startReadyRelay({
@@ -37,7 +37,7 @@ describe('JWT authorisation (auth.driver: jwt)', () => {
     });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await relay.stop();
     await laravel.close();
     await redis.close();

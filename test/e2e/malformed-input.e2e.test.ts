@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { collect, connected, createEcho, type TestEcho } from '../support/echo-client.js';
 import { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
@@ -35,7 +35,7 @@ describe('malformed Redis messages', () => {
   let laravel: LaravelPublisher;
   let echo: TestEcho;
 
-  before(async () => {
+  beforeAll(async () => {
     redis = await startRedis();
     relay = await startReadyRelay({
       env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, ECHO_RELAY_MAX_MESSAGE_BYTES: String(MAX_BYTES) },
@@ -47,7 +47,7 @@ describe('malformed Redis messages', () => {
     await relay.waitForSubscribers('orders', 1);
   });
 
-  after(async () => {
+  afterAll(async () => {
     echo.disconnect();
     await laravel?.close();
     await relay?.stop();

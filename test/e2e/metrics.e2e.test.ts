@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { collect, connected, createEcho, type TestEcho } from '../support/echo-client.js';
 import { ApiClient, delta, sample, scrape } from '../support/http-api.js';
 import { LaravelPublisher } from '../support/laravel-publisher.js';
@@ -16,7 +16,7 @@ describe('Prometheus metrics at /metrics', () => {
   let api: ApiClient;
   let laravel: LaravelPublisher;
 
-  before(async () => {
+  beforeAll(async () => {
     redis = await startRedis();
     relay = await startReadyRelay({
       env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX },
@@ -26,7 +26,7 @@ describe('Prometheus metrics at /metrics', () => {
     laravel = new LaravelPublisher(redis.url, PREFIX);
   });
 
-  after(async () => {
+  afterAll(async () => {
     await laravel.close();
     await relay.stop();
     await redis.close();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { CLIENT_VERSIONS, connected, createEcho } from '../support/echo-client.js';
 import { startRedis, type TestRedis } from '../support/redis-server.js';
 import { startReadyRelay, type TestRelay } from '../support/relay.js';
@@ -10,14 +10,14 @@ describe('origin allow-list on the socket handshake', () => {
   let redis: TestRedis;
   let relay: TestRelay;
 
-  before(async () => {
+  beforeAll(async () => {
     redis = await startRedis();
     relay = await startReadyRelay({
       env: { REDIS_URL: redis.url, ECHO_RELAY_ALLOWED_ORIGINS: `${ALLOWED}, https://admin.example` },
     });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await relay?.stop();
     await redis?.close();
   });

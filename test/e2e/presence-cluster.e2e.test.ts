@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
 import { PresenceDirectory } from '../../src/channels/presence-directory.js';
 import { connected, createEcho, type ClientVersion, type TestEcho } from '../support/echo-client.js';
 import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
@@ -21,7 +21,7 @@ describe('presence across echo-relay instances sharing one Redis', () => {
   let nodeB: TestRelay;
   const clients: TestEcho[] = [];
 
-  before(async () => {
+  beforeAll(async () => {
     redis = await startRedis();
     app = await LaravelAuthStub.start();
     for (const [token, user] of Object.entries({ ann: ANN, bob: BOB, carol: CAROL })) app.users.set(token, user);
@@ -29,7 +29,7 @@ describe('presence across echo-relay instances sharing one Redis', () => {
     nodeB = await startReadyRelay({ env: relayEnv() });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await Promise.all([nodeA.stop(), nodeB.stop()]);
     await app.close();
     await redis.close();

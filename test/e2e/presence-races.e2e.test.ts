@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
 import { PresenceDirectory } from '../../src/channels/presence-directory.js';
 import { connected, createEcho, rawSocket, recordEvents, type TestEcho } from '../support/echo-client.js';
 import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
@@ -22,7 +22,7 @@ describe('subscribes racing their auth call', () => {
   let directory: PresenceDirectory;
   const clients: TestEcho[] = [];
 
-  before(async () => {
+  beforeAll(async () => {
     redis = await startRedis();
     laravel = new LaravelPublisher(redis.url, '');
     app = await LaravelAuthStub.start();
@@ -33,7 +33,7 @@ describe('subscribes racing their auth call', () => {
     directory = relay.app.get(PresenceDirectory);
   });
 
-  after(async () => {
+  afterAll(async () => {
     await relay.stop();
     await laravel.close();
     await app.close();

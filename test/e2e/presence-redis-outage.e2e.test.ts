@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { PresenceDirectory } from '../../src/channels/presence-directory.js';
 import { connected, createEcho, rawSocket, type TestEcho } from '../support/echo-client.js';
 import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
@@ -14,13 +14,13 @@ import { startReadyRelay, type TestRelay } from '../support/relay.js';
  */
 const SKIP = !haveRedisServer() && 'needs a local redis-server to stop and start';
 
-describe('presence and whispers while Redis is away', { skip: SKIP }, () => {
+(SKIP ? describe.skip : describe)('presence and whispers while Redis is away', () => {
   let redis: TestRedis;
   let app: LaravelAuthStub;
   let relay: TestRelay;
   const clients: TestEcho[] = [];
 
-  before(async () => {
+  beforeAll(async () => {
     redis = await startRedis();
     app = await LaravelAuthStub.start();
     app.users.set('ann', { id: 1, info: { name: 'Ann' } });
@@ -28,7 +28,7 @@ describe('presence and whispers while Redis is away', { skip: SKIP }, () => {
     relay = await startReadyRelay({ env: { REDIS_URL: redis.url, ECHO_RELAY_AUTH_HOST: app.url } });
   });
 
-  after(async () => {
+  afterAll(async () => {
     clients.forEach((echo) => echo.disconnect());
     await relay.stop();
     await app.close();

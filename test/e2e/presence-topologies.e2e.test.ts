@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
 import { PresenceDirectory } from '../../src/channels/presence-directory.js';
 import { connected, createEcho, type TestEcho } from '../support/echo-client.js';
 import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
@@ -11,21 +11,20 @@ import { startReadyRelay, type TestRelay } from '../support/relay.js';
 const ANN = { id: 1, info: { name: 'Ann' } };
 const BOB = { id: 2, info: { name: 'Bob' } };
 
-describe(
+(canStartTopologies() ? describe : describe.skip)(
   'presence and whispers across two nodes on other Redis topologies',
-  { skip: !canStartTopologies() && 'needs redis-server and redis-cli' },
   () => {
     let app: LaravelAuthStub;
     const cleanup: (() => Promise<void>)[] = [];
     const clients: TestEcho[] = [];
 
-    before(async () => {
+    beforeAll(async () => {
       app = await LaravelAuthStub.start();
       app.users.set('ann', ANN);
       app.users.set('bob', BOB);
     });
 
-    after(async () => {
+    afterAll(async () => {
       for (const step of cleanup.reverse()) await step();
       await app.close();
     });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
 import { PresenceDirectory } from '../../src/channels/presence-directory.js';
 import {
   CLIENT_VERSIONS,
@@ -28,7 +28,7 @@ describe('presence channels on one node', () => {
   let directory: PresenceDirectory;
   const clients: TestEcho[] = [];
 
-  before(async () => {
+  beforeAll(async () => {
     redis = await startRedis();
     laravel = new LaravelPublisher(redis.url, PREFIX);
     app = await LaravelAuthStub.start();
@@ -40,7 +40,7 @@ describe('presence channels on one node', () => {
     directory = relay.app.get(PresenceDirectory);
   });
 
-  after(async () => {
+  afterAll(async () => {
     await relay.stop();
     await laravel.close();
     await app.close();

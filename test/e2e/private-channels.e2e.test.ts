@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
 import {
   CLIENT_VERSIONS,
   connected,
@@ -25,7 +25,7 @@ describe('private channels authorised by the Laravel app', () => {
   const clients: TestEcho[] = [];
   const relays: TestRelay[] = [];
 
-  before(async () => {
+  beforeAll(async () => {
     redis = await startRedis();
     laravel = new LaravelPublisher(redis.url, PREFIX);
     app = await LaravelAuthStub.start();
@@ -33,7 +33,7 @@ describe('private channels authorised by the Laravel app', () => {
     relay = await relayWith({ ECHO_RELAY_AUTH_HOST: app.url, ECHO_RELAY_AUTH_TIMEOUT_MS: '400' });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await Promise.all(relays.map((r) => r.stop()));
     await laravel.close();
     await app.close();

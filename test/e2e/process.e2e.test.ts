@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { collect, connected, createEcho, rawSocket } from '../support/echo-client.js';
 import { LaravelPublisher } from '../support/laravel-publisher.js';
 import { freePort, waitUntil } from '../support/ports.js';
@@ -39,11 +39,11 @@ describe('echo-relay as a process', () => {
   let redis: TestRedis;
   const running: RelayProcess[] = [];
 
-  before(async () => {
+  beforeAll(async () => {
     redis = await startRedis();
   });
 
-  after(async () => {
+  afterAll(async () => {
     for (const relay of running) await killRelay(relay);
     await redis?.close();
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { afterAll, describe, it } from '@jest/globals';
 import { collect, connected, createEcho } from '../support/echo-client.js';
 import { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
@@ -8,7 +8,7 @@ import { startRelay, type TestRelay } from '../support/relay.js';
 
 describe('Redis outages', () => {
   const cleanup: (() => Promise<void>)[] = [];
-  after(async () => {
+  afterAll(async () => {
     for (const step of cleanup.reverse()) await step();
   });
 

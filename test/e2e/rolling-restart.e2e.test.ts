@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { collect, connected, createEcho, rawSocket, type TestEcho } from '../support/echo-client.js';
 import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
 import { LaravelPublisher } from '../support/laravel-publisher.js';
@@ -16,7 +16,7 @@ describe('rolling restart behind a load balancer', () => {
   let balancer: TcpBalancer;
   const clients: TestEcho[] = [];
 
-  before(async () => {
+  beforeAll(async () => {
     redis = await startRedis();
     app = await LaravelAuthStub.start();
     app.users.set('ann', { id: 1, info: { name: 'Ann' } });
@@ -31,7 +31,7 @@ describe('rolling restart behind a load balancer', () => {
     balancer = await startBalancer(() => nodes.map((n) => n.port));
   });
 
-  after(async () => {
+  afterAll(async () => {
     clients.forEach((echo) => echo.disconnect());
     await balancer?.close();
     for (const node of nodes ?? []) await node.stop();

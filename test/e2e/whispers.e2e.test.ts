@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
 import {
   CLIENT_VERSIONS,
   connected,
@@ -23,7 +23,7 @@ describe('whispers (client events)', () => {
   let laravel: LaravelPublisher;
   const clients: TestEcho[] = [];
 
-  before(async () => {
+  beforeAll(async () => {
     redis = await startRedis();
     laravel = new LaravelPublisher(redis.url, '');
     app = await LaravelAuthStub.start();
@@ -35,7 +35,7 @@ describe('whispers (client events)', () => {
     quiet = await startReadyRelay({ env: { ...env, ECHO_RELAY_WHISPERS: 'false' } });
   });
 
-  after(async () => {
+  afterAll(async () => {
     await Promise.all([nodeA.stop(), nodeB.stop(), quiet.stop()]);
     await laravel.close();
     await app.close();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { exportJWK, SignJWT, type JWTPayload } from 'jose';
 import { defaultAuthConfig, type AuthConfig, type JwtConfig } from '../../config/auth.config.js';
 import { ConfigError } from '../../config/load-config.js';
@@ -83,7 +83,7 @@ describe('JwtAuthorizer', () => {
     let url: string;
     let up = true;
 
-    before(async () => {
+    beforeAll(async () => {
       const jwk = { ...(await exportJWK(ec.publicKey)), kid: 'k1', alg: 'ES256' };
       server = createServer((_req, res) => {
         if (!up) return void res.writeHead(500).end();
@@ -93,7 +93,7 @@ describe('JwtAuthorizer', () => {
       url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
     });
 
-    after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
     it('verifies ES256 tokens with the key named by kid, refuses unknown kids', async () => {
       const authorizer = new JwtAuthorizer(config({ jwksUrl: url }));
