@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Benchmark orchestrator: start a redis-server per target, run each scenario on
 // every target in turn (each on a freshly started server), stop everything, then write
 // bench/results/<date>-<mode>.json and BENCHMARKS.md at the repository root.

@@ -1,3 +1,4 @@
+// @ts-check
 // Minimal socket.io client speaking Engine.IO 3 or 4 framing directly over a
 // raw `ws` WebSocket. It does only what a Laravel Echo subscriber does on the
 // wire: open, connect the default namespace, `subscribe`, answer/emit pings,
@@ -120,9 +121,10 @@ export class EioConnection {
       maxPayload: 1 << 20,
     });
     this.ws = ws;
-    ws.on('message', (data) => this.onFrame(data));
+    // Without a binaryType set, ws delivers every message as one Buffer.
+    ws.on('message', (data) => this.onFrame(/** @type {Buffer} */ (data)));
     ws.on('close', () => this.finish('closed'));
-    ws.on('error', (err) => this.finish(err.code || err.message));
+    ws.on('error', (err) => this.finish(/** @type {NodeJS.ErrnoException} */ (err).code || err.message));
   }
 
   /** @param {Buffer} buf */

@@ -1,3 +1,4 @@
+// @ts-check
 // Fixed-bucket latency histogram, cheap to record into and to merge across
 // worker threads (plain Float64Array, transferable).
 //

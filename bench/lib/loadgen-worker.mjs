@@ -1,3 +1,4 @@
+// @ts-check
 // Load-generator worker thread: owns a share of the client connections,
 // counts deliveries per step and records their latency in a histogram.
 // Hot path per frame: one Buffer.indexOf, a digit scan, one histogram bump.

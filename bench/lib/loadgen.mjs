@@ -1,3 +1,4 @@
+// @ts-check
 // Main-thread side of the load generator: spreads clients over worker
 // threads, polls their shared counters and merges their per-step results.
 

@@ -1,3 +1,4 @@
+// @ts-check
 // Worker-thread side of S4 (presence churn): a pool of presence clients, each
 // one socket of one user in one presence channel. Each socket keeps the member
 // list a Laravel Echo app would show (`presence:subscribed` sets it, `joining`

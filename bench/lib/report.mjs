@@ -1,3 +1,4 @@
+// @ts-check
 // Render a results object (as stored in bench/results/*.json) to BENCHMARKS.md.
 
 import { readFileSync } from 'node:fs';

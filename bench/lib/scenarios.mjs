@@ -1,3 +1,4 @@
+// @ts-check
 // The benchmark scenarios. Each receives a TargetSession (see session.mjs),
 // which starts/stops the target server and owns the load generator and the
 // Redis publisher, plus that scenario's parameters.
