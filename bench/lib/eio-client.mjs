@@ -112,6 +112,8 @@ export class EioConnection {
     this.subs = subscribeFrames;
     this.connected = false;
     this.closed = false;
+    /** Set by the owner before a close it asked for, so the close is not counted as a drop. */
+    this.intentional = false;
     /** Engine.IO ping interval announced by the server (ms). */
     this.pingInterval = 25_000;
     const ws = new WebSocket(url, {
