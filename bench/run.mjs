@@ -24,9 +24,20 @@ const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 const REPO_ROOT = resolve(BENCH_DIR, '..');
 const RESULTS_DIR = resolve(BENCH_DIR, 'results');
 
+/**
+ * @typedef {import('./lib/config.mjs').BenchConfig} BenchConfig
+ * @typedef {import('./lib/results.js').Results} Results
+ * @typedef {import('./lib/results.js').TargetResult} TargetResult
+ * @typedef {(s: TargetSession, c: BenchConfig, eio: 3|4) => Promise<object>} ScenarioRunner
+ */
+
+/** @param {string} line */
 const log = (line) => console.log(line);
 
-/** Scenario name -> runner(session, config, eio); run once per Engine.IO version the target speaks. */
+/**
+ * Scenario name -> runner(session, config, eio); run once per Engine.IO version the target speaks.
+ * @type {Record<string, ScenarioRunner>}
+ */
 const SCENARIOS = {
   s1: (s, c, eio) => s1Idle(s, c.s1, eio),
   s1max: (s, c, eio) => s1Max(s, c.s1max, eio),
@@ -35,6 +46,7 @@ const SCENARIOS = {
   s3: (s, c, eio) => s3ManyChannels(s, c.s3, eio),
   s4: (s, c, eio) => s4PresenceChurn(s, c.s4, eio),
 };
+/** @type {Record<string, string>} */
 const TITLES = {
   s1: 'S1 idle connections',
   s1max: 'S1 largest connection count',
@@ -46,9 +58,9 @@ const TITLES = {
 
 /**
  * Write the raw JSON and BENCHMARKS.md.
- * @param {object} results
+ * @param {Results} results
  * @param {string} jsonPath
- * @param {object} cfg
+ * @param {BenchConfig} cfg
  */
 function writeReport(results, jsonPath, cfg) {
   const out = cfg.out ? resolve(cfg.out) : resolve(REPO_ROOT, 'BENCHMARKS.md');
@@ -61,6 +73,68 @@ function writeReport(results, jsonPath, cfg) {
   log(`wrote ${relative(process.cwd(), out) || out}`);
 }
 
+/**
+ * Add a target's entry to the results and, unless it is unavailable here, create its session
+ * (not opened yet).
+ * @param {import('./targets/index.mjs').Target} target
+ * @param {BenchConfig} cfg
+ * @param {Loadgen} loadgen
+ * @param {number} deadline performance.now() value after which scenarios wind down
+ * @param {Results} results
+ * @returns {{session: TargetSession, entry: TargetResult}|null} null when the target is skipped
+ */
+function addTarget(target, cfg, loadgen, deadline, results) {
+  /** @type {TargetResult} */
+  const entry = { name: target.name, description: target.description, eio: target.eio, scenarios: {}, errors: [] };
+  results.targets.push(entry);
+  const why = target.unavailable(cfg);
+  if (why) {
+    entry.skipped = why;
+    log(`${target.name}: SKIPPED: ${why}`);
+    return null;
+  }
+  entry.version = target.version(cfg);
+  return { session: new TargetSession(target, cfg, loadgen, log, deadline), entry };
+}
+
+/**
+ * Run one scenario on one target, once per Engine.IO version it speaks; a failure is recorded in the
+ * results and the next version (or target) goes on.
+ * @param {string} name scenario key
+ * @param {TargetSession} session
+ * @param {TargetResult} entry the target's results
+ * @param {BenchConfig} cfg
+ * @param {Loadgen} loadgen
+ */
+async function runScenario(name, session, entry, cfg, loadgen) {
+  // Scenario results are stored as the scenario returns them (results.d.ts describes how they are read).
+  const scenarios = /** @type {Record<string, object[]>} */ (entry.scenarios);
+  const na = session.target.notApplicable?.[name];
+  if (na) {
+    log(`  ${entry.name}: not applicable: ${na}`);
+    scenarios[name] = [{ notApplicable: na }];
+    return;
+  }
+  scenarios[name] = [];
+  for (const eio of session.target.eio) {
+    if (session.outOfTime()) {
+      log(`  ${entry.name} EIO${eio}: skipped, time budget exhausted`);
+      continue;
+    }
+    log(`  ${entry.name} (${entry.version}), EIO${eio} clients`);
+    try {
+      scenarios[name].push(await SCENARIOS[name](session, cfg, eio));
+    } catch (e) {
+      const err = /** @type {Error} */ (e);
+      log(`    ERROR: ${err.stack || err}`);
+      entry.errors.push({ scenario: name, eio, error: String(err.message || err) });
+      scenarios[name].push({ eio, error: String(err.message || err) });
+      await loadgen.closeAll().catch(() => {});
+      await session.stopServer().catch(() => {});
+    }
+  }
+}
+
 async function main() {
   const cfg = loadConfig(process.argv.slice(2), process.env);
   if (cfg.help) {
@@ -69,7 +143,7 @@ async function main() {
   }
   if (cfg.reportOnly) {
     const p = resolve(cfg.reportOnly);
-    writeReport(JSON.parse(readFileSync(p, 'utf8')), p, cfg);
+    writeReport(/** @type {Results} */ (JSON.parse(readFileSync(p, 'utf8'))), p, cfg);
     return 0;
   }
 
@@ -94,6 +168,7 @@ async function main() {
   log(`targets: ${cfg.targets.join(', ')}; scenarios: ${cfg.scenarios.join(', ')}; load-gen threads: ${cfg.workers}`);
 
   const loadgen = new Loadgen(cfg.workers);
+  /** @type {Results} */
   const results = {
     meta: {
       date: started.toISOString(),
@@ -101,56 +176,26 @@ async function main() {
       command: `node bench/run.mjs${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
       machine,
       config: cfg,
+      durationSec: 0, // set when the run ends
     },
     targets: [],
   };
 
   // Scenario-major order: every target runs a scenario before the next
   // scenario starts, so slow drifts in machine load hit all targets alike.
+  /** @type {{session: TargetSession, entry: TargetResult}[]} */
   const sessions = [];
   try {
     for (const target of targets) {
-      const entry = { name: target.name, description: target.description, eio: target.eio, scenarios: {}, errors: [] };
-      results.targets.push(entry);
-      const why = target.unavailable(cfg);
-      if (why) {
-        entry.skipped = why;
-        log(`${target.name}: SKIPPED: ${why}`);
-        continue;
-      }
-      entry.version = target.version(cfg);
-      const session = new TargetSession(target, cfg, loadgen, log, deadline);
-      sessions.push({ session, entry });
-      await session.open();
+      const added = addTarget(target, cfg, loadgen, deadline, results);
+      if (!added) continue;
+      sessions.push(added); // before open(), so a half-opened session is closed too
+      await added.session.open();
     }
     for (const name of cfg.scenarios) {
       if (!SCENARIOS[name]) throw new Error(`unknown scenario ${name}`);
       log(`\n== ${TITLES[name]}`);
-      for (const { session, entry } of sessions) {
-        const na = session.target.notApplicable?.[name];
-        if (na) {
-          log(`  ${entry.name}: not applicable: ${na}`);
-          entry.scenarios[name] = [{ notApplicable: na }];
-          continue;
-        }
-        entry.scenarios[name] = [];
-        for (const eio of session.target.eio) {
-          if (session.outOfTime()) {
-            log(`  ${entry.name} EIO${eio}: skipped, time budget exhausted`);
-            continue;
-          }
-          log(`  ${entry.name} (${entry.version}), EIO${eio} clients`);
-          try {
-            entry.scenarios[name].push(await SCENARIOS[name](session, cfg, eio));
-          } catch (err) {
-            log(`    ERROR: ${err.stack || err}`);
-            entry.errors.push({ scenario: name, eio, error: String(err.message || err) });
-            entry.scenarios[name].push({ eio, error: String(err.message || err) });
-            await loadgen.closeAll().catch(() => {});
-            await session.stopServer().catch(() => {});
-          }
-        }
-      }
+      for (const { session, entry } of sessions) await runScenario(name, session, entry, cfg, loadgen);
     }
   } finally {
     for (const { session } of sessions) await session.close().catch(() => {});

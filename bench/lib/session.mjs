@@ -72,6 +72,16 @@ export class TargetSession {
     }
   }
 
+  /**
+   * The running server with its redis-server and publisher, for a scenario between startServer() and stopServer().
+   * @returns {{server: import('../targets/common.mjs').RunningServer, redis: {port: number, pid: number}, publisher: import('ioredis').Redis}}
+   */
+  live() {
+    const { server, redis, publisher } = this;
+    if (!server || !redis || !publisher) throw new Error(`${this.target.name}: no server running`);
+    return { server, redis, publisher };
+  }
+
   /** Stop the target server. */
   async stopServer() {
     const s = this.server;

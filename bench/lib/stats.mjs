@@ -22,10 +22,12 @@ export function median(xs) {
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
+/** @typedef {{median: number|null, min: number|null, max: number|null, n: number}} Summary */
+
 /**
  * Median, min and max of the finite numbers in `xs`.
  * @param {(number|null|undefined)[]} xs
- * @returns {{median: number|null, min: number|null, max: number|null, n: number}}
+ * @returns {Summary}
  */
 export function summarize(xs) {
   const v = finite(xs);
@@ -35,13 +37,14 @@ export function summarize(xs) {
 
 /**
  * Summarize each numeric field of a list of records.
- * @param {Record<string, number|null|undefined>[]} records
- * @param {string[]} fields
- * @returns {Record<string, ReturnType<typeof summarize>>}
+ * @template {object} R
+ * @template {keyof R & string} F
+ * @param {R[]} records
+ * @param {F[]} fields numeric (or null) fields of R
+ * @returns {Record<F, ReturnType<typeof summarize>>}
  */
 export function summarizeFields(records, fields) {
-  /** @type {Record<string, ReturnType<typeof summarize>>} */
-  const out = {};
-  for (const f of fields) out[f] = summarize(records.map((r) => r[f]));
+  const out = /** @type {Record<F, ReturnType<typeof summarize>>} */ ({});
+  for (const f of fields) out[f] = summarize(records.map((r) => /** @type {number|null|undefined} */ (r[f])));
   return out;
 }
