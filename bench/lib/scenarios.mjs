@@ -574,6 +574,8 @@ function cpuWindow(s) {
  * @returns {string}
  */
 function crashLine(tail) {
+  // strip the ANSI colour codes servers put in their logs
+  // eslint-disable-next-line no-control-regex -- ESC is exactly the character to match
   const lines = tail.replace(/\x1b\[[0-9;]*m/g, '').split('\n');
   const k = lines.findIndex((l) => /^\w*Error\b/.test(l.trim()));
   if (k < 0) return lines.filter((l) => l.trim()).at(-1) ?? 'no output';

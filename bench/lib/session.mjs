@@ -68,7 +68,9 @@ export class TargetSession {
     } catch (err) {
       const tail = server.logTail();
       await this.stopServer();
-      throw new Error(`${this.target.name} not delivering: ${/** @type {Error} */ (err).message}\n${tail}`);
+      throw new Error(`${this.target.name} not delivering: ${/** @type {Error} */ (err).message}\n${tail}`, {
+        cause: err,
+      });
     }
   }
 
