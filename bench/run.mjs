@@ -135,6 +135,36 @@ async function runScenario(name, session, entry, cfg, loadgen) {
   }
 }
 
+/**
+ * Hard stop: whatever happens, children die and the process exits 5 minutes after the run's budget.
+ * @param {number} maxMinutes
+ */
+function armHardStop(maxMinutes) {
+  setTimeout(
+    () => {
+      console.error(`bench: exceeded ${maxMinutes} + 5 minutes, aborting`);
+      killAllChildrenSync();
+      process.exit(2);
+    },
+    (maxMinutes + 5) * 60_000,
+  ).unref();
+}
+
+/**
+ * Write the raw results to bench/results/<start time>-<mode>.json.
+ * @param {Results} results
+ * @param {Date} started
+ * @param {string} mode
+ * @returns {string} the file's path
+ */
+function saveResults(results, started, mode) {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const jsonPath = resolve(RESULTS_DIR, `${started.toISOString().replace(/[:.]/g, '-').slice(0, 19)}-${mode}.json`);
+  writeFileSync(jsonPath, `${JSON.stringify(results, null, 1)}\n`);
+  log(`\nwrote ${relative(process.cwd(), jsonPath)}`);
+  return jsonPath;
+}
+
 async function main() {
   const cfg = loadConfig(process.argv.slice(2), process.env);
   if (cfg.help) {
@@ -150,15 +180,7 @@ async function main() {
   const started = new Date();
   const t0 = performance.now();
   const deadline = t0 + cfg.maxMinutes * 60_000;
-  // hard stop: whatever happens, children die and the process exits
-  setTimeout(
-    () => {
-      console.error(`bench: exceeded ${cfg.maxMinutes} + 5 minutes, aborting`);
-      killAllChildrenSync();
-      process.exit(2);
-    },
-    (cfg.maxMinutes + 5) * 60_000,
-  ).unref();
+  armHardStop(cfg.maxMinutes);
 
   const targets = pickTargets(cfg.targets);
   const machine = machineInfo();
@@ -203,11 +225,7 @@ async function main() {
   }
 
   results.meta.durationSec = (performance.now() - t0) / 1000;
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const jsonPath = resolve(RESULTS_DIR, `${started.toISOString().replace(/[:.]/g, '-').slice(0, 19)}-${cfg.mode}.json`);
-  writeFileSync(jsonPath, `${JSON.stringify(results, null, 1)}\n`);
-  log(`\nwrote ${relative(process.cwd(), jsonPath)}`);
-  writeReport(results, jsonPath, cfg);
+  writeReport(results, saveResults(results, started, cfg.mode), cfg);
   return results.targets.some((t) => t.errors?.length) ? 1 : 0;
 }
 

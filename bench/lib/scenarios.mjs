@@ -102,20 +102,8 @@ async function measureStep(s, { rate, durationMs, channelOf, expectedOf, record 
   const t0 = performance.now();
   const pub = await pacedPublish({ redis: publisher, rate, durationMs, step, channelOf, pad: s.pad });
   const expected = expectedOf(pub.perChannel);
-  // drain: until all expected arrived, or no progress for quietMs, or maxDrainMs
   const tPub = performance.now();
-  let last = lg.received();
-  let tLast = performance.now();
-  while (last < expected) {
-    await sleep(10);
-    const now = performance.now();
-    const r = lg.received();
-    if (r !== last) {
-      last = r;
-      tLast = now;
-    } else if (now - tLast > s.opts.drainQuietMs || now - tPub > s.opts.maxDrainMs) break;
-  }
-  const tEnd = Math.max(tLast, tPub);
+  const tEnd = Math.max(await drain(s, expected, tPub), tPub);
   const srv1 = sampleProcess(server.pid);
   const red1 = sampleProcess(redis.pid);
   const lgCpu = process.cpuUsage(lg0);
@@ -151,8 +139,43 @@ async function measureStep(s, { rate, durationMs, channelOf, expectedOf, record 
     strayBefore: res.stray, // late deliveries of earlier steps seen during this one
     lateDeliveries: 0, // set below
   };
-  // An overloaded server keeps sending the backlog after the drain gave up;
-  // wait until those late deliveries stop so they don't load the next step.
+  out.lateDeliveries = (await waitLateDeliveries(s)) - res.stray;
+  if (record) s.log(`    ${fmtStep(out)}`);
+  return out;
+}
+
+/**
+ * Wait for a step's deliveries: until all expected arrived, or none arrived for drainQuietMs, or
+ * maxDrainMs after publishing ended.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {number} expected
+ * @param {number} tPub performance.now() when publishing ended
+ * @returns {Promise<number>} performance.now() of the last progress seen
+ */
+async function drain(s, expected, tPub) {
+  const lg = s.loadgen;
+  let last = lg.received();
+  let tLast = performance.now();
+  while (last < expected) {
+    await sleep(10);
+    const now = performance.now();
+    const r = lg.received();
+    if (r !== last) {
+      last = r;
+      tLast = now;
+    } else if (now - tLast > s.opts.drainQuietMs || now - tPub > s.opts.maxDrainMs) break;
+  }
+  return tLast;
+}
+
+/**
+ * An overloaded server keeps sending the backlog after the drain gave up; wait (bounded by
+ * maxDrainMs) until those late deliveries stop for settleMs so they don't load the next step.
+ * @param {import('./session.mjs').TargetSession} s
+ * @returns {Promise<number>} the stray-delivery counter when they stopped
+ */
+async function waitLateDeliveries(s) {
+  const lg = s.loadgen;
   let stray = lg.stray();
   const tSettle = performance.now();
   for (
@@ -166,9 +189,7 @@ async function measureStep(s, { rate, durationMs, channelOf, expectedOf, record 
       quietSince = performance.now();
     }
   }
-  out.lateDeliveries = stray - res.stray;
-  if (record) s.log(`    ${fmtStep(out)}`);
-  return out;
+  return stray;
 }
 
 /** @param {StepMeasurement} r */
@@ -614,44 +635,13 @@ async function checkMembers(s, { url, eio, rooms, observerBase }) {
     ghosts: [...listed].filter((u) => !present[room].has(u) && !uncertain[room].has(u)),
     missing: [...present[room]].filter((u) => !listed.has(u)),
   });
-  // staleByPhase: stale lists by the phase their socket last joined in (initial join or churn)
-  const views = {
-    checked: 0,
-    stale: 0,
-    ghostEntries: 0,
-    missingEntries: 0,
-    staleByPhase: /** @type {Record<string, number>} */ ({}),
-  };
-  for (const sn of snaps) {
-    for (const v of sn.views) {
-      const d = diff(v.room, new Set(v.ids));
-      views.checked++;
-      if (d.ghosts.length || d.missing.length) {
-        views.stale++;
-        views.staleByPhase[v.joinedIn] = (views.staleByPhase[v.joinedIn] ?? 0) + 1;
-      }
-      views.ghostEntries += d.ghosts.length;
-      views.missingEntries += d.missing.length;
-    }
-  }
-  const observers = [...Array(rooms).keys()].map((room) => ({
-    room,
-    channel: PRESENCE_CH + room,
-    user: observerBase + room,
-  }));
-  const observed = (
-    await lg.callEach(
-      deal(observers, lg.workers.length).map((share) => ({
-        cmd: 'presenceObserve',
-        url,
-        eio,
-        observers: share,
-        timeoutMs: 10_000,
-      })),
-    )
-  ).flatMap((r) => r.observed);
+  const views = checkViews(snaps, diff);
+  const observed = await observeRooms(s, { url, eio, rooms, observerBase });
+  /** @type {string[]} */
   const ghosts = [];
+  /** @type {string[]} */
   const missing = [];
+  /** @type {string[]} */
   const observerErrors = [];
   for (const o of observed) {
     if (!o.ids) {
@@ -685,6 +675,61 @@ async function checkMembers(s, { url, eio, rooms, observerBase }) {
   if (ghosts.length || missing.length)
     s.log(`      e.g. ghosts [${ghosts.slice(0, 3).join(' ')}] missing [${missing.slice(0, 3).join(' ')}]`);
   return r;
+}
+
+/**
+ * Check every joined socket's own member list (from the workers' snapshots) against the truth.
+ * @param {{views: {room: number, joinedIn: string, ids: string[]}[]}[]} snaps the workers' presenceSnapshot answers
+ * @param {(room: number, listed: Set<string>) => {ghosts: string[], missing: string[]}} diff
+ */
+function checkViews(snaps, diff) {
+  // staleByPhase: stale lists by the phase their socket last joined in (initial join or churn)
+  const views = {
+    checked: 0,
+    stale: 0,
+    ghostEntries: 0,
+    missingEntries: 0,
+    staleByPhase: /** @type {Record<string, number>} */ ({}),
+  };
+  for (const sn of snaps) {
+    for (const v of sn.views) {
+      const d = diff(v.room, new Set(v.ids));
+      views.checked++;
+      if (d.ghosts.length || d.missing.length) {
+        views.stale++;
+        views.staleByPhase[v.joinedIn] = (views.staleByPhase[v.joinedIn] ?? 0) + 1;
+      }
+      views.ghostEntries += d.ghosts.length;
+      views.missingEntries += d.missing.length;
+    }
+  }
+  return views;
+}
+
+/**
+ * One fresh observer socket per room (spread over the load-generator threads) reads the room's member list.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {{url: string, eio: 3|4, rooms: number, observerBase: number}} o observer of room r is user observerBase + r
+ * @returns {Promise<{room: number, ids: string[]|null, error: string|null}[]>}
+ */
+async function observeRooms(s, { url, eio, rooms, observerBase }) {
+  const lg = s.loadgen;
+  const observers = [...Array(rooms).keys()].map((room) => ({
+    room,
+    channel: PRESENCE_CH + room,
+    user: observerBase + room,
+  }));
+  return (
+    await lg.callEach(
+      deal(observers, lg.workers.length).map((share) => ({
+        cmd: 'presenceObserve',
+        url,
+        eio,
+        observers: share,
+        timeoutMs: 10_000,
+      })),
+    )
+  ).flatMap((r) => r.observed);
 }
 
 /**
