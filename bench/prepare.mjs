@@ -1,3 +1,4 @@
+// @ts-check
 // Installs the harness's own dependencies (bench/package.json) on first use, so `npm run bench`
 // works from a fresh clone. A no-op once bench/node_modules holds them.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Benchmark orchestrator: start a redis-server per target, run each scenario on
 // every target in turn (each on a freshly started server), stop everything, then write
 // bench/results/<date>-<mode>.json and BENCHMARKS.md at the repository root.
@@ -23,9 +24,20 @@ const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 const REPO_ROOT = resolve(BENCH_DIR, '..');
 const RESULTS_DIR = resolve(BENCH_DIR, 'results');
 
+/**
+ * @typedef {import('./lib/config.mjs').BenchConfig} BenchConfig
+ * @typedef {import('./lib/results.js').Results} Results
+ * @typedef {import('./lib/results.js').TargetResult} TargetResult
+ * @typedef {(s: TargetSession, c: BenchConfig, eio: 3|4) => Promise<object>} ScenarioRunner
+ */
+
+/** @param {string} line */
 const log = (line) => console.log(line);
 
-/** Scenario name -> runner(session, config, eio); run once per Engine.IO version the target speaks. */
+/**
+ * Scenario name -> runner(session, config, eio); run once per Engine.IO version the target speaks.
+ * @type {Record<string, ScenarioRunner>}
+ */
 const SCENARIOS = {
   s1: (s, c, eio) => s1Idle(s, c.s1, eio),
   s1max: (s, c, eio) => s1Max(s, c.s1max, eio),
@@ -34,6 +46,7 @@ const SCENARIOS = {
   s3: (s, c, eio) => s3ManyChannels(s, c.s3, eio),
   s4: (s, c, eio) => s4PresenceChurn(s, c.s4, eio),
 };
+/** @type {Record<string, string>} */
 const TITLES = {
   s1: 'S1 idle connections',
   s1max: 'S1 largest connection count',
@@ -45,9 +58,9 @@ const TITLES = {
 
 /**
  * Write the raw JSON and BENCHMARKS.md.
- * @param {object} results
+ * @param {Results} results
  * @param {string} jsonPath
- * @param {object} cfg
+ * @param {BenchConfig} cfg
  */
 function writeReport(results, jsonPath, cfg) {
   const out = cfg.out ? resolve(cfg.out) : resolve(REPO_ROOT, 'BENCHMARKS.md');
@@ -60,6 +73,98 @@ function writeReport(results, jsonPath, cfg) {
   log(`wrote ${relative(process.cwd(), out) || out}`);
 }
 
+/**
+ * Add a target's entry to the results and, unless it is unavailable here, create its session
+ * (not opened yet).
+ * @param {import('./targets/index.mjs').Target} target
+ * @param {BenchConfig} cfg
+ * @param {Loadgen} loadgen
+ * @param {number} deadline performance.now() value after which scenarios wind down
+ * @param {Results} results
+ * @returns {{session: TargetSession, entry: TargetResult}|null} null when the target is skipped
+ */
+function addTarget(target, cfg, loadgen, deadline, results) {
+  /** @type {TargetResult} */
+  const entry = { name: target.name, description: target.description, eio: target.eio, scenarios: {}, errors: [] };
+  results.targets.push(entry);
+  const why = target.unavailable(cfg);
+  if (why) {
+    entry.skipped = why;
+    log(`${target.name}: SKIPPED: ${why}`);
+    return null;
+  }
+  entry.version = target.version(cfg);
+  return { session: new TargetSession(target, cfg, loadgen, log, deadline), entry };
+}
+
+/**
+ * Run one scenario on one target, once per Engine.IO version it speaks; a failure is recorded in the
+ * results and the next version (or target) goes on.
+ * @param {string} name scenario key
+ * @param {TargetSession} session
+ * @param {TargetResult} entry the target's results
+ * @param {BenchConfig} cfg
+ * @param {Loadgen} loadgen
+ */
+async function runScenario(name, session, entry, cfg, loadgen) {
+  // Scenario results are stored as the scenario returns them (results.d.ts describes how they are read).
+  const scenarios = /** @type {Record<string, object[]>} */ (entry.scenarios);
+  const na = session.target.notApplicable?.[name];
+  if (na) {
+    log(`  ${entry.name}: not applicable: ${na}`);
+    scenarios[name] = [{ notApplicable: na }];
+    return;
+  }
+  scenarios[name] = [];
+  for (const eio of session.target.eio) {
+    if (session.outOfTime()) {
+      log(`  ${entry.name} EIO${eio}: skipped, time budget exhausted`);
+      continue;
+    }
+    log(`  ${entry.name} (${entry.version}), EIO${eio} clients`);
+    try {
+      scenarios[name].push(await SCENARIOS[name](session, cfg, eio));
+    } catch (e) {
+      const err = /** @type {Error} */ (e);
+      log(`    ERROR: ${err.stack || err}`);
+      entry.errors.push({ scenario: name, eio, error: String(err.message || err) });
+      scenarios[name].push({ eio, error: String(err.message || err) });
+      await loadgen.closeAll().catch(() => {});
+      await session.stopServer().catch(() => {});
+    }
+  }
+}
+
+/**
+ * Hard stop: whatever happens, children die and the process exits 5 minutes after the run's budget.
+ * @param {number} maxMinutes
+ */
+function armHardStop(maxMinutes) {
+  setTimeout(
+    () => {
+      console.error(`bench: exceeded ${maxMinutes} + 5 minutes, aborting`);
+      killAllChildrenSync();
+      process.exit(2);
+    },
+    (maxMinutes + 5) * 60_000,
+  ).unref();
+}
+
+/**
+ * Write the raw results to bench/results/<start time>-<mode>.json.
+ * @param {Results} results
+ * @param {Date} started
+ * @param {string} mode
+ * @returns {string} the file's path
+ */
+function saveResults(results, started, mode) {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const jsonPath = resolve(RESULTS_DIR, `${started.toISOString().replace(/[:.]/g, '-').slice(0, 19)}-${mode}.json`);
+  writeFileSync(jsonPath, `${JSON.stringify(results, null, 1)}\n`);
+  log(`\nwrote ${relative(process.cwd(), jsonPath)}`);
+  return jsonPath;
+}
+
 async function main() {
   const cfg = loadConfig(process.argv.slice(2), process.env);
   if (cfg.help) {
@@ -68,22 +173,14 @@ async function main() {
   }
   if (cfg.reportOnly) {
     const p = resolve(cfg.reportOnly);
-    writeReport(JSON.parse(readFileSync(p, 'utf8')), p, cfg);
+    writeReport(/** @type {Results} */ (JSON.parse(readFileSync(p, 'utf8'))), p, cfg);
     return 0;
   }
 
   const started = new Date();
   const t0 = performance.now();
   const deadline = t0 + cfg.maxMinutes * 60_000;
-  // hard stop: whatever happens, children die and the process exits
-  setTimeout(
-    () => {
-      console.error(`bench: exceeded ${cfg.maxMinutes} + 5 minutes, aborting`);
-      killAllChildrenSync();
-      process.exit(2);
-    },
-    (cfg.maxMinutes + 5) * 60_000,
-  ).unref();
+  armHardStop(cfg.maxMinutes);
 
   const targets = pickTargets(cfg.targets);
   const machine = machineInfo();
@@ -93,6 +190,7 @@ async function main() {
   log(`targets: ${cfg.targets.join(', ')}; scenarios: ${cfg.scenarios.join(', ')}; load-gen threads: ${cfg.workers}`);
 
   const loadgen = new Loadgen(cfg.workers);
+  /** @type {Results} */
   const results = {
     meta: {
       date: started.toISOString(),
@@ -100,56 +198,26 @@ async function main() {
       command: `node bench/run.mjs${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
       machine,
       config: cfg,
+      durationSec: 0, // set when the run ends
     },
     targets: [],
   };
 
   // Scenario-major order: every target runs a scenario before the next
   // scenario starts, so slow drifts in machine load hit all targets alike.
+  /** @type {{session: TargetSession, entry: TargetResult}[]} */
   const sessions = [];
   try {
     for (const target of targets) {
-      const entry = { name: target.name, description: target.description, eio: target.eio, scenarios: {}, errors: [] };
-      results.targets.push(entry);
-      const why = target.unavailable(cfg);
-      if (why) {
-        entry.skipped = why;
-        log(`${target.name}: SKIPPED: ${why}`);
-        continue;
-      }
-      entry.version = target.version(cfg);
-      const session = new TargetSession(target, cfg, loadgen, log, deadline);
-      sessions.push({ session, entry });
-      await session.open();
+      const added = addTarget(target, cfg, loadgen, deadline, results);
+      if (!added) continue;
+      sessions.push(added); // before open(), so a half-opened session is closed too
+      await added.session.open();
     }
     for (const name of cfg.scenarios) {
       if (!SCENARIOS[name]) throw new Error(`unknown scenario ${name}`);
       log(`\n== ${TITLES[name]}`);
-      for (const { session, entry } of sessions) {
-        const na = session.target.notApplicable?.[name];
-        if (na) {
-          log(`  ${entry.name}: not applicable: ${na}`);
-          entry.scenarios[name] = [{ notApplicable: na }];
-          continue;
-        }
-        entry.scenarios[name] = [];
-        for (const eio of session.target.eio) {
-          if (session.outOfTime()) {
-            log(`  ${entry.name} EIO${eio}: skipped, time budget exhausted`);
-            continue;
-          }
-          log(`  ${entry.name} (${entry.version}), EIO${eio} clients`);
-          try {
-            entry.scenarios[name].push(await SCENARIOS[name](session, cfg, eio));
-          } catch (err) {
-            log(`    ERROR: ${err.stack || err}`);
-            entry.errors.push({ scenario: name, eio, error: String(err.message || err) });
-            entry.scenarios[name].push({ eio, error: String(err.message || err) });
-            await loadgen.closeAll().catch(() => {});
-            await session.stopServer().catch(() => {});
-          }
-        }
-      }
+      for (const { session, entry } of sessions) await runScenario(name, session, entry, cfg, loadgen);
     }
   } finally {
     for (const { session } of sessions) await session.close().catch(() => {});
@@ -157,11 +225,7 @@ async function main() {
   }
 
   results.meta.durationSec = (performance.now() - t0) / 1000;
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const jsonPath = resolve(RESULTS_DIR, `${started.toISOString().replace(/[:.]/g, '-').slice(0, 19)}-${cfg.mode}.json`);
-  writeFileSync(jsonPath, `${JSON.stringify(results, null, 1)}\n`);
-  log(`\nwrote ${relative(process.cwd(), jsonPath)}`);
-  writeReport(results, jsonPath, cfg);
+  writeReport(results, saveResults(results, started, cfg.mode), cfg);
   return results.targets.some((t) => t.errors?.length) ? 1 : 0;
 }
 

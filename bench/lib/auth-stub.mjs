@@ -1,3 +1,4 @@
+// @ts-check
 // Stub of Laravel's `POST /broadcasting/auth` for the presence scenario: the
 // user id comes from a header the bench client puts in `auth.headers` (the
 // server forwards those headers), and the answer is the channel_data Laravel's
@@ -24,17 +25,24 @@ export const USER_HEADER = 'x-bench-user';
  * @returns {Promise<AuthStub>}
  */
 export function startAuthStub({ endpoint = '/broadcasting/auth' } = {}) {
+  /** @type {AuthStub['stats']} */
   const stats = { requests: 0, ok: 0, denied: 0, bad: 0 };
+  /**
+   * @param {import('node:http').ServerResponse} res
+   * @param {number} status
+   * @param {string} body
+   */
   const reply = (res, status, body) => {
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   };
   const server = createServer((req, res) => {
+    /** @type {Buffer[]} */
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       stats.requests++;
-      if (req.method !== 'POST' || req.url.split('?')[0] !== endpoint) {
+      if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== endpoint) {
         stats.bad++;
         return reply(res, 404, '{"message":"not found"}');
       }
@@ -54,13 +62,13 @@ export function startAuthStub({ endpoint = '/broadcasting/auth' } = {}) {
   return new Promise((resolve, reject) => {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
       resolve({
         url: `http://127.0.0.1:${port}`,
         endpoint,
         stats,
         reset() {
-          for (const k of Object.keys(stats)) stats[k] = 0;
+          for (const k of /** @type {(keyof typeof stats)[]} */ (Object.keys(stats))) stats[k] = 0;
         },
         close: () =>
           new Promise((r) => {

@@ -1,3 +1,4 @@
+// @ts-check
 // Run parameters: full defaults, the --quick profile, and overrides from
 // command-line flags (--name=value) or BENCH_* environment variables.
 
@@ -75,14 +76,19 @@ export const QUICK = {
   },
 };
 
+/** @param {string} v */
 const list = (v) =>
   String(v)
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean);
+/** @param {string} v */
 const nums = (v) => list(v).map(Number);
 
-/** flag name -> [config path, parser] */
+/**
+ * flag name -> [config path (or paths), parser]
+ * @type {Record<string, [string[] | string[][], (v: string) => unknown]>}
+ */
 const FLAGS = {
   targets: [['targets'], list],
   scenarios: [['scenarios'], list],
@@ -137,10 +143,16 @@ const FLAGS = {
   's4-settle-ms': [['s4', 'settleMs'], Number],
 };
 
+/**
+ * Set a nested property, e.g. setPath(cfg, ['s2', 'rates'], [10, 20]).
+ * @param {object} obj
+ * @param {string[]} path
+ * @param {unknown} value
+ */
 function setPath(obj, path, value) {
-  let o = obj;
-  for (const k of path.slice(0, -1)) o = o[k];
-  o[path.at(-1)] = value;
+  let o = /** @type {Record<string, unknown>} */ (obj);
+  for (const k of path.slice(0, -1)) o = /** @type {Record<string, unknown>} */ (o[k]);
+  o[/** @type {string} */ (path.at(-1))] = value;
 }
 
 /** Usage text for --help. */
@@ -155,15 +167,26 @@ export function usage() {
 }
 
 /**
+ * The run configuration: FULL, possibly overlaid with QUICK and flags, plus what loadConfig derives.
+ * @typedef {typeof FULL & {
+ *   help?: boolean,
+ *   reportOnly?: string,
+ *   fdCap: number,
+ *   s1max: typeof FULL.s1max & {requestedMax?: number},
+ * }} BenchConfig
+ */
+
+/**
  * Build the run configuration from argv and the environment.
  * @param {string[]} argv process.argv.slice(2)
  * @param {NodeJS.ProcessEnv} env
- * @returns {typeof FULL & {help?: boolean, reportOnly?: string, fdCap: number}}
+ * @returns {BenchConfig}
  */
 export function loadConfig(argv, env) {
+  /** @type {Map<string, string>} */
   const raw = new Map();
   for (const [k, v] of Object.entries(env)) {
-    if (k.startsWith('BENCH_')) raw.set(k.slice(6).toLowerCase().replaceAll('_', '-'), v);
+    if (k.startsWith('BENCH_') && v !== undefined) raw.set(k.slice(6).toLowerCase().replaceAll('_', '-'), v);
   }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -174,9 +197,9 @@ export function loadConfig(argv, env) {
     else raw.set(a.slice(2), 'true');
   }
   const quick = raw.has('quick') && raw.get('quick') !== 'false';
-  const cfg = structuredClone(FULL);
+  const cfg = /** @type {BenchConfig} */ (structuredClone(FULL));
   if (quick) {
-    for (const [k, v] of Object.entries(structuredClone(QUICK))) cfg[k] = v;
+    for (const [k, v] of Object.entries(structuredClone(QUICK))) /** @type {Record<string, unknown>} */ (cfg)[k] = v;
   }
   for (const [k, v] of raw) {
     if (k === 'quick' || k === 'redis-server') continue;
@@ -184,7 +207,8 @@ export function loadConfig(argv, env) {
     else if (k === 'report-only') cfg.reportOnly = v;
     else if (FLAGS[k]) {
       const [paths, parse] = FLAGS[k];
-      for (const p of Array.isArray(paths[0]) ? paths : [paths]) setPath(cfg, p, parse(v));
+      const all = /** @type {string[][]} */ (Array.isArray(paths[0]) ? paths : [paths]);
+      for (const p of all) setPath(cfg, p, parse(v));
     } else if (!env[`BENCH_${k.toUpperCase().replaceAll('-', '_')}`]) {
       throw new Error(`unknown flag --${k}\n${usage()}`);
     }

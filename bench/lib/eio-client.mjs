@@ -1,3 +1,4 @@
+// @ts-check
 // Minimal socket.io client speaking Engine.IO 3 or 4 framing directly over a
 // raw `ws` WebSocket. It does only what a Laravel Echo subscriber does on the
 // wire: open, connect the default namespace, `subscribe`, answer/emit pings,
@@ -111,6 +112,8 @@ export class EioConnection {
     this.subs = subscribeFrames;
     this.connected = false;
     this.closed = false;
+    /** Set by the owner before a close it asked for, so the close is not counted as a drop. */
+    this.intentional = false;
     /** Engine.IO ping interval announced by the server (ms). */
     this.pingInterval = 25_000;
     const ws = new WebSocket(url, {
@@ -120,9 +123,10 @@ export class EioConnection {
       maxPayload: 1 << 20,
     });
     this.ws = ws;
-    ws.on('message', (data) => this.onFrame(data));
+    // Without a binaryType set, ws delivers every message as one Buffer.
+    ws.on('message', (data) => this.onFrame(/** @type {Buffer} */ (data)));
     ws.on('close', () => this.finish('closed'));
-    ws.on('error', (err) => this.finish(err.code || err.message));
+    ws.on('error', (err) => this.finish(/** @type {NodeJS.ErrnoException} */ (err).code || err.message));
   }
 
   /** @param {Buffer} buf */

@@ -1,3 +1,4 @@
+// @ts-check
 // Fixed-bucket latency histogram, cheap to record into and to merge across
 // worker threads (plain Float64Array, transferable).
 //
@@ -15,7 +16,7 @@ export const HIST_SIZE = FINE_BUCKETS + COARSE_BUCKETS + 1;
 
 /**
  * Create an empty histogram.
- * @returns {Float64Array}
+ * @returns {Float64Array<ArrayBuffer>}
  */
 export function createHistogram() {
   return new Float64Array(HIST_SIZE);

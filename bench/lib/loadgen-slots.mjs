@@ -1,3 +1,4 @@
+// @ts-check
 // Layout of the per-worker shared counters (Int32Array over a SharedArrayBuffer)
 // the main thread polls without messaging the worker.
 

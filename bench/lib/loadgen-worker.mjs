@@ -1,3 +1,4 @@
+// @ts-check
 // Load-generator worker thread: owns a share of the client connections,
 // counts deliveries per step and records their latency in a histogram.
 // Hot path per frame: one Buffer.indexOf, a digit scan, one histogram bump.
@@ -8,6 +9,8 @@ import { createHistogram, bucketOf } from './histogram.mjs';
 import { SLOT } from './loadgen-slots.mjs';
 import { PresencePool, observe } from './presence-client.mjs';
 
+if (!parentPort) throw new Error('loadgen-worker.mjs only runs as a worker thread');
+const parent = parentPort;
 const counters = new Int32Array(workerData.counters);
 const timeOrigin = performance.timeOrigin;
 
@@ -19,10 +22,19 @@ let hist = createHistogram();
 let count = 0;
 let sumMs = 0;
 let maxMs = 0;
+/** @type {Map<string, number>} */
 const closeReasons = new Map();
+/** @type {NodeJS.Timeout|null} */
 let pingTimer = null;
 const presence = new PresencePool(counters, (conn) => conns.push(conn));
 
+/**
+ * What a plain (non-presence) client carries as its EioConnection tag: the channels it subscribed to,
+ * which of them have delivered a probe (bit mask), and the callback that settles its connect attempt.
+ * @typedef {{chans: number[], mask: number, full: number, settle: ((ok: boolean) => void)|null}} ClientTag
+ */
+
+/** @type {import('./eio-client.mjs').EioHooks} */
 const hooks = {
   onConnected(conn) {
     Atomics.add(counters, SLOT.OPEN, 1);
@@ -62,6 +74,7 @@ const hooks = {
 /**
  * Open connections with bounded concurrency.
  * @param {{url: string, eio: 3|4, clients: number[][], channelPrefix: string, concurrency: number, timeoutMs: number}} m
+ * @returns {Promise<{connected: number, failed: number, ms: number}>}
  */
 function connectAll(m) {
   return new Promise((resolve) => {
@@ -72,6 +85,7 @@ function connectAll(m) {
     let failed = 0;
     let lastOk = t0;
     let done = false;
+    /** @type {Set<EioConnection>} */
     const pending = new Set();
     const finish = () => {
       if (done) return;
@@ -84,6 +98,7 @@ function connectAll(m) {
     const launch = () => {
       while (!done && inflight < m.concurrency && next < m.clients.length) {
         const chans = m.clients[next++];
+        /** @type {ClientTag} */
         const tag = { chans, mask: 0, full: (1 << chans.length) - 1, settle: null };
         const conn = new EioConnection(
           m.url,
@@ -126,13 +141,13 @@ function startPinger() {
   }, 1000);
 }
 
-parentPort.on('message', async (m) => {
+parent.on('message', async (m) => {
   switch (m.cmd) {
     case 'connect': {
       closing = false;
       const r = await connectAll(m);
       startPinger();
-      parentPort.postMessage({ id: m.id, ...r });
+      parent.postMessage({ id: m.id, ...r });
       break;
     }
     case 'begin': {
@@ -143,7 +158,7 @@ parentPort.on('message', async (m) => {
       maxMs = 0;
       Atomics.store(counters, SLOT.RECEIVED, 0);
       Atomics.store(counters, SLOT.STRAY, 0);
-      parentPort.postMessage({ id: m.id });
+      parent.postMessage({ id: m.id });
       break;
     }
     case 'collect': {
@@ -151,29 +166,29 @@ parentPort.on('message', async (m) => {
       const r = { id: m.id, step: curStep, count, sumMs, maxMs, hist: h, stray: Atomics.load(counters, SLOT.STRAY) };
       curStep = -1;
       hist = createHistogram();
-      parentPort.postMessage(r, [h.buffer]);
+      parent.postMessage(r, [h.buffer]);
       break;
     }
     case 'presenceSetup': {
       const r = await presence.setup(m);
       startPinger();
-      parentPort.postMessage({ id: m.id, ...r });
+      parent.postMessage({ id: m.id, ...r });
       break;
     }
     case 'presenceJoinAll': {
-      parentPort.postMessage({ id: m.id, ...(await presence.joinAll(m)) });
+      parent.postMessage({ id: m.id, ...(await presence.joinAll(m)) });
       break;
     }
     case 'presenceChurn': {
-      parentPort.postMessage({ id: m.id, ...(await presence.churn(m)) });
+      parent.postMessage({ id: m.id, ...(await presence.churn(m)) });
       break;
     }
     case 'presenceSnapshot': {
-      parentPort.postMessage({ id: m.id, ...presence.snapshot() });
+      parent.postMessage({ id: m.id, ...presence.snapshot() });
       break;
     }
     case 'presenceObserve': {
-      parentPort.postMessage({ id: m.id, observed: await observe(m) });
+      parent.postMessage({ id: m.id, observed: await observe(m) });
       break;
     }
     case 'closeAll': {
@@ -185,14 +200,14 @@ parentPort.on('message', async (m) => {
       Atomics.store(counters, SLOT.PROBE_READY, 0);
       const reasons = Object.fromEntries(closeReasons);
       closeReasons.clear();
-      parentPort.postMessage({ id: m.id, closed: n, reasons });
+      parent.postMessage({ id: m.id, closed: n, reasons });
       break;
     }
     case 'reasons': {
-      parentPort.postMessage({ id: m.id, reasons: Object.fromEntries(closeReasons) });
+      parent.postMessage({ id: m.id, reasons: Object.fromEntries(closeReasons) });
       break;
     }
     default:
-      parentPort.postMessage({ id: m.id, error: `unknown cmd ${m.cmd}` });
+      parent.postMessage({ id: m.id, error: `unknown cmd ${m.cmd}` });
   }
 });

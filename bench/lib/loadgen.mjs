@@ -1,3 +1,4 @@
+// @ts-check
 // Main-thread side of the load generator: spreads clients over worker
 // threads, polls their shared counters and merges their per-step results.
 
@@ -14,9 +15,12 @@ export class Loadgen {
    * @param {number} workers number of worker threads (1-2 on a 2-core box)
    */
   constructor(workers) {
+    /** @type {Worker[]} */
     this.workers = [];
+    /** @type {Int32Array[]} */
     this.counters = [];
     this.nextId = 1;
+    /** @type {Map<number, (answer: {error?: string}) => void>} id of a call -> its answer's callback */
     this.waiters = new Map();
     for (let i = 0; i < workers; i++) {
       const sab = new SharedArrayBuffer(SLOT_COUNT * 4);
@@ -108,7 +112,7 @@ export class Loadgen {
    * @returns {Promise<{connected: number, failed: number, ms: number}>}
    */
   async connect({ url, eio, clients, channelPrefix, concurrency, timeoutMs }) {
-    const shares = this.workers.map(() => []);
+    const shares = this.workers.map(() => /** @type {number[][]} */ ([]));
     clients.forEach((c, i) => shares[i % shares.length].push(c));
     const rs = await Promise.all(
       shares.map((share, i) =>
@@ -178,6 +182,7 @@ export class Loadgen {
    */
   async closeAll() {
     const rs = await this.callAll({ cmd: 'closeAll' });
+    /** @type {Record<string, number>} */
     const reasons = {};
     for (const r of rs) for (const [k, v] of Object.entries(r.reasons)) reasons[k] = (reasons[k] ?? 0) + v;
     return { closed: rs.reduce((a, r) => a + r.closed, 0), reasons };

@@ -1,3 +1,4 @@
+// @ts-check
 // Facts about the machine and software the numbers were measured with.
 
 import { readFileSync } from 'node:fs';
@@ -6,6 +7,12 @@ import os from 'node:os';
 import { REDIS_SERVER } from './redis.mjs';
 import { nofileLimit } from './proc.mjs';
 
+/**
+ * stdout of a command, trimmed, or null when it fails.
+ * @param {string} cmd
+ * @param {string[]} args
+ * @returns {string|null}
+ */
 const run = (cmd, args) => {
   try {
     return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] })

@@ -1,3 +1,4 @@
+// @ts-check
 // Worker-thread side of S4 (presence churn): a pool of presence clients, each
 // one socket of one user in one presence channel. Each socket keeps the member
 // list a Laravel Echo app would show (`presence:subscribed` sets it, `joining`
@@ -18,9 +19,17 @@ export const USER_HEADER_NAME = 'X-Bench-User';
 const epochMs = () => performance.timeOrigin + performance.now();
 
 /**
+ * @typedef {{
+ *   phase: string, sent: number, joins: number, leaves: number, errors: number,
+ *   statuses: Record<string, number>, skipped: number, hist: Float64Array<ArrayBuffer>,
+ *   firstSent: number, lastAck: number, start?: number, end?: number,
+ * }} PhaseStats
+ */
+
+/**
  * Counters of one phase. `hist` holds subscribe -> presence:subscribed latency.
  * @param {string} [phase] label of the phase, kept on each socket it (re)joins
- * @returns {{phase: string, sent: number, joins: number, leaves: number, errors: number, statuses: Record<string, number>, skipped: number, hist: Float64Array, firstSent: number, lastAck: number}}
+ * @returns {PhaseStats}
  */
 function newStats(phase = '') {
   return {
@@ -47,6 +56,22 @@ function newStats(phase = '') {
  * @property {boolean} endAbsent a churner that ends the churn unsubscribed
  */
 
+/**
+ * A socket as the pool tracks it (also the tag of its EioConnection).
+ * @typedef {PresenceSocket & {
+ *   subFrame: string,
+ *   unsubFrame: string,
+ *   conn: EioConnection|null,
+ *   state: 'new'|'connecting'|'idle'|'joining'|'joined'|'left'|'dead',
+ *   joinOnConnect: boolean,
+ *   waiter: (() => void)|null,
+ *   timer: NodeJS.Timeout|null,
+ *   tSent: number,
+ *   stats: PhaseStats|null,
+ *   view: Set<string>|null,
+ * }} PresenceRecord
+ */
+
 /** The presence clients of one worker thread. */
 export class PresencePool {
   /**
@@ -56,12 +81,17 @@ export class PresencePool {
   constructor(counters, track) {
     this.counters = counters;
     this.track = track;
+    /** @type {PresenceRecord[]} */
     this.socks = [];
+    this.url = '';
+    /** @type {3|4} */
+    this.eio = 4;
     this.closing = false;
     this.stats = newStats();
     // early: joining/leaving that reached a socket before its own presence:subscribed (an Echo
     // app's here() list then replaces whatever joining()/leaving() did with them)
     this.events = { joining: 0, leaving: 0, early: 0, duplicateJoining: 0, unknownLeaving: 0, unexpectedSubscribed: 0 };
+    /** @type {import('./eio-client.mjs').EioHooks} */
     this.hooks = {
       onConnected: (conn) => this.onConnected(conn),
       onEvent: (conn, buf) => this.onEvent(conn, buf),
@@ -72,7 +102,7 @@ export class PresencePool {
   /** Forget every socket (their connections are closed by the worker's closeAll). */
   reset() {
     this.closing = true;
-    for (const r of this.socks) clearTimeout(r.timer);
+    for (const r of this.socks) if (r.timer) clearTimeout(r.timer);
     this.socks = [];
   }
 
@@ -87,10 +117,11 @@ export class PresencePool {
     this.url = m.url;
     this.eio = m.eio;
     this.stats = newStats();
-    for (const k of Object.keys(this.events)) this.events[k] = 0;
+    for (const k of /** @type {(keyof PresencePool['events'])[]} */ (Object.keys(this.events))) this.events[k] = 0;
     this.socks = m.sockets.map((s) => {
       const headers = { [USER_HEADER_NAME]: String(s.user) };
-      return {
+      /** @type {PresenceRecord} */
+      const rec = {
         ...s,
         subFrame: channelFrame('subscribe', s.channel, headers),
         unsubFrame: channelFrame('unsubscribe', s.channel, headers),
@@ -103,6 +134,7 @@ export class PresencePool {
         stats: null,
         view: null,
       };
+      return rec;
     });
     const t0 = performance.now();
     return this.bounded(this.socks, m.concurrency, m.timeoutMs, (r) => this.connect(r)).then(() => {
@@ -113,14 +145,14 @@ export class PresencePool {
 
   /**
    * Run `start(rec)` for each record with at most `concurrency` unsettled at once.
-   * @param {object[]} recs
+   * @param {PresenceRecord[]} recs
    * @param {number} concurrency
    * @param {number} timeoutMs
-   * @param {(rec: object) => void} start must lead to {@link settle} of the record
+   * @param {(rec: PresenceRecord) => void} start must lead to {@link settle} of the record
    * @returns {Promise<void>}
    */
   bounded(recs, concurrency, timeoutMs, start) {
-    return new Promise((resolve) => {
+    return new Promise((/** @type {(v?: void) => void} */ resolve) => {
       let next = 0;
       let inflight = 0;
       let done = false;
@@ -148,34 +180,35 @@ export class PresencePool {
     });
   }
 
-  /** @param {object} r */
+  /** @param {PresenceRecord} r */
   connect(r) {
     r.state = 'connecting';
     r.conn = new EioConnection(this.url, this.eio, [], this.hooks, r);
     this.track(r.conn);
   }
 
-  /** @param {object} r the record's pending step (connect or join) finished, one way or another */
+  /** @param {PresenceRecord} r the record's pending step (connect or join) finished, one way or another */
   settle(r) {
     const w = r.waiter;
     r.waiter = null;
     w?.();
   }
 
-  /** @param {object} r */
+  /** @param {PresenceRecord} r */
   sendJoin(r) {
+    const stats = this.stats;
     r.state = 'joining';
     r.view = null;
-    r.stats = this.stats;
+    r.stats = stats;
     r.tSent = performance.now();
-    if (!r.stats.firstSent) r.stats.firstSent = epochMs();
-    r.stats.sent++;
+    if (!stats.firstSent) stats.firstSent = epochMs();
+    stats.sent++;
     if (!r.conn?.send(r.subFrame)) this.fail(r, 'connection gone before subscribe', 'dead');
   }
 
   /**
    * Leave the channel: `unsubscribe`, or close the connection.
-   * @param {object} r
+   * @param {PresenceRecord} r
    */
   leave(r) {
     if (r.mode === 'disconnect') {
@@ -185,13 +218,13 @@ export class PresencePool {
         c.intentional = true;
         c.close('churn');
       }
-    } else r.conn.send(r.unsubFrame);
+    } else r.conn?.send(r.unsubFrame);
     r.state = 'left';
     r.view = null;
     this.stats.leaves++;
   }
 
-  /** @param {object} r */
+  /** @param {PresenceRecord} r */
   rejoin(r) {
     if (r.mode === 'disconnect') {
       r.joinOnConnect = true;
@@ -202,7 +235,7 @@ export class PresencePool {
   /**
    * A join that ended without `presence:subscribed`, or a socket lost. Counted in
    * the phase that is running (an answer to a join counts in the phase that sent it).
-   * @param {object} r
+   * @param {PresenceRecord} r
    * @param {string} why
    * @param {'idle'|'dead'} next the socket's state from now on
    */
@@ -217,7 +250,7 @@ export class PresencePool {
   /** @param {EioConnection} conn */
   onConnected(conn) {
     Atomics.add(this.counters, SLOT.OPEN, 1);
-    const r = conn.tag;
+    const r = /** @type {PresenceRecord} */ (conn.tag);
     if (conn !== r.conn) return;
     if (r.joinOnConnect) {
       r.joinOnConnect = false;
@@ -233,7 +266,7 @@ export class PresencePool {
    * @param {Buffer} buf `42[event, channel, arg]`
    */
   onEvent(conn, buf) {
-    const r = conn.tag;
+    const r = /** @type {PresenceRecord} */ (conn.tag);
     if (conn !== r.conn) return;
     let msg;
     try {
@@ -250,12 +283,14 @@ export class PresencePool {
           return;
         }
         const ms = performance.now() - r.tSent;
-        const st = r.stats;
+        const st = /** @type {PhaseStats} */ (r.stats); // set by sendJoin
         st.hist[bucketOf(ms)]++;
         st.joins++;
         st.lastAck = epochMs();
         r.state = 'joined';
-        r.view = new Set((Array.isArray(arg) ? arg : []).map((m) => String(m?.user_id)));
+        r.view = new Set(
+          (Array.isArray(arg) ? arg : []).map((/** @type {{user_id?: unknown}} */ m) => String(m?.user_id)),
+        );
         this.settle(r);
         break;
       }
@@ -290,7 +325,7 @@ export class PresencePool {
    */
   onClosed(conn, wasConnected, reason) {
     if (wasConnected) Atomics.sub(this.counters, SLOT.OPEN, 1);
-    const r = conn.tag;
+    const r = /** @type {PresenceRecord} */ (conn.tag);
     if (this.closing || conn.intentional || conn !== r.conn) return;
     if (wasConnected) Atomics.add(this.counters, SLOT.DROPPED, 1);
     r.view = null;
@@ -316,29 +351,45 @@ export class PresencePool {
    * Then every churner is brought to its end state (present, or absent for
    * `endAbsent` ones) and the call waits until no join is in flight.
    * @param {{rate: number, durationMs: number, gapMs: number, timeoutMs: number}} m
-   * @returns {Promise<{churn: object, tail: object, unsettled: number}>}
+   * @returns {Promise<{churn: PhaseStats, tail: PhaseStats, unsettled: number}>}
    */
   async churn(m) {
     const churn = (this.stats = newStats('churn'));
+    churn.start = epochMs();
+    await this.churnFor(m, churn);
+    churn.end = epochMs();
+    const tail = (this.stats = newStats('churn'));
+    const unsettled = await this.bringToEndState(m);
+    return { churn, tail, unsettled };
+  }
+
+  /**
+   * The timed part of phase B: every 10 ms, leave as many joined churners as the rate asks for and
+   * schedule their rejoin `gapMs` later.
+   * @param {{rate: number, durationMs: number, gapMs: number}} m
+   * @param {PhaseStats} churn counts the skipped leaves
+   * @returns {Promise<void>}
+   */
+  churnFor(m, churn) {
     const churners = this.socks.filter((r) => r.churn);
     const t0 = performance.now();
-    churn.start = epochMs();
     let due = 0;
     let ptr = 0;
-    await new Promise((resolve) => {
+    /** @returns {PresenceRecord|null} the next joined churner, round-robin */
+    const nextJoined = () => {
+      for (let k = 0; k < churners.length; k++) {
+        const c = churners[ptr];
+        ptr = (ptr + 1) % churners.length;
+        if (c.state === 'joined') return c;
+      }
+      return null;
+    };
+    return new Promise((resolve) => {
       const tick = () => {
         const elapsed = performance.now() - t0;
         const target = Math.floor((Math.min(elapsed, m.durationMs) * m.rate) / 1000);
         for (; due < target; due++) {
-          let r = null;
-          for (let k = 0; k < churners.length; k++) {
-            const c = churners[ptr];
-            ptr = (ptr + 1) % churners.length;
-            if (c.state === 'joined') {
-              r = c;
-              break;
-            }
-          }
+          const r = nextJoined();
           if (!r) {
             churn.skipped++;
             continue;
@@ -356,12 +407,17 @@ export class PresencePool {
       };
       const timer = setInterval(tick, 10);
     });
-    churn.end = epochMs();
+  }
 
-    // End state: churners marked endAbsent leave, every other socket is (re)joined. A pending
-    // rejoin still waits out its gap: a subscribe sent right behind the unsubscribe is a different
-    // (racier) case than the churn measures.
-    const tail = (this.stats = newStats('churn'));
+  /**
+   * End state: churners marked endAbsent leave, every other socket is (re)joined. A pending
+   * rejoin still waits out its gap: a subscribe sent right behind the unsubscribe is a different
+   * (racier) case than the churn measures. Waits (bounded by `timeoutMs`) until nothing is in flight.
+   * @param {{gapMs: number, timeoutMs: number}} m
+   * @returns {Promise<number>} sockets still in flight at the end
+   */
+  async bringToEndState(m) {
+    /** @param {PresenceRecord} r */
     const apply = (r) => {
       const absent = r.churn && r.endAbsent;
       if (r.state === 'joined' && absent) this.leave(r);
@@ -382,24 +438,29 @@ export class PresencePool {
       this.socks.filter((r) => r.timer || r.state === 'joining' || r.state === 'connecting').length;
     const until = performance.now() + m.timeoutMs;
     while (inflight() > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
-    return { churn, tail, unsettled: inflight() };
+    return inflight();
   }
 
   /**
    * Who this worker's sockets say is in each room, and what each joined socket's member list shows.
-   * @returns {{present: number[][], uncertain: number[][], stuck: object[], views: {room: number, user: number, joinedIn: string, ids: string[]}[], states: Record<string, number>, events: object}}
+   * @returns {{present: number[][], uncertain: number[][], stuck: object[], views: {room: number, user: number, joinedIn: string, ids: string[]}[], states: Record<string, number>, events: PresencePool['events']}}
    */
   snapshot() {
+    /** @type {number[][]} */
     const present = [];
+    /** @type {number[][]} */
     const uncertain = [];
+    /** @type {{room: number, user: number, joinedIn: string, ids: string[]}[]} */
     const views = [];
+    /** @type {object[]} */
     const stuck = [];
+    /** @type {Record<string, number>} */
     const states = {};
     for (const r of this.socks) {
       states[r.state] = (states[r.state] ?? 0) + 1;
       if (r.state === 'joined') {
         present.push([r.room, r.user]);
-        views.push({ room: r.room, user: r.user, joinedIn: r.stats.phase, ids: [...r.view] });
+        views.push({ room: r.room, user: r.user, joinedIn: r.stats?.phase ?? '', ids: [...(r.view ?? [])] });
       } else if (r.state === 'joining' || r.state === 'connecting') {
         uncertain.push([r.room, r.user]);
         stuck.push({
@@ -427,6 +488,10 @@ export function observe(m) {
       (o) =>
         new Promise((resolve) => {
           let done = false;
+          /**
+           * @param {string[]|null} ids
+           * @param {string|null} error
+           */
           const finish = (ids, error) => {
             if (done) return;
             done = true;
@@ -447,7 +512,9 @@ export function observe(m) {
               if (msg[1] !== o.channel) return;
               if (msg[0] === 'presence:subscribed')
                 finish(
-                  (Array.isArray(msg[2]) ? msg[2] : []).map((x) => String(x?.user_id)),
+                  (Array.isArray(msg[2]) ? msg[2] : []).map((/** @type {{user_id?: unknown}} */ x) =>
+                    String(x?.user_id),
+                  ),
                   null,
                 );
               else if (msg[0] === 'subscription_error') finish(null, `subscription_error ${msg[2]}`);

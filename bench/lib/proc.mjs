@@ -1,3 +1,4 @@
+// @ts-check
 // Child-process lifecycle (every child is registered and killed on exit,
 // failure or signal), /proc sampling for CPU time and RSS, free ports and
 // small polling helpers.
@@ -10,7 +11,17 @@ import { createServer } from 'node:net';
 import { get as httpGet } from 'node:http';
 import { execFileSync } from 'node:child_process';
 
-/** @type {Set<import('node:child_process').ChildProcess>} */
+/**
+ * A child started by {@link spawnChild}: its output tail, a name for reports, and a promise of its exit code
+ * (or the signal that ended it; null when it could not be spawned).
+ * @typedef {import('node:child_process').ChildProcess & {
+ *   logTail: () => string,
+ *   benchName: string,
+ *   exited: Promise<number|NodeJS.Signals|null>,
+ * }} BenchChild
+ */
+
+/** @type {Set<BenchChild>} */
 const children = new Set();
 
 /** Clock ticks per second for /proc/<pid>/stat utime/stime. */
@@ -37,6 +48,7 @@ export function nofileLimit() {
   const line = readFileSync('/proc/self/limits', 'utf8')
     .split('\n')
     .find((l) => l.startsWith('Max open files'));
+  if (!line) throw new Error('no "Max open files" line in /proc/self/limits');
   const [soft, hard] = line
     .trim()
     .split(/\s+/)
@@ -55,7 +67,7 @@ export function freePort() {
     srv.unref();
     srv.on('error', reject);
     srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
       srv.close(() => resolve(port));
     });
   });
@@ -69,7 +81,7 @@ export function freePort() {
  * @param {string} cmd
  * @param {string[]} args
  * @param {{cwd?: string, env?: NodeJS.ProcessEnv, name: string}} opts
- * @returns {import('node:child_process').ChildProcess & {logTail: () => string, exited: Promise<number|null>}}
+ * @returns {BenchChild}
  */
 export function spawnChild(cmd, args, { cwd, env, name }) {
   const { soft, hard } = nofileLimit();
@@ -79,13 +91,15 @@ export function spawnChild(cmd, args, { cwd, env, name }) {
     file = 'bash';
     argv = ['-c', `ulimit -n ${hard} 2>/dev/null; exec "$0" "$@"`, cmd, ...args];
   }
-  const child = spawn(file, argv, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(file, argv, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
+  /** @param {Buffer|string} chunk */
   const keep = (chunk) => {
     tail = (tail + chunk.toString()).slice(-4000);
   };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
+  const child = /** @type {BenchChild} */ (/** @type {import('node:child_process').ChildProcess} */ (proc));
   child.logTail = () => tail;
   child.benchName = name;
   children.add(child);
@@ -105,7 +119,7 @@ export function spawnChild(cmd, args, { cwd, env, name }) {
 
 /**
  * Stop a child: SIGTERM, then SIGKILL after `graceMs`.
- * @param {ReturnType<typeof spawnChild>} child
+ * @param {BenchChild|null|undefined} child
  * @param {number} [graceMs]
  * @returns {Promise<void>}
  */
@@ -225,7 +239,7 @@ export function httpStatus(port, path, timeoutMs = 1000) {
  * Poll `fn` until it returns a truthy value or the deadline passes.
  * @template T
  * @param {() => Promise<T>|T} fn
- * @param {{timeoutMs: number, intervalMs?: number, what: string, child?: ReturnType<typeof spawnChild>}} opts
+ * @param {{timeoutMs: number, intervalMs?: number, what: string, child?: BenchChild}} opts
  * @returns {Promise<T>}
  */
 export async function waitFor(fn, { timeoutMs, intervalMs = 100, what, child }) {

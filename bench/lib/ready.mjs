@@ -1,3 +1,4 @@
+// @ts-check
 // End-to-end readiness: a server is ready for load when a message published to
 // Redis reaches a subscribed client (HTTP readiness alone does not prove the
 // Redis subscription is live).
@@ -21,7 +22,9 @@ export function waitEndToEnd({ port, eio, redis, timeoutMs = 20_000 }) {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     let done = false;
-    let timer = null;
+    /** @type {NodeJS.Timeout|undefined} */
+    let timer;
+    /** @param {Error} [err] */
     const finish = (err) => {
       if (done) return;
       done = true;

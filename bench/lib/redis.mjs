@@ -1,3 +1,4 @@
+// @ts-check
 // redis-server lifecycle (one per target, on a free port, no persistence) and
 // the Laravel-style publisher that stamps seq/step/ts into every payload.
 
@@ -60,7 +61,8 @@ export async function startRedis({ dir }) {
   } finally {
     probe.disconnect();
   }
-  return { port, pid: child.pid, stop: () => stopChild(child) };
+  // it answered PING, so it was spawned and has a pid
+  return { port, pid: /** @type {number} */ (child.pid), stop: () => stopChild(child) };
 }
 
 /**

@@ -1,8 +1,23 @@
+// @ts-check
 // Render a results object (as stored in bench/results/*.json) to BENCHMARKS.md.
 
 import { readFileSync } from 'node:fs';
 
+/**
+ * @typedef {import('./results.js').Results} Results
+ * @typedef {import('./results.js').TargetResult} TargetResult
+ * @typedef {import('./results.js').Spread} Spread
+ * @typedef {import('./results.js').S4Result} S4Result
+ * @typedef {import('./results.js').MemberCheck} MemberCheck
+ * @typedef {(string|number)[]} Cells one table row
+ */
+
+/** @param {number|null|undefined} x */
 const int = (x) => (x == null || !Number.isFinite(x) ? '–' : Math.round(x).toLocaleString('en-US'));
+/**
+ * @param {number|null|undefined} x
+ * @param {number} [d] decimals
+ */
 const fix = (x, d = 1) => (x == null || !Number.isFinite(x) ? '–' : x.toFixed(d));
 
 /**
@@ -19,33 +34,44 @@ function spread(s, f) {
 
 /** "Other CPU %" above which a step is marked as measured on a busy machine (any repetition). */
 const NOISY_PCT = 25;
+/** @param {{backgroundCpuPct?: Spread}|undefined} summary */
 const noisy = (summary) => (summary?.backgroundCpuPct?.max ?? 0) > NOISY_PCT;
 
+/** @param {Cells} cells */
 const row = (cells) => `| ${cells.join(' | ')} |`;
+/**
+ * @param {string[]} head
+ * @param {Cells[]} rows
+ */
 const table = (head, rows) => [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
 
-/** @param {object} results */
+/** @param {Results} results */
 function liveTargets(results) {
   return results.targets.filter((t) => !t.skipped);
 }
 
-/** Ratio text "x.xx× bare" against the bare target's value for the same EIO. */
+/**
+ * Ratio text "x.xx× bare" against the bare target's value for the same EIO.
+ * @param {number|null|undefined} value
+ * @param {number|null|undefined} base
+ */
 function ratio(value, base) {
   return value != null && base ? ` (${(value / base).toFixed(2)}×)` : '';
 }
 
 /**
  * Rates of a fan-out scenario that every target measured (for every protocol).
- * @param {object} results
- * @param {string} key scenario key
+ * @param {Results} results
+ * @param {'s2'|'s2small'} key scenario key
  * @returns {number[]}
  */
 function commonRates(results, key) {
+  /** @type {Set<number>|null} */
   let common = null;
   for (const t of liveTargets(results)) {
     for (const r of t.scenarios[key] ?? []) {
       const rates = new Set((r.steps ?? []).filter((st) => st.reps?.length).map((st) => st.rate));
-      common = common ? new Set([...common].filter((x) => rates.has(x))) : rates;
+      common = common ? new Set([...common].filter((/** @type {number} */ x) => rates.has(x))) : rates;
     }
   }
   return [...(common ?? [])].sort((a, b) => a - b);
@@ -54,7 +80,7 @@ function commonRates(results, key) {
 /**
  * Deliveries per server CPU-second over the steps at the given rates
  * (total deliveries / total server CPU time).
- * @param {object} r fan-out result
+ * @param {import('./results.js').FanOutResult|undefined} r fan-out result
  * @param {number[]} rates
  * @returns {number|null}
  */
@@ -73,13 +99,27 @@ function perCpuAt(r, rates) {
 
 /**
  * Summary table: one row per target and Engine.IO version.
- * @param {object} results
+ * @param {Results} results
  * @returns {string}
  */
 function summary(results) {
   const bare = results.targets.find((t) => t.name === 'bare' && !t.skipped);
-  const find = (t, sc, eio) => t?.scenarios?.[sc]?.find?.((x) => x.eio === eio && !x.error);
+  /**
+   * A target's successful run of a scenario with clients speaking `eio`.
+   * @template {keyof import('./results.js').Scenarios} K
+   * @param {TargetResult|undefined} t
+   * @param {K} sc
+   * @param {3|4} eio
+   * @returns {NonNullable<import('./results.js').Scenarios[K]>[number]|undefined}
+   */
+  const find = (t, sc, eio) => {
+    const list = /** @type {{eio: number, error?: string}[]|undefined} */ (t?.scenarios?.[sc]);
+    return /** @type {NonNullable<import('./results.js').Scenarios[K]>[number]|undefined} */ (
+      list?.find?.((x) => x.eio === eio && !x.error)
+    );
+  };
   const rates = commonRates(results, 's2');
+  /** @type {Cells[]} */
   const rows = [];
   for (const t of liveTargets(results)) {
     for (const eio of t.eio) {
@@ -125,7 +165,7 @@ function summary(results) {
 
 /**
  * Summary cell for S4: joins/s of the initial join, and the end-of-churn check.
- * @param {object[]|undefined} s4 the target's S4 results
+ * @param {S4Result[]|undefined} s4 the target's S4 results
  * @param {number} eio
  * @returns {string}
  */
@@ -140,49 +180,83 @@ function s4Summary(s4, eio) {
   return `${joins}; ${r.serverExited ? 'server exited' : 'not checked'}`;
 }
 
-function s1Section(results) {
+/**
+ * S1 table rows of one target, and the scenario parameters (from its last successful run).
+ * @param {TargetResult} t
+ * @returns {{rows: Cells[], params: import('./results.js').S1Result['params']|null}}
+ */
+function s1Rows(t) {
+  /** @type {Cells[]} */
   const rows = [];
+  let params = null;
+  for (const r of t.scenarios.s1 ?? []) {
+    if (r.error) {
+      rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, '', '', '', '', '']);
+      continue;
+    }
+    params = r.params;
+    const connected = r.reps.map((x) => x.connected);
+    rows.push([
+      t.name,
+      `EIO${r.eio}`,
+      `${Math.min(...connected)}/${r.params.connections}`,
+      spread(r.summary.connectRate, int),
+      spread(r.summary.connectCpuMsPerConn, (x) => fix(x, 2)),
+      spread(r.summary.rssPerConnKiB, fix),
+      spread(r.summary.idleCpuPct, fix),
+      spread(r.summary.readyMs, int),
+    ]);
+  }
+  return { rows, params };
+}
+
+/**
+ * "Largest connection count held" rows of one target.
+ * @param {TargetResult} t
+ * @returns {Cells[]}
+ */
+function s1MaxRows(t) {
+  /** @type {Cells[]} */
+  const rows = [];
+  for (const r of t.scenarios.s1max ?? []) {
+    if (r.error) {
+      rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, '', '', '']);
+      continue;
+    }
+    const top = r.levels.filter((l) => l.ok).at(-1);
+    const failed = r.levels.find((l) => !l.ok);
+    rows.push([
+      t.name,
+      `EIO${r.eio}`,
+      r.maxHeld ? int(r.maxHeld) : 'none',
+      top ? fix(top.rssPerConnKiB) : '–',
+      r.hold
+        ? `${int(r.hold.stillOpen)} open after ${r.hold.holdMs / 1000} s, idle CPU ${fix(r.hold.idleCpuPct)}%`
+        : '–',
+      failed
+        ? `failed at ${int(failed.level)}: ${failed.failed} failed, ${failed.ready} ready`
+        : r.levels.map((l) => int(l.level)).join(' → '),
+    ]);
+  }
+  return rows;
+}
+
+/**
+ * @param {Results} results
+ * @returns {string}
+ */
+function s1Section(results) {
+  /** @type {Cells[]} */
+  const rows = [];
+  /** @type {Cells[]} */
   const maxRows = [];
+  /** @type {import('./results.js').S1Result['params']|null} */
   let params = null;
   for (const t of liveTargets(results)) {
-    for (const r of t.scenarios.s1 ?? []) {
-      if (r.error) {
-        rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, '', '', '', '', '']);
-        continue;
-      }
-      params = r.params;
-      const connected = r.reps.map((x) => x.connected);
-      rows.push([
-        t.name,
-        `EIO${r.eio}`,
-        `${Math.min(...connected)}/${r.params.connections}`,
-        spread(r.summary.connectRate, int),
-        spread(r.summary.connectCpuMsPerConn, (x) => fix(x, 2)),
-        spread(r.summary.rssPerConnKiB, fix),
-        spread(r.summary.idleCpuPct, fix),
-        spread(r.summary.readyMs, int),
-      ]);
-    }
-    for (const r of t.scenarios.s1max ?? []) {
-      if (r.error) {
-        maxRows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, '', '', '']);
-        continue;
-      }
-      const top = r.levels.filter((l) => l.ok).at(-1);
-      const failed = r.levels.find((l) => !l.ok);
-      maxRows.push([
-        t.name,
-        `EIO${r.eio}`,
-        r.maxHeld ? int(r.maxHeld) : 'none',
-        top ? fix(top.rssPerConnKiB) : '–',
-        r.hold
-          ? `${int(r.hold.stillOpen)} open after ${r.hold.holdMs / 1000} s, idle CPU ${fix(r.hold.idleCpuPct)}%`
-          : '–',
-        failed
-          ? `failed at ${int(failed.level)}: ${failed.failed} failed, ${failed.ready} ready`
-          : r.levels.map((l) => int(l.level)).join(' → '),
-      ]);
-    }
+    const s1 = s1Rows(t);
+    rows.push(...s1.rows);
+    params = s1.params ?? params;
+    maxRows.push(...s1MaxRows(t));
   }
   const out = ['## S1 idle connections', ''];
   if (params) {
@@ -223,7 +297,14 @@ function s1Section(results) {
   return out.join('\n');
 }
 
+/**
+ * One table row per publish step of a fan-out (or S3) result.
+ * @param {TargetResult} t
+ * @param {{eio: 3|4, steps: import('./results.js').FanOutStep[]}} r
+ * @returns {Cells[]}
+ */
 function stepRows(t, r) {
+  /** @type {Cells[]} */
   const rows = [];
   for (const st of r.steps) {
     if (st.skipped) {
@@ -266,9 +347,18 @@ const STEP_HEAD = [
   'other CPU %',
 ];
 
+/**
+ * @param {Results} results
+ * @param {'s2'|'s2small'} key
+ * @param {string} title
+ * @returns {string}
+ */
 function s2Section(results, key, title) {
+  /** @type {Cells[]} */
   const rows = [];
+  /** @type {string[]} */
   const best = [];
+  /** @type {import('./results.js').FanOutResult['params']|null} */
   let params = null;
   for (const t of liveTargets(results)) {
     for (const r of t.scenarios[key] ?? []) {
@@ -301,8 +391,14 @@ function s2Section(results, key, title) {
   ].join('\n');
 }
 
+/**
+ * @param {Results} results
+ * @returns {string}
+ */
 function s3Section(results) {
+  /** @type {Cells[]} */
   const rows = [];
+  /** @type {import('./results.js').S3Result['params']|null} */
   let params = null;
   for (const t of liveTargets(results)) {
     for (const r of t.scenarios.s3 ?? []) {
@@ -335,12 +431,16 @@ function s3Section(results) {
   ].join('\n');
 }
 
-/** "a / b ms" for two latencies. */
+/**
+ * "a / b ms" for two latencies.
+ * @param {number|null|undefined} a
+ * @param {number|null|undefined} b
+ */
 const pair = (a, b) => (a == null && b == null ? '–' : `${fix(a)} / ${fix(b)}`);
 
 /**
  * "ghosts / missing" of a member check, with the member lists the clients hold.
- * @param {object|null} c result of checkMembers
+ * @param {MemberCheck|null|undefined} c result of checkMembers
  * @returns {string[]} two cells
  */
 function checkCells(c) {
@@ -353,11 +453,117 @@ function checkCells(c) {
   return [obs, `${int(v.stale)} of ${int(v.checked)}${entries.length ? ` (${entries.join(', ')} entries)` : ''}`];
 }
 
-function s4Section(results) {
-  const perf = [];
-  const correct = [];
+/**
+ * S4 performance row of one successful run.
+ * @param {TargetResult} t
+ * @param {S4Result} r
+ * @returns {Cells}
+ */
+function s4PerfRow(t, r) {
+  const a = r.phaseA;
+  const c = r.churn;
+  return [
+    t.name,
+    `EIO${r.eio}`,
+    a ? `${int(a.joinsPerSec)}${(a.backgroundCpuPct ?? 0) > NOISY_PCT ? ' †' : ''}` : '–',
+    a ? pair(a.p50, a.p99) : '–',
+    a ? `${fix(a.cpuMsPerJoin, 2)} (+${fix(a.redisCpuMsPerJoin, 2)})` : '–',
+    r.serverExited && !r.final
+      ? 'server exited'
+      : c
+        ? `${int(c.joinsPerSec)} of ${int(c.offeredRate)}${(c.backgroundCpuPct ?? 0) > NOISY_PCT ? ' †' : ''}`
+        : '–',
+    c && c.joins ? pair(c.p50, c.p99) : '–',
+    c && c.joins && c.cpuMsPerCycle >= 0 ? `${fix(c.cpuMsPerCycle, 2)} (+${fix(c.redisCpuMsPerCycle, 2)})` : '–',
+    int(r.errors),
+  ];
+}
+
+/**
+ * Notes under the S4 tables for one successful run: a server that exited, errors by kind,
+ * ghosts and missing members, and when the sockets with stale member lists joined.
+ * @param {TargetResult} t
+ * @param {S4Result} r
+ * @returns {string[]}
+ */
+function s4Notes(t, r) {
+  /** @type {string[]} */
   const notes = [];
-  let params = null;
+  if (r.serverExited)
+    notes.push(
+      `- ${t.name} EIO${r.eio}: the server process exited ${r.final ? 'at the end' : r.churn ? 'during the churn' : r.afterJoin ? 'at the start of the churn' : 'during the joins'}: \`${r.serverExited.error}\`.`,
+    );
+  /** @type {Record<string, number>} */
+  const errs = {};
+  for (const x of [r.phaseA, r.churn, r.churn?.tail]) {
+    for (const [k, v] of Object.entries(x?.statuses ?? {})) errs[k] = (errs[k] ?? 0) + v;
+  }
+  const unanswered = (r.phaseA?.timeouts ?? 0) + (r.churn?.unsettled ?? 0);
+  if (unanswered) errs['subscribe never answered'] = unanswered;
+  if (Object.keys(errs).length)
+    notes.push(
+      `- ${t.name} EIO${r.eio} errors: ${Object.entries(errs)
+        .map(([k, v]) => `${k} × ${v}`)
+        .join(', ')}.`,
+    );
+  /** @type {[string, MemberCheck|undefined][]} */
+  const checks = [
+    ['after the joins', r.afterJoin],
+    ['after the churn', r.final],
+  ];
+  for (const [when, ch] of checks) {
+    if (ch && (ch.ghosts || ch.missing))
+      notes.push(
+        `- ${t.name} EIO${r.eio} ${when}: ${ch.ghosts ? `ghosts e.g. ${ch.ghostSample.slice(0, 3).join(', ')}` : ''}${ch.ghosts && ch.missing ? '; ' : ''}${ch.missing ? `missing e.g. ${ch.missingSample.slice(0, 3).join(', ')}` : ''}.`,
+      );
+  }
+  const byPhase = r.final?.views.staleByPhase ?? {};
+  if (Object.keys(byPhase).length)
+    notes.push(
+      `- ${t.name} EIO${r.eio}: the stale client lists after the churn belong to sockets that last joined ${Object.entries(
+        byPhase,
+      )
+        .map(([k, v]) => `${k === 'join' ? 'in the initial join' : 'during the churn'} (${v})`)
+        .join(' and ')}.`,
+    );
+  return notes;
+}
+
+/**
+ * The paragraph and list that describe how S4 ran, from the parameters of a successful run.
+ * @param {S4Result} r0
+ * @param {number} workers load-generator threads
+ * @returns {string[]}
+ */
+function s4Method(r0, workers) {
+  const params = r0.params;
+  return [
+    `${int(r0.sockets)} sockets of ${int(params.users)} users in ${params.rooms} presence channels (user u in channel u mod ${params.rooms}; ` +
+      `the first ${int(params.doubleUsers)} users have two sockets in their channel, so "joining" must come only for a user's first socket and "leaving" only after the last). ` +
+      '`/broadcasting/auth` is answered by a stub in the harness process (user id from a header in `auth.headers`). All sockets connect first; then:',
+    '',
+    `- **Join**: every socket subscribes, ${params.joinConcurrency} subscribes in flight per load-generator thread (${workers} threads). ` +
+      'joins/s = `presence:subscribed` answers / (first subscribe → last answer); latency = subscribe sent → `presence:subscribed` received; server CPU ms per join over the same window (+ its redis-server).',
+    `- **Churn**: ${int(r0.churners)} of the sockets (drawn with a fixed seed; ${Math.round(params.disconnectShare * 100)}% of them by closing the connection, the rest by \`unsubscribe\`) leave and rejoin ${params.gapMs} ms later, ` +
+      `${int(params.churnRate)} joins/s offered for ${params.churnMs / 1000} s (a socket whose previous join is unanswered is skipped). Server CPU is per leave + rejoin. ` +
+      'Then half of the churners stay away and the others rejoin.',
+    `- **Checks**, ${params.settleMs / 1000} s after the joins and again after the churn: a fresh observer socket per channel subscribes, and the member list it receives is compared with the users that have at least one subscribed socket ` +
+      '(ghosts: listed but gone; missing: there but not listed). "Stale client lists" counts joined sockets whose own member list (the `presence:subscribed` list, plus `joining`, minus `leaving`, as a Laravel Echo `here`/`joining`/`leaving` app keeps it) differs from the truth.',
+  ];
+}
+
+/**
+ * @param {Results} results
+ * @returns {string}
+ */
+function s4Section(results) {
+  /** @type {Cells[]} */
+  const perf = [];
+  /** @type {Cells[]} */
+  const correct = [];
+  /** @type {string[]} */
+  const notes = [];
+  /** @type {S4Result|null} the last successful run, for the scenario's parameters */
   let r0 = null;
   for (const t of liveTargets(results)) {
     for (const r of t.scenarios.s4 ?? []) {
@@ -371,85 +577,24 @@ function s4Section(results) {
         correct.push([t.name, `EIO${r.eio}`, 'error', '', '', '']);
         continue;
       }
-      params = r.params;
       r0 = r;
-      const a = r.phaseA;
-      const c = r.churn;
-      perf.push([
-        t.name,
-        `EIO${r.eio}`,
-        a ? `${int(a.joinsPerSec)}${(a.backgroundCpuPct ?? 0) > NOISY_PCT ? ' †' : ''}` : '–',
-        a ? pair(a.p50, a.p99) : '–',
-        a ? `${fix(a.cpuMsPerJoin, 2)} (+${fix(a.redisCpuMsPerJoin, 2)})` : '–',
-        r.serverExited && !r.final
-          ? 'server exited'
-          : c
-            ? `${int(c.joinsPerSec)} of ${int(c.offeredRate)}${(c.backgroundCpuPct ?? 0) > NOISY_PCT ? ' †' : ''}`
-            : '–',
-        c && c.joins ? pair(c.p50, c.p99) : '–',
-        c && c.joins && c.cpuMsPerCycle >= 0 ? `${fix(c.cpuMsPerCycle, 2)} (+${fix(c.redisCpuMsPerCycle, 2)})` : '–',
-        int(r.errors),
-      ]);
+      perf.push(s4PerfRow(t, r));
       correct.push([
         t.name,
         `EIO${r.eio}`,
         ...checkCells(r.afterJoin),
         ...(r.final ? checkCells(r.final) : [r.serverExited ? 'server exited' : '–', '–']),
       ]);
-      if (r.serverExited)
-        notes.push(
-          `- ${t.name} EIO${r.eio}: the server process exited ${r.final ? 'at the end' : r.churn ? 'during the churn' : r.afterJoin ? 'at the start of the churn' : 'during the joins'}: \`${r.serverExited.error}\`.`,
-        );
-      const errs = {};
-      for (const x of [r.phaseA, r.churn, r.churn?.tail]) {
-        for (const [k, v] of Object.entries(x?.statuses ?? {})) errs[k] = (errs[k] ?? 0) + v;
-      }
-      const unanswered = (r.phaseA?.timeouts ?? 0) + (r.churn?.unsettled ?? 0);
-      if (unanswered) errs['subscribe never answered'] = unanswered;
-      if (Object.keys(errs).length)
-        notes.push(
-          `- ${t.name} EIO${r.eio} errors: ${Object.entries(errs)
-            .map(([k, v]) => `${k} × ${v}`)
-            .join(', ')}.`,
-        );
-      for (const [when, ch] of [
-        ['after the joins', r.afterJoin],
-        ['after the churn', r.final],
-      ]) {
-        if (ch && (ch.ghosts || ch.missing))
-          notes.push(
-            `- ${t.name} EIO${r.eio} ${when}: ${ch.ghosts ? `ghosts e.g. ${ch.ghostSample.slice(0, 3).join(', ')}` : ''}${ch.ghosts && ch.missing ? '; ' : ''}${ch.missing ? `missing e.g. ${ch.missingSample.slice(0, 3).join(', ')}` : ''}.`,
-          );
-      }
-      const byPhase = r.final?.views.staleByPhase ?? {};
-      if (Object.keys(byPhase).length)
-        notes.push(
-          `- ${t.name} EIO${r.eio}: the stale client lists after the churn belong to sockets that last joined ${Object.entries(
-            byPhase,
-          )
-            .map(([k, v]) => `${k === 'join' ? 'in the initial join' : 'during the churn'} (${v})`)
-            .join(' and ')}.`,
-        );
+      notes.push(...s4Notes(t, r));
     }
   }
   const out = ['## S4 presence churn', ''];
-  if (!params) {
+  if (!r0) {
     if (perf.length) out.push(table(['target', 'clients', 'result', '', '', '', '', '', ''], perf), '');
     return out.join('\n');
   }
-  const workers = results.meta.config.workers;
   out.push(
-    `${int(r0.sockets)} sockets of ${int(params.users)} users in ${params.rooms} presence channels (user u in channel u mod ${params.rooms}; ` +
-      `the first ${int(params.doubleUsers)} users have two sockets in their channel, so "joining" must come only for a user's first socket and "leaving" only after the last). ` +
-      '`/broadcasting/auth` is answered by a stub in the harness process (user id from a header in `auth.headers`). All sockets connect first; then:',
-    '',
-    `- **Join**: every socket subscribes, ${params.joinConcurrency} subscribes in flight per load-generator thread (${workers} threads). ` +
-      'joins/s = `presence:subscribed` answers / (first subscribe → last answer); latency = subscribe sent → `presence:subscribed` received; server CPU ms per join over the same window (+ its redis-server).',
-    `- **Churn**: ${int(r0.churners)} of the sockets (drawn with a fixed seed; ${Math.round(params.disconnectShare * 100)}% of them by closing the connection, the rest by \`unsubscribe\`) leave and rejoin ${params.gapMs} ms later, ` +
-      `${int(params.churnRate)} joins/s offered for ${params.churnMs / 1000} s (a socket whose previous join is unanswered is skipped). Server CPU is per leave + rejoin. ` +
-      'Then half of the churners stay away and the others rejoin.',
-    `- **Checks**, ${params.settleMs / 1000} s after the joins and again after the churn: a fresh observer socket per channel subscribes, and the member list it receives is compared with the users that have at least one subscribed socket ` +
-      '(ghosts: listed but gone; missing: there but not listed). "Stale client lists" counts joined sockets whose own member list (the `presence:subscribed` list, plus `joining`, minus `leaving`, as a Laravel Echo `here`/`joining`/`leaving` app keeps it) differs from the truth.',
+    ...s4Method(r0, results.meta.config.workers),
     '',
     table(
       [
@@ -485,15 +630,58 @@ function s4Section(results) {
 }
 
 /**
+ * The "Machine" table.
+ * @param {Results['meta']['machine']} mc
+ * @returns {string}
+ */
+function machineTable(mc) {
+  return table(
+    ['CPU', 'cores', 'memory', 'kernel', 'Node.js', 'Redis', 'open files (soft/hard)', 'bench commit'],
+    [
+      [
+        mc.cpuModel,
+        mc.cores,
+        `${mc.memoryGiB} GiB`,
+        mc.kernel,
+        mc.node,
+        mc.redis,
+        `${mc.nofile.soft}/${mc.nofile.hard}`,
+        mc.benchCommit ?? '–',
+      ],
+    ],
+  );
+}
+
+/**
+ * The "Method" list: how publishing, clients and each figure work.
+ * @param {Results['meta']} m
+ * @returns {string[]}
+ */
+function methodList(m) {
+  const mc = m.machine;
+  return [
+    '- Publisher: ioredis `PUBLISH <channel>` of Laravel-shaped payloads `{"event":"App\\\\Events\\\\Bench","data":{"seq","step","ts","pad"},"socket":null}`, paced in 5 ms ticks; `ts` is epoch µs from `performance.timeOrigin + performance.now()`.',
+    `- Clients: raw \`ws\` WebSockets speaking Engine.IO/socket.io framing (\`/socket.io/?EIO=<3|4>&transport=websocket\`), spread over ${m.config.workers} worker thread(s); a delivery is found with one \`Buffer.indexOf\` and a digit scan, no JSON parsing. EIO4 clients answer server pings, EIO3 clients ping on their own.`,
+    '- Latency = receive time − publish stamp, per delivery, in a 0.1 ms-resolution histogram. Loss = expected deliveries (published × subscribers) − deliveries received before the drain ended (1 s without progress after publishing).',
+    "- Server CPU = utime + stime from `/proc/<pid>/stat` over the step window (publish start to drain end); RSS = `VmRSS` from `/proc/<pid>/status`; both summed over the server's process tree.",
+    '- delivered/s = deliveries / step window (publish start to last delivery), so an overloaded server shows its real throughput.',
+    '- CPU percentages are of one core (the box has ' +
+      mc.cores +
+      '). "other CPU %" is machine-wide busy time (/proc/stat) minus the server, its redis-server and the load generator: other processes plus kernel softirq work not charged to any process. Before each step the harness waits (bounded) until other processes use < ' +
+      m.config.quiet.maxPct +
+      '% of a core.',
+  ];
+}
+
+/**
  * Render BENCHMARKS.md.
- * @param {object} results
+ * @param {Results} results
  * @param {string} jsonPath repo-relative path of the raw results file
  * @param {string[]} [otherRuns] repo-relative paths of other stored runs, to show run-to-run spread
  * @returns {string}
  */
 export function renderMarkdown(results, jsonPath, otherRuns = []) {
   const m = results.meta;
-  const mc = m.machine;
   const targets = results.targets.map((t) =>
     row([
       t.name,
@@ -517,21 +705,7 @@ export function renderMarkdown(results, jsonPath, otherRuns = []) {
     '',
     '## Machine',
     '',
-    table(
-      ['CPU', 'cores', 'memory', 'kernel', 'Node.js', 'Redis', 'open files (soft/hard)', 'bench commit'],
-      [
-        [
-          mc.cpuModel,
-          mc.cores,
-          `${mc.memoryGiB} GiB`,
-          mc.kernel,
-          mc.node,
-          mc.redis,
-          `${mc.nofile.soft}/${mc.nofile.hard}`,
-          mc.benchCommit ?? '–',
-        ],
-      ],
-    ),
+    machineTable(m.machine),
     '',
     '## Targets',
     '',
@@ -553,16 +727,7 @@ export function renderMarkdown(results, jsonPath, otherRuns = []) {
     s4Section(results),
     '## Method',
     '',
-    '- Publisher: ioredis `PUBLISH <channel>` of Laravel-shaped payloads `{"event":"App\\\\Events\\\\Bench","data":{"seq","step","ts","pad"},"socket":null}`, paced in 5 ms ticks; `ts` is epoch µs from `performance.timeOrigin + performance.now()`.',
-    `- Clients: raw \`ws\` WebSockets speaking Engine.IO/socket.io framing (\`/socket.io/?EIO=<3|4>&transport=websocket\`), spread over ${m.config.workers} worker thread(s); a delivery is found with one \`Buffer.indexOf\` and a digit scan, no JSON parsing. EIO4 clients answer server pings, EIO3 clients ping on their own.`,
-    '- Latency = receive time − publish stamp, per delivery, in a 0.1 ms-resolution histogram. Loss = expected deliveries (published × subscribers) − deliveries received before the drain ended (1 s without progress after publishing).',
-    "- Server CPU = utime + stime from `/proc/<pid>/stat` over the step window (publish start to drain end); RSS = `VmRSS` from `/proc/<pid>/status`; both summed over the server's process tree.",
-    '- delivered/s = deliveries / step window (publish start to last delivery), so an overloaded server shows its real throughput.',
-    '- CPU percentages are of one core (the box has ' +
-      mc.cores +
-      '). "other CPU %" is machine-wide busy time (/proc/stat) minus the server, its redis-server and the load generator: other processes plus kernel softirq work not charged to any process. Before each step the harness waits (bounded) until other processes use < ' +
-      m.config.quiet.maxPct +
-      '% of a core.',
+    ...methodList(m),
     '',
     performanceLog(),
   ].join('\n');

@@ -1,3 +1,4 @@
+// @ts-check
 // The benchmark scenarios. Each receives a TargetSession (see session.mjs),
 // which starts/stops the target server and owns the load generator and the
 // Redis publisher, plus that scenario's parameters.
@@ -9,10 +10,26 @@ import { summarizeFields } from './stats.mjs';
 import { startAuthStub } from './auth-stub.mjs';
 import { createHistogram, mergeInto, percentiles } from './histogram.mjs';
 
+/**
+ * @typedef {Awaited<ReturnType<typeof measureStep>>} StepMeasurement one publish step's figures
+ * @typedef {Awaited<ReturnType<typeof connectClients>> & {
+ *   baseRssMiB: number, rssMiB: number, rssPerConnKiB: number|null, connectCpuMsPerConn: number|null,
+ *   idleCpuPct: number, dropped: number,
+ * }} S1Rep one S1 repetition
+ * @typedef {{durationMs: number, channelOf: (i: number) => string, expectedOf: (perChannel: Map<string, number>) => number}} StepOpts
+ * @typedef {{rate: number, skipped: string, reps?: undefined, summary?: undefined}
+ *   | {rate: number, targetDeliveriesPerSec: number, reps: StepMeasurement[], summary: StepSummary}} LadderStep
+ *   one rate of a rate ladder: its repetitions and their summary, or why it was skipped
+ * @typedef {Record<(typeof STEP_FIELDS)[number], import('./stats.mjs').Summary>} StepSummary
+ */
+
 const CH = 'bench-'; // channel name = CH + index
 const KiB = 1024;
 
-/** Fields of a load step that get median/min/max summaries. */
+/**
+ * Fields of a load step that get median/min/max summaries.
+ * @type {(keyof StepMeasurement)[]}
+ */
 export const STEP_FIELDS = [
   'deliveriesPerSec',
   'p50',
@@ -32,9 +49,10 @@ export const STEP_FIELDS = [
  * @param {3|4} eio
  * @param {number[][]} clients channel indices per client
  * @param {number[]} channels distinct channel indices to probe
- * @returns {Promise<{connected: number, failed: number, connectMs: number, connectRate: number, ready: number, readyMs: number}>}
+ * @returns {Promise<{connected: number, failed: number, ms: number, connectMs: number, connectRate: number|null, ready: number, readyMs: number}>}
  */
 async function connectClients(s, eio, clients, channels) {
+  const { publisher } = s.live();
   const c = await s.loadgen.connect({
     url: wsUrl(s.port, eio),
     eio,
@@ -45,11 +63,7 @@ async function connectClients(s, eio, clients, channels) {
   });
   const probeList = channels.map((index) => ({ name: CH + index, index }));
   const expected = s.loadgen.open();
-  const p = await s.loadgen.waitProbes(
-    () => publishProbes(s.publisher, probeList, ''),
-    expected,
-    s.opts.probeTimeoutMs,
-  );
+  const p = await s.loadgen.waitProbes(() => publishProbes(publisher, probeList, ''), expected, s.opts.probeTimeoutMs);
   return {
     ...c,
     connectMs: c.ms,
@@ -69,11 +83,11 @@ async function connectClients(s, eio, clients, channels) {
  * @param {(i: number) => string} o.channelOf
  * @param {(perChannel: Map<string, number>) => number} o.expectedOf deliveries the published messages should yield
  * @param {boolean} [o.record] false for warm-up
- * @returns {Promise<object>}
  */
 async function measureStep(s, { rate, durationMs, channelOf, expectedOf, record = true }) {
   const lg = s.loadgen;
-  const quiet = record ? await waitQuiet([s.server.pid, s.redis.pid], s.opts.quiet) : null;
+  const { server, redis, publisher } = s.live();
+  const quiet = record ? await waitQuiet([server.pid, redis.pid], s.opts.quiet) : null;
   if (quiet && !quiet.quiet)
     s.log(
       `    (machine busy: other processes at ${quiet.bgPct.toFixed(0)}% of a core after waiting ${Math.round(quiet.waitedMs / 1000)} s)`,
@@ -81,29 +95,17 @@ async function measureStep(s, { rate, durationMs, channelOf, expectedOf, record 
   const step = s.nextStep();
   await lg.begin(step);
   const dropped0 = lg.dropped();
-  const srv0 = sampleProcess(s.server.pid);
-  const red0 = sampleProcess(s.redis.pid);
+  const srv0 = sampleProcess(server.pid);
+  const red0 = sampleProcess(redis.pid);
   const lg0 = process.cpuUsage();
-  const bg = backgroundCpu([s.server.pid, s.redis.pid]);
+  const bg = backgroundCpu([server.pid, redis.pid]);
   const t0 = performance.now();
-  const pub = await pacedPublish({ redis: s.publisher, rate, durationMs, step, channelOf, pad: s.pad });
+  const pub = await pacedPublish({ redis: publisher, rate, durationMs, step, channelOf, pad: s.pad });
   const expected = expectedOf(pub.perChannel);
-  // drain: until all expected arrived, or no progress for quietMs, or maxDrainMs
   const tPub = performance.now();
-  let last = lg.received();
-  let tLast = performance.now();
-  while (last < expected) {
-    await sleep(10);
-    const now = performance.now();
-    const r = lg.received();
-    if (r !== last) {
-      last = r;
-      tLast = now;
-    } else if (now - tLast > s.opts.drainQuietMs || now - tPub > s.opts.maxDrainMs) break;
-  }
-  const tEnd = Math.max(tLast, tPub);
-  const srv1 = sampleProcess(s.server.pid);
-  const red1 = sampleProcess(s.redis.pid);
+  const tEnd = Math.max(await drain(s, expected, tPub), tPub);
+  const srv1 = sampleProcess(server.pid);
+  const red1 = sampleProcess(redis.pid);
   const lgCpu = process.cpuUsage(lg0);
   const bgCpuPct = bg.stop();
   const res = await lg.collect();
@@ -135,9 +137,45 @@ async function measureStep(s, { rate, durationMs, channelOf, expectedOf, record 
     quietWaitMs: quiet?.waitedMs ?? 0,
     dropped: lg.dropped() - dropped0,
     strayBefore: res.stray, // late deliveries of earlier steps seen during this one
+    lateDeliveries: 0, // set below
   };
-  // An overloaded server keeps sending the backlog after the drain gave up;
-  // wait until those late deliveries stop so they don't load the next step.
+  out.lateDeliveries = (await waitLateDeliveries(s)) - res.stray;
+  if (record) s.log(`    ${fmtStep(out)}`);
+  return out;
+}
+
+/**
+ * Wait for a step's deliveries: until all expected arrived, or none arrived for drainQuietMs, or
+ * maxDrainMs after publishing ended.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {number} expected
+ * @param {number} tPub performance.now() when publishing ended
+ * @returns {Promise<number>} performance.now() of the last progress seen
+ */
+async function drain(s, expected, tPub) {
+  const lg = s.loadgen;
+  let last = lg.received();
+  let tLast = performance.now();
+  while (last < expected) {
+    await sleep(10);
+    const now = performance.now();
+    const r = lg.received();
+    if (r !== last) {
+      last = r;
+      tLast = now;
+    } else if (now - tLast > s.opts.drainQuietMs || now - tPub > s.opts.maxDrainMs) break;
+  }
+  return tLast;
+}
+
+/**
+ * An overloaded server keeps sending the backlog after the drain gave up; wait (bounded by
+ * maxDrainMs) until those late deliveries stop for settleMs so they don't load the next step.
+ * @param {import('./session.mjs').TargetSession} s
+ * @returns {Promise<number>} the stray-delivery counter when they stopped
+ */
+async function waitLateDeliveries(s) {
+  const lg = s.loadgen;
   let stray = lg.stray();
   const tSettle = performance.now();
   for (
@@ -151,13 +189,15 @@ async function measureStep(s, { rate, durationMs, channelOf, expectedOf, record 
       quietSince = performance.now();
     }
   }
-  out.lateDeliveries = stray - res.stray;
-  if (record) s.log(`    ${fmtStep(out)}`);
-  return out;
+  return stray;
 }
 
-/** @param {object} r */
+/** @param {StepMeasurement} r */
 function fmtStep(r) {
+  /**
+   * @param {number|null} x
+   * @param {number} [d]
+   */
   const f = (x, d = 1) => (x == null ? '-' : x.toFixed(d));
   return (
     `${r.rate} msg/s: ${Math.round(r.deliveriesPerSec)} del/s p50 ${f(r.p50)} p99 ${f(r.p99)} ms ` +
@@ -172,10 +212,11 @@ function fmtStep(r) {
  * @param {import('./session.mjs').TargetSession} s
  * @param {number[]} rates
  * @param {number} reps
- * @param {object} stepOpts passed to measureStep (minus rate)
- * @returns {Promise<object[]>} one entry per rate: {rate, reps:[...], summary}
+ * @param {StepOpts} stepOpts passed to measureStep (minus rate)
+ * @returns {Promise<LadderStep[]>} one entry per rate
  */
 async function rateLadder(s, rates, reps, stepOpts) {
+  /** @type {LadderStep[]} */
   const out = [];
   let saturated = false;
   for (const rate of rates) {
@@ -183,11 +224,12 @@ async function rateLadder(s, rates, reps, stepOpts) {
       out.push({ rate, skipped: saturated ? 'previous rate saturated the server' : 'time budget exhausted' });
       continue;
     }
+    /** @type {StepMeasurement[]} */
     const runs = [];
     for (let k = 0; k < reps; k++) runs.push(await measureStep(s, { ...stepOpts, rate }));
     const summary = summarizeFields(runs, STEP_FIELDS);
     out.push({ rate, targetDeliveriesPerSec: runs[0].targetDeliveriesPerSec, reps: runs, summary });
-    if (summary.lossPct.median > s.opts.saturationLossPct || summary.p99.median > s.opts.saturationP99Ms)
+    if ((summary.lossPct.median ?? 0) > s.opts.saturationLossPct || (summary.p99.median ?? 0) > s.opts.saturationP99Ms)
       saturated = true;
   }
   return out;
@@ -200,26 +242,28 @@ async function rateLadder(s, rates, reps, stepOpts) {
  * @param {import('./session.mjs').TargetSession} s
  * @param {{connections: number, channels: number, reps: number, settleMs: number, idleMs: number}} p
  * @param {3|4} eio
- * @returns {Promise<object>}
  */
 export async function s1Idle(s, p, eio) {
+  /** @type {S1Rep[]} */
   const runs = [];
   for (let k = 0; k < p.reps && !s.outOfTime(); k++) {
     await s.startServer(eio);
     try {
+      const { server, redis } = s.live();
       await sleep(p.settleMs);
-      await waitQuiet([s.server.pid, s.redis.pid], s.opts.quiet);
-      const base = sampleProcess(s.server.pid);
+      await waitQuiet([server.pid, redis.pid], s.opts.quiet);
+      const base = sampleProcess(server.pid);
       const dropped0 = s.loadgen.dropped();
       const clients = Array.from({ length: p.connections }, (_, i) => [i % p.channels]);
       const c = await connectClients(s, eio, clients, [...Array(Math.min(p.channels, p.connections)).keys()]);
-      const connected = sampleProcess(s.server.pid);
+      const connected = sampleProcess(server.pid);
       await sleep(p.settleMs);
-      const loaded = sampleProcess(s.server.pid);
+      const loaded = sampleProcess(server.pid);
       const t0 = performance.now();
       await sleep(p.idleMs);
-      const idle = sampleProcess(s.server.pid);
+      const idle = sampleProcess(server.pid);
       const idleSec = (performance.now() - t0) / 1000;
+      /** @type {S1Rep} */
       const r = {
         ...c,
         baseRssMiB: base.rssBytes / 2 ** 20,
@@ -230,7 +274,7 @@ export async function s1Idle(s, p, eio) {
         dropped: s.loadgen.dropped() - dropped0,
       };
       s.log(
-        `    ${r.connected}/${p.connections} connected in ${Math.round(r.connectMs)} ms (${Math.round(r.connectRate)}/s), ` +
+        `    ${r.connected}/${p.connections} connected in ${Math.round(r.connectMs)} ms (${Math.round(r.connectRate ?? 0)}/s), ` +
           `${r.connectCpuMsPerConn?.toFixed(2)} server CPU ms/conn, ready ${r.ready}, RSS ${r.baseRssMiB.toFixed(1)} -> ${r.rssMiB.toFixed(1)} MiB = ${r.rssPerConnKiB?.toFixed(1)} KiB/conn, idle CPU ${r.idleCpuPct.toFixed(1)}%`,
       );
       runs.push(r);
@@ -253,57 +297,17 @@ export async function s1Idle(s, p, eio) {
  * @param {import('./session.mjs').TargetSession} s
  * @param {{levels: number[], channels: number, holdMs: number, settleMs: number}} p
  * @param {3|4} eio
- * @returns {Promise<object>}
  */
 export async function s1Max(s, p, eio) {
-  const levels = [];
-  let held = 0;
   await s.startServer(eio);
   try {
     await sleep(p.settleMs);
-    const base = sampleProcess(s.server.pid);
+    const base = sampleProcess(s.live().server.pid);
     const dropped0 = s.loadgen.dropped();
-    let have = 0;
-    for (const level of p.levels) {
-      if (s.outOfTime()) break;
-      const clients = Array.from({ length: level - have }, (_, i) => [(have + i) % p.channels]);
-      const c = await connectClients(s, eio, clients, [...Array(p.channels).keys()]);
-      have += c.connected;
-      await sleep(p.settleMs);
-      const m = sampleProcess(s.server.pid);
-      const ok = c.failed === 0 && c.ready >= level && s.loadgen.dropped() === dropped0;
-      const r = {
-        level,
-        ...c,
-        open: s.loadgen.open(),
-        rssMiB: m.rssBytes / 2 ** 20,
-        rssPerConnKiB: (m.rssBytes - base.rssBytes) / KiB / have,
-        ok,
-      };
-      s.log(
-        `    level ${level}: open ${r.open}, failed ${c.failed}, ready ${c.ready}, ${r.rssPerConnKiB.toFixed(1)} KiB/conn ${ok ? 'ok' : 'FAILED'}`,
-      );
-      levels.push(r);
-      if (!ok) break;
-      held = level;
-    }
+    const { levels, held } = await climbLevels(s, p, eio, base.rssBytes, dropped0);
     if (held) {
-      const t0 = performance.now();
-      const c0 = sampleProcess(s.server.pid);
-      await sleep(p.holdMs);
-      const c1 = sampleProcess(s.server.pid);
-      const stillOpen = s.loadgen.open();
-      const hold = {
-        level: held,
-        holdMs: p.holdMs,
-        stillOpen,
-        dropped: s.loadgen.dropped() - dropped0,
-        idleCpuPct: (100 * (c1.cpuSec - c0.cpuSec)) / ((performance.now() - t0) / 1000),
-        rssMiB: c1.rssBytes / 2 ** 20,
-      };
-      s.log(`    held ${stillOpen}/${held} for ${p.holdMs / 1000} s, idle CPU ${hold.idleCpuPct.toFixed(1)}%`);
-      if (stillOpen < held) held = 0;
-      return { eio, params: p, levels, hold, maxHeld: held ? held : null };
+      const hold = await holdLevel(s, p.holdMs, held, dropped0);
+      return { eio, params: p, levels, hold, maxHeld: hold.stillOpen < held ? null : held };
     }
     return { eio, params: p, levels, maxHeld: null };
   } finally {
@@ -314,11 +318,78 @@ export async function s1Max(s, p, eio) {
 }
 
 /**
+ * Add connections up to each of `p.levels` in turn on the running server; stop at the first level
+ * where a connect failed, a client never became ready or one dropped.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {{levels: number[], channels: number, settleMs: number}} p
+ * @param {3|4} eio
+ * @param {number} baseRss server RSS (bytes) before any connection
+ * @param {number} dropped0 the load generator's dropped count before any connection
+ * @returns {Promise<{levels: (Awaited<ReturnType<typeof connectClients>> & {level: number, open: number, rssMiB: number, rssPerConnKiB: number, ok: boolean})[], held: number}>}
+ *   one record per level tried, and the highest level reached without trouble (0: none)
+ */
+async function climbLevels(s, p, eio, baseRss, dropped0) {
+  const { server } = s.live();
+  const levels = [];
+  let held = 0;
+  let have = 0;
+  for (const level of p.levels) {
+    if (s.outOfTime()) break;
+    const clients = Array.from({ length: level - have }, (_, i) => [(have + i) % p.channels]);
+    const c = await connectClients(s, eio, clients, [...Array(p.channels).keys()]);
+    have += c.connected;
+    await sleep(p.settleMs);
+    const m = sampleProcess(server.pid);
+    const ok = c.failed === 0 && c.ready >= level && s.loadgen.dropped() === dropped0;
+    const r = {
+      level,
+      ...c,
+      open: s.loadgen.open(),
+      rssMiB: m.rssBytes / 2 ** 20,
+      rssPerConnKiB: (m.rssBytes - baseRss) / KiB / have,
+      ok,
+    };
+    s.log(
+      `    level ${level}: open ${r.open}, failed ${c.failed}, ready ${c.ready}, ${r.rssPerConnKiB.toFixed(1)} KiB/conn ${ok ? 'ok' : 'FAILED'}`,
+    );
+    levels.push(r);
+    if (!ok) break;
+    held = level;
+  }
+  return { levels, held };
+}
+
+/**
+ * Keep `held` connections open and idle for `holdMs`; report how many survived and the idle CPU.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {number} holdMs
+ * @param {number} held connections open at the start
+ * @param {number} dropped0 the load generator's dropped count before the connections were made
+ */
+async function holdLevel(s, holdMs, held, dropped0) {
+  const { server } = s.live();
+  const t0 = performance.now();
+  const c0 = sampleProcess(server.pid);
+  await sleep(holdMs);
+  const c1 = sampleProcess(server.pid);
+  const stillOpen = s.loadgen.open();
+  const hold = {
+    level: held,
+    holdMs,
+    stillOpen,
+    dropped: s.loadgen.dropped() - dropped0,
+    idleCpuPct: (100 * (c1.cpuSec - c0.cpuSec)) / ((performance.now() - t0) / 1000),
+    rssMiB: c1.rssBytes / 2 ** 20,
+  };
+  s.log(`    held ${stillOpen}/${held} for ${holdMs / 1000} s, idle CPU ${hold.idleCpuPct.toFixed(1)}%`);
+  return hold;
+}
+
+/**
  * S2 fan-out: `subscribers` clients on one channel, stepped publish rates.
  * @param {import('./session.mjs').TargetSession} s
  * @param {{subscribers: number, rates: number[], reps: number, stepMs: number, warmupMs: number}} p
  * @param {3|4} eio
- * @returns {Promise<object>}
  */
 export async function s2FanOut(s, p, eio) {
   await s.startServer(eio);
@@ -328,6 +399,7 @@ export async function s2FanOut(s, p, eio) {
     s.log(`    ${c.ready}/${p.subscribers} subscribers ready`);
     if (c.ready < p.subscribers) throw new Error(`only ${c.ready}/${p.subscribers} subscribers ready`);
     const n = c.ready;
+    /** @type {StepOpts} */
     const stepOpts = {
       durationMs: p.stepMs,
       channelOf: () => CH + 0,
@@ -346,11 +418,12 @@ export async function s2FanOut(s, p, eio) {
  * Headline numbers of a rate ladder: highest median deliveries/s with median
  * p99 under the limit and zero loss in every repetition, and deliveries per
  * server CPU-second over all measured steps (total deliveries / total CPU).
- * @param {object[]} steps
+ * @param {LadderStep[]} steps
  * @param {number} [p99LimitMs]
- * @returns {{sustained: object|null, perCpuSecAll: number|null}}
+ * @returns {{sustained: {rate: number, deliveriesPerSec: number|null, p99: number}|null, perCpuSecAll: number|null}}
  */
 export function fanOutSummary(steps, p99LimitMs = 100) {
+  /** @type {{rate: number, deliveriesPerSec: number|null, p99: number}|null} */
   let sustained = null;
   let del = 0;
   let cpu = 0;
@@ -362,7 +435,7 @@ export function fanOutSummary(steps, p99LimitMs = 100) {
     }
     const noLoss = st.reps.every((r) => r.lost === 0 && r.dropped === 0);
     if (noLoss && st.summary.p99.median != null && st.summary.p99.median < p99LimitMs) {
-      if (!sustained || st.summary.deliveriesPerSec.median > sustained.deliveriesPerSec) {
+      if (!sustained || Number(st.summary.deliveriesPerSec.median) > Number(sustained.deliveriesPerSec)) {
         sustained = { rate: st.rate, deliveriesPerSec: st.summary.deliveriesPerSec.median, p99: st.summary.p99.median };
       }
     }
@@ -377,7 +450,6 @@ export function fanOutSummary(steps, p99LimitMs = 100) {
  * @param {import('./session.mjs').TargetSession} s
  * @param {{clients: number, rate: number, sharedRate: number, reps: number, stepMs: number, warmupMs: number}} p
  * @param {3|4} eio
- * @returns {Promise<object>}
  */
 export async function s3ManyChannels(s, p, eio) {
   await s.startServer(eio);
@@ -388,18 +460,21 @@ export async function s3ManyChannels(s, p, eio) {
     s.log(`    ${c.ready}/${p.clients} clients ready on ${p.clients + 1} channels`);
     if (c.ready < p.clients) throw new Error(`only ${c.ready}/${p.clients} clients ready`);
     let own = 0;
+    /** @param {number} i */
     const channelOf = (i) => {
       // spread shared messages evenly through the stream
       if (Math.floor(((i + 1) * p.sharedRate) / p.rate) > Math.floor((i * p.sharedRate) / p.rate)) return CH + 0;
       own = (own % p.clients) + 1;
       return CH + own;
     };
+    /** @param {Map<string, number>} perChannel */
     const expectedOf = (perChannel) => {
       let e = 0;
       for (const [ch, k] of perChannel) e += ch === CH + 0 ? k * p.clients : k;
       return e;
     };
     await measureStep(s, { rate: p.rate, durationMs: p.warmupMs, channelOf, expectedOf, record: false });
+    /** @type {StepMeasurement[]} */
     const reps = [];
     for (let k = 0; k < p.reps && !s.outOfTime(); k++)
       reps.push(await measureStep(s, { rate: p.rate, durationMs: p.stepMs, channelOf, expectedOf }));
@@ -438,11 +513,13 @@ function prng(seed) {
  */
 function presencePlan(p) {
   const rnd = prng(0x5eed);
+  /** @type {import('./presence-client.mjs').PresenceSocket[]} */
   const out = [];
   for (let u = 1; u <= p.users; u++) {
     const room = (u - 1) % p.rooms;
     for (let k = u <= p.doubleUsers ? 2 : 1; k > 0; k--) {
       const churn = rnd() < p.churnShare;
+      /** @type {'disconnect'|'unsubscribe'} */
       const mode = churn && rnd() < p.disconnectShare ? 'disconnect' : 'unsubscribe';
       const endAbsent = churn && rnd() < 0.5;
       out.push({ user: u, room, channel: PRESENCE_CH + room, churn, mode, endAbsent });
@@ -459,21 +536,33 @@ function presencePlan(p) {
  * @returns {T[][]}
  */
 function deal(items, n) {
-  const shares = Array.from({ length: n }, () => []);
+  const shares = Array.from({ length: n }, () => /** @type {T[]} */ ([]));
   items.forEach((x, i) => shares[i % n].push(x));
   return shares;
 }
 
 /**
  * Merge the workers' phase counters.
- * @param {object[]} rs per-worker stats from presence-client.mjs
- * @returns {{sent: number, joins: number, leaves: number, errors: number, skipped: number, statuses: Record<string, number>, p50: number|null, p99: number|null, firstSent: number, lastAck: number}}
+ * @param {import('./presence-client.mjs').PhaseStats[]} rs per-worker stats from presence-client.mjs
+ * @returns {{sent: number, joins: number, leaves: number, errors: number, skipped: number, statuses: Record<string, number>, firstSent: number, lastAck: number, p50: number|null, p99: number|null}}
  */
 function mergePhase(rs) {
   const hist = createHistogram();
-  const out = { sent: 0, joins: 0, leaves: 0, errors: 0, skipped: 0, statuses: {}, firstSent: Infinity, lastAck: 0 };
+  /** @type {ReturnType<typeof mergePhase>} */
+  const out = {
+    sent: 0,
+    joins: 0,
+    leaves: 0,
+    errors: 0,
+    skipped: 0,
+    statuses: {},
+    firstSent: Infinity,
+    lastAck: 0,
+    p50: null, // set below, from the merged histogram
+    p99: null,
+  };
   for (const r of rs) {
-    for (const k of ['sent', 'joins', 'leaves', 'errors', 'skipped']) out[k] += r[k] ?? 0;
+    for (const k of /** @type {const} */ (['sent', 'joins', 'leaves', 'errors', 'skipped'])) out[k] += r[k] ?? 0;
     for (const [k, v] of Object.entries(r.statuses ?? {})) out.statuses[k] = (out.statuses[k] ?? 0) + v;
     if (r.firstSent) out.firstSent = Math.min(out.firstSent, r.firstSent);
     out.lastAck = Math.max(out.lastAck, r.lastAck ?? 0);
@@ -490,11 +579,12 @@ function mergePhase(rs) {
  * @returns {() => {serverCpuSec: number, redisCpuSec: number}} call to close the window
  */
 function cpuWindow(s) {
-  const srv0 = sampleProcess(s.server.pid);
-  const red0 = sampleProcess(s.redis.pid);
+  const { server, redis } = s.live();
+  const srv0 = sampleProcess(server.pid);
+  const red0 = sampleProcess(redis.pid);
   return () => ({
-    serverCpuSec: sampleProcess(s.server.pid).cpuSec - srv0.cpuSec,
-    redisCpuSec: sampleProcess(s.redis.pid).cpuSec - red0.cpuSec,
+    serverCpuSec: sampleProcess(server.pid).cpuSec - srv0.cpuSec,
+    redisCpuSec: sampleProcess(redis.pid).cpuSec - red0.cpuSec,
   });
 }
 
@@ -505,6 +595,8 @@ function cpuWindow(s) {
  * @returns {string}
  */
 function crashLine(tail) {
+  // strip the ANSI colour codes servers put in their logs
+  // eslint-disable-next-line no-control-regex -- ESC is exactly the character to match
   const lines = tail.replace(/\x1b\[[0-9;]*m/g, '').split('\n');
   const k = lines.findIndex((l) => /^\w*Error\b/.test(l.trim()));
   if (k < 0) return lines.filter((l) => l.trim()).at(-1) ?? 'no output';
@@ -519,14 +611,15 @@ function crashLine(tail) {
  * socket's own list, kept from the events it received, is checked the same way.
  * @param {import('./session.mjs').TargetSession} s
  * @param {{url: string, eio: 3|4, rooms: number, observerBase: number}} o observer of room r is user observerBase + r
- * @returns {Promise<object>}
  */
 async function checkMembers(s, { url, eio, rooms, observerBase }) {
   const lg = s.loadgen;
   const snaps = await lg.callAll({ cmd: 'presenceSnapshot' });
-  const present = Array.from({ length: rooms }, () => new Set());
-  const uncertain = Array.from({ length: rooms }, () => new Set());
+  const present = Array.from({ length: rooms }, () => /** @type {Set<string>} */ (new Set()));
+  const uncertain = Array.from({ length: rooms }, () => /** @type {Set<string>} */ (new Set()));
+  /** @type {Record<string, number>} */
   const states = {};
+  /** @type {Record<string, number>} */
   const events = {};
   for (const sn of snaps) {
     for (const [room, user] of sn.present) present[room].add(String(user));
@@ -534,49 +627,28 @@ async function checkMembers(s, { url, eio, rooms, observerBase }) {
     for (const [k, v] of Object.entries(sn.states)) states[k] = (states[k] ?? 0) + v;
     for (const [k, v] of Object.entries(sn.events)) events[k] = (events[k] ?? 0) + v;
   }
+  /**
+   * @param {number} room
+   * @param {Set<string>} listed
+   */
   const diff = (room, listed) => ({
     ghosts: [...listed].filter((u) => !present[room].has(u) && !uncertain[room].has(u)),
     missing: [...present[room]].filter((u) => !listed.has(u)),
   });
-  // staleByPhase: stale lists by the phase their socket last joined in (initial join or churn)
-  const views = { checked: 0, stale: 0, ghostEntries: 0, missingEntries: 0, staleByPhase: {} };
-  for (const sn of snaps) {
-    for (const v of sn.views) {
-      const d = diff(v.room, new Set(v.ids));
-      views.checked++;
-      if (d.ghosts.length || d.missing.length) {
-        views.stale++;
-        views.staleByPhase[v.joinedIn] = (views.staleByPhase[v.joinedIn] ?? 0) + 1;
-      }
-      views.ghostEntries += d.ghosts.length;
-      views.missingEntries += d.missing.length;
-    }
-  }
-  const observers = [...Array(rooms).keys()].map((room) => ({
-    room,
-    channel: PRESENCE_CH + room,
-    user: observerBase + room,
-  }));
-  const observed = (
-    await lg.callEach(
-      deal(observers, lg.workers.length).map((share) => ({
-        cmd: 'presenceObserve',
-        url,
-        eio,
-        observers: share,
-        timeoutMs: 10_000,
-      })),
-    )
-  ).flatMap((r) => r.observed);
+  const views = checkViews(snaps, diff);
+  const observed = await observeRooms(s, { url, eio, rooms, observerBase });
+  /** @type {string[]} */
   const ghosts = [];
+  /** @type {string[]} */
   const missing = [];
+  /** @type {string[]} */
   const observerErrors = [];
   for (const o of observed) {
     if (!o.ids) {
       observerErrors.push(`room ${o.room}: ${o.error}`);
       continue;
     }
-    const d = diff(o.room, new Set(o.ids.filter((u) => u !== String(observerBase + o.room))));
+    const d = diff(o.room, new Set(o.ids.filter((/** @type {string} */ u) => u !== String(observerBase + o.room))));
     for (const u of d.ghosts) ghosts.push(`${PRESENCE_CH}${o.room}:${u}`);
     for (const u of d.missing) missing.push(`${PRESENCE_CH}${o.room}:${u}`);
   }
@@ -606,6 +678,61 @@ async function checkMembers(s, { url, eio, rooms, observerBase }) {
 }
 
 /**
+ * Check every joined socket's own member list (from the workers' snapshots) against the truth.
+ * @param {{views: {room: number, joinedIn: string, ids: string[]}[]}[]} snaps the workers' presenceSnapshot answers
+ * @param {(room: number, listed: Set<string>) => {ghosts: string[], missing: string[]}} diff
+ */
+function checkViews(snaps, diff) {
+  // staleByPhase: stale lists by the phase their socket last joined in (initial join or churn)
+  const views = {
+    checked: 0,
+    stale: 0,
+    ghostEntries: 0,
+    missingEntries: 0,
+    staleByPhase: /** @type {Record<string, number>} */ ({}),
+  };
+  for (const sn of snaps) {
+    for (const v of sn.views) {
+      const d = diff(v.room, new Set(v.ids));
+      views.checked++;
+      if (d.ghosts.length || d.missing.length) {
+        views.stale++;
+        views.staleByPhase[v.joinedIn] = (views.staleByPhase[v.joinedIn] ?? 0) + 1;
+      }
+      views.ghostEntries += d.ghosts.length;
+      views.missingEntries += d.missing.length;
+    }
+  }
+  return views;
+}
+
+/**
+ * One fresh observer socket per room (spread over the load-generator threads) reads the room's member list.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {{url: string, eio: 3|4, rooms: number, observerBase: number}} o observer of room r is user observerBase + r
+ * @returns {Promise<{room: number, ids: string[]|null, error: string|null}[]>}
+ */
+async function observeRooms(s, { url, eio, rooms, observerBase }) {
+  const lg = s.loadgen;
+  const observers = [...Array(rooms).keys()].map((room) => ({
+    room,
+    channel: PRESENCE_CH + room,
+    user: observerBase + room,
+  }));
+  return (
+    await lg.callEach(
+      deal(observers, lg.workers.length).map((share) => ({
+        cmd: 'presenceObserve',
+        url,
+        eio,
+        observers: share,
+        timeoutMs: 10_000,
+      })),
+    )
+  ).flatMap((r) => r.observed);
+}
+
+/**
  * S4 presence churn: users join presence channels (auth answered by a stub in
  * this process), then part of their sockets keep leaving and rejoining at a
  * paced rate; the member lists are checked after the joins and after the churn
@@ -613,7 +740,6 @@ async function checkMembers(s, { url, eio, rooms, observerBase }) {
  * @param {import('./session.mjs').TargetSession} s
  * @param {typeof import('./config.mjs').FULL.s4} p
  * @param {3|4} eio
- * @returns {Promise<object>}
  */
 export async function s4PresenceChurn(s, p, eio) {
   const stub = await startAuthStub();
@@ -630,21 +756,29 @@ export async function s4PresenceChurn(s, p, eio) {
   }
 }
 
+/** @param {number|null|undefined} x @param {number} [d] decimals */
+const fmtNum = (x, d = 1) => (x == null ? '-' : x.toFixed(d));
+
 /**
  * The measured part of S4 on a started server.
  * @param {import('./session.mjs').TargetSession} s
  * @param {typeof import('./config.mjs').FULL.s4} p
  * @param {3|4} eio
  * @param {import('./auth-stub.mjs').AuthStub} stub
- * @returns {Promise<object>}
  */
 async function presenceChurn(s, p, eio, stub) {
   const lg = s.loadgen;
-  const W = lg.workers.length;
+  const { server } = s.live();
   const url = wsUrl(s.port, eio);
   const plan = presencePlan(p);
   const dropped0 = lg.dropped();
-  const f = (x, d = 1) => (x == null ? '-' : x.toFixed(d));
+  /**
+   * @type {{
+   *   eio: 3|4, params: typeof p, sockets: number, users: number, churners: number, connected: number,
+   *   phaseA: JoinPhase|null, afterJoin: MemberCheck|null, churn: ChurnPhase|null, final: MemberCheck|null,
+   *   errors: number, dropped: number, serverExited: {error: string, logTail: string}|null,
+   * }}
+   */
   const out = {
     eio,
     params: p,
@@ -662,21 +796,24 @@ async function presenceChurn(s, p, eio, stub) {
   };
   const finish = () => {
     out.dropped = lg.dropped() - dropped0;
+    /** @param {{errors: number, timeouts?: number, unsettled?: number, tail?: {errors: number}}|null} x */
     const ph = (x) => (x ? x.errors + (x.timeouts ?? 0) + (x.unsettled ?? 0) + (x.tail?.errors ?? 0) : 0);
+    /** @param {MemberCheck|null} x */
     const ob = (x) => x?.observerErrors.length ?? 0;
     out.errors = ph(out.phaseA) + ph(out.churn) + ob(out.afterJoin) + ob(out.final);
-    if (!s.server.alive()) {
-      const tail = s.server.logTail();
-      out.serverExited = { error: crashLine(tail), logTail: tail.split('\n').slice(-15).join('\n') };
+    if (!server.alive()) {
+      const tail = server.logTail();
+      const exited = { error: crashLine(tail), logTail: tail.split('\n').slice(-15).join('\n') };
+      out.serverExited = exited;
       out.errors++;
-      s.log(`    SERVER EXITED: ${out.serverExited.error}`);
+      s.log(`    SERVER EXITED: ${exited.error}`);
     }
     return out;
   };
 
   // connect every socket first (connect cost is S1's subject), then measure the joins alone
   const setup = await lg.callEach(
-    deal(plan, W).map((sockets) => ({
+    deal(plan, lg.workers.length).map((sockets) => ({
       cmd: 'presenceSetup',
       url,
       eio,
@@ -688,12 +825,41 @@ async function presenceChurn(s, p, eio, stub) {
   out.connected = setup.reduce((a, r) => a + r.connected, 0);
   if (out.connected < plan.length) throw new Error(`only ${out.connected}/${plan.length} presence sockets connected`);
 
-  // phase A: everybody joins, at most joinConcurrency subscribes in flight per load-generator thread
-  let quiet = await waitQuiet([s.server.pid, s.redis.pid], s.opts.quiet);
+  out.phaseA = await joinPhase(s, p, stub, plan.length);
+  await sleep(p.settleMs);
+  if (!server.alive()) return finish();
+  s.log('    after the joins:');
+  out.afterJoin = await checkMembers(s, { url, eio, rooms: p.rooms, observerBase: OBSERVER_USER });
+  if (!server.alive()) return finish();
+
+  out.churn = await churnPhase(s, p, stub);
+  await sleep(p.settleMs);
+  if (!server.alive()) return finish();
+  s.log('    after the churn:');
+  out.final = await checkMembers(s, { url, eio, rooms: p.rooms, observerBase: OBSERVER_USER + p.rooms });
+  return finish();
+}
+
+/**
+ * @typedef {Awaited<ReturnType<typeof checkMembers>>} MemberCheck
+ * @typedef {Awaited<ReturnType<typeof joinPhase>>} JoinPhase
+ * @typedef {Awaited<ReturnType<typeof churnPhase>>} ChurnPhase
+ */
+
+/**
+ * S4 phase A: everybody joins, at most joinConcurrency subscribes in flight per load-generator thread.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {typeof import('./config.mjs').FULL.s4} p
+ * @param {import('./auth-stub.mjs').AuthStub} stub
+ * @param {number} sockets how many sockets should join
+ */
+async function joinPhase(s, p, stub, sockets) {
+  const { server, redis } = s.live();
+  const quiet = await waitQuiet([server.pid, redis.pid], s.opts.quiet);
   stub.reset();
-  let bg = backgroundCpu([s.server.pid, s.redis.pid]);
-  let cpu = cpuWindow(s);
-  const joinRs = await lg.callAll({
+  const bg = backgroundCpu([server.pid, redis.pid]);
+  const cpu = cpuWindow(s);
+  const joinRs = await s.loadgen.callAll({
     cmd: 'presenceJoinAll',
     concurrency: p.joinConcurrency,
     timeoutMs: p.joinTimeoutMs,
@@ -701,7 +867,7 @@ async function presenceChurn(s, p, eio, stub) {
   const aCpu = cpu();
   const a = mergePhase(joinRs);
   const aSec = Math.max(1e-3, (a.lastAck - a.firstSent) / 1000);
-  out.phaseA = {
+  const phaseA = {
     ...a,
     timeouts: joinRs.reduce((x, r) => x + r.timeouts, 0),
     seconds: aSec,
@@ -714,22 +880,29 @@ async function presenceChurn(s, p, eio, stub) {
     quietWaitMs: quiet.waitedMs,
   };
   s.log(
-    `    join: ${a.joins}/${plan.length} in ${Math.round(aSec * 1000)} ms = ${Math.round(out.phaseA.joinsPerSec)} joins/s, ` +
-      `p50 ${f(a.p50)} p99 ${f(a.p99)} ms, ${f(out.phaseA.cpuMsPerJoin, 2)} server CPU ms/join (+${f(out.phaseA.redisCpuMsPerJoin, 2)} Redis), ` +
-      `errors ${a.errors + out.phaseA.timeouts}${Object.keys(a.statuses).length ? ` ${JSON.stringify(a.statuses)}` : ''}`,
+    `    join: ${a.joins}/${sockets} in ${Math.round(aSec * 1000)} ms = ${Math.round(phaseA.joinsPerSec)} joins/s, ` +
+      `p50 ${fmtNum(a.p50)} p99 ${fmtNum(a.p99)} ms, ${fmtNum(phaseA.cpuMsPerJoin, 2)} server CPU ms/join (+${fmtNum(phaseA.redisCpuMsPerJoin, 2)} Redis), ` +
+      `errors ${a.errors + phaseA.timeouts}${Object.keys(a.statuses).length ? ` ${JSON.stringify(a.statuses)}` : ''}`,
   );
-  await sleep(p.settleMs);
-  if (!s.server.alive()) return finish();
-  s.log('    after the joins:');
-  out.afterJoin = await checkMembers(s, { url, eio, rooms: p.rooms, observerBase: OBSERVER_USER });
-  if (!s.server.alive()) return finish();
+  return phaseA;
+}
 
-  // phase B: churn at a paced rate, then every churner goes to its end state
-  quiet = await waitQuiet([s.server.pid, s.redis.pid], s.opts.quiet);
+/**
+ * S4 phase B: churn at a paced rate, then every churner goes to its end state.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {typeof import('./config.mjs').FULL.s4} p
+ * @param {import('./auth-stub.mjs').AuthStub} stub
+ */
+async function churnPhase(s, p, stub) {
+  const lg = s.loadgen;
+  const { server, redis } = s.live();
+  const quiet = await waitQuiet([server.pid, redis.pid], s.opts.quiet);
   stub.reset();
-  bg = backgroundCpu([s.server.pid, s.redis.pid]);
-  cpu = cpuWindow(s);
+  const bg = backgroundCpu([server.pid, redis.pid]);
+  const cpu = cpuWindow(s);
+  /** @type {{serverCpuSec: number, redisCpuSec: number}|null} */
   let bCpu = null;
+  /** @type {number|null} */
   let bBg = null;
   const churnEnd = setTimeout(() => {
     bCpu = cpu();
@@ -737,31 +910,31 @@ async function presenceChurn(s, p, eio, stub) {
   }, p.churnMs);
   const churnRs = await lg.callAll({
     cmd: 'presenceChurn',
-    rate: p.churnRate / W,
+    rate: p.churnRate / lg.workers.length,
     durationMs: p.churnMs,
     gapMs: p.gapMs,
     timeoutMs: p.joinTimeoutMs,
   });
   clearTimeout(churnEnd);
-  bCpu ??= cpu();
-  bBg ??= bg.stop();
+  const cpuSec = bCpu ?? cpu();
+  const bgPct = bBg ?? bg.stop();
   const b = mergePhase(churnRs.map((r) => r.churn));
   const tail = mergePhase(churnRs.map((r) => r.tail));
   const start = Math.min(...churnRs.map((r) => r.churn.start));
   const end = Math.max(...churnRs.map((r) => r.churn.end));
   const bSec = Math.max(1e-3, (Math.max(end, b.lastAck) - start) / 1000);
-  out.churn = {
+  const churn = {
     ...b,
     offeredRate: p.churnRate,
     seconds: bSec,
     joinsPerSec: b.joins / bSec,
     leavesPerSec: b.leaves / bSec,
-    ...bCpu,
+    ...cpuSec,
     // A server that exited mid-churn leaves no CPU figure (its /proc entry is gone).
-    cpuMsPerCycle: b.joins && bCpu.serverCpuSec >= 0 ? (bCpu.serverCpuSec * 1000) / b.joins : null,
-    redisCpuMsPerCycle: b.joins ? (bCpu.redisCpuSec * 1000) / b.joins : null,
+    cpuMsPerCycle: b.joins && cpuSec.serverCpuSec >= 0 ? (cpuSec.serverCpuSec * 1000) / b.joins : null,
+    redisCpuMsPerCycle: b.joins ? (cpuSec.redisCpuSec * 1000) / b.joins : null,
     authRequests: stub.stats.requests,
-    backgroundCpuPct: bBg,
+    backgroundCpuPct: bgPct,
     quietWaitMs: quiet.waitedMs,
     tail: { sent: tail.sent, joins: tail.joins, leaves: tail.leaves, errors: tail.errors, statuses: tail.statuses },
     unsettled: churnRs.reduce((x, r) => x + r.unsettled, 0),
@@ -769,14 +942,10 @@ async function presenceChurn(s, p, eio, stub) {
   const churnErrors = { ...b.statuses };
   for (const [k, v] of Object.entries(tail.statuses)) churnErrors[k] = (churnErrors[k] ?? 0) + v;
   s.log(
-    `    churn: ${p.churnRate} joins/s offered: ${f(out.churn.joinsPerSec)} joins/s, ${f(out.churn.leavesPerSec)} leaves/s, ` +
-      `p50 ${f(b.p50)} p99 ${f(b.p99)} ms, ${f(out.churn.cpuMsPerCycle, 2)} server CPU ms per leave+rejoin (+${f(out.churn.redisCpuMsPerCycle, 2)} Redis), ` +
-      `skipped ${b.skipped}, errors ${b.errors + tail.errors + out.churn.unsettled}` +
+    `    churn: ${p.churnRate} joins/s offered: ${fmtNum(churn.joinsPerSec)} joins/s, ${fmtNum(churn.leavesPerSec)} leaves/s, ` +
+      `p50 ${fmtNum(b.p50)} p99 ${fmtNum(b.p99)} ms, ${fmtNum(churn.cpuMsPerCycle, 2)} server CPU ms per leave+rejoin (+${fmtNum(churn.redisCpuMsPerCycle, 2)} Redis), ` +
+      `skipped ${b.skipped}, errors ${b.errors + tail.errors + churn.unsettled}` +
       `${Object.keys(churnErrors).length ? ` ${JSON.stringify(churnErrors)}` : ''}`,
   );
-  await sleep(p.settleMs);
-  if (!s.server.alive()) return finish();
-  s.log('    after the churn:');
-  out.final = await checkMembers(s, { url, eio, rooms: p.rooms, observerBase: OBSERVER_USER + p.rooms });
-  return finish();
+  return churn;
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // Per-target session: its own redis-server, publisher and temp dir; starts and
 // stops the target server for each scenario and checks end-to-end readiness.
 
@@ -11,7 +12,7 @@ let stepCounter = 0;
 export class TargetSession {
   /**
    * @param {import('../targets/index.mjs').Target} target
-   * @param {object} opts run options (see config.mjs)
+   * @param {import('./config.mjs').BenchConfig} opts run options
    * @param {import('./loadgen.mjs').Loadgen} loadgen
    * @param {(line: string) => void} log
    * @param {number} deadline performance.now() value after which scenarios wind down
@@ -23,8 +24,15 @@ export class TargetSession {
     this.log = log;
     this.deadline = deadline;
     this.pad = makePad(opts.dataBytes);
+    /** @type {import('../targets/common.mjs').RunningServer|null} */
     this.server = null;
     this.port = 0;
+    /** @type {string|undefined} temp dir, set by open() */
+    this.dir = undefined;
+    /** @type {Awaited<ReturnType<typeof startRedis>>|undefined} set by open() */
+    this.redis = undefined;
+    /** @type {import('ioredis').Redis|undefined} set by open() */
+    this.publisher = undefined;
   }
 
   /** Start the target's redis-server and publisher. */
@@ -49,19 +57,31 @@ export class TargetSession {
    * @param {{authHost?: string, authEndpoint?: string}} [extra] more start context (S4's auth stub)
    */
   async startServer(eio, extra = {}) {
+    const { redis, publisher, dir } = this;
+    if (!redis || !publisher || !dir) throw new Error('startServer() before open()');
     if (this.server) await this.stopServer();
     this.port = await freePort();
-    this.server = await this.target.start(
-      { port: this.port, redisPort: this.redis.port, dir: this.dir, ...extra },
-      this.opts,
-    );
+    const server = await this.target.start({ port: this.port, redisPort: redis.port, dir, ...extra }, this.opts);
+    this.server = server;
     try {
-      await waitEndToEnd({ port: this.port, eio, redis: this.publisher });
+      await waitEndToEnd({ port: this.port, eio, redis: publisher });
     } catch (err) {
-      const tail = this.server.logTail();
+      const tail = server.logTail();
       await this.stopServer();
-      throw new Error(`${this.target.name} not delivering: ${err.message}\n${tail}`);
+      throw new Error(`${this.target.name} not delivering: ${/** @type {Error} */ (err).message}\n${tail}`, {
+        cause: err,
+      });
     }
+  }
+
+  /**
+   * The running server with its redis-server and publisher, for a scenario between startServer() and stopServer().
+   * @returns {{server: import('../targets/common.mjs').RunningServer, redis: {port: number, pid: number}, publisher: import('ioredis').Redis}}
+   */
+  live() {
+    const { server, redis, publisher } = this;
+    if (!server || !redis || !publisher) throw new Error(`${this.target.name}: no server running`);
+    return { server, redis, publisher };
   }
 
   /** Stop the target server. */

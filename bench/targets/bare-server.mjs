@@ -1,3 +1,4 @@
+// @ts-check
 // The cost floor: socket.io 4.8.3 + ioredis and nothing else.
 // psubscribe('*'), parse each message, emit (channel, data) to the room;
 // `subscribe` joins the room. Accepts Engine.IO 3 and 4 clients.

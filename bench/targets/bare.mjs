@@ -1,3 +1,4 @@
+// @ts-check
 // Target (a): bare socket.io 4 + ioredis server, the cost floor.
 
 import { fileURLToPath } from 'node:url';
@@ -5,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { launch, childEnv, handshakeReady } from './common.mjs';
 
 const SERVER = fileURLToPath(new URL('./bare-server.mjs', import.meta.url));
+/** @param {string} name */
 const pkgVersion = (name) =>
   JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version;
 

@@ -1,3 +1,4 @@
+// @ts-check
 // Shared plumbing for targets: spawn the server, wait for HTTP readiness.
 
 import { spawnChild, stopChild, waitFor, httpStatus } from '../lib/proc.mjs';
@@ -50,7 +51,7 @@ export async function launch({ name, cmd, args, cwd, env, port, isReady, timeout
     throw err;
   }
   return {
-    pid: child.pid,
+    pid: /** @type {number} */ (child.pid), // it answered readiness, so it was spawned
     stop: () => stopChild(child),
     logTail: () => child.logTail(),
     alive: () => child.exitCode === null && child.signalCode === null,

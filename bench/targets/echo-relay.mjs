@@ -1,3 +1,4 @@
+// @ts-check
 // Target (c): echo-relay, the project's own server, started from its build
 // output as `node <root>/dist/main.js` with PORT, REDIS_URL and an empty
 // REDIS_PREFIX (plus ECHO_RELAY_AUTH_HOST/_ENDPOINT when S4 passes its auth stub). Skipped with a message while dist/main.js does not exist.

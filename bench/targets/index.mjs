@@ -1,3 +1,4 @@
+// @ts-check
 // Registry of benchmark targets.
 
 import bare from './bare.mjs';

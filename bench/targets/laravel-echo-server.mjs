@@ -1,3 +1,4 @@
+// @ts-check
 // Target (b): laravel-echo-server 1.6.3 (socket.io 2 / Engine.IO 3 only),
 // started by its own CLI (`laravel-echo-server start`) from a temp directory
 // holding a generated laravel-echo-server.json.
@@ -9,6 +10,7 @@ import { launch, childEnv, handshakeReady } from './common.mjs';
 
 const ROOT = new URL('../node_modules/laravel-echo-server/', import.meta.url);
 const BIN = fileURLToPath(new URL('bin/server.js', ROOT));
+/** @param {URL} url */
 const readVersion = (url) => JSON.parse(readFileSync(url, 'utf8')).version;
 
 /**

@@ -1,0 +1,173 @@
+// Shape of a results file (bench/results/<date>-<mode>.json) as run.mjs writes it and report.mjs reads it.
+// Fields a scenario only sets on some paths (errors, skipped steps, a server that exited) are optional.
+
+import type { BenchConfig } from './config.mjs';
+import type { machineInfo } from './machine.mjs';
+
+/** Median and spread of one figure over the repetitions of a step. */
+export interface Spread {
+  median: number | null;
+  min: number | null;
+  max: number | null;
+  n: number;
+}
+
+/** A failed scenario run: only the protocol and the error are kept. */
+export interface ScenarioError {
+  eio: 3 | 4;
+  error: string;
+}
+
+/** Fields every scenario result may carry besides its own. */
+interface ScenarioBase {
+  eio: 3 | 4;
+  error?: string;
+  notApplicable?: string;
+}
+
+export interface S1Result extends ScenarioBase {
+  params: { connections: number; channels: number; reps: number; settleMs: number; idleMs: number };
+  reps: { connected: number }[];
+  summary: Record<'connectRate' | 'connectCpuMsPerConn' | 'rssPerConnKiB' | 'idleCpuPct' | 'readyMs', Spread>;
+}
+
+export interface S1MaxLevel {
+  level: number;
+  ok: boolean;
+  failed: number;
+  ready: number;
+  rssPerConnKiB: number;
+}
+
+export interface S1MaxResult extends ScenarioBase {
+  levels: S1MaxLevel[];
+  maxHeld: number | null;
+  hold: { holdMs: number; stillOpen: number; idleCpuPct: number } | null;
+}
+
+/** One repetition of a publish step (S2, S3). */
+export interface StepRep {
+  delivered: number;
+  serverCpuSec: number;
+  targetDeliveriesPerSec: number;
+}
+
+export type StepSummary = Record<
+  | 'deliveriesPerSec'
+  | 'p50'
+  | 'p99'
+  | 'p999'
+  | 'lossPct'
+  | 'serverCpuPct'
+  | 'perCpuSec'
+  | 'loadgenCpuPct'
+  | 'redisCpuPct'
+  | 'backgroundCpuPct',
+  Spread
+>;
+
+export interface FanOutStep {
+  rate: number;
+  targetDeliveriesPerSec?: number;
+  skipped?: string;
+  reps?: StepRep[];
+  summary: StepSummary;
+}
+
+export interface FanOutResult extends ScenarioBase {
+  params: { subscribers: number; reps: number; stepMs: number; warmupMs: number };
+  steps: FanOutStep[];
+  sustained: { rate: number; deliveriesPerSec: number; p99: number } | null;
+  perCpuSecAll: number | null;
+}
+
+export interface S3Result extends ScenarioBase {
+  params: { clients: number; rate: number; sharedRate: number; reps: number; stepMs: number };
+  reps: StepRep[];
+  summary: StepSummary;
+}
+
+/** Counters of one S4 phase (see presence-client.mjs) plus what the scenario derives from them. */
+export interface S4Phase {
+  statuses?: Record<string, number>;
+  joins: number;
+  p50: number | null;
+  p99: number | null;
+  backgroundCpuPct?: number;
+}
+
+/** Result of checking the member lists against who is really there. */
+export interface MemberCheck {
+  ghosts: number;
+  missing: number;
+  ghostSample: string[];
+  missingSample: string[];
+  observerErrors: unknown[];
+  views: {
+    checked: number;
+    stale: number;
+    ghostEntries: number;
+    missingEntries: number;
+    staleByPhase: Record<string, number>;
+  };
+}
+
+export interface S4Result extends ScenarioBase {
+  params: {
+    rooms: number;
+    users: number;
+    doubleUsers: number;
+    disconnectShare: number;
+    churnRate: number;
+    churnMs: number;
+    gapMs: number;
+    settleMs: number;
+    joinConcurrency: number;
+  };
+  sockets: number;
+  churners: number;
+  errors: number;
+  phaseA?: S4Phase & { joinsPerSec: number; cpuMsPerJoin: number; redisCpuMsPerJoin: number; timeouts?: number };
+  churn?: S4Phase & {
+    joinsPerSec: number;
+    offeredRate: number;
+    cpuMsPerCycle: number;
+    redisCpuMsPerCycle: number;
+    tail?: { statuses?: Record<string, number> };
+    unsettled?: number;
+  };
+  afterJoin?: MemberCheck;
+  final?: MemberCheck;
+  serverExited?: { error: string } | null;
+}
+
+export interface Scenarios {
+  s1?: S1Result[];
+  s1max?: S1MaxResult[];
+  s2?: FanOutResult[];
+  s2small?: FanOutResult[];
+  s3?: S3Result[];
+  s4?: S4Result[];
+}
+
+export interface TargetResult {
+  name: string;
+  description: string;
+  eio: (3 | 4)[];
+  version?: string;
+  skipped?: string;
+  scenarios: Scenarios;
+  errors: { scenario: string; eio: 3 | 4; error: string }[];
+}
+
+export interface Results {
+  meta: {
+    date: string;
+    mode: string;
+    command: string;
+    machine: ReturnType<typeof machineInfo>;
+    config: BenchConfig;
+    durationSec: number;
+  };
+  targets: TargetResult[];
+}
