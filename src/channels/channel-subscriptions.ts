@@ -67,7 +67,9 @@ export class ChannelSubscriptions {
     try {
       const earlier = state.leaving.get(channel);
       if (earlier) await earlier;
-      if (!needsAuth) return this.isCurrent(socket, state, channel, attempt) && (await this.enter(socket, channel));
+      // A later unsubscribe (or a disconnect) took it back while it waited: no auth call.
+      if (!this.isCurrent(socket, state, channel, attempt)) return false;
+      if (!needsAuth) return await this.enter(socket, channel);
       return await this.authorizeAndJoin(socket, state, { channel, headers }, attempt);
     } finally {
       if (state.pending.get(channel) === attempt) state.pending.delete(channel);
