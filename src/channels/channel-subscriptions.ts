@@ -23,7 +23,8 @@ interface SocketChannels {
 /**
  * The one owner of the subscribe path: per socket, which channels it joined and which subscribes
  * are in flight; per socket and channel, the order of subscribes and unsubscribes; the auth call;
- * the room join and leave; and the presence member that goes with a presence channel.
+ * the room join and leave; and when a presence member is added or removed (`PresenceService`
+ * keeps its own record of what it wrote to the store, which its lease renewal writes again).
  *
  * - Repeated subscribes cost at most one auth call and never add a second membership: a joined
  *   channel is not asked again, and a second subscribe while one is in flight is ignored.
@@ -34,9 +35,12 @@ interface SocketChannels {
  * - Presence: the socket is in the room before the member list is read, and `presence:subscribed`
  *   goes out before any newer `presence:joining` (see `PresenceService.add`).
  *
- * It sees requests in the order they arrived because the gateway's `subscribe` and `unsubscribe`
- * handlers go through the same Nest pipeline (one pipe, no guard), and both register here before
- * their first await.
+ * There is no auth guard: the yes is only worth something to the join it belongs to (the
+ * presence member it names, an unsubscribe that overtakes it), so a guard had to hand it to the
+ * handler through shared per-socket state; and a guard on `subscribe` alone delays it behind a
+ * later `unsubscribe`. Here the request arrives parsed once (`ChannelRequestPipe`), and
+ * `subscribe` and `unsubscribe` reach this class through the same Nest pipeline, in the order the
+ * client sent them; both register here before their first await.
  */
 @Injectable()
 export class ChannelSubscriptions {
@@ -93,8 +97,12 @@ export class ChannelSubscriptions {
 
   /** Everything a disconnected socket held, on this node and in the presence store. */
   async leaveAll(socket: Socket): Promise<void> {
-    const state = this.stateOf(socket);
-    const channels = new Set([...state.joined, ...state.pending.keys(), ...this.presence.channelsOf(socket)]);
+    const state = this.sockets.get(socket);
+    const channels = new Set([
+      ...(state?.joined ?? []),
+      ...(state?.pending.keys() ?? []),
+      ...this.presence.channelsOf(socket),
+    ]);
     await Promise.all(
       [...channels].map((channel) =>
         this.leave(socket, channel).catch((err: Error) =>
