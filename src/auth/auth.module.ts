@@ -1,6 +1,5 @@
 import { Module, type Provider } from '@nestjs/common';
 import { AuthConfig } from '../config/auth.config.js';
-import { ChannelAuthGuard } from './channel-auth.guard.js';
 import { ChannelAuthService } from './channel-auth.service.js';
 import { ChannelAuthorizer } from './channel-authorizer.js';
 import { JwtAuthorizer } from './jwt/jwt-authorizer.js';
@@ -15,7 +14,7 @@ const authorizerProvider: Provider = {
 };
 
 @Module({
-  providers: [authorizerProvider, ChannelAuthService, ChannelAuthGuard],
-  exports: [ChannelAuthorizer, ChannelAuthService, ChannelAuthGuard],
+  providers: [authorizerProvider, ChannelAuthService],
+  exports: [ChannelAuthorizer, ChannelAuthService],
 })
 export class AuthModule {}

@@ -8,7 +8,7 @@ import { ThrottledLog } from '../logging/throttled-log.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { ChannelAuthorizer, type AuthOutcome, type AuthRequest, type AuthResult } from './channel-authorizer.js';
 
-/** The verdict the guard acts on. */
+/** The verdict `ChannelSubscriptions` acts on: join (with the presence member), or tell the client the status. */
 export type AuthDecision =
   | { allowed: true; member?: PresenceMember }
   | { allowed: false; status: number; outcome: Exclude<AuthOutcome, 'allowed'> };

@@ -31,7 +31,7 @@ export type AuthResult =
 
 /**
  * Decides whether a socket may join a private or presence channel. The driver (`auth.driver`)
- * picks the implementation bound to this token; the guard only sees this interface.
+ * picks the implementation bound to this token; `ChannelAuthService` only sees this interface.
  */
 export abstract class ChannelAuthorizer {
   /** Never rejects for an ordinary failure: a failed call is an `error` or `timeout` result. */

@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
-import { ChannelMembership } from './channel-membership.js';
+import { AuthModule } from '../auth/auth.module.js';
+import { ChannelSubscriptions } from './channel-subscriptions.js';
 import { PresenceDirectory } from './presence-directory.js';
 import { PresenceLease } from './presence-lease.js';
 import { PresenceService } from './presence.service.js';
@@ -7,19 +8,20 @@ import { RedisPresenceStore } from './redis-presence.store.js';
 import { WhisperService } from './whisper.service.js';
 
 /**
- * Rooms, presence and whispers. Global so that the HTTP API can inject `PresenceDirectory` (the
+ * Subscriptions (auth, rooms, presence) and whispers. Global so that the HTTP API can inject `PresenceDirectory` (the
  * Redis store, cluster-wide) without importing the gateway's dependencies.
  */
 @Global()
 @Module({
+  imports: [AuthModule],
   providers: [
     RedisPresenceStore,
     { provide: PresenceDirectory, useExisting: RedisPresenceStore },
     PresenceService,
     PresenceLease,
-    ChannelMembership,
+    ChannelSubscriptions,
     WhisperService,
   ],
-  exports: [PresenceDirectory, RedisPresenceStore, PresenceService, ChannelMembership, WhisperService],
+  exports: [PresenceDirectory, RedisPresenceStore, PresenceService, ChannelSubscriptions, WhisperService],
 })
 export class ChannelsModule {}

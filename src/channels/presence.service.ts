@@ -2,7 +2,6 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Server, Socket } from 'socket.io';
 import type { PresenceMember } from './presence-directory.js';
 import { RedisPresenceStore, type Departure } from './redis-presence.store.js';
-import { socketChannels } from './socket-channels.js';
 
 /**
  * Presence events on top of the store. `joining` and `leaving` go through `to(channel)`, not
@@ -14,6 +13,11 @@ export class PresenceService {
   private readonly log = new Logger('Presence');
   private server?: Server;
   private stopped = false;
+  /**
+   * Per socket, the presence entries written (or being written) to the store for it: what a leave
+   * removes, and what `reregister` writes again. Only this service reads it.
+   */
+  private readonly entries = new WeakMap<Socket, Map<string, PresenceMember>>();
 
   constructor(private readonly store: RedisPresenceStore) {}
 
@@ -39,7 +43,7 @@ export class PresenceService {
     member: PresenceMember,
     welcome?: (members: PresenceMember[]) => void,
   ): Promise<void> {
-    socketChannels(socket).presence.set(channel, member);
+    this.entriesOf(socket).set(channel, member);
     const { first, members } = await this.store.add(channel, socket.id, member);
     welcome?.(members);
     if (first && !this.stopped) socket.to(channel).emit('presence:joining', channel, member);
@@ -47,9 +51,14 @@ export class PresenceService {
 
   /** Removes the socket's member, if it had one, and announces the user's departure if it was their last socket. */
   async remove(socket: Socket, channel: string): Promise<void> {
-    if (!socketChannels(socket).presence.delete(channel)) return;
+    if (!this.entries.get(socket)?.delete(channel)) return;
     const left = await this.store.remove(channel, socket.id);
     if (left) this.announce([{ channel, member: left }]);
+  }
+
+  /** Channels where the socket has a presence entry (or one being written). */
+  channelsOf(socket: Socket): string[] {
+    return [...(this.entries.get(socket)?.keys() ?? [])];
   }
 
   /** Tells each channel's remaining sockets, on every node, who left. */
@@ -63,7 +72,7 @@ export class PresenceService {
     if (!this.server) return;
     let count = 0;
     for (const socket of this.server.of('/').sockets.values()) {
-      for (const [channel, member] of socketChannels(socket).presence) {
+      for (const [channel, member] of this.entries.get(socket) ?? []) {
         await this.add(socket, channel, member);
         count++;
       }
@@ -88,5 +97,14 @@ export class PresenceService {
     } finally {
       this.stopped = true;
     }
+  }
+
+  private entriesOf(socket: Socket): Map<string, PresenceMember> {
+    let entries = this.entries.get(socket);
+    if (!entries) {
+      entries = new Map();
+      this.entries.set(socket, entries);
+    }
+    return entries;
   }
 }

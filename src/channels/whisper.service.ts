@@ -4,7 +4,7 @@ import { isPlainObject } from '../config/deep-merge.js';
 import { WhisperConfig } from '../config/channels.config.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { isValidChannelName, requiresAuthorization } from './channel-type.js';
-import { socketChannels } from './socket-channels.js';
+import { ChannelSubscriptions } from './channel-subscriptions.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** Longest client event name relayed. */
@@ -19,19 +19,22 @@ const MAX_EVENT_LENGTH = 200;
 @Injectable()
 export class WhisperService {
   private readonly log = new Logger('Whisper');
+  /** Each socket's allowance, created on its first whisper; only this service reads it. */
+  private readonly allowances = new WeakMap<Socket, TokenBucket>();
 
   constructor(
     private readonly config: WhisperConfig,
     private readonly metrics: RelayMetrics,
+    private readonly subscriptions: ChannelSubscriptions,
   ) {}
 
   relay(socket: Socket, body: unknown): void {
     const refusal = this.refusal(socket, body);
     if (refusal) return this.drop(socket, 'refused', refusal);
     const { channel, event, data } = body as { channel: string; event: string; data: unknown };
-    const state = socketChannels(socket);
-    state.whispers ??= new TokenBucket(this.config.ratePerSecond);
-    if (!state.whispers.take()) return this.drop(socket, 'rate_limited', `more than ${this.config.ratePerSecond}/s`);
+    let allowance = this.allowances.get(socket);
+    if (!allowance) this.allowances.set(socket, (allowance = new TokenBucket(this.config.ratePerSecond)));
+    if (!allowance.take()) return this.drop(socket, 'rate_limited', `more than ${this.config.ratePerSecond}/s`);
     socket.to(channel).emit(event, channel, data);
     this.metrics.whispers.inc({ result: 'relayed' });
   }
@@ -45,7 +48,7 @@ export class WhisperService {
       return `event ${JSON.stringify(event)} is not a client-* name`;
     }
     if (!requiresAuthorization(channel)) return `${channel} is not a private or presence channel`;
-    if (!socketChannels(socket).joined.has(channel)) return `not a member of ${channel}`;
+    if (!this.subscriptions.isMember(socket, channel)) return `not a member of ${channel}`;
     return undefined;
   }
 

@@ -10,19 +10,18 @@ export interface ChannelRequest {
   headers: Record<string, string>;
 }
 
-/** Validates a channel request from a browser; anything else is an `InvalidClientMessage`. */
+/**
+ * The one parse of a `subscribe` / `unsubscribe` body: a typed `ChannelRequest` for the gateway,
+ * or an `InvalidClientMessage` (ignored, logged at debug, counted) for anything Echo does not send.
+ */
 @Injectable()
 export class ChannelRequestPipe implements PipeTransform<unknown, ChannelRequest> {
   transform(body: unknown, metadata?: ArgumentMetadata): ChannelRequest {
-    return parseChannelRequest(body, metadata?.data ?? 'subscribe');
+    const event = metadata?.data ?? 'subscribe';
+    if (!isPlainObject(body)) throw new InvalidClientMessage(event, 'payload is not an object');
+    if (!isValidChannelName(body.channel)) throw new InvalidClientMessage(event, 'missing or invalid channel');
+    return { channel: body.channel, headers: stringHeaders(body.auth) };
   }
-}
-
-/** The pipe's check as a function, for the auth guard (guards run before pipes). */
-export function parseChannelRequest(body: unknown, event: string): ChannelRequest {
-  if (!isPlainObject(body)) throw new InvalidClientMessage(event, 'payload is not an object');
-  if (!isValidChannelName(body.channel)) throw new InvalidClientMessage(event, 'missing or invalid channel');
-  return { channel: body.channel, headers: stringHeaders(body.auth) };
 }
 
 function stringHeaders(auth: unknown): Record<string, string> {

@@ -74,23 +74,21 @@ export class EchoIoAdapter extends IoAdapter {
 
   /**
    * One plain listener per event and socket instead of Nest's rxjs pipeline per event and socket:
-   * the same behaviour (Echo requests no acks) for a fraction of the memory per connection.
+   * the same behaviour (Echo requests no acks) for a fraction of the memory per connection. Each
+   * message reaches its handler in the order it arrived; what a handler does with that order
+   * (subscribe after unsubscribe) is the handler's business (`ChannelSubscriptions`).
    */
   override bindMessageHandlers(
     socket: Socket,
     handlers: MessageMappingProperties[],
     transform: (data: unknown) => Observable<unknown>,
   ): void {
-    const order = new ChannelOrder();
     for (const { message, callback } of handlers) {
       socket.on(message as string, (...args: unknown[]) => {
         // fromEvent in Nest's version hands a lone argument over unwrapped; so do we.
         const mapped: { data: unknown; ack?: unknown } = this.mapPayload(args.length === 1 ? args[0] : args);
         const { data, ack } = mapped;
-        const run = (): Promise<void> =>
-          this.run(() => callback(data, ack), transform, ack as ((response: unknown) => void) | undefined);
-        const channel = message === 'subscribe' || message === 'unsubscribe' ? channelOf(data) : undefined;
-        void (channel === undefined ? run() : order.run(message as 'subscribe' | 'unsubscribe', channel, run));
+        void this.run(() => callback(data, ack), transform, ack as ((response: unknown) => void) | undefined);
       });
     }
   }
@@ -109,32 +107,5 @@ export class EchoIoAdapter extends IoAdapter {
     } catch (err) {
       this.logger.error(err);
     }
-  }
-}
-
-function channelOf(data: unknown): string | undefined {
-  const channel = (data as { channel?: unknown } | null | undefined)?.channel;
-  return typeof channel === 'string' ? channel : undefined;
-}
-
-/**
- * Keeps one socket's `unsubscribe` and a later `subscribe` of the same channel in the order they
- * were sent. Handlers await (auth calls, the presence store): without this, a subscribe sent right
- * after an unsubscribe was checked while the unsubscribe was still leaving, and was lost. An
- * unsubscribe runs at once (it abandons a subscribe still being authorised); a subscribe waits
- * for the channel's unsubscribes in progress. Other channels are not held up.
- */
-class ChannelOrder {
-  private readonly leaving = new Map<string, Promise<unknown>>();
-
-  run(message: 'subscribe' | 'unsubscribe', channel: string, operation: () => Promise<void>): Promise<unknown> {
-    const earlier = this.leaving.get(channel);
-    if (message === 'subscribe') return earlier ? earlier.then(operation) : operation();
-    const done = earlier ? Promise.all([earlier, operation()]) : operation();
-    this.leaving.set(channel, done);
-    void done.finally(() => {
-      if (this.leaving.get(channel) === done) this.leaving.delete(channel);
-    });
-    return done;
   }
 }

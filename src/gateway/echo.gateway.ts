@@ -1,4 +1,4 @@
-import { Logger, UseFilters, UseGuards } from '@nestjs/common';
+import { Logger, UseFilters } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -10,8 +10,7 @@ import {
   type OnGatewayInit,
 } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
-import { ChannelAuthGuard } from '../auth/channel-auth.guard.js';
-import { ChannelMembership } from '../channels/channel-membership.js';
+import { ChannelSubscriptions } from '../channels/channel-subscriptions.js';
 import { PresenceService } from '../channels/presence.service.js';
 import { WhisperService } from '../channels/whisper.service.js';
 import { LogConfig } from '../config/relay-config.js';
@@ -38,7 +37,7 @@ export class EchoGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
 
   constructor(
     private readonly metrics: RelayMetrics,
-    private readonly membership: ChannelMembership,
+    private readonly subscriptions: ChannelSubscriptions,
     private readonly presence: PresenceService,
     private readonly whispers: WhisperService,
     logConfig: LogConfig,
@@ -59,20 +58,21 @@ export class EchoGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   handleDisconnect(socket: Socket): void {
     this.metrics.connections.dec({ eio: protocolOf(socket) });
     if (this.verbose) this.log.debug(`${socket.id} disconnected`);
-    void this.membership.leaveAll(socket);
+    void this.subscriptions.leaveAll(socket);
   }
 
   /**
-   * Private and presence channels pass the auth guard first. Joining twice is harmless: Echo
-   * subscribes again for every channel after a reconnect.
+   * Joins the channel, for private and presence channels once the app said yes (`ChannelSubscriptions`
+   * owns the whole path). Subscribing twice is harmless: Echo subscribes again for every channel
+   * after a reconnect. `subscribe` and `unsubscribe` keep the same pipeline (this pipe, no guard
+   * on one only) so that they reach `ChannelSubscriptions` in the order the client sent them.
    */
   @SubscribeMessage('subscribe')
-  @UseGuards(ChannelAuthGuard)
   async subscribe(
     @ConnectedSocket() socket: Socket,
     @MessageBody(ChannelRequestPipe) request: ChannelRequest,
   ): Promise<void> {
-    const joined = await this.membership.join(socket, request.channel);
+    const joined = await this.subscriptions.subscribe(socket, request);
     if (joined && this.verbose) this.log.debug(`${socket.id} joined ${request.channel}`);
   }
 
@@ -81,7 +81,7 @@ export class EchoGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     @ConnectedSocket() socket: Socket,
     @MessageBody(ChannelRequestPipe) request: ChannelRequest,
   ): Promise<void> {
-    await this.membership.leave(socket, request.channel);
+    await this.subscriptions.unsubscribe(socket, request.channel);
     if (this.verbose) this.log.debug(`${socket.id} left ${request.channel}`);
   }
 

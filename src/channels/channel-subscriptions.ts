@@ -1,0 +1,186 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Socket } from 'socket.io';
+import { ChannelAuthService } from '../auth/channel-auth.service.js';
+import type { ChannelRequest } from '../gateway/channel-request.pipe.js';
+import { SubscriptionDenied, SubscriptionIgnored } from '../gateway/client-errors.js';
+import { requiresAuthorization } from './channel-type.js';
+import type { PresenceMember } from './presence-directory.js';
+import { PresenceService } from './presence.service.js';
+
+/** One subscribe between its arrival and its join; current while it is the channel's pending entry. */
+type SubscribeAttempt = object;
+
+/** What this node knows about one socket's channels. */
+interface SocketChannels {
+  /** Rooms joined through `subscribe`. */
+  joined: Set<string>;
+  /** Subscribes in flight (waiting for an unsubscribe, the auth call, the presence store), by channel. */
+  pending: Map<string, SubscribeAttempt>;
+  /** Unsubscribes in progress, by channel: a later subscribe of that channel waits for them. */
+  leaving: Map<string, Promise<unknown>>;
+}
+
+/**
+ * The one owner of the subscribe path: per socket, which channels it joined and which subscribes
+ * are in flight; per socket and channel, the order of subscribes and unsubscribes; the auth call;
+ * the room join and leave; and when a presence member is added or removed (`PresenceService`
+ * keeps its own record of what it wrote to the store, which its lease renewal writes again).
+ *
+ * - Repeated subscribes cost at most one auth call and never add a second membership: a joined
+ *   channel is not asked again, and a second subscribe while one is in flight is ignored.
+ * - A subscribe is registered the moment it arrives. An unsubscribe or a disconnect abandons it,
+ *   and a late auth answer then joins nothing.
+ * - A subscribe waits for the unsubscribes of its channel that arrived before it, so
+ *   `unsubscribe` then `subscribe` ends subscribed. Other channels are not held up.
+ * - Presence: the socket is in the room before the member list is read, and `presence:subscribed`
+ *   goes out before any newer `presence:joining` (see `PresenceService.add`).
+ *
+ * There is no auth guard: the yes is only worth something to the join it belongs to (the
+ * presence member it names, an unsubscribe that overtakes it), so a guard had to hand it to the
+ * handler through shared per-socket state; and a guard on `subscribe` alone delays it behind a
+ * later `unsubscribe`. Here the request arrives parsed once (`ChannelRequestPipe`), and
+ * `subscribe` and `unsubscribe` reach this class through the same Nest pipeline, in the order the
+ * client sent them; both register here before their first await.
+ */
+@Injectable()
+export class ChannelSubscriptions {
+  private readonly log = new Logger('Gateway');
+  /** Per socket, dropped with it; private, so every change to it goes through this class. */
+  private readonly sockets = new WeakMap<Socket, SocketChannels>();
+
+  constructor(
+    private readonly auth: ChannelAuthService,
+    private readonly presence: PresenceService,
+  ) {}
+
+  /**
+   * Authorises (private and presence channels) and joins. True when the socket joined; false when
+   * it already was a member or left meanwhile. Throws `SubscriptionDenied` (the client is told)
+   * or `SubscriptionIgnored` (debug only).
+   */
+  async subscribe(socket: Socket, { channel, headers }: ChannelRequest): Promise<boolean> {
+    const state = this.stateOf(socket);
+    if (state.joined.has(channel)) return false;
+    const needsAuth = requiresAuthorization(channel);
+    if (state.pending.has(channel)) {
+      if (needsAuth) throw new SubscriptionIgnored(channel, 'already being authorised');
+      return false;
+    }
+    const attempt: SubscribeAttempt = {};
+    state.pending.set(channel, attempt);
+    try {
+      const earlier = state.leaving.get(channel);
+      if (earlier) await earlier;
+      // A later unsubscribe (or a disconnect) took it back while it waited: no auth call.
+      if (!this.isCurrent(socket, state, channel, attempt)) return false;
+      if (!needsAuth) return await this.enter(socket, channel);
+      return await this.authorizeAndJoin(socket, state, { channel, headers }, attempt);
+    } finally {
+      if (state.pending.get(channel) === attempt) state.pending.delete(channel);
+    }
+  }
+
+  /** Leaves the room, abandons a subscribe in flight, and removes the presence member. */
+  unsubscribe(socket: Socket, channel: string): Promise<void> {
+    const state = this.stateOf(socket);
+    const earlier = state.leaving.get(channel);
+    const leave = this.leave(socket, channel);
+    const done = earlier ? Promise.all([earlier, leave]).then(() => undefined) : leave;
+    // Later subscribes wait for this one whatever its outcome; the caller sees its failure.
+    const settled = done.catch(() => undefined);
+    state.leaving.set(channel, settled);
+    void settled.then(() => {
+      if (state.leaving.get(channel) === settled) state.leaving.delete(channel);
+    });
+    return leave;
+  }
+
+  /** Everything a disconnected socket held, on this node and in the presence store. */
+  async leaveAll(socket: Socket): Promise<void> {
+    const state = this.sockets.get(socket);
+    const channels = new Set([
+      ...(state?.joined ?? []),
+      ...(state?.pending.keys() ?? []),
+      ...this.presence.channelsOf(socket),
+    ]);
+    await Promise.all(
+      [...channels].map((channel) =>
+        this.leave(socket, channel).catch((err: Error) =>
+          this.log.warn(`${socket.id}: could not leave ${channel}: ${err.message}`),
+        ),
+      ),
+    );
+  }
+
+  /** Whether the socket joined the channel through `subscribe` (whispers are for members only). */
+  isMember(socket: Socket, channel: string): boolean {
+    return this.sockets.get(socket)?.joined.has(channel) ?? false;
+  }
+
+  private async authorizeAndJoin(
+    socket: Socket,
+    state: SocketChannels,
+    { channel, headers }: ChannelRequest,
+    attempt: SubscribeAttempt,
+  ): Promise<boolean> {
+    const decision = await this.auth.authorize(socket, channel, headers);
+    if (!this.isCurrent(socket, state, channel, attempt)) {
+      throw new SubscriptionIgnored(channel, 'socket left during authorisation');
+    }
+    if (!decision.allowed) throw new SubscriptionDenied(channel, decision.status);
+    if (!decision.member) return this.enter(socket, channel);
+    await this.joinPresence(socket, state, channel, attempt, decision.member);
+    return state.joined.has(channel);
+  }
+
+  private async joinPresence(
+    socket: Socket,
+    state: SocketChannels,
+    channel: string,
+    attempt: SubscribeAttempt,
+    member: PresenceMember,
+  ): Promise<void> {
+    // In the room before the member list is read: every member added after that read announces
+    // itself to this socket with presence:joining. Entering after the read missed those who joined
+    // in between, and their absence from this socket's list lasted until they left.
+    await this.enter(socket, channel);
+    try {
+      await this.presence.add(socket, channel, member, (members) => {
+        // Left while the store was written: that leave removed the member and the room again.
+        if (this.isCurrent(socket, state, channel, attempt)) socket.emit('presence:subscribed', channel, members);
+      });
+    } catch (err) {
+      this.log.error(`${socket.id}: presence store failed for ${channel}: ${(err as Error).message}`);
+      await this.leave(socket, channel).catch(() => undefined);
+      throw new SubscriptionDenied(channel, 503);
+    }
+  }
+
+  private async leave(socket: Socket, channel: string): Promise<void> {
+    const state = this.stateOf(socket);
+    state.pending.delete(channel);
+    // The subscriptions gauge follows the adapter's join-room/leave-room events (MetricsFeeds).
+    if (state.joined.delete(channel)) await socket.leave(channel);
+    await this.presence.remove(socket, channel);
+  }
+
+  private async enter(socket: Socket, channel: string): Promise<true> {
+    this.stateOf(socket).joined.add(channel);
+    await socket.join(channel);
+    return true;
+  }
+
+  private stateOf(socket: Socket): SocketChannels {
+    let state = this.sockets.get(socket);
+    if (!state) {
+      state = { joined: new Set(), pending: new Map(), leaving: new Map() };
+      this.sockets.set(socket, state);
+    }
+    return state;
+  }
+
+  /** True while `attempt` is still the subscribe in flight for `channel` on a connected socket. */
+  private isCurrent(socket: Socket, state: SocketChannels, channel: string, attempt: SubscribeAttempt): boolean {
+    return socket.connected && state.pending.get(channel) === attempt;
+  }
+}
