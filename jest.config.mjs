@@ -17,23 +17,29 @@ const shared = {
   moduleFileExtensions: ['js', 'json'],
 };
 
+const projects = [
+  {
+    ...shared,
+    displayName: 'unit',
+    roots: ['<rootDir>/.test-build/src'],
+    testMatch: ['**/*.test.js'],
+    setupFilesAfterEnv: ['<rootDir>/test/jest/unit-timeout.mjs'],
+  },
+  {
+    ...shared,
+    displayName: 'e2e',
+    roots: ['<rootDir>/.test-build/test'],
+    testMatch: ['**/*.test.js'],
+    setupFilesAfterEnv: ['<rootDir>/test/jest/e2e-timeout.mjs'],
+  },
+];
+
+// `npm run test:unit` / `test:e2e` pick one project through JEST_PROJECT rather than
+// `--selectProjects`, whose list would swallow the path pattern npm appends after it.
+const only = process.env.JEST_PROJECT;
+
 export default {
-  projects: [
-    {
-      ...shared,
-      displayName: 'unit',
-      roots: ['<rootDir>/.test-build/src'],
-      testMatch: ['**/*.test.js'],
-      setupFilesAfterEnv: ['<rootDir>/test/jest/unit-timeout.mjs'],
-    },
-    {
-      ...shared,
-      displayName: 'e2e',
-      roots: ['<rootDir>/.test-build/test'],
-      testMatch: ['**/*.test.js'],
-      setupFilesAfterEnv: ['<rootDir>/test/jest/e2e-timeout.mjs'],
-    },
-  ],
+  projects: only ? projects.filter((project) => project.displayName === only) : projects,
   // Two cores here: one worker per core keeps the e2e relays from starving each other.
   maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/jest/summary-reporter.cjs'],
