@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { CONFIG_KEYS, FILE_KEYS_HANDLED_ELSEWHERE, describeKey, type ValueKind } from './config-keys.js';
-import { deepMerge, getPath, isPlainObject, setPath, type PlainObject } from './deep-merge.js';
+import { isPlainObject, type PlainObject } from '../common/plain-object.js';
+import { deepMerge, getPath, setPath } from './deep-merge.js';
 import { RelayConfig, defaultConfig } from './relay-config.js';
 
 /** A configuration problem that must stop startup; the message names the key. */
