@@ -1,5 +1,5 @@
 import { Module, type Provider } from '@nestjs/common';
-import { AuthConfig } from '../config/auth.config.js';
+import { AuthConfig } from './auth.config.js';
 import { ChannelAuthGuard } from './channel-auth.guard.js';
 import { ChannelAuthService } from './channel-auth.service.js';
 import { ChannelAuthorizer } from './channel-authorizer.js';

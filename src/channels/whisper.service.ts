@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { isPlainObject } from '../common/plain-object.js';
-import { WhisperConfig } from '../config/channels.config.js';
+import { WhisperConfig } from './channels.config.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { isValidChannelName, requiresAuthorization } from './channel-type.js';
 import { socketChannels } from './socket-channels.js';

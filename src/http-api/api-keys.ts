@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { bearerToken } from '../common/http-headers.js';
-import type { ApiClientConfig } from '../config/api.config.js';
+import type { ApiClientConfig } from './api.config.js';
 
 /**
  * The configured `clients` as key digests. A key is compared with every configured key through

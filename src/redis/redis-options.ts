@@ -1,5 +1,5 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { RedisConfig } from '../config/relay-config.js';
+import type { RedisConfig } from './redis.config.js';
 
 /** A connection to whichever topology is configured: one Redis, Sentinel-managed, or a Cluster. */
 export type RedisClient = Redis | Cluster;
