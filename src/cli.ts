@@ -9,7 +9,7 @@ const USAGE = `Usage: echo-relay start [--config <laravel-echo-server.json>]
 Starts the broadcast server. Without --config, ./laravel-echo-server.json is read when present.
 Environment variables override the file (see the README's configuration table).`;
 
-/** Parses `[start] [--config <path>]`; returns undefined for --help. */
+/** Parses `[start] [--config <path>] [--help] [--version]`; anything else is a `ConfigError` with the usage. */
 export function parseArgs(argv: string[]): { config?: string; help?: boolean; version?: boolean } {
   const args = argv[0] === 'start' ? argv.slice(1) : argv;
   const out: { config?: string; help?: boolean; version?: boolean } = {};
@@ -25,7 +25,12 @@ export function parseArgs(argv: string[]): { config?: string; help?: boolean; ve
   return out;
 }
 
-/** Runs the server until SIGTERM/SIGINT, then stops gracefully within the configured time. */
+/**
+ * Starts the server and stops it gracefully on SIGTERM/SIGINT: exit 0 once stopped, 1 when that
+ * takes longer than `shutdown.timeoutMs` or fails. Bad arguments, or settings `loadConfig` refuses:
+ * exit 78 (EX_CONFIG); a `ConfigError` raised later, while the app is built (an unreadable
+ * `authCaFile`, a bad JWT key), exits 1.
+ */
 export async function run(argv: string[]): Promise<void> {
   let loaded;
   try {

@@ -1,5 +1,5 @@
 import { Module, type Provider } from '@nestjs/common';
-import { AuthConfig } from '../config/auth.config.js';
+import { AuthConfig } from './auth.config.js';
 import { ChannelAuthService } from './channel-auth.service.js';
 import { ChannelAuthorizer } from './channel-authorizer.js';
 import { JwtAuthorizer } from './jwt/jwt-authorizer.js';

@@ -3,7 +3,7 @@ import type { Socket } from 'socket.io';
 import { channelType } from '../channels/channel-type.js';
 import type { PresenceMember } from '../channels/presence-directory.js';
 import { toPresenceMember } from '../channels/presence-member.js';
-import { isPlainObject } from '../config/deep-merge.js';
+import { isPlainObject } from '../common/plain-object.js';
 import { ThrottledLog } from '../logging/throttled-log.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { ChannelAuthorizer, type AuthOutcome, type AuthRequest, type AuthResult } from './channel-authorizer.js';

@@ -1,7 +1,7 @@
 import { Controller, Logger, UseFilters } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import type { Counter } from 'prom-client';
-import { LogConfig } from '../config/relay-config.js';
+import { LogConfig } from '../logging/log.config.js';
 import { EchoGateway } from '../gateway/echo.gateway.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { BroadcastDrops } from './broadcast-drops.js';

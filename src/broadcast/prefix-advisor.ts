@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { RedisConfig } from '../config/relay-config.js';
+import { RedisConfig } from '../redis/redis.config.js';
 import { ThrottledLog } from '../logging/throttled-log.js';
 import { looksPrefixed } from './laravel-prefix.js';
 

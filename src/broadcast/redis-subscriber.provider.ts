@@ -1,5 +1,6 @@
 import type { Provider } from '@nestjs/common';
-import { BroadcastConfig, RedisConfig } from '../config/relay-config.js';
+import { RedisConfig } from '../redis/redis.config.js';
+import { BroadcastConfig } from './broadcast.config.js';
 import { createRedisClient } from '../redis/redis-options.js';
 import { LaravelRedisServer } from './laravel-redis.server.js';
 

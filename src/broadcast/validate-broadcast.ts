@@ -1,6 +1,6 @@
 import { validateSync } from 'class-validator';
 import { isValidChannelName } from '../channels/channel-type.js';
-import { isPlainObject } from '../config/deep-merge.js';
+import { isPlainObject } from '../common/plain-object.js';
 import { BroadcastDto } from './broadcast.dto.js';
 import { compileAcceptor } from './class-validator-acceptor.js';
 import { DroppedMessage, type DropReason } from './dropped-message.js';

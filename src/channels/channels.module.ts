@@ -8,8 +8,11 @@ import { RedisPresenceStore } from './redis-presence.store.js';
 import { WhisperService } from './whisper.service.js';
 
 /**
- * Subscriptions (auth, rooms, presence) and whispers. Global so that the HTTP API can inject `PresenceDirectory` (the
- * Redis store, cluster-wide) without importing the gateway's dependencies.
+ * Subscriptions (auth, rooms, presence) and whispers. Global because the HTTP API's `ChannelStats` injects
+ * `PresenceDirectory` (the Redis store, cluster-wide) without importing this module: `HttpApiModule`
+ * imports `GatewayModule`, which does not re-export it. Being global also runs its lifecycle hooks
+ * before those of the feature modules (Nest gives global modules the greatest distance), so a
+ * graceful stop removes this node's presence members first.
  */
 @Global()
 @Module({

@@ -12,10 +12,3 @@ export abstract class PresenceDirectory {
   /** Distinct users in the channel, each once. */
   abstract members(channel: string): Promise<PresenceMember[]>;
 }
-
-/** Until presence is stored somewhere, every presence channel is empty. */
-export class EmptyPresenceDirectory extends PresenceDirectory {
-  members(): Promise<PresenceMember[]> {
-    return Promise.resolve([]);
-  }
-}

@@ -1,5 +1,5 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { PresenceConfig } from '../config/channels.config.js';
+import { PresenceConfig } from './channels.config.js';
 import { PresenceService } from './presence.service.js';
 import { RedisPresenceStore } from './redis-presence.store.js';
 

@@ -1,4 +1,4 @@
-import { isPlainObject } from '../config/deep-merge.js';
+import { isPlainObject } from '../common/plain-object.js';
 import type { PresenceMember } from './presence-directory.js';
 
 /** Longest `user_id` accepted as a string; longer ones are not ids. */

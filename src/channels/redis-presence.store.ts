@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { PresenceConfig } from '../config/channels.config.js';
-import { RedisConfig } from '../config/relay-config.js';
+import { PresenceConfig } from './channels.config.js';
+import { RedisConfig } from '../redis/redis.config.js';
 import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
 import type { RedisClient } from '../redis/redis-options.js';
 import { PresenceDirectory, type PresenceMember } from './presence-directory.js';

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
-import { isPlainObject } from '../config/deep-merge.js';
-import { WhisperConfig } from '../config/channels.config.js';
+import { isPlainObject } from '../common/plain-object.js';
+import { WhisperConfig } from './channels.config.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { isValidChannelName, requiresAuthorization } from './channel-type.js';
 import { ChannelSubscriptions } from './channel-subscriptions.js';

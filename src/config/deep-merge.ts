@@ -1,8 +1,4 @@
-export type PlainObject = Record<string, unknown>;
-
-export function isPlainObject(value: unknown): value is PlainObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isPlainObject, type PlainObject } from '../common/plain-object.js';
 
 /**
  * Merges layers left to right: objects merge key by key at every depth, anything else (arrays

@@ -2,9 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
-import { CONFIG_KEYS, FILE_KEYS_HANDLED_ELSEWHERE, describeKey, type ValueKind } from './config-keys.js';
-import { deepMerge, getPath, isPlainObject, setPath, type PlainObject } from './deep-merge.js';
-import { RelayConfig, defaultConfig } from './relay-config.js';
+import { isPlainObject, type PlainObject } from '../common/plain-object.js';
+import { CONFIG_KEYS, FILE_KEYS_HANDLED_ELSEWHERE, describeKey } from './config-keys.js';
+import type { ValueKind } from './config-slice.js';
+import { deepMerge, getPath, setPath } from './deep-merge.js';
+import { RelayConfig, configSlices, defaultConfig } from './relay-config.js';
 
 /** A configuration problem that must stop startup; the message names the key. */
 export class ConfigError extends Error {
@@ -25,10 +27,6 @@ export interface LoadOptions {
 }
 
 const LEGACY_FILE = 'laravel-echo-server.json';
-/** Keys of the old `databaseConfig.redis` block that map onto `RelayConfig.redis` fields. */
-const MAPPED_REDIS_KEYS = new Set(
-  CONFIG_KEYS.flatMap((k) => (k.file?.startsWith('databaseConfig.redis.') ? [k.file.split('.')[2]] : [])),
-);
 
 /** Builds the configuration from defaults, then the old JSON file, then env, and validates it. */
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
@@ -74,14 +72,7 @@ export function fromLegacyFile(raw: PlainObject, warnings: string[] = []): Plain
     if (value === undefined || value === null) continue;
     setPath(layer, key.path, coerceFileValue(value, key.kind));
   }
-  const redisBlock = getPath(raw, 'databaseConfig.redis');
-  if (isPlainObject(redisBlock)) {
-    const rest = Object.fromEntries(Object.entries(redisBlock).filter(([k]) => !MAPPED_REDIS_KEYS.has(k)));
-    if (Object.keys(rest).length > 0) setPath(layer, 'redis.options', rest);
-  }
-  if (raw.database !== undefined && raw.database !== 'redis') {
-    warnings.push(`"database": ${JSON.stringify(raw.database)} is not supported: presence members are kept in Redis`);
-  }
+  for (const [, slice] of configSlices()) slice.fromLegacyFile?.(raw, layer, warnings);
   for (const unknown of unknownLeaves(raw, '')) {
     warnings.push(`"${unknown}" in the config file is not supported by echo-relay and is ignored`);
   }

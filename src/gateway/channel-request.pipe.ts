@@ -1,6 +1,7 @@
 import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
 import { isValidChannelName } from '../channels/channel-type.js';
-import { isPlainObject } from '../config/deep-merge.js';
+import { stringHeaders } from '../common/http-headers.js';
+import { isPlainObject } from '../common/plain-object.js';
 import { InvalidClientMessage } from './client-errors.js';
 
 /** `subscribe` / `unsubscribe` as Laravel Echo sends them: `{channel, auth: {headers}}`. */
@@ -22,14 +23,4 @@ export class ChannelRequestPipe implements PipeTransform<unknown, ChannelRequest
     if (!isValidChannelName(body.channel)) throw new InvalidClientMessage(event, 'missing or invalid channel');
     return { channel: body.channel, headers: stringHeaders(body.auth) };
   }
-}
-
-function stringHeaders(auth: unknown): Record<string, string> {
-  const headers = isPlainObject(auth) ? auth.headers : undefined;
-  if (!isPlainObject(headers)) return {};
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (typeof value === 'string' || typeof value === 'number') out[name] = String(value);
-  }
-  return out;
 }

@@ -13,7 +13,7 @@ import type { Server, Socket } from 'socket.io';
 import { ChannelSubscriptions } from '../channels/channel-subscriptions.js';
 import { PresenceService } from '../channels/presence.service.js';
 import { WhisperService } from '../channels/whisper.service.js';
-import { LogConfig } from '../config/relay-config.js';
+import { LogConfig } from '../logging/log.config.js';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { ChannelRequestPipe, type ChannelRequest } from './channel-request.pipe.js';

@@ -1,7 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { LaravelRedisServer } from '../broadcast/laravel-redis.server.js';
-import { BroadcastConfig } from '../config/relay-config.js';
+import { BroadcastConfig } from '../broadcast/broadcast.config.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
 
 /** Probes for load balancers and orchestrators; never behind a key. */

@@ -1,4 +1,4 @@
-import type { ApiCorsConfig } from '../config/api.config.js';
+import type { ApiCorsConfig } from './api.config.js';
 import { isApiPath, type ApiRequest, type ApiResponse } from './api-request.js';
 
 /**

@@ -1,5 +1,5 @@
 import { ForbiddenException, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { ApiConfig } from '../config/api.config.js';
+import { ApiConfig } from './api.config.js';
 import { ApiKeys, keyFromRequest } from './api-keys.js';
 import type { ApiRequest } from './api-request.js';
 

@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { describe, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { ApiKeys, keyFromRequest } from './api-keys.js';
 
 describe('ApiKeys', () => {
@@ -10,57 +9,56 @@ describe('ApiKeys', () => {
   ]);
 
   it('allows the key of the app named in the path', () => {
-    assert.equal(keys.allows('shop', 'shop-key'), true);
-    assert.equal(keys.allows('blog', 'blog-key'), true);
+    expect(keys.allows('shop', 'shop-key')).toBe(true);
+    expect(keys.allows('blog', 'blog-key')).toBe(true);
   });
 
   it('allows every key configured for one app', () => {
-    assert.equal(keys.allows('shop', 'shop-key-2'), true);
+    expect(keys.allows('shop', 'shop-key-2')).toBe(true);
   });
 
   it("refuses another app's key", () => {
-    assert.equal(keys.allows('shop', 'blog-key'), false);
-    assert.equal(keys.allows('blog', 'shop-key'), false);
+    expect(keys.allows('shop', 'blog-key')).toBe(false);
+    expect(keys.allows('blog', 'shop-key')).toBe(false);
   });
 
   it('refuses wrong, partial, longer and missing keys', () => {
     for (const key of ['nope', 'shop-ke', 'shop-key ', 'shop-keyy', 'SHOP-KEY', '', undefined]) {
-      assert.equal(keys.allows('shop', key), false, `key ${JSON.stringify(key)}`);
+      expect(keys.allows('shop', key)).toBe(false);
     }
   });
 
   it('refuses unknown apps', () => {
-    assert.equal(keys.allows('other', 'shop-key'), false);
+    expect(keys.allows('other', 'shop-key')).toBe(false);
   });
 
   it('refuses everything when no clients are configured', () => {
     const none = new ApiKeys([]);
-    assert.equal(none.empty, true);
-    assert.equal(none.allows('shop', 'shop-key'), false);
-    assert.equal(none.allows('', ''), false);
+    expect(none.allows('shop', 'shop-key')).toBe(false);
+    expect(none.allows('', '')).toBe(false);
   });
 });
 
 describe('keyFromRequest', () => {
   it('reads a Bearer token, whatever the case of the scheme', () => {
-    assert.equal(keyFromRequest('Bearer abc', undefined), 'abc');
-    assert.equal(keyFromRequest('bearer abc', undefined), 'abc');
-    assert.equal(keyFromRequest('Bearer   abc  ', undefined), 'abc');
+    expect(keyFromRequest('Bearer abc', undefined)).toBe('abc');
+    expect(keyFromRequest('bearer abc', undefined)).toBe('abc');
+    expect(keyFromRequest('Bearer   abc  ', undefined)).toBe('abc');
   });
 
   it('prefers the header over ?auth_key, as the old server did', () => {
-    assert.equal(keyFromRequest('Bearer header-key', 'query-key'), 'header-key');
+    expect(keyFromRequest('Bearer header-key', 'query-key')).toBe('header-key');
   });
 
   it('falls back to ?auth_key when there is no Bearer header', () => {
-    assert.equal(keyFromRequest(undefined, 'query-key'), 'query-key');
-    assert.equal(keyFromRequest('Basic dXNlcjpwdw==', 'query-key'), 'query-key');
+    expect(keyFromRequest(undefined, 'query-key')).toBe('query-key');
+    expect(keyFromRequest('Basic dXNlcjpwdw==', 'query-key')).toBe('query-key');
   });
 
   it('ignores repeated or empty auth_key parameters', () => {
-    assert.equal(keyFromRequest(undefined, ['a', 'b']), undefined);
-    assert.equal(keyFromRequest(undefined, ''), undefined);
-    assert.equal(keyFromRequest('Bearer', undefined), undefined);
-    assert.equal(keyFromRequest(undefined, undefined), undefined);
+    expect(keyFromRequest(undefined, ['a', 'b'])).toBe(undefined);
+    expect(keyFromRequest(undefined, '')).toBe(undefined);
+    expect(keyFromRequest('Bearer', undefined)).toBe(undefined);
+    expect(keyFromRequest(undefined, undefined)).toBe(undefined);
   });
 });

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ApiClientConfig } from '../config/api.config.js';
+import { bearerToken } from '../common/http-headers.js';
+import type { ApiClientConfig } from './api.config.js';
 
 /**
  * The configured `clients` as key digests. A key is compared with every configured key through
@@ -11,10 +12,6 @@ export class ApiKeys {
 
   constructor(clients: readonly ApiClientConfig[]) {
     this.clients = clients.map((c) => ({ appId: c.appId, digest: sha256(c.key) }));
-  }
-
-  get empty(): boolean {
-    return this.clients.length === 0;
   }
 
   /** True when `key` is the key of a client whose app id is `appId`. */
@@ -36,8 +33,8 @@ export class ApiKeys {
  * `?auth_key=<key>`.
  */
 export function keyFromRequest(authorization: string | undefined, authKeyParam: unknown): string | undefined {
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-  if (bearer) return bearer[1];
+  const bearer = bearerToken(authorization);
+  if (bearer !== undefined) return bearer;
   return typeof authKeyParam === 'string' && authKeyParam !== '' ? authKeyParam : undefined;
 }
 

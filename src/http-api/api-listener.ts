@@ -8,7 +8,7 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiConfig } from '../config/api.config.js';
+import { ApiConfig } from './api.config.js';
 import { isApiPath, type ApiRequest } from './api-request.js';
 
 type Next = (err?: unknown) => void;

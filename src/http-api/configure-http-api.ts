@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { ApiConfig } from '../config/api.config.js';
+import { ApiConfig } from './api.config.js';
 import { apiCors } from './api-cors.js';
 import { ApiListener } from './api-listener.js';
 

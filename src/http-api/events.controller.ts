@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { DroppedMessage } from '../broadcast/dropped-message.js';
-import { ApiConfig } from '../config/api.config.js';
+import { ApiConfig } from './api.config.js';
 import { EchoGateway } from '../gateway/echo.gateway.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { ApiKeyGuard } from './api-key.guard.js';

@@ -1,6 +1,6 @@
 import { Logger, Module, type OnModuleInit } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { ApiConfig } from '../config/api.config.js';
+import { ApiConfig } from './api.config.js';
 import { GatewayModule } from '../gateway/gateway.module.js';
 import { ApiErrorFilter } from './api-error.filter.js';
 import { ApiKeyGuard } from './api-key.guard.js';

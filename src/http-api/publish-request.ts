@@ -1,4 +1,4 @@
-import { isPlainObject } from '../config/deep-merge.js';
+import { isPlainObject } from '../common/plain-object.js';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { DroppedMessage, type DropReason } from '../broadcast/dropped-message.js';
 import { validateBroadcast } from '../broadcast/validate-broadcast.js';

@@ -1,5 +1,5 @@
 import { ConsoleLogger, type LogLevel } from '@nestjs/common';
-import type { LogConfig } from '../config/relay-config.js';
+import type { LogConfig } from './log.config.js';
 
 const LEVELS: Record<LogConfig['level'], LogLevel[]> = {
   error: ['fatal', 'error'],

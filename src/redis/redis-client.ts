@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { RedisOptions } from 'ioredis';
-import type { RedisConfig } from '../config/relay-config.js';
+import type { RedisConfig } from './redis.config.js';
 import { createRedisClient, reconnectDelay, type RedisClient } from './redis-options.js';
 
 /**

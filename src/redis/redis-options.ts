@@ -1,5 +1,5 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { RedisConfig } from '../config/relay-config.js';
+import type { RedisConfig } from './redis.config.js';
 
 /** A connection to whichever topology is configured: one Redis, Sentinel-managed, or a Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -9,7 +9,7 @@ export type RedisClient = Redis | Cluster;
  * `rediss://` or `tls: true` turns TLS on (with certificate verification); sentinels switch to
  * Sentinel discovery of the master.
  */
-export function redisOptions(config: RedisConfig, role = 'subscriber'): RedisOptions {
+function redisOptions(config: RedisConfig, role = 'subscriber'): RedisOptions {
   const base: RedisOptions = {
     // Named connections make `CLIENT LIST` on a shared Redis readable for operators.
     connectionName: `echo-relay:${role}`,

@@ -1,7 +1,7 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import type { Server as HttpsServer, ServerOptions } from 'node:https';
 import type { Logger } from '@nestjs/common';
-import type { ServerConfig } from '../config/relay-config.js';
+import type { ServerConfig } from './server.config.js';
 
 /** How often certificate files are checked for renewal. */
 const WATCH_INTERVAL_MS = 2_000;

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { exportJWK, SignJWT, type JWTPayload } from 'jose';
-import { defaultAuthConfig, type AuthConfig, type JwtConfig } from '../../config/auth.config.js';
+import { authConfigSlice, type AuthConfig, type JwtConfig } from '../auth.config.js';
 import { ConfigError } from '../../config/load-config.js';
 import type { AuthRequest } from '../channel-authorizer.js';
 import { JwtAuthorizer } from './jwt-authorizer.js';
@@ -15,7 +15,7 @@ const publicPem = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString
 const GRANT = { sub: '7', channels: ['private-orders.*', 'presence-room.*'], user_info: { name: 'Ann' } };
 
 function config(jwt: Partial<JwtConfig>): AuthConfig {
-  const defaults = defaultAuthConfig() as AuthConfig;
+  const defaults = authConfigSlice.defaults() as AuthConfig;
   return { ...defaults, timeoutMs: 1000, jwt: { ...defaults.jwt, ...jwt } };
 }
 

@@ -1,5 +1,5 @@
 import { errors, jwtVerify, type JWTPayload } from 'jose';
-import type { AuthConfig } from '../../config/auth.config.js';
+import type { AuthConfig } from '../auth.config.js';
 import { ChannelAuthorizer, denied, type AuthRequest, type AuthResult } from '../channel-authorizer.js';
 import { channelDataFromClaims, findToken, grantsChannel } from './jwt-claims.js';
 import { jwtVerificationKey, type JwtVerificationKey } from './jwt-key.js';

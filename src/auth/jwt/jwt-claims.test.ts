@@ -1,7 +1,6 @@
-import assert from 'node:assert/strict';
-import { describe, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { AuthRequest } from '../channel-authorizer.js';
-import { bearer, channelDataFromClaims, channelPatternMatches, findToken, grantsChannel } from './jwt-claims.js';
+import { channelDataFromClaims, channelPatternMatches, findToken, grantsChannel } from './jwt-claims.js';
 
 function request(overrides: Partial<AuthRequest> = {}): AuthRequest {
   return {
@@ -37,22 +36,22 @@ describe('channelPatternMatches', () => {
   ];
   for (const [pattern, channel, expected] of cases) {
     it(`${pattern} ${expected ? 'matches' : 'does not match'} ${channel}`, () => {
-      assert.equal(channelPatternMatches(pattern, channel), expected);
+      expect(channelPatternMatches(pattern, channel)).toBe(expected);
     });
   }
 });
 
 describe('grantsChannel', () => {
   it('reads an array of patterns or a single pattern from the named claim', () => {
-    assert.equal(grantsChannel({ channels: ['private-a.*', 'private-b.*'] }, 'channels', 'private-b.1'), true);
-    assert.equal(grantsChannel({ channels: 'private-b.*' }, 'channels', 'private-b.1'), true);
-    assert.equal(grantsChannel({ rooms: ['private-b.*'] }, 'rooms', 'private-b.1'), true);
+    expect(grantsChannel({ channels: ['private-a.*', 'private-b.*'] }, 'channels', 'private-b.1')).toBe(true);
+    expect(grantsChannel({ channels: 'private-b.*' }, 'channels', 'private-b.1')).toBe(true);
+    expect(grantsChannel({ rooms: ['private-b.*'] }, 'rooms', 'private-b.1')).toBe(true);
   });
 
   it('grants nothing without the claim or with junk in it', () => {
-    assert.equal(grantsChannel({}, 'channels', 'private-b.1'), false);
-    assert.equal(grantsChannel({ channels: [1, null, { p: 'x' }] }, 'channels', 'private-b.1'), false);
-    assert.equal(grantsChannel({ channels: true }, 'channels', 'private-b.1'), false);
+    expect(grantsChannel({}, 'channels', 'private-b.1')).toBe(false);
+    expect(grantsChannel({ channels: [1, null, { p: 'x' }] }, 'channels', 'private-b.1')).toBe(false);
+    expect(grantsChannel({ channels: true }, 'channels', 'private-b.1')).toBe(false);
   });
 });
 
@@ -62,39 +61,43 @@ describe('findToken', () => {
       headers: { authorization: 'Bearer from-subscribe' },
       handshakeAuth: { token: 'from-connect', headers: { Authorization: 'Bearer from-connect-headers' } },
     });
-    assert.equal(findToken(r), 'from-subscribe');
+    expect(findToken(r)).toBe('from-subscribe');
   });
 
   it('then the CONNECT auth.token, then the CONNECT auth.headers.Authorization', () => {
-    assert.equal(findToken(request({ handshakeAuth: { token: 't1', headers: { Authorization: 'Bearer t2' } } })), 't1');
-    assert.equal(findToken(request({ handshakeAuth: { headers: { Authorization: 'Bearer t2' } } })), 't2');
-    assert.equal(findToken(request()), undefined);
+    expect(findToken(request({ handshakeAuth: { token: 't1', headers: { Authorization: 'Bearer t2' } } }))).toBe('t1');
+    expect(findToken(request({ handshakeAuth: { headers: { Authorization: 'Bearer t2' } } }))).toBe('t2');
+    expect(findToken(request())).toBe(undefined);
   });
 
   it('only takes Bearer credentials', () => {
-    assert.equal(bearer('Bearer abc'), 'abc');
-    assert.equal(bearer('bearer  abc '), 'abc');
-    assert.equal(bearer('Basic abc'), undefined);
-    assert.equal(bearer('Bearer a b'), undefined);
-    assert.equal(bearer(42), undefined);
-    assert.equal(findToken(request({ headers: { Authorization: 'Basic x' }, handshakeAuth: { token: 7 } })), undefined);
+    expect(findToken(request({ headers: { Authorization: 'bearer  abc ' } }))).toBe('abc');
+    expect(findToken(request({ headers: { Authorization: 'Bearer a b' } }))).toBe(undefined);
+    expect(findToken(request({ headers: { Authorization: 'Basic x' }, handshakeAuth: { token: 7 } }))).toBe(undefined);
+  });
+
+  it('refuses tokens longer than 16 KiB, from a header as from the CONNECT payload', () => {
+    const longest = 'a'.repeat(16 * 1024);
+    expect(findToken(request({ headers: { Authorization: `Bearer ${longest}` } }))).toBe(longest);
+    expect(findToken(request({ headers: { Authorization: `Bearer ${longest}a` } }))).toBe(undefined);
+    expect(findToken(request({ handshakeAuth: { token: `${longest}a` } }))).toBe(undefined);
   });
 });
 
 describe('channelDataFromClaims', () => {
   it('user_id from user_id, else sub; user_info from the named claim', () => {
-    assert.deepEqual(channelDataFromClaims({ sub: '42', user_info: { name: 'Ann' } }, 'user_info'), {
+    expect(channelDataFromClaims({ sub: '42', user_info: { name: 'Ann' } }, 'user_info')).toEqual({
       user_id: '42',
       user_info: { name: 'Ann' },
     });
-    assert.deepEqual(channelDataFromClaims({ sub: '42', user_id: 42, profile: { a: 1 } }, 'profile'), {
+    expect(channelDataFromClaims({ sub: '42', user_id: 42, profile: { a: 1 } }, 'profile')).toEqual({
       user_id: 42,
       user_info: { a: 1 },
     });
-    assert.deepEqual(channelDataFromClaims({ sub: 'x' }, 'user_info'), { user_id: 'x', user_info: null });
+    expect(channelDataFromClaims({ sub: 'x' }, 'user_info')).toEqual({ user_id: 'x', user_info: null });
   });
 
   it('nothing without a user', () => {
-    assert.equal(channelDataFromClaims({ channels: [] }, 'user_info'), undefined);
+    expect(channelDataFromClaims({ channels: [] }, 'user_info')).toBe(undefined);
   });
 });

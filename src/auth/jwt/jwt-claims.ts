@@ -1,4 +1,5 @@
-import { isPlainObject } from '../../config/deep-merge.js';
+import { bearerToken } from '../../common/http-headers.js';
+import { isPlainObject } from '../../common/plain-object.js';
 import type { AuthRequest } from '../channel-authorizer.js';
 
 /** Longest token accepted; anything longer is not a session token. */
@@ -11,18 +12,11 @@ const MAX_TOKEN_LENGTH = 16 * 1024;
 export function findToken(request: AuthRequest): string | undefined {
   const connectHeaders = isPlainObject(request.handshakeAuth.headers) ? request.handshakeAuth.headers : {};
   const candidates = [
-    bearer(headerValue(request.headers, 'authorization')),
+    stringToken(bearerToken(headerValue(request.headers, 'authorization'))),
     stringToken(request.handshakeAuth.token),
-    bearer(headerValue(connectHeaders, 'authorization')),
+    stringToken(bearerToken(headerValue(connectHeaders, 'authorization'))),
   ];
   return candidates.find((token) => token !== undefined);
-}
-
-/** `Bearer abc` → `abc` (scheme case-insensitive); anything else → undefined. */
-export function bearer(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(value);
-  return match ? stringToken(match[1]) : undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
-import type { JwtConfig } from '../../config/auth.config.js';
+import type { JwtConfig } from '../auth.config.js';
 import { ConfigError } from '../../config/load-config.js';
 
 /** What `jwtVerify` checks signatures with, and which `alg` values it accepts. */

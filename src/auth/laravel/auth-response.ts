@@ -1,4 +1,4 @@
-import { isPlainObject } from '../../config/deep-merge.js';
+import { isPlainObject } from '../../common/plain-object.js';
 import type { AuthResult } from '../channel-authorizer.js';
 
 /**

@@ -1,5 +1,5 @@
 import { validateHeaderName, validateHeaderValue, type IncomingHttpHeaders } from 'node:http';
-import { isPlainObject } from '../../config/deep-merge.js';
+import { stringHeaders } from '../../common/http-headers.js';
 import type { AuthRequest } from '../channel-authorizer.js';
 
 /** Headers a client must not set on the auth call: they describe our request, not the user. */
@@ -59,7 +59,7 @@ export function forwardedHeaders(request: AuthRequest): Record<string, string> {
     names.set(lower, name);
     out[name] = value;
   };
-  for (const [name, value] of Object.entries(connectHeaders(request.handshakeAuth))) put(name, value);
+  for (const [name, value] of Object.entries(stringHeaders(request.handshakeAuth))) put(name, value);
   for (const [name, value] of Object.entries(request.headers)) put(name, value);
   const cookie = header(request.handshakeHeaders.cookie);
   if (!names.has('cookie') && cookie) put('Cookie', cookie);
@@ -77,16 +77,6 @@ export function originOf(url: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function connectHeaders(auth: Record<string, unknown>): Record<string, string> {
-  const headers = auth.headers;
-  if (!isPlainObject(headers)) return {};
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (typeof value === 'string' || typeof value === 'number') out[name] = String(value);
-  }
-  return out;
 }
 
 function header(value: string | string[] | undefined): string | undefined {

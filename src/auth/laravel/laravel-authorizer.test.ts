@@ -7,7 +7,7 @@ import type { AddressInfo, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
-import { defaultAuthConfig, type AuthConfig } from '../../config/auth.config.js';
+import { authConfigSlice, type AuthConfig } from '../auth.config.js';
 import { ConfigError } from '../../config/load-config.js';
 import type { AuthRequest } from '../channel-authorizer.js';
 import { LaravelAuthorizer } from './laravel-authorizer.js';
@@ -32,7 +32,7 @@ function listen(server: Server): Promise<number> {
 }
 
 function authorizer(overrides: Partial<AuthConfig>): LaravelAuthorizer {
-  return new LaravelAuthorizer({ ...(defaultAuthConfig() as AuthConfig), ...overrides });
+  return new LaravelAuthorizer({ ...(authConfigSlice.defaults() as AuthConfig), ...overrides });
 }
 
 /** A self-signed certificate for 127.0.0.1, made with the openssl CLI. */

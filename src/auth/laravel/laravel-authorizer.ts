@@ -3,7 +3,7 @@ import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { OnApplicationShutdown } from '@nestjs/common';
-import type { AuthConfig } from '../../config/auth.config.js';
+import type { AuthConfig } from '../auth.config.js';
 import { ConfigError } from '../../config/load-config.js';
 import { ChannelAuthorizer, type AuthRequest, type AuthResult } from '../channel-authorizer.js';
 import { authForm, authUrl, chooseAuthHost, forwardedHeaders } from './auth-target.js';

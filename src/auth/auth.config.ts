@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsString, Max, Min, ValidateNested } from 'class-validator';
-import type { ConfigKey } from './config-keys.js';
+import type { ConfigSlice } from '../config/config-slice.js';
 
 /** Verification of JSON Web Tokens for `auth.driver: 'jwt'` (stacks without Laravel sessions). */
 export class JwtConfig {
@@ -25,7 +25,7 @@ export class JwtConfig {
   @IsInt() @Min(0) @Max(300) clockToleranceSec!: number;
 }
 
-/** Authorisation of private and presence channels (the channels feature owns this section). */
+/** Authorisation of private and presence channels: which authorizer `AuthModule` builds, and its settings. */
 export class AuthConfig {
   /** `laravel` asks the app's `/broadcasting/auth`; `jwt` verifies a token locally. @default 'laravel' */
   @IsIn(['laravel', 'jwt']) driver!: 'laravel' | 'jwt';
@@ -37,7 +37,10 @@ export class AuthConfig {
   @IsString({ each: true }) host!: string[];
   /** Path of Laravel's auth route; the old `authEndpoint`. @default '/broadcasting/auth' */
   @IsString() endpoint!: string;
-  /** Give up on the auth call after this many ms; the client gets `subscription_error(channel, 0)`. @default 5000 */
+  /**
+   * Give up on the auth call after this many ms; the client gets `subscription_error(channel, 0)`.
+   * The `jwt` driver's key set fetch has the same deadline. @default 5000
+   */
   @IsInt() @Min(100) @Max(120_000) timeoutMs!: number;
   /** PEM file of extra CA certificates trusted for an `https` auth host (system CAs stay trusted). @default '' */
   @IsString() caFile!: string;
@@ -45,35 +48,9 @@ export class AuthConfig {
   @ValidateNested() @Type(() => JwtConfig) jwt!: JwtConfig;
 }
 
-export const AUTH_CONFIG_KEYS: readonly ConfigKey[] = [
-  { path: 'auth.driver', file: 'authDriver', env: ['ECHO_RELAY_AUTH_DRIVER'], kind: 'string' },
-  { path: 'auth.host', file: 'authHost', env: ['LARAVEL_ECHO_SERVER_AUTH_HOST', 'ECHO_RELAY_AUTH_HOST'], kind: 'list' },
-  { path: 'auth.endpoint', file: 'authEndpoint', env: ['ECHO_RELAY_AUTH_ENDPOINT'], kind: 'string' },
-  { path: 'auth.timeoutMs', file: 'authTimeoutMs', env: ['ECHO_RELAY_AUTH_TIMEOUT_MS'], kind: 'int' },
-  { path: 'auth.caFile', file: 'authCaFile', env: ['ECHO_RELAY_AUTH_CA_FILE'], kind: 'string' },
-  { path: 'auth.jwt.secret', file: 'jwt.secret', env: ['ECHO_RELAY_JWT_SECRET'], kind: 'string' },
-  { path: 'auth.jwt.publicKey', file: 'jwt.publicKey', env: ['ECHO_RELAY_JWT_PUBLIC_KEY'], kind: 'string' },
-  { path: 'auth.jwt.jwksUrl', file: 'jwt.jwksUrl', env: ['ECHO_RELAY_JWT_JWKS_URL'], kind: 'string' },
-  { path: 'auth.jwt.algorithms', file: 'jwt.algorithms', env: ['ECHO_RELAY_JWT_ALGORITHMS'], kind: 'list' },
-  { path: 'auth.jwt.issuer', file: 'jwt.issuer', env: ['ECHO_RELAY_JWT_ISSUER'], kind: 'string' },
-  { path: 'auth.jwt.audience', file: 'jwt.audience', env: ['ECHO_RELAY_JWT_AUDIENCE'], kind: 'string' },
-  { path: 'auth.jwt.channelsClaim', file: 'jwt.channelsClaim', env: ['ECHO_RELAY_JWT_CHANNELS_CLAIM'], kind: 'string' },
-  {
-    path: 'auth.jwt.userInfoClaim',
-    file: 'jwt.userInfoClaim',
-    env: ['ECHO_RELAY_JWT_USER_INFO_CLAIM'],
-    kind: 'string',
-  },
-  {
-    path: 'auth.jwt.clockToleranceSec',
-    file: 'jwt.clockToleranceSec',
-    env: ['ECHO_RELAY_JWT_CLOCK_TOLERANCE_SEC'],
-    kind: 'int',
-  },
-];
-
-export function defaultAuthConfig(): Partial<AuthConfig> {
-  return {
+export const authConfigSlice: ConfigSlice<AuthConfig> = {
+  type: AuthConfig,
+  defaults: () => ({
     driver: 'laravel',
     host: ['http://localhost'],
     endpoint: '/broadcasting/auth',
@@ -90,5 +67,41 @@ export function defaultAuthConfig(): Partial<AuthConfig> {
       userInfoClaim: 'user_info',
       clockToleranceSec: 5,
     },
-  };
-}
+  }),
+  keys: [
+    { path: 'auth.driver', file: 'authDriver', env: ['ECHO_RELAY_AUTH_DRIVER'], kind: 'string' },
+    {
+      path: 'auth.host',
+      file: 'authHost',
+      env: ['LARAVEL_ECHO_SERVER_AUTH_HOST', 'ECHO_RELAY_AUTH_HOST'],
+      kind: 'list',
+    },
+    { path: 'auth.endpoint', file: 'authEndpoint', env: ['ECHO_RELAY_AUTH_ENDPOINT'], kind: 'string' },
+    { path: 'auth.timeoutMs', file: 'authTimeoutMs', env: ['ECHO_RELAY_AUTH_TIMEOUT_MS'], kind: 'int' },
+    { path: 'auth.caFile', file: 'authCaFile', env: ['ECHO_RELAY_AUTH_CA_FILE'], kind: 'string' },
+    { path: 'auth.jwt.secret', file: 'jwt.secret', env: ['ECHO_RELAY_JWT_SECRET'], kind: 'string' },
+    { path: 'auth.jwt.publicKey', file: 'jwt.publicKey', env: ['ECHO_RELAY_JWT_PUBLIC_KEY'], kind: 'string' },
+    { path: 'auth.jwt.jwksUrl', file: 'jwt.jwksUrl', env: ['ECHO_RELAY_JWT_JWKS_URL'], kind: 'string' },
+    { path: 'auth.jwt.algorithms', file: 'jwt.algorithms', env: ['ECHO_RELAY_JWT_ALGORITHMS'], kind: 'list' },
+    { path: 'auth.jwt.issuer', file: 'jwt.issuer', env: ['ECHO_RELAY_JWT_ISSUER'], kind: 'string' },
+    { path: 'auth.jwt.audience', file: 'jwt.audience', env: ['ECHO_RELAY_JWT_AUDIENCE'], kind: 'string' },
+    {
+      path: 'auth.jwt.channelsClaim',
+      file: 'jwt.channelsClaim',
+      env: ['ECHO_RELAY_JWT_CHANNELS_CLAIM'],
+      kind: 'string',
+    },
+    {
+      path: 'auth.jwt.userInfoClaim',
+      file: 'jwt.userInfoClaim',
+      env: ['ECHO_RELAY_JWT_USER_INFO_CLAIM'],
+      kind: 'string',
+    },
+    {
+      path: 'auth.jwt.clockToleranceSec',
+      file: 'jwt.clockToleranceSec',
+      env: ['ECHO_RELAY_JWT_CLOCK_TOLERANCE_SEC'],
+      kind: 'int',
+    },
+  ],
+};

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, IsString, Max, Min, ValidateNested } from 'class-validator';
-import type { ConfigKey } from './config-keys.js';
+import type { ConfigSlice } from '../config/config-slice.js';
 
 /** One app allowed to call the HTTP API; the old `clients[]` entries. */
 export class ApiClientConfig {
@@ -25,7 +25,7 @@ export class ApiCorsConfig {
   @IsString({ each: true }) headers!: string[];
 }
 
-/** The laravel-echo-server HTTP API (the HTTP API feature owns this section). */
+/** The laravel-echo-server HTTP API. */
 export class ApiConfig {
   /** Apps and their keys for `/apps/:appId/...`. @default [] */
   @ValidateNested({ each: true }) @Type(() => ApiClientConfig) clients!: ApiClientConfig[];
@@ -44,35 +44,9 @@ export class ApiConfig {
   @ValidateNested() @Type(() => ApiCorsConfig) cors!: ApiCorsConfig;
 }
 
-export const API_CONFIG_KEYS: readonly ConfigKey[] = [
-  { path: 'api.clients', file: 'clients', env: ['ECHO_RELAY_CLIENTS'], kind: 'json' },
-  { path: 'api.publish', file: 'subscribers.http', env: ['ECHO_RELAY_SUBSCRIBE_HTTP'], kind: 'bool' },
-  { path: 'api.maxBodyBytes', file: 'apiMaxBodyBytes', env: ['ECHO_RELAY_API_MAX_BODY_BYTES'], kind: 'int' },
-  { path: 'api.port', file: 'apiPort', env: ['ECHO_RELAY_API_PORT'], kind: 'int' },
-  { path: 'api.host', file: 'apiHost', env: ['ECHO_RELAY_API_HOST'], kind: 'string' },
-  { path: 'api.cors.enabled', file: 'apiOriginAllow.allowCors', env: ['ECHO_RELAY_API_CORS'], kind: 'bool' },
-  {
-    path: 'api.cors.origins',
-    file: 'apiOriginAllow.allowOrigin',
-    env: ['ECHO_RELAY_API_CORS_ORIGINS'],
-    kind: 'list',
-  },
-  {
-    path: 'api.cors.methods',
-    file: 'apiOriginAllow.allowMethods',
-    env: ['ECHO_RELAY_API_CORS_METHODS'],
-    kind: 'list',
-  },
-  {
-    path: 'api.cors.headers',
-    file: 'apiOriginAllow.allowHeaders',
-    env: ['ECHO_RELAY_API_CORS_HEADERS'],
-    kind: 'list',
-  },
-];
-
-export function defaultApiConfig(): Partial<ApiConfig> {
-  return {
+export const apiConfigSlice: ConfigSlice<ApiConfig> = {
+  type: ApiConfig,
+  defaults: () => ({
     clients: [],
     publish: true,
     maxBodyBytes: 100 * 1024,
@@ -83,5 +57,31 @@ export function defaultApiConfig(): Partial<ApiConfig> {
       methods: ['GET', 'POST'],
       headers: ['Authorization', 'Content-Type', 'X-Requested-With', 'X-Socket-Id'],
     },
-  };
-}
+  }),
+  keys: [
+    { path: 'api.clients', file: 'clients', env: ['ECHO_RELAY_CLIENTS'], kind: 'json' },
+    { path: 'api.publish', file: 'subscribers.http', env: ['ECHO_RELAY_SUBSCRIBE_HTTP'], kind: 'bool' },
+    { path: 'api.maxBodyBytes', file: 'apiMaxBodyBytes', env: ['ECHO_RELAY_API_MAX_BODY_BYTES'], kind: 'int' },
+    { path: 'api.port', file: 'apiPort', env: ['ECHO_RELAY_API_PORT'], kind: 'int' },
+    { path: 'api.host', file: 'apiHost', env: ['ECHO_RELAY_API_HOST'], kind: 'string' },
+    { path: 'api.cors.enabled', file: 'apiOriginAllow.allowCors', env: ['ECHO_RELAY_API_CORS'], kind: 'bool' },
+    {
+      path: 'api.cors.origins',
+      file: 'apiOriginAllow.allowOrigin',
+      env: ['ECHO_RELAY_API_CORS_ORIGINS'],
+      kind: 'list',
+    },
+    {
+      path: 'api.cors.methods',
+      file: 'apiOriginAllow.allowMethods',
+      env: ['ECHO_RELAY_API_CORS_METHODS'],
+      kind: 'list',
+    },
+    {
+      path: 'api.cors.headers',
+      file: 'apiOriginAllow.allowHeaders',
+      env: ['ECHO_RELAY_API_CORS_HEADERS'],
+      kind: 'list',
+    },
+  ],
+};

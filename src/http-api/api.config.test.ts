@@ -1,9 +1,8 @@
-import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from '@jest/globals';
-import { ConfigError, loadConfig } from './load-config.js';
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from '../config/load-config.js';
 
 function withFile(content: unknown): { file: string; cwd: string } {
   const cwd = mkdtempSync(join(tmpdir(), 'echo-relay-api-config-'));
@@ -15,11 +14,11 @@ function withFile(content: unknown): { file: string; cwd: string } {
 describe('API configuration', () => {
   it('defaults: no clients, publishing on, 100 KB bodies, main port, CORS off', () => {
     const { config } = loadConfig({ env: {}, cwd: mkdtempSync(join(tmpdir(), 'echo-relay-api-config-')) });
-    assert.deepEqual(config.api.clients, []);
-    assert.equal(config.api.publish, true);
-    assert.equal(config.api.maxBodyBytes, 102400);
-    assert.equal(config.api.port, undefined);
-    assert.equal(config.api.cors.enabled, false);
+    expect(config.api.clients).toEqual([]);
+    expect(config.api.publish).toBe(true);
+    expect(config.api.maxBodyBytes).toBe(102400);
+    expect(config.api.port).toBe(undefined);
+    expect(config.api.cors.enabled).toBe(false);
   });
 
   it("reads the old file's clients, subscribers.http and apiOriginAllow block", () => {
@@ -35,31 +34,25 @@ describe('API configuration', () => {
       },
     });
     const { config, warnings } = loadConfig({ env: {}, file, cwd });
-    assert.deepEqual(warnings, []);
-    assert.deepEqual(
-      config.api.clients.map((c) => ({ ...c })),
-      [{ appId: 'abc', key: 'k' }],
-    );
-    assert.equal(config.api.publish, false);
-    assert.equal(config.broadcast.redis, true, 'subscribers.http does not turn Redis off');
-    assert.deepEqual(
-      { ...config.api.cors },
-      {
-        enabled: true,
-        origins: ['http://localhost:80'],
-        methods: ['GET', 'POST'],
-        headers: [
-          'Origin',
-          'Content-Type',
-          'X-Auth-Token',
-          'X-Requested-With',
-          'Accept',
-          'Authorization',
-          'X-CSRF-TOKEN',
-          'X-Socket-Id',
-        ],
-      },
-    );
+    expect(warnings).toEqual([]);
+    expect(config.api.clients).toEqual([{ appId: 'abc', key: 'k' }]);
+    expect(config.api.publish).toBe(false);
+    expect(config.broadcast.redis).toBe(true);
+    expect(config.api.cors).toEqual({
+      enabled: true,
+      origins: ['http://localhost:80'],
+      methods: ['GET', 'POST'],
+      headers: [
+        'Origin',
+        'Content-Type',
+        'X-Auth-Token',
+        'X-Requested-With',
+        'Accept',
+        'Authorization',
+        'X-CSRF-TOKEN',
+        'X-Socket-Id',
+      ],
+    });
   });
 
   it('takes the new keys from env over the file', () => {
@@ -75,28 +68,19 @@ describe('API configuration', () => {
       file,
       cwd,
     });
-    assert.equal(config.api.port, 9601);
-    assert.equal(config.api.host, '10.0.0.5');
-    assert.equal(config.api.maxBodyBytes, 2048);
-    assert.deepEqual(config.api.cors.origins, ['https://a.test', 'https://b.test']);
-    assert.deepEqual(
-      config.api.clients.map((c) => ({ ...c })),
-      [{ appId: 'x', key: 'y' }],
-    );
+    expect(config.api.port).toBe(9601);
+    expect(config.api.host).toBe('10.0.0.5');
+    expect(config.api.maxBodyBytes).toBe(2048);
+    expect(config.api.cors.origins).toEqual(['https://a.test', 'https://b.test']);
+    expect(config.api.clients).toEqual([{ appId: 'x', key: 'y' }]);
   });
 
   it('stops startup on bad values, naming the key', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'echo-relay-api-config-'));
-    assert.throws(
-      () => loadConfig({ env: { ECHO_RELAY_API_PORT: '70000' }, cwd }),
-      (err: Error) => {
-        assert.ok(err instanceof ConfigError);
-        assert.match(err.message, /api\.port \(file "apiPort", env ECHO_RELAY_API_PORT\)/);
-        return true;
-      },
-    );
-    assert.throws(
-      () => loadConfig({ env: { ECHO_RELAY_CLIENTS: '[{"appId": 1}]' }, cwd }),
+    const badPort = (): unknown => loadConfig({ env: { ECHO_RELAY_API_PORT: '70000' }, cwd });
+    expect(badPort).toThrow(ConfigError);
+    expect(badPort).toThrow(/api\.port \(file "apiPort", env ECHO_RELAY_API_PORT\)/);
+    expect(() => loadConfig({ env: { ECHO_RELAY_CLIENTS: '[{"appId": 1}]' }, cwd })).toThrow(
       /api\.clients\.0\.(appId|key)/,
     );
   });

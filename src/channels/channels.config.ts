@@ -1,0 +1,51 @@
+import { IsBoolean, IsInt, Max, Min } from 'class-validator';
+import type { ConfigSlice } from '../config/config-slice.js';
+
+/** Presence members, kept in Redis so every node answers the same. */
+export class PresenceConfig {
+  /**
+   * Longest time the members of a node that died without cleaning up stay listed. Live nodes
+   * renew their lease four times per period and purge the members of expired ones. @default 30000
+   */
+  @IsInt() @Min(500) @Max(600_000) leaseMs!: number;
+}
+
+/** Client events (`whisper`) between members of private and presence channels. */
+export class WhisperConfig {
+  /** Relay `client-*` events at all. @default true */
+  @IsBoolean() enabled!: boolean;
+  /** Client events one socket may send per second (burst of the same size); more are dropped. @default 10 */
+  @IsInt() @Min(1) @Max(10_000) ratePerSecond!: number;
+}
+
+export const presenceConfigSlice: ConfigSlice<PresenceConfig> = {
+  type: PresenceConfig,
+  defaults: () => ({ leaseMs: 30_000 }),
+  keys: [{ path: 'presence.leaseMs', file: 'presence.leaseMs', env: ['ECHO_RELAY_PRESENCE_LEASE_MS'], kind: 'int' }],
+  /**
+   * The old server kept presence members in Redis or SQLite (`database`, `databaseConfig.sqlite`);
+   * they always live in Redis here, so another choice is worth a warning, not a failed start.
+   */
+  legacyFileKeys: ['database', 'databaseConfig.sqlite'],
+  fromLegacyFile(file, _layer, warnings) {
+    if (file.database !== undefined && file.database !== 'redis') {
+      warnings.push(
+        `"database": ${JSON.stringify(file.database)} is not supported: presence members are kept in Redis`,
+      );
+    }
+  },
+};
+
+export const whisperConfigSlice: ConfigSlice<WhisperConfig> = {
+  type: WhisperConfig,
+  defaults: () => ({ enabled: true, ratePerSecond: 10 }),
+  keys: [
+    { path: 'whispers.enabled', file: 'whispers.enabled', env: ['ECHO_RELAY_WHISPERS'], kind: 'bool' },
+    {
+      path: 'whispers.ratePerSecond',
+      file: 'whispers.ratePerSecond',
+      env: ['ECHO_RELAY_WHISPER_RATE'],
+      kind: 'int',
+    },
+  ],
+};

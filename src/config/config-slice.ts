@@ -1,0 +1,39 @@
+import type { PlainObject } from '../common/plain-object.js';
+
+export type ValueKind = 'string' | 'int' | 'bool' | 'list' | 'json';
+
+/**
+ * Where one setting can come from: its path in `RelayConfig`, its key in an old
+ * laravel-echo-server.json, and its environment variables (later names win). The loader, the error
+ * messages and the README's config table all follow these rows.
+ */
+export interface ConfigKey {
+  /** Dotted path in `RelayConfig`; the first segment is the slice's name. */
+  path: string;
+  /** Dotted path in laravel-echo-server.json, if the old file has this setting. */
+  file?: string;
+  /** Environment variables, lowest precedence first. */
+  env: string[];
+  kind: ValueKind;
+}
+
+/**
+ * One feature's section of the configuration, kept in the feature's folder: the validated class
+ * (also the injection token a provider asks for), its defaults and where each of its settings comes
+ * from. Changing a setting means editing one file: its field, its default and its key row.
+ */
+export interface ConfigSlice<T extends object> {
+  /** The class-validator class of the section; `ConfigModule` provides the section under it. */
+  readonly type: new () => T;
+  /** The section's defaults: the old server's behaviour where it had one. */
+  defaults(): Partial<T>;
+  /** One row per setting. */
+  readonly keys: readonly ConfigKey[];
+  /** Keys of the old file read by `fromLegacyFile` below rather than through `keys`. */
+  readonly legacyFileKeys?: readonly string[];
+  /**
+   * What the old file says that `keys` cannot express: writes into `layer` (shaped like
+   * `RelayConfig`), or adds a startup warning.
+   */
+  fromLegacyFile?(file: PlainObject, layer: PlainObject, warnings: string[]): void;
+}
