@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { SocketServerModule } from '../gateway/socket-server.module.js';
 import { ChannelMembership } from './channel-membership.js';
 import { PresenceDirectory } from './presence-directory.js';
 import { PresenceLease } from './presence-lease.js';
@@ -12,6 +13,7 @@ import { WhisperService } from './whisper.service.js';
  */
 @Global()
 @Module({
+  imports: [SocketServerModule],
   providers: [
     RedisPresenceStore,
     { provide: PresenceDirectory, useExisting: RedisPresenceStore },
