@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ThrottledLog } from '../logging/throttled-log.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
-import { DroppedMessage } from './dropped-message.js';
+import type { Drop } from './ingest-result.js';
 
 /**
  * The end of every Redis message that is not delivered: counted by reason and logged with its
@@ -13,14 +13,14 @@ export class BroadcastDrops {
 
   constructor(private readonly metrics: RelayMetrics) {}
 
-  record(drop: DroppedMessage, redisChannel: string): void {
+  record(drop: Drop, redisChannel: string): void {
     this.metrics.messagesDropped.inc({ reason: drop.reason });
-    this.log.warn(drop.reason, `Dropped message on Redis channel "${redisChannel}": ${drop.reason} (${drop.message})`);
+    this.log.warn(drop.reason, `Dropped message on Redis channel "${redisChannel}": ${drop.reason} (${drop.detail})`);
   }
 
   /** A message lost to an unexpected failure while it was being handled (`handler_error`). */
   recordFailure(err: unknown, channel: string, redisChannel: string): void {
     const detail = err instanceof Error ? err.message : String(err);
-    this.record(new DroppedMessage('handler_error', channel, detail), redisChannel);
+    this.record({ reason: 'handler_error', channel, detail }, redisChannel);
   }
 }

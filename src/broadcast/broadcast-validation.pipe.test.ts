@@ -1,88 +1,66 @@
-import assert from 'node:assert/strict';
-import { describe, it } from '@jest/globals';
-import { BroadcastBatchValidationPipe, toBroadcast } from './broadcast-validation.pipe.js';
-import { DroppedMessage } from './dropped-message.js';
+import { describe, expect, it } from '@jest/globals';
+import { BroadcastBatchValidationPipe, validateIncoming } from './broadcast-validation.pipe.js';
+import type { BroadcastDto } from './broadcast.dto.js';
 import { LaravelDeserializer, type IncomingBroadcast } from './laravel.deserializer.js';
 
 const deserializer = new LaravelDeserializer({ prefix: 'laravel_database_', maxMessageBytes: 1024 });
 
-function ingest(channel: string, payload: string | Buffer) {
-  const packet = deserializer.deserialize(Buffer.from(payload), { channel });
-  return toBroadcast(packet.data as Parameters<typeof toBroadcast>[0]);
+function incoming(channel: string, payload: string | Buffer): IncomingBroadcast {
+  return deserializer.deserialize(Buffer.from(payload), { channel }).data as IncomingBroadcast;
 }
 
-function reason(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof DroppedMessage);
-    return err.reason;
-  }
-  return 'accepted';
+function ingest(channel: string, payload: string | Buffer): BroadcastDto {
+  const result = validateIncoming(incoming(channel, payload));
+  if (!result.ok) throw new Error(`dropped: ${result.drop.reason} (${result.drop.detail})`);
+  return result.broadcast;
+}
+
+function reason(payload: string | Buffer, channel = 'c'): string {
+  const result = validateIncoming(incoming(channel, payload));
+  return result.ok ? 'accepted' : result.drop.reason;
 }
 
 describe('Redis payload to BroadcastDto', () => {
   it('keeps event, data and socket and strips the prefix once', () => {
     const data = { order: { id: 1 }, socket: 'abc' };
     const dto = ingest('laravel_database_orders', JSON.stringify({ event: 'App\\Events\\Paid', data, socket: 'abc' }));
-    assert.deepEqual({ ...dto }, { channel: 'orders', event: 'App\\Events\\Paid', data, socket: 'abc' });
+    expect({ ...dto }).toStrictEqual({ channel: 'orders', event: 'App\\Events\\Paid', data, socket: 'abc' });
   });
 
   it('does not strip a prefix that is not at the start', () => {
-    assert.equal(ingest('orders_laravel_database_', '{"event":"e","data":{}}').channel, 'orders_laravel_database_');
+    expect(ingest('orders_laravel_database_', '{"event":"e","data":{}}').channel).toBe('orders_laravel_database_');
   });
 
   it('accepts [] as data, null or absent socket, and Laravel 5.2 payloads', () => {
-    assert.deepEqual(ingest('c', '{"event":"e","data":[],"socket":null}').data, []);
-    assert.equal(ingest('c', '{"event":"e","data":{}}').socket, undefined);
+    expect(ingest('c', '{"event":"e","data":[],"socket":null}').data).toStrictEqual([]);
+    expect(ingest('c', '{"event":"e","data":{}}').socket).toBeUndefined();
   });
 
   it('refuses each kind of malformed payload with its own reason', () => {
-    assert.equal(
-      reason(() => ingest('c', '{"event":"e","data":"s"}')),
-      'invalid_data',
-    );
-    assert.equal(
-      reason(() => ingest('c', '{"event":["e"],"data":{}}')),
-      'invalid_event',
-    );
-    assert.equal(
-      reason(() => ingest('c', '{"event":"connect","data":{}}')),
-      'invalid_event',
-    );
-    assert.equal(
-      reason(() => ingest('c', '{"event":"e","data":{},"socket":5}')),
-      'invalid_socket',
-    );
-    assert.equal(
-      reason(() => ingest('c', '{"event":"e"')),
-      'invalid_json',
-    );
-    assert.equal(
-      reason(() => ingest('c', '7')),
-      'not_an_object',
-    );
-    assert.equal(
-      reason(() => ingest('c', 'x'.repeat(2000))),
-      'too_large',
-    );
-    assert.equal(
-      reason(() => ingest('c', Buffer.from([0xc3, 0x28]))),
-      'invalid_utf8',
-    );
-    assert.equal(
-      reason(() => ingest('laravel_database_', '{"event":"e","data":{}}')),
-      'invalid_channel',
-    );
-    assert.equal(
-      reason(() => ingest('c', `{"event":"e","data":${'{"a":'.repeat(100)}1${'}'.repeat(100)}}`)),
-      'too_deep',
-    );
+    expect(reason('{"event":"e","data":"s"}')).toBe('invalid_data');
+    expect(reason('{"event":["e"],"data":{}}')).toBe('invalid_event');
+    expect(reason('{"event":"connect","data":{}}')).toBe('invalid_event');
+    expect(reason('{"event":"e","data":{},"socket":5}')).toBe('invalid_socket');
+    expect(reason('{"event":"e"')).toBe('invalid_json');
+    expect(reason('7')).toBe('not_an_object');
+    expect(reason('x'.repeat(2000))).toBe('too_large');
+    expect(reason(Buffer.from([0xc3, 0x28]))).toBe('invalid_utf8');
+    expect(reason('{"event":"e","data":{}}', 'laravel_database_')).toBe('invalid_channel');
+    expect(reason(`{"event":"e","data":${'{"a":'.repeat(100)}1${'}'.repeat(100)}}`)).toBe('too_deep');
+  });
+
+  it('returns a drop as a plain value with the channel and what was wrong', () => {
+    const result = validateIncoming(incoming('laravel_database_orders', '{"event":"connect","data":{}}'));
+    expect(result.ok).toBe(false);
+    expect(result).toStrictEqual({
+      ok: false,
+      drop: { reason: 'invalid_event', channel: 'orders', detail: expect.stringContaining('event') },
+    });
   });
 
   it('passes data through without copying it', () => {
     const dto = ingest('c', '{"event":"e","data":{"a":{"b":[1,2]}}}');
-    assert.deepEqual(dto.data, { a: { b: [1, 2] } });
+    expect(dto.data).toStrictEqual({ a: { b: [1, 2] } });
   });
 
   it('validates each message of a batch on its own and keeps their order', () => {
@@ -92,25 +70,18 @@ describe('Redis payload to BroadcastDto', () => {
       '{"event":"e","data":{"n":2}}',
       '{"event":"connect","data":{}}',
       '{"event":"e","data":{"n":3}}',
-    ].map(
-      (payload, i) =>
-        deserializer.deserialize(Buffer.from(payload), { channel: `laravel_database_c${i}` }).data as IncomingBroadcast,
-    );
+    ].map((payload, i) => incoming(`laravel_database_c${i}`, payload));
     const batch = new BroadcastBatchValidationPipe().transform(read);
-    assert.deepEqual(
+    expect(
       batch.accepted.map(({ broadcast, redisChannel }) => [broadcast.channel, broadcast.data, redisChannel]),
-      [
-        ['c0', { n: 1 }, 'laravel_database_c0'],
-        ['c2', { n: 2 }, 'laravel_database_c2'],
-        ['c4', { n: 3 }, 'laravel_database_c4'],
-      ],
-    );
-    assert.deepEqual(
-      batch.dropped.map(({ drop, redisChannel }) => [drop.reason, drop.channel, redisChannel]),
-      [
-        ['invalid_json', 'c1', 'laravel_database_c1'],
-        ['invalid_event', 'c3', 'laravel_database_c3'],
-      ],
-    );
+    ).toStrictEqual([
+      ['c0', { n: 1 }, 'laravel_database_c0'],
+      ['c2', { n: 2 }, 'laravel_database_c2'],
+      ['c4', { n: 3 }, 'laravel_database_c4'],
+    ]);
+    expect(batch.dropped.map(({ drop, redisChannel }) => [drop.reason, drop.channel, redisChannel])).toStrictEqual([
+      ['invalid_json', 'c1', 'laravel_database_c1'],
+      ['invalid_event', 'c3', 'laravel_database_c3'],
+    ]);
   });
 });

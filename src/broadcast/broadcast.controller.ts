@@ -2,7 +2,7 @@ import { Controller, Logger, UseFilters } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import type { Counter } from 'prom-client';
 import { LogConfig } from '../logging/log.config.js';
-import { EchoGateway } from '../gateway/echo.gateway.js';
+import { BroadcastDelivery } from '../gateway/broadcast-delivery.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { BroadcastDrops } from './broadcast-drops.js';
 import { BroadcastDropFilter } from './broadcast-drop.filter.js';
@@ -10,7 +10,7 @@ import { BroadcastBatchValidationPipe, type ValidatedBatch } from './broadcast-v
 import { LARAVEL_BROADCAST } from './laravel.deserializer.js';
 import { PrefixAdvisor } from './prefix-advisor.js';
 
-/** Laravel's broadcasts from Redis, one batch per Redis read: each validated once, then handed to the gateway. */
+/** Laravel's broadcasts from Redis, one batch per Redis read: each validated once, then delivered to this node's sockets. */
 @Controller()
 @UseFilters(BroadcastDropFilter)
 export class BroadcastController {
@@ -19,7 +19,7 @@ export class BroadcastController {
   private readonly received: Counter.Internal;
 
   constructor(
-    private readonly gateway: EchoGateway,
+    private readonly delivery: BroadcastDelivery,
     private readonly drops: BroadcastDrops,
     private readonly prefixAdvisor: PrefixAdvisor,
     metrics: RelayMetrics,
@@ -42,7 +42,7 @@ export class BroadcastController {
       // One failing emit must not cost the rest of the batch.
       try {
         this.prefixAdvisor.inspect(broadcast.channel);
-        const recipients = this.gateway.deliver(broadcast, { scope: 'local', receivedAt: arrived });
+        const recipients = this.delivery.deliverLocal(broadcast, arrived);
         if (this.verbose) {
           this.log.debug(`${broadcast.event} on "${broadcast.channel}" to ${recipients} socket(s)`);
         }

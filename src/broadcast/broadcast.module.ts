@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { GatewayModule } from '../gateway/gateway.module.js';
+import { SocketServerModule } from '../gateway/socket-server.module.js';
 import { BroadcastController } from './broadcast.controller.js';
 import { BroadcastDrops } from './broadcast-drops.js';
 import { PrefixAdvisor } from './prefix-advisor.js';
@@ -7,7 +7,7 @@ import { redisSubscriberProvider } from './redis-subscriber.provider.js';
 import { LaravelRedisServer } from './laravel-redis.server.js';
 
 @Module({
-  imports: [GatewayModule],
+  imports: [SocketServerModule],
   controllers: [BroadcastController],
   providers: [BroadcastDrops, PrefixAdvisor, redisSubscriberProvider],
   exports: [LaravelRedisServer],

@@ -1,12 +1,17 @@
 /**
- * Laravel prefixes every Redis channel with `database.redis.options.prefix`. The prefix is
- * stripped once, here, on ingest; everything after this sees the channel name Echo subscribes to.
+ * Laravel prefixes every Redis channel with `database.redis.options.prefix`. `LaravelDeserializer`
+ * strips it once, as each message arrives; everything after that sees the channel name Echo
+ * subscribes to.
  */
 export function stripPrefix(channel: string, prefix: string): string {
   return prefix && channel.startsWith(prefix) ? channel.slice(prefix.length) : channel;
 }
 
-/** The pattern subscribed on Redis: never a bare `*`, which would also catch socket.io's own traffic. */
+/**
+ * The pattern subscribed on Redis: `<prefix>*`, the prefix's glob characters escaped. With no
+ * prefix that is a bare `*`, which also matches the socket.io Redis adapter's own channels;
+ * `LaravelRedisServer` ignores those.
+ */
 export function subscriptionPattern(prefix: string): string {
   return `${escapeGlob(prefix)}*`;
 }

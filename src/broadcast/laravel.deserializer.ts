@@ -1,6 +1,6 @@
 import type { Deserializer, IncomingEvent } from '@nestjs/microservices';
 import { stripPrefix } from './laravel-prefix.js';
-import type { DropReason } from './dropped-message.js';
+import type { DropReason } from './ingest-result.js';
 
 /** The logical pattern of the broadcast handler; the server maps `<prefix>*` onto it. */
 export const LARAVEL_BROADCAST = 'laravel.broadcast';

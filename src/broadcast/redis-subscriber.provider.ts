@@ -5,8 +5,9 @@ import { createRedisClient } from '../redis/redis-options.js';
 import { LaravelRedisServer } from './laravel-redis.server.js';
 
 /**
- * The Redis-transport server is built from config inside the container, so readiness can ask it
- * about the subscription; `main` connects it to the app as the microservice strategy.
+ * The Redis-transport server is built from config inside the container, so that readiness and the
+ * `redis_subscribed` gauge can ask it about the subscription; `startServer` connects it to the app
+ * as the microservice strategy, unless `subscribers.redis` is off (then it never subscribes).
  */
 export const redisSubscriberProvider: Provider = {
   provide: LaravelRedisServer,

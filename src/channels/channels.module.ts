@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
+import { SocketServerModule } from '../gateway/socket-server.module.js';
 import { ChannelSubscriptions } from './channel-subscriptions.js';
 import { PresenceDirectory } from './presence-directory.js';
 import { PresenceLease } from './presence-lease.js';
@@ -16,7 +17,7 @@ import { WhisperService } from './whisper.service.js';
  */
 @Global()
 @Module({
-  imports: [AuthModule],
+  imports: [AuthModule, SocketServerModule],
   providers: [
     RedisPresenceStore,
     { provide: PresenceDirectory, useExisting: RedisPresenceStore },

@@ -11,6 +11,7 @@ import { ConfigModule } from '../config/config.module.js';
 import { loadConfig } from '../config/load-config.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import type { PresenceMember } from './presence-directory.js';
+import { SocketServer } from '../gateway/socket-server.js';
 import { PresenceService } from './presence.service.js';
 import { RedisPresenceStore } from './redis-presence.store.js';
 
@@ -48,7 +49,8 @@ describe('PresenceService and RedisPresenceStore against a real Redis', () => {
   async function node(): Promise<Node> {
     const module = await Test.createTestingModule({
       imports: [ConfigModule.forRoot(config)],
-      providers: [RedisPresenceStore, PresenceService],
+      // No socket.io server is attached: announcements go nowhere, as before the gateway starts.
+      providers: [RedisPresenceStore, PresenceService, SocketServer],
     }).compile();
     const created = { module, store: module.get(RedisPresenceStore), presence: module.get(PresenceService) };
     nodes.push(created);

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { Server, Socket } from 'socket.io';
+import type { Socket } from 'socket.io';
+import { SocketServer } from '../gateway/socket-server.js';
 import type { PresenceMember } from './presence-directory.js';
 import { RedisPresenceStore, type Departure } from './redis-presence.store.js';
 
@@ -11,7 +12,6 @@ import { RedisPresenceStore, type Departure } from './redis-presence.store.js';
 @Injectable()
 export class PresenceService {
   private readonly log = new Logger('Presence');
-  private server?: Server;
   private stopped = false;
   /**
    * Per socket, the presence entries written (or being written) to the store for it: what a leave
@@ -19,12 +19,10 @@ export class PresenceService {
    */
   private readonly entries = new WeakMap<Socket, Map<string, PresenceMember>>();
 
-  constructor(private readonly store: RedisPresenceStore) {}
-
-  /** The socket.io server, once the gateway has one; needed to announce purged members. */
-  bind(server: Server): void {
-    this.server = server;
-  }
+  constructor(
+    private readonly store: RedisPresenceStore,
+    private readonly sockets: SocketServer,
+  ) {}
 
   /**
    * Registers the socket's member and tells the others when it is the user's first socket here.
@@ -63,15 +61,14 @@ export class PresenceService {
 
   /** Tells each channel's remaining sockets, on every node, who left. */
   announce(departures: Departure[]): void {
-    if (this.stopped || !this.server) return;
-    for (const { channel, member } of departures) this.server.to(channel).emit('presence:leaving', channel, member);
+    if (this.stopped) return;
+    for (const { channel, member } of departures) this.sockets.emitToRoom(channel, 'presence:leaving', channel, member);
   }
 
   /** After our lease lapsed (a long pause), other nodes may have purged us: register our sockets again. */
   async reregister(): Promise<void> {
-    if (!this.server) return;
     let count = 0;
-    for (const socket of this.server.of('/').sockets.values()) {
+    for (const socket of this.sockets.localSockets()) {
       for (const [channel, member] of this.entries.get(socket) ?? []) {
         await this.add(socket, channel, member);
         count++;

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ChannelsModule } from '../channels/channels.module.js';
 import { EchoGateway } from './echo.gateway.js';
+import { SocketServerModule } from './socket-server.module.js';
 
-@Module({ imports: [ChannelsModule], providers: [EchoGateway], exports: [EchoGateway] })
+@Module({ imports: [ChannelsModule, SocketServerModule], providers: [EchoGateway] })
 export class GatewayModule {}

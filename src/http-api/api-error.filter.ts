@@ -1,9 +1,10 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core';
-import { DroppedMessage, type DropReason } from '../broadcast/dropped-message.js';
+import type { DropReason } from '../broadcast/ingest-result.js';
 import { ThrottledLog } from '../logging/throttled-log.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { isApiPath, isPublishRequest, type ApiRequest, type ApiResponse } from './api-request.js';
+import { DroppedMessage } from './dropped-message.js';
 import { describeRefusal } from './publish-request.js';
 
 /** Express body-parser failures (the `type` of its errors) as drop reasons. */

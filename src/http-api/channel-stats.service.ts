@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { channelType } from '../channels/channel-type.js';
 import { PresenceDirectory, type PresenceMember } from '../channels/presence-directory.js';
-import { EchoGateway } from '../gateway/echo.gateway.js';
+import { SocketServer } from '../gateway/socket-server.js';
 
 export interface ChannelInfo {
   subscription_count: number;
@@ -18,20 +18,20 @@ export interface ChannelInfo {
 @Injectable()
 export class ChannelStats {
   constructor(
-    private readonly gateway: EchoGateway,
+    private readonly sockets: SocketServer,
     private readonly presence: PresenceDirectory,
   ) {}
 
   /** `GET /apps/:appId/status`: `subscription_count` is the number of connected sockets, as before. */
   async status(): Promise<{ subscription_count: number; uptime: number; memory_usage: NodeJS.MemoryUsage }> {
-    const sockets = await this.gateway.clusterSockets();
+    const sockets = await this.sockets.clusterSockets();
     return { subscription_count: sockets.length, uptime: process.uptime(), memory_usage: process.memoryUsage() };
   }
 
   /** Every channel with at least one socket; a socket's own room (named after its id) is no channel. */
   async channels(prefix = ''): Promise<Record<string, ChannelInfo>> {
     const counts = new Map<string, number>();
-    for (const socket of await this.gateway.clusterSockets()) {
+    for (const socket of await this.sockets.clusterSockets()) {
       for (const room of socket.rooms) {
         if (room === socket.id || !room.startsWith(prefix)) continue;
         counts.set(room, (counts.get(room) ?? 0) + 1);
@@ -46,7 +46,7 @@ export class ChannelStats {
   }
 
   async channel(name: string): Promise<ChannelInfo> {
-    const count = (await this.gateway.clusterSockets(name)).length;
+    const count = (await this.sockets.clusterSockets(name)).length;
     const info: ChannelInfo = { subscription_count: count, occupied: count > 0 };
     if (channelType(name) === 'presence') info.user_count = (await this.presence.members(name)).length;
     return info;

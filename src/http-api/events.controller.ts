@@ -1,9 +1,9 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
-import { DroppedMessage } from '../broadcast/dropped-message.js';
 import { ApiConfig } from './api.config.js';
-import { EchoGateway } from '../gateway/echo.gateway.js';
+import { BroadcastDelivery } from '../gateway/broadcast-delivery.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { ApiKeyGuard } from './api-key.guard.js';
+import { DroppedMessage } from './dropped-message.js';
 import { parsePublishRequest, toBroadcasts } from './publish-request.js';
 
 /**
@@ -15,7 +15,7 @@ import { parsePublishRequest, toBroadcasts } from './publish-request.js';
 @UseGuards(ApiKeyGuard)
 export class EventsController {
   constructor(
-    private readonly gateway: EchoGateway,
+    private readonly delivery: BroadcastDelivery,
     private readonly metrics: RelayMetrics,
     private readonly config: ApiConfig,
   ) {}
@@ -30,7 +30,7 @@ export class EventsController {
     const broadcasts = toBroadcasts(parsePublishRequest(body));
     for (const broadcast of broadcasts) {
       this.metrics.messagesReceived.inc({ source: 'http' });
-      this.gateway.deliver(broadcast, { scope: 'cluster', receivedAt });
+      this.delivery.deliverCluster(broadcast, receivedAt);
     }
     return { message: 'ok' };
   }

@@ -1,7 +1,7 @@
 import { Logger, Module, type OnModuleInit } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ApiConfig } from './api.config.js';
-import { GatewayModule } from '../gateway/gateway.module.js';
+import { SocketServerModule } from '../gateway/socket-server.module.js';
 import { ApiErrorFilter } from './api-error.filter.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { ApiListener } from './api-listener.js';
@@ -14,7 +14,7 @@ import { EventsController } from './events.controller.js';
  * `PresenceDirectory` provided by the channels feature (`ChannelsModule`).
  */
 @Module({
-  imports: [GatewayModule],
+  imports: [SocketServerModule],
   controllers: [AppsController, EventsController],
   providers: [ChannelStats, ApiKeyGuard, ApiListener, { provide: APP_FILTER, useClass: ApiErrorFilter }],
   exports: [ApiListener],

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
-import { DroppedMessage } from '../broadcast/dropped-message.js';
+import { DroppedMessage } from './dropped-message.js';
 import {
   MAX_CHANNELS_PER_EVENT,
   describeRefusal,

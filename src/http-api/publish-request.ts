@@ -1,7 +1,8 @@
 import { isPlainObject } from '../common/plain-object.js';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
-import { DroppedMessage, type DropReason } from '../broadcast/dropped-message.js';
+import type { DropReason } from '../broadcast/ingest-result.js';
 import { validateBroadcast } from '../broadcast/validate-broadcast.js';
+import { DroppedMessage } from './dropped-message.js';
 
 /** Most channels one request may name (Pusher's limit for one trigger). */
 export const MAX_CHANNELS_PER_EVENT = 100;
@@ -43,12 +44,17 @@ export function parsePublishRequest(body: unknown): PublishRequest {
 }
 
 /**
- * One validated broadcast per channel, through the same validation as Redis messages. All are
- * validated before any is delivered, so a request is delivered whole or not at all.
+ * One validated broadcast per channel, through the same validation as Redis messages; the first
+ * drop is thrown as `DroppedMessage`. All are validated before any is delivered, so a request is
+ * delivered whole or not at all.
  */
 export function toBroadcasts(request: PublishRequest): BroadcastDto[] {
   const payload = { event: request.name, data: request.data, socket: request.socketId };
-  return request.channels.map((channel) => validateBroadcast(channel, payload));
+  return request.channels.map((channel) => {
+    const result = validateBroadcast(channel, payload);
+    if (!result.ok) throw DroppedMessage.of(result.drop);
+    return result.broadcast;
+  });
 }
 
 /** What the caller is told about a refused request. */

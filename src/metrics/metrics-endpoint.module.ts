@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
 import { BroadcastModule } from '../broadcast/broadcast.module.js';
-import { GatewayModule } from '../gateway/gateway.module.js';
+import { SocketServerModule } from '../gateway/socket-server.module.js';
 import { MetricsFeeds } from './metrics-feeds.js';
 import { MetricsController } from './metrics.controller.js';
 
 /** `GET /metrics` and the feeds behind the gauges; the counters themselves live in `RelayMetrics`. */
 @Module({
-  imports: [GatewayModule, BroadcastModule],
+  imports: [SocketServerModule, BroadcastModule],
   controllers: [MetricsController],
   providers: [MetricsFeeds],
 })

@@ -2,7 +2,7 @@ import { Injectable, type OnApplicationBootstrap, type OnModuleInit } from '@nes
 import { collectDefaultMetrics } from 'prom-client';
 import { LaravelRedisServer } from '../broadcast/laravel-redis.server.js';
 import { channelType } from '../channels/channel-type.js';
-import { EchoGateway } from '../gateway/echo.gateway.js';
+import { SocketServer } from '../gateway/socket-server.js';
 import { METRIC_PREFIX, RelayMetrics } from './relay-metrics.js';
 
 /**
@@ -15,7 +15,7 @@ export class MetricsFeeds implements OnModuleInit, OnApplicationBootstrap {
   constructor(
     private readonly metrics: RelayMetrics,
     private readonly subscriber: LaravelRedisServer,
-    private readonly gateway: EchoGateway,
+    private readonly sockets: SocketServer,
   ) {}
 
   onModuleInit(): void {
@@ -25,7 +25,7 @@ export class MetricsFeeds implements OnModuleInit, OnApplicationBootstrap {
 
   /** The socket.io server exists from here on. */
   onApplicationBootstrap(): void {
-    const rooms = this.gateway.localRooms;
+    const rooms = this.sockets.localRooms;
     // Every socket also sits in a room named after its own id: that is no channel.
     rooms.on('join-room', (room: string, id: string) => {
       if (room !== id) this.metrics.subscriptions.inc({ type: channelType(room) });

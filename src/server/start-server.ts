@@ -8,7 +8,7 @@ import { LaravelRedisServer } from '../broadcast/laravel-redis.server.js';
 import { subscriptionPattern } from '../broadcast/laravel-prefix.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import { EchoIoAdapter } from '../gateway/echo-io.adapter.js';
-import { EchoGateway } from '../gateway/echo.gateway.js';
+import { SocketServer } from '../gateway/socket-server.js';
 import { closeInBatches } from '../lifecycle/drain.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -68,7 +68,7 @@ export async function startServer(
         log.log(`Draining: readiness fails, serving ${graceMs} ms more`);
         await delay(graceMs);
       }
-      const connections = app.get(EchoGateway).localConnections();
+      const connections = app.get(SocketServer).localConnections();
       log.log(`Closing ${connections.length} client connection(s) over ${disconnectSpreadMs} ms`);
       await closeInBatches(connections, disconnectSpreadMs);
       await app.close();

@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config/load-config.js';
 import type { PlainObject } from '../../src/common/plain-object.js';
 import { deepMerge } from '../../src/config/deep-merge.js';
 import { RelayConfig } from '../../src/config/relay-config.js';
-import { EchoGateway } from '../../src/gateway/echo.gateway.js';
+import { SocketServer } from '../../src/gateway/socket-server.js';
 import { ApiListener } from '../../src/http-api/api-listener.js';
 import { RelayMetrics } from '../../src/metrics/relay-metrics.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
@@ -45,13 +45,19 @@ export class MemoryLogger implements LoggerService {
 export interface TestRelay extends RunningServer {
   config: RelayConfig;
   logs: MemoryLogger;
-  gateway: EchoGateway;
+  /** This node's sockets: how many are in a channel's room here, and the cluster's through the adapter. */
+  gateway: RelaySockets;
   metrics: RelayMetrics;
   /** Where the HTTP API and `/metrics` answer: `url`, or the separate listener of `api.port`. */
   apiUrl: string;
   /** Resolves once `count` sockets of this node are in the channel's room. */
   waitForSubscribers(channel: string, count: number): Promise<void>;
   ready(): Promise<number>;
+}
+
+export interface RelaySockets {
+  localSubscriberCount(channel: string): number;
+  clusterSockets: SocketServer['clusterSockets'];
 }
 
 /**
@@ -75,7 +81,11 @@ export async function startRelay(
     : loaded.config;
   const logs = new MemoryLogger();
   const server = await startServer(config, { logger: logs, warnings: loaded.warnings });
-  const gateway = server.app.get(EchoGateway);
+  const sockets = server.app.get(SocketServer);
+  const gateway: RelaySockets = {
+    localSubscriberCount: (channel) => sockets.localRooms.rooms.get(channel)?.size ?? 0,
+    clusterSockets: (channel) => sockets.clusterSockets(channel),
+  };
   return {
     ...server,
     config,

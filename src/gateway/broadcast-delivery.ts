@@ -1,0 +1,58 @@
+import { Injectable } from '@nestjs/common';
+import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
+import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { LocalRoomEmitter } from './local-room-emitter.js';
+import { SocketServer } from './socket-server.js';
+
+/**
+ * Emits validated broadcasts as `(event, channel, data)` to the sockets in the channel's room,
+ * minus the socket named in `socket` (`toOthers`). Two methods, because where a message came
+ * from decides which nodes must emit it. Both return how many sockets of this node they reached,
+ * count those deliveries, and feed the ingest-to-emit histogram from `receivedAt`
+ * (`performance.now()` when the message arrived).
+ *
+ * Kept apart from the gateway, which answers what clients send: delivery needs only the server
+ * and the metrics, so the Redis and HTTP ingest paths do not depend on auth and channels.
+ */
+@Injectable()
+export class BroadcastDelivery {
+  private roomEmitter?: LocalRoomEmitter;
+
+  constructor(
+    private readonly sockets: SocketServer,
+    private readonly metrics: RelayMetrics,
+  ) {}
+
+  /**
+   * A broadcast from Redis. Every node receives every Laravel message from Redis, so each emits to
+   * its own sockets only (`server.local`, encoded and framed once, see `LocalRoomEmitter`);
+   * through the adapter, clients would get one copy per node.
+   */
+  deliverLocal(broadcast: BroadcastDto, receivedAt?: number): number {
+    this.roomEmitter ??= new LocalRoomEmitter(this.sockets.io);
+    const { channel, event, data, socket } = broadcast;
+    const recipients = this.roomEmitter.emit(channel, socket ?? undefined, event, channel, data);
+    return recipients === 0 ? 0 : this.count(recipients, receivedAt);
+  }
+
+  /**
+   * An event published over the HTTP API. Only the node that took the request has it, so it is
+   * emitted through the socket.io adapter, which reaches the room on every node.
+   */
+  deliverCluster(broadcast: BroadcastDto, receivedAt?: number): number {
+    const server = this.sockets.io;
+    const { channel, event, data } = broadcast;
+    const except = broadcast.socket ?? undefined;
+    const room = server.sockets.adapter.rooms.get(channel);
+    const target = server.to(channel);
+    (except ? target.except(except) : target).emit(event, channel, data);
+    const recipients = room ? room.size - (except && room.has(except) ? 1 : 0) : 0;
+    return this.count(recipients, receivedAt);
+  }
+
+  private count(recipients: number, receivedAt: number | undefined): number {
+    if (recipients > 0) this.metrics.deliveries.inc(recipients);
+    if (receivedAt !== undefined) this.metrics.ingestToEmit.observe((performance.now() - receivedAt) / 1000);
+    return recipients;
+  }
+}

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { BroadcastDelivery } from './broadcast-delivery.js';
+import { SocketServer } from './socket-server.js';
+
+/**
+ * The socket.io server as an injectable, and broadcast delivery on top of it. It imports nothing,
+ * so the channels, broadcast, HTTP API and metrics features can all use it without a cycle
+ * through the gateway (which itself depends on channels and auth).
+ */
+@Module({ providers: [SocketServer, BroadcastDelivery], exports: [SocketServer, BroadcastDelivery] })
+export class SocketServerModule {}
