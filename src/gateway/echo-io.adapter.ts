@@ -5,8 +5,13 @@ import type { IncomingMessage } from 'node:http';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import type { RedisConfig, ServerConfig } from '../config/relay-config.js';
-import { closeRedisClient, connectRedis, handleFireAndForget } from '../redis/redis-client.js';
-import { createGuardedAdapter } from './guarded-redis-adapter.js';
+import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
+import {
+  ADAPTER_PUB_COMMANDS,
+  ADAPTER_SUB_COMMANDS,
+  createGuardedAdapter,
+} from '../internals/guarded-redis-adapter.js';
+import { handleFireAndForget } from '../internals/ioredis-commands.js';
 import type { RedisClient } from '../redis/redis-options.js';
 
 /**
@@ -39,8 +44,8 @@ export class EchoIoAdapter extends IoAdapter {
     // subscriber waits for Redis however long it takes, and resubscribes after every reconnect.
     const pub = connectRedis(this.redis, 'adapter-pub', this.log, { enableOfflineQueue: false });
     const sub = connectRedis(this.redis, 'adapter-sub', this.log, { maxRetriesPerRequest: null });
-    handleFireAndForget(pub, ['publish'], this.log);
-    handleFireAndForget(sub, ['psubscribe', 'subscribe', 'punsubscribe', 'unsubscribe'], this.log);
+    handleFireAndForget(pub, ADAPTER_PUB_COMMANDS, this.log);
+    handleFireAndForget(sub, ADAPTER_SUB_COMMANDS, this.log);
     this.redisClients.push(pub, sub);
     server.adapter(createGuardedAdapter(pub, sub));
     return server;

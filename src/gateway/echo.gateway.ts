@@ -18,7 +18,7 @@ import { LogConfig } from '../config/relay-config.js';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { ChannelRequestPipe, type ChannelRequest } from './channel-request.pipe.js';
-import { LocalRoomEmitter } from './local-room-emitter.js';
+import { LocalRoomEmitter } from '../internals/local-room-emitter.js';
 import { WsErrorFilter } from './ws-error.filter.js';
 
 /** Where a broadcast is emitted: this node's sockets, or every node's through the adapter. */
