@@ -83,8 +83,13 @@ describe('RedisAdapter.prototype', () => {
     });
   }
 
-  it('the wrapper replaces exactly those handlers', () => {
+  it('an adapter from createGuardedAdapter is a RedisAdapter whose three handlers are the wrappers', () => {
+    const adapter = server.of('/').adapter as unknown as Handlers;
+    expect(adapter).toBeInstanceOf(RedisAdapter);
     expect([...ADAPTER_HANDLERS].sort()).toEqual(['onmessage', 'onrequest', 'onresponse']);
+    for (const handler of ADAPTER_HANDLERS) {
+      expect(adapter[handler]).not.toBe((RedisAdapter.prototype as unknown as Handlers)[handler]);
+    }
   });
 });
 
