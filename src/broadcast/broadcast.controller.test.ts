@@ -13,7 +13,7 @@ import { BroadcastController } from './broadcast.controller.js';
 import type { BroadcastDto } from './broadcast.dto.js';
 import { BroadcastDrops } from './broadcast-drops.js';
 import { LARAVEL_BROADCAST, type IncomingBatch } from './laravel.deserializer.js';
-import { LaravelRedisServer } from './laravel-redis.server.js';
+import { LaravelRedisServer } from '../internals/laravel-redis.server.js';
 import { PrefixAdvisor } from './prefix-advisor.js';
 
 const PREFIX = 'laravel_database_';

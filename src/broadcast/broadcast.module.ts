@@ -4,7 +4,7 @@ import { BroadcastController } from './broadcast.controller.js';
 import { BroadcastDrops } from './broadcast-drops.js';
 import { PrefixAdvisor } from './prefix-advisor.js';
 import { redisSubscriberProvider } from './redis-subscriber.provider.js';
-import { LaravelRedisServer } from './laravel-redis.server.js';
+import { LaravelRedisServer } from '../internals/laravel-redis.server.js';
 
 @Module({
   imports: [SocketServerModule],

@@ -2,7 +2,7 @@ import type { Provider } from '@nestjs/common';
 import { RedisConfig } from '../redis/redis.config.js';
 import { BroadcastConfig } from './broadcast.config.js';
 import { createRedisClient } from '../redis/redis-options.js';
-import { LaravelRedisServer } from './laravel-redis.server.js';
+import { LaravelRedisServer } from '../internals/laravel-redis.server.js';
 
 /**
  * The Redis-transport server is built from config inside the container, so that readiness and the

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { PresenceConfig } from './channels.config.js';
 import { RedisConfig } from '../redis/redis.config.js';
+import { defineScript, type ScriptRunner } from '../internals/ioredis-commands.js';
 import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
 import type { RedisClient } from '../redis/redis-options.js';
 import { PresenceDirectory, type PresenceMember } from './presence-directory.js';
@@ -23,8 +24,6 @@ export interface Departure {
   channel: string;
   member: PresenceMember;
 }
-
-type ScriptRunner = (...args: (string | number)[]) => Promise<unknown>;
 
 /**
  * Presence members in Redis, shared by every node: one entry per socket, counted per user, so a
@@ -123,9 +122,7 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
   }
 
   private script(name: string, lua: string): ScriptRunner {
-    this.redis.defineCommand(name, { numberOfKeys: 1, lua });
-    const command = (this.redis as unknown as Record<string, ScriptRunner>)[name].bind(this.redis);
-    return (...args) => command(NODES_KEY, ...args);
+    return defineScript(this.redis, name, lua, NODES_KEY);
   }
 }
 

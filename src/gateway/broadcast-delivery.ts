@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
-import { LocalRoomEmitter } from './local-room-emitter.js';
+import { LocalRoomEmitter } from '../internals/local-room-emitter.js';
 import { SocketServer } from './socket-server.js';
 
 /**

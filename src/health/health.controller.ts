@@ -1,6 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
-import { LaravelRedisServer } from '../broadcast/laravel-redis.server.js';
+import { LaravelRedisServer } from '../internals/laravel-redis.server.js';
 import { BroadcastConfig } from '../broadcast/broadcast.config.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
 

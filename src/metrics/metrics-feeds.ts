@@ -1,6 +1,6 @@
 import { Injectable, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { collectDefaultMetrics } from 'prom-client';
-import { LaravelRedisServer } from '../broadcast/laravel-redis.server.js';
+import { LaravelRedisServer } from '../internals/laravel-redis.server.js';
 import { channelType } from '../channels/channel-type.js';
 import { SocketServer } from '../gateway/socket-server.js';
 import { METRIC_PREFIX, RelayMetrics } from './relay-metrics.js';

@@ -14,26 +14,6 @@ export function connectRedis(config: RedisConfig, role: string, log: Logger, ext
   return client;
 }
 
-/**
- * For a library that calls these commands without handling their promises (the socket.io Redis
- * adapter publishes and subscribes fire-and-forget): a rejection while Redis is away would be an
- * unhandled rejection, which ends the process. Here it is logged at debug and dropped instead.
- */
-export function handleFireAndForget(client: RedisClient, commands: readonly string[], log: Logger): RedisClient {
-  const methods = client as unknown as Record<string, (...args: unknown[]) => unknown>;
-  for (const command of commands) {
-    const original = methods[command].bind(client);
-    methods[command] = (...args: unknown[]) => {
-      const result = original(...args);
-      if (result instanceof Promise) {
-        result.catch((err: Error) => log.debug(`Redis ${command} failed: ${err.message}`));
-      }
-      return result;
-    };
-  }
-  return client;
-}
-
 /** QUIT, or drop the connection when Redis is not there to answer. */
 export async function closeRedisClient(client: RedisClient): Promise<void> {
   if (client.status === 'end') return;

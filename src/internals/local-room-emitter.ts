@@ -1,3 +1,18 @@
+/**
+ * Written against ws 8.21.3, engine.io 6.6.12, socket.io 4.8.3 and socket.io-parser 4.2.7 (see
+ * WRITTEN_AGAINST in ./written-against.ts).
+ *
+ * Internals read (see `EngineConnection` below):
+ * - socket.io: `server.encoder.encode(packet)` returning one string for a packet without binary,
+ *   `namespace.adapter.rooms` (room → socket ids), `namespace.sockets` (id → socket), `socket.conn`;
+ * - socket.io-parser: the EVENT packet type (2) and its string encoding;
+ * - engine.io: `conn.readyState`, `conn.writeBuffer`, `conn.transport.name` and `.socket` (the
+ *   `ws` WebSocket), `conn.write(data, {preEncoded, wsPreEncodedFrame})`, MESSAGE packet type '4';
+ * - ws: `WebSocket#readyState` (OPEN = 1), `_sender`, and on it `_state` (0 = idle), `_queue`,
+ *   `_socket` (the `net.Socket`) and `sendFrame(list)`, which writes a one-buffer list as is.
+ *
+ * Contract: ./local-room-emitter.contract.test.ts (the frame format: ./local-room-emitter.test.ts).
+ */
 import type { Namespace, Server, Socket } from 'socket.io';
 
 /** socket.io-parser's EVENT packet type. */

@@ -1,3 +1,16 @@
+/**
+ * Written against @nestjs/microservices 12.1.1 and ioredis 6.0.0 (see WRITTEN_AGAINST in
+ * ./written-against.ts).
+ *
+ * Nest internals used: `ServerRedis` overridden in `listen`, `createRedisClient`,
+ * `getRouteFromPattern` and `close`; its protected fields `subClient`, `isManuallyClosed`,
+ * `transportId`, `deserializer` and `_status$` (written with `next`, read by Nest's `status`); and
+ * `Server#handleEvent(pattern, packet, context)`, which runs the handler's pipes and filters.
+ * ioredis: the `pmessageBuffer` event (pattern, channel, message) and `lazyConnect`/`autoResubscribe`.
+ *
+ * Contract: ./laravel-redis.server.contract.test.ts (its batching and reconnect state:
+ * ./laravel-redis.server.test.ts).
+ */
 import { Logger } from '@nestjs/common';
 import { RedisContext, ServerRedis, Transport } from '@nestjs/microservices';
 import type { RedisOptions } from 'ioredis';
@@ -7,8 +20,8 @@ import {
   LaravelDeserializer,
   type IncomingBatch,
   type IncomingBroadcast,
-} from './laravel.deserializer.js';
-import { subscriptionPattern } from './laravel-prefix.js';
+} from '../broadcast/laravel.deserializer.js';
+import { subscriptionPattern } from '../broadcast/laravel-prefix.js';
 
 export interface LaravelRedisServerOptions {
   /** Opens the subscriber connection (single Redis, Sentinel or Cluster) with extra ioredis options. */

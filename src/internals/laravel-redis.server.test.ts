@@ -1,9 +1,15 @@
+/**
+ * Written against @nestjs/microservices 12.1.1 and ioredis 6.0.0 (see WRITTEN_AGAINST in
+ * ./written-against.ts): LaravelRedisServer's behaviour against a real redis-server, i.e. one
+ * batch per Redis read, foreign channels ignored, and the subscription state across a Redis
+ * restart and a close. Its use of Nest's internals: ./laravel-redis.server.contract.test.ts.
+ */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger, type LoggerService } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { startRedis, type TestRedis } from '../../test/support/redis-server.js';
 import { sleep, waitUntil } from '../../test/support/ports.js';
-import { LARAVEL_BROADCAST, type IncomingBatch } from './laravel.deserializer.js';
+import { LARAVEL_BROADCAST, type IncomingBatch } from '../broadcast/laravel.deserializer.js';
 import { LaravelRedisServer } from './laravel-redis.server.js';
 
 /** What the server logged, so the spec can check the lines operators see. */

@@ -1,9 +1,28 @@
+/**
+ * Written against @socket.io/redis-adapter 8.3.0 with ioredis 6.0.0 clients (see WRITTEN_AGAINST
+ * in ./written-against.ts).
+ *
+ * Internals read: the adapter's private message handlers `onmessage(pattern, channel, msg)`,
+ * `onrequest(channel, msg)` and `onresponse(channel, msg)` on `RedisAdapter.prototype`, which its
+ * constructor binds through `this` (so a subclass's replacements are the ones subscribed), and
+ * which commands it calls on its ioredis clients without handling their promises.
+ *
+ * Contract: ./guarded-redis-adapter.contract.test.ts.
+ */
 import { Logger } from '@nestjs/common';
 import { RedisAdapter, type RedisAdapterOptions } from '@socket.io/redis-adapter';
 import { ThrottledLog } from '../logging/throttled-log.js';
 import type { RedisClient } from '../redis/redis-options.js';
 
 const log = new ThrottledLog(new Logger('SocketAdapter'));
+
+/** Commands the adapter calls on its publishing client without handling their promises. */
+export const ADAPTER_PUB_COMMANDS = ['publish'] as const;
+/** Commands the adapter calls on its subscribing client without handling their promises. */
+export const ADAPTER_SUB_COMMANDS = ['psubscribe', 'subscribe', 'punsubscribe', 'unsubscribe'] as const;
+
+/** The adapter's handlers of Redis messages, wrapped below. */
+export const ADAPTER_HANDLERS = ['onmessage', 'onrequest', 'onresponse'] as const;
 
 /**
  * The socket.io Redis adapter, except that a message it cannot decode is dropped with a warning.
@@ -14,7 +33,7 @@ class GuardedRedisAdapter extends RedisAdapter {}
 
 // The handlers are private in the adapter's typings, so they are wrapped on the prototype; the
 // adapter binds them through `this`, which finds these.
-for (const handler of ['onmessage', 'onrequest', 'onresponse'] as const) {
+for (const handler of ADAPTER_HANDLERS) {
   const original = (RedisAdapter.prototype as unknown as Record<string, (...args: unknown[]) => unknown>)[handler];
   Object.defineProperty(GuardedRedisAdapter.prototype, handler, {
     value: function guarded(this: RedisAdapter, ...args: unknown[]): unknown {

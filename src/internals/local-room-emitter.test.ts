@@ -1,5 +1,9 @@
-import assert from 'node:assert/strict';
-import { describe, it } from '@jest/globals';
+/**
+ * Written against ws 8.21.3 (see WRITTEN_AGAINST in ./written-against.ts): the frame
+ * LocalRoomEmitter builds is checked, byte for byte, against the one ws's static `Sender.frame`
+ * builds. Its use of ws, engine.io and socket.io internals: ./local-room-emitter.contract.test.ts.
+ */
+import { describe, expect, it } from '@jest/globals';
 import { createRequire } from 'node:module';
 import { webSocketTextFrame } from './local-room-emitter.js';
 
@@ -17,14 +21,14 @@ describe('webSocketTextFrame', () => {
   for (const length of [0, 1, 125, 126, 127, 65535, 65536, 70000]) {
     it(`matches ws's own frame for a ${length}-byte payload`, () => {
       const text = 'x'.repeat(length);
-      assert.deepEqual(webSocketTextFrame(text), wsFrame(text));
+      expect(webSocketTextFrame(text)).toEqual(wsFrame(text));
     });
   }
 
   it('counts the length in UTF-8 bytes, not in characters', () => {
     const text = '42["message","i18n",{"text":"Grüße, 支付成功 😀"}]'.repeat(4);
     const frame = webSocketTextFrame(text);
-    assert.deepEqual(frame, wsFrame(text));
-    assert.equal(frame.subarray(4).toString('utf8'), text);
+    expect(frame).toEqual(wsFrame(text));
+    expect(frame.subarray(4).toString('utf8')).toBe(text);
   });
 });

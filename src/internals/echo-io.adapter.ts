@@ -1,3 +1,14 @@
+/**
+ * Written against @nestjs/platform-socket.io 12.1.1, socket.io 4.8.3 and ioredis 6.0.0 (see
+ * WRITTEN_AGAINST in ./written-against.ts).
+ *
+ * Nest internals used: `IoAdapter#createIOServer(port, options)` (builds the socket.io server on
+ * Nest's HTTP server), `IoAdapter#close`, `IoAdapter#bindMessageHandlers(socket, handlers,
+ * transform)` replaced with plain listeners, `AbstractWsAdapter#mapPayload` (splits an ack off the
+ * arguments) and its protected `logger`.
+ *
+ * Contract: ./echo-io.adapter.contract.test.ts.
+ */
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
@@ -6,8 +17,9 @@ import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import type { RedisConfig } from '../redis/redis.config.js';
 import type { ServerConfig } from '../server/server.config.js';
-import { closeRedisClient, connectRedis, handleFireAndForget } from '../redis/redis-client.js';
-import { createGuardedAdapter } from './guarded-redis-adapter.js';
+import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
+import { ADAPTER_PUB_COMMANDS, ADAPTER_SUB_COMMANDS, createGuardedAdapter } from './guarded-redis-adapter.js';
+import { handleFireAndForget } from './ioredis-commands.js';
 import type { RedisClient } from '../redis/redis-options.js';
 
 /**
@@ -40,8 +52,8 @@ export class EchoIoAdapter extends IoAdapter {
     // subscriber waits for Redis however long it takes, and resubscribes after every reconnect.
     const pub = connectRedis(this.redis, 'adapter-pub', this.log, { enableOfflineQueue: false });
     const sub = connectRedis(this.redis, 'adapter-sub', this.log, { maxRetriesPerRequest: null });
-    handleFireAndForget(pub, ['publish'], this.log);
-    handleFireAndForget(sub, ['psubscribe', 'subscribe', 'punsubscribe', 'unsubscribe'], this.log);
+    handleFireAndForget(pub, ADAPTER_PUB_COMMANDS, this.log);
+    handleFireAndForget(sub, ADAPTER_SUB_COMMANDS, this.log);
     this.redisClients.push(pub, sub);
     server.adapter(createGuardedAdapter(pub, sub));
     return server;
