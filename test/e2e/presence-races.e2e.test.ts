@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
+import { beforeAll, describe, it } from '@jest/globals';
 import { PresenceDirectory } from '../../src/channels/presence-directory.js';
-import { connected, createEcho, rawSocket, recordEvents, type TestEcho } from '../support/echo-client.js';
-import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
-import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { rawSocket, recordEvents, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
+import type { LaravelAuthStub } from '../support/laravel-auth-stub.js';
+import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
 import { joinPresence, type PresenceView } from '../support/presence-view.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 /**
  * A subscribe whose auth call is still in flight when the socket leaves. Each race is provoked by
@@ -15,41 +15,24 @@ import { startReadyRelay, type TestRelay } from '../support/relay.js';
  * after a later control event arrived.
  */
 describe('subscribes racing their auth call', () => {
-  let redis: TestRedis;
+  const fx = useFixture({
+    auth: {
+      ann: { id: 1, info: { name: 'Ann' } },
+      bob: { id: 'b-2', info: { name: 'Bob' } },
+      carol: { id: 3, info: { name: 'Carol' } },
+    },
+  });
   let laravel: LaravelPublisher;
   let app: LaravelAuthStub;
   let relay: TestRelay;
   let directory: PresenceDirectory;
-  const clients: TestEcho[] = [];
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    laravel = new LaravelPublisher(redis.url, '');
-    app = await LaravelAuthStub.start();
-    app.users.set('ann', { id: 1, info: { name: 'Ann' } });
-    app.users.set('bob', { id: 'b-2', info: { name: 'Bob' } });
-    app.users.set('carol', { id: 3, info: { name: 'Carol' } });
-    relay = await startReadyRelay({ env: { REDIS_URL: redis.url, ECHO_RELAY_AUTH_HOST: app.url } });
+  beforeAll(() => {
+    ({ laravel, app, relay } = fx);
     directory = relay.app.get(PresenceDirectory);
   });
 
-  afterAll(async () => {
-    await relay.stop();
-    await laravel.close();
-    await app.close();
-    await redis.close();
-  });
-
-  afterEach(() => {
-    clients.splice(0).forEach((echo) => echo.disconnect());
-  });
-
-  async function echoAs(token: string): Promise<TestEcho> {
-    const echo = createEcho(relay.url, 4, { auth: { headers: { Authorization: `Bearer ${token}` } } });
-    clients.push(echo);
-    await connected(echo);
-    return echo;
-  }
+  const echoAs = (token: string): Promise<TestEcho> => fx.echoAs(token);
 
   it('a socket that disconnects meanwhile is never joined and leaves no member', async () => {
     const observer = await echoAs('bob');
