@@ -1,38 +1,25 @@
 import assert from 'node:assert/strict';
-import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
-import { CLIENT_VERSIONS, collect, EchoPool, rawSocket, type TestEcho } from '../support/echo-client.js';
-import { LaravelPublisher } from '../support/laravel-publisher.js';
-import { freePort, waitUntil } from '../support/ports.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import { beforeAll, describe, it } from '@jest/globals';
+import { CLIENT_VERSIONS, collect, rawSocket, type TestEcho } from '../support/echo-client.js';
+import type { LaravelPublisher } from '../support/laravel-publisher.js';
+import { waitUntil } from '../support/ports.js';
+import type { TestRelay } from '../support/relay.js';
+import { useFixture } from '../support/fixture.js';
 
 const PREFIX = 'laravel_database_';
 
 describe('Laravel broadcasts reach Laravel Echo clients', () => {
-  let redis: TestRedis;
+  // No Laravel app answers here (nothing listens on port 1): private and presence subscribes must fail cleanly.
+  const fx = useFixture({ prefix: PREFIX, env: { ECHO_RELAY_AUTH_HOST: 'http://127.0.0.1:1' } });
   let relay: TestRelay;
   let laravel: LaravelPublisher;
-  const clients = new EchoPool(() => relay.url);
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    // No Laravel app answers here: private and presence subscribes must fail cleanly.
-    const noApp = `http://127.0.0.1:${await freePort()}`;
-    relay = await startReadyRelay({ env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, ECHO_RELAY_AUTH_HOST: noApp } });
-    laravel = new LaravelPublisher(redis.url, PREFIX);
+  beforeAll(() => {
+    ({ relay, laravel } = fx);
   });
 
-  afterAll(async () => {
-    await laravel?.close();
-    await relay?.stop();
-    await redis?.close();
-  });
-
-  afterEach(() => {
-    clients.closeAll();
-  });
-
-  const echoOn = (version: 2 | 4, channel: string): Promise<TestEcho> => clients.on(version, channel);
+  const echoOn = (version: 2 | 4, channel: string, client: Record<string, unknown> = {}): Promise<TestEcho> =>
+    fx.echoOn(channel, { version, client });
 
   for (const version of CLIENT_VERSIONS) {
     describe(`socket.io-client ${version}`, () => {
@@ -87,9 +74,9 @@ describe('Laravel broadcasts reach Laravel Echo clients', () => {
 
       it('a burst arrives complete and in order over WebSocket, long-polling and an upgraded connection', async () => {
         const receivers = [
-          await clients.on(version, 'burst', { transports: ['websocket'] }),
-          await clients.on(version, 'burst', { transports: ['polling'] }),
-          await clients.on(version, 'burst', { transports: ['polling', 'websocket'] }),
+          await echoOn(version, 'burst', { transports: ['websocket'] }),
+          await echoOn(version, 'burst', { transports: ['polling'] }),
+          await echoOn(version, 'burst', { transports: ['polling', 'websocket'] }),
         ];
         const got = receivers.map((echo) => collect(echo, 'burst', '.seq'));
         await relay.waitForSubscribers('burst', receivers.length);

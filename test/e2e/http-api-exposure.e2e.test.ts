@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { collect, connected, createEcho } from '../support/echo-client.js';
-import { ApiClient } from '../support/http-api.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { collect, connected } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
 import { waitUntil } from '../support/ports.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 const CLIENTS = [{ appId: 'app', key: 'app-key' }];
 
@@ -20,27 +19,20 @@ function preflight(url: string, origin: string): Promise<Response> {
 }
 
 describe('CORS for the HTTP API (apiOriginAllow)', () => {
-  let redis: TestRedis;
+  const fx = useFixture({
+    env: {
+      ECHO_RELAY_API_CORS: 'true',
+      // The old README's value, with the default port spelled out, plus a second origin.
+      ECHO_RELAY_API_CORS_ORIGINS: 'http://localhost:80, https://admin.test',
+      ECHO_RELAY_API_CORS_METHODS: 'GET, POST',
+      ECHO_RELAY_API_CORS_HEADERS: 'Authorization, Content-Type',
+    },
+    overrides: { api: { clients: CLIENTS } },
+  });
   let relay: TestRelay;
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    relay = await startReadyRelay({
-      env: {
-        REDIS_URL: redis.url,
-        ECHO_RELAY_API_CORS: 'true',
-        // The old README's value, with the default port spelled out, plus a second origin.
-        ECHO_RELAY_API_CORS_ORIGINS: 'http://localhost:80, https://admin.test',
-        ECHO_RELAY_API_CORS_METHODS: 'GET, POST',
-        ECHO_RELAY_API_CORS_HEADERS: 'Authorization, Content-Type',
-      },
-      overrides: { api: { clients: CLIENTS } },
-    });
-  });
-
-  afterAll(async () => {
-    await relay.stop();
-    await redis.close();
+  beforeAll(() => {
+    relay = fx.relay;
   });
 
   it('answers a preflight from an allowed origin with 204 and the configured headers', async () => {
@@ -90,20 +82,14 @@ describe('CORS for the HTTP API (apiOriginAllow)', () => {
 });
 
 describe('HTTP API and metrics on a separate listener (api.port)', () => {
-  let redis: TestRedis;
+  const fx = useFixture({
+    env: { ECHO_RELAY_API_PORT: '0', ECHO_RELAY_API_HOST: '127.0.0.1' },
+    overrides: { api: { clients: CLIENTS } },
+  });
   let relay: TestRelay;
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    relay = await startReadyRelay({
-      env: { REDIS_URL: redis.url, ECHO_RELAY_API_PORT: '0', ECHO_RELAY_API_HOST: '127.0.0.1' },
-      overrides: { api: { clients: CLIENTS } },
-    });
-  });
-
-  afterAll(async () => {
-    await relay.stop();
-    await redis.close();
+  beforeAll(() => {
+    relay = fx.relay;
   });
 
   it('serves the API and /metrics on their own port, and not on the WebSocket port', async () => {
@@ -128,32 +114,25 @@ describe('HTTP API and metrics on a separate listener (api.port)', () => {
   });
 
   it('delivers events published on the API port to sockets of the main port', async () => {
-    const echo = createEcho(relay.url, 4);
-    try {
-      const got = collect(echo, 'split', '.ping');
-      await connected(echo);
-      await relay.waitForSubscribers('split', 1);
-      const api = new ApiClient(relay.apiUrl, 'app', 'app-key');
-      assert.equal((await api.publish({ channel: 'split', name: 'ping', data: { ok: true } })).status, 200);
-      await waitUntil(() => got.length === 1);
-      assert.deepEqual(got, [{ ok: true }]);
-      assert.deepEqual((await api.get('/channels/split')).body, { subscription_count: 1, occupied: true });
-    } finally {
-      echo.disconnect();
-    }
+    const echo = fx.client();
+    const got = collect(echo, 'split', '.ping');
+    await connected(echo);
+    await relay.waitForSubscribers('split', 1);
+    const api = fx.api('app', 'app-key');
+    assert.equal((await api.publish({ channel: 'split', name: 'ping', data: { ok: true } })).status, 200);
+    await waitUntil(() => got.length === 1);
+    assert.deepEqual(got, [{ ok: true }]);
+    assert.deepEqual((await api.get('/channels/split')).body, { subscription_count: 1, occupied: true });
   });
 });
 
 describe('stopping a relay with a separate API listener', () => {
+  const fx = useFixture({ nodes: 0 });
+
   it('closes that listener too', async () => {
-    const redis = await startRedis();
-    try {
-      const relay = await startReadyRelay({ env: { REDIS_URL: redis.url, ECHO_RELAY_API_PORT: '0' } });
-      assert.equal((await fetch(`${relay.apiUrl}/metrics`)).status, 200);
-      await relay.stop();
-      await assert.rejects(fetch(`${relay.apiUrl}/metrics`));
-    } finally {
-      await redis.close();
-    }
+    const relay = await fx.startNode({ env: { ECHO_RELAY_API_PORT: '0' } });
+    assert.equal((await fetch(`${relay.apiUrl}/metrics`)).status, 200);
+    await relay.stop();
+    await assert.rejects(fetch(`${relay.apiUrl}/metrics`));
   });
 });

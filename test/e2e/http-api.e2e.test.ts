@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
-import { collect, connected, createEcho, type TestEcho } from '../support/echo-client.js';
+import { afterEach, beforeAll, describe, it } from '@jest/globals';
+import { collect, connected, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
 import { ApiClient, type KeyStyle } from '../support/http-api.js';
-import { LaravelPublisher } from '../support/laravel-publisher.js';
+import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 const PREFIX = 'laravel_database_';
 const CLIENTS = [
@@ -14,40 +14,22 @@ const CLIENTS = [
 ];
 
 describe('HTTP API of laravel-echo-server', () => {
-  let redis: TestRedis;
+  const fx = useFixture({ prefix: PREFIX, overrides: { api: { clients: CLIENTS } } });
   let relay: TestRelay;
   let api: ApiClient;
   let laravel: LaravelPublisher;
-  const clients: TestEcho[] = [];
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    relay = await startReadyRelay({
-      env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX },
-      overrides: { api: { clients: CLIENTS } },
-    });
-    api = new ApiClient(relay.apiUrl, 'shop', 'shop-secret');
-    laravel = new LaravelPublisher(redis.url, PREFIX);
+  beforeAll(() => {
+    ({ relay, laravel } = fx);
+    api = fx.api('shop', 'shop-secret');
   });
 
-  afterAll(async () => {
-    await laravel.close();
-    await relay.stop();
-    await redis.close();
-  });
-
+  // After the fixture's afterEach has disconnected the test's clients.
   afterEach(async () => {
-    clients.splice(0).forEach((echo) => echo.disconnect());
     await waitUntil(async () => (await relay.gateway.clusterSockets()).length === 0, 5000, 'clients gone');
   });
 
-  async function echoOn(channel: string, version: 2 | 4 = 4): Promise<TestEcho> {
-    const echo = createEcho(relay.url, version);
-    clients.push(echo);
-    echo.channel(channel);
-    await connected(echo);
-    return echo;
-  }
+  const echoOn = (channel: string, version: 2 | 4 = 4): Promise<TestEcho> => fx.echoOn(channel, { version });
 
   describe('authorisation', () => {
     for (const style of ['query', 'bearer'] as KeyStyle[]) {
@@ -274,45 +256,34 @@ describe('HTTP API of laravel-echo-server', () => {
 });
 
 describe('HTTP API with publishing turned off (subscribers.http: false)', () => {
-  let redis: TestRedis;
+  const fx = useFixture({
+    prefix: PREFIX,
+    env: { ECHO_RELAY_SUBSCRIBE_HTTP: 'false' },
+    overrides: { api: { clients: CLIENTS } },
+  });
   let relay: TestRelay;
   let laravel: LaravelPublisher;
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    relay = await startReadyRelay({
-      env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, ECHO_RELAY_SUBSCRIBE_HTTP: 'false' },
-      overrides: { api: { clients: CLIENTS } },
-    });
-    laravel = new LaravelPublisher(redis.url, PREFIX);
-  });
-
-  afterAll(async () => {
-    await laravel.close();
-    await relay.stop();
-    await redis.close();
+  beforeAll(() => {
+    ({ relay, laravel } = fx);
   });
 
   it('refuses events with 403 and a clear error, counts the drop, delivers nothing, and still reads', async () => {
-    const api = new ApiClient(relay.apiUrl, 'shop', 'shop-secret');
-    const echo = createEcho(relay.url, 4);
-    try {
-      const got = collect(echo, 'closed', '.ping');
-      await connected(echo);
-      await relay.waitForSubscribers('closed', 1);
-      const refused = await api.publish({ channel: 'closed', name: 'ping', data: { via: 'http' } });
-      assert.equal(refused.status, 403);
-      assert.match((refused.body as { error: string }).error, /publishing over HTTP is disabled/);
-      assert.equal(
-        (await relay.metrics.messagesDropped.get()).values.find((v) => v.labels.reason === 'http_disabled')?.value,
-        1,
-      );
-      await laravel.broadcast(['closed'], 'ping', { via: 'redis' });
-      await waitUntil(() => got.length === 1);
-      assert.deepEqual(got, [{ via: 'redis' }]);
-      assert.deepEqual((await api.get('/channels/closed')).body, { subscription_count: 1, occupied: true });
-    } finally {
-      echo.disconnect();
-    }
+    const api = fx.api('shop', 'shop-secret');
+    const echo = fx.client();
+    const got = collect(echo, 'closed', '.ping');
+    await connected(echo);
+    await relay.waitForSubscribers('closed', 1);
+    const refused = await api.publish({ channel: 'closed', name: 'ping', data: { via: 'http' } });
+    assert.equal(refused.status, 403);
+    assert.match((refused.body as { error: string }).error, /publishing over HTTP is disabled/);
+    assert.equal(
+      (await relay.metrics.messagesDropped.get()).values.find((v) => v.labels.reason === 'http_disabled')?.value,
+      1,
+    );
+    await laravel.broadcast(['closed'], 'ping', { via: 'redis' });
+    await waitUntil(() => got.length === 1);
+    assert.deepEqual(got, [{ via: 'redis' }]);
+    assert.deepEqual((await api.get('/channels/closed')).body, { subscription_count: 1, occupied: true });
   });
 });

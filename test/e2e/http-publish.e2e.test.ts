@@ -1,35 +1,22 @@
 import assert from 'node:assert/strict';
-import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
-import { CLIENT_VERSIONS, collect, EchoPool, type TestEcho } from '../support/echo-client.js';
-import { ApiClient } from '../support/http-api.js';
+import { beforeAll, describe, it } from '@jest/globals';
+import { CLIENT_VERSIONS, collect, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
+import type { ApiClient } from '../support/http-api.js';
 import { waitUntil } from '../support/ports.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 describe('Events published over HTTP reach Laravel Echo clients', () => {
-  let redis: TestRedis;
+  const fx = useFixture({ env: { ECHO_RELAY_CLIENTS: JSON.stringify([{ appId: 'app', key: 'app-key' }]) } });
   let relay: TestRelay;
   let api: ApiClient;
-  const clients = new EchoPool(() => relay.url);
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    relay = await startReadyRelay({
-      env: { REDIS_URL: redis.url, ECHO_RELAY_CLIENTS: JSON.stringify([{ appId: 'app', key: 'app-key' }]) },
-    });
-    api = new ApiClient(relay.apiUrl, 'app', 'app-key');
+  beforeAll(() => {
+    relay = fx.relay;
+    api = fx.api('app', 'app-key');
   });
 
-  afterAll(async () => {
-    await relay.stop();
-    await redis.close();
-  });
-
-  afterEach(() => {
-    clients.closeAll();
-  });
-
-  const echoOn = (version: 2 | 4, channel: string): Promise<TestEcho> => clients.on(version, channel);
+  const echoOn = (version: 2 | 4, channel: string): Promise<TestEcho> => fx.echoOn(channel, { version });
 
   async function publishOk(body: unknown, style: 'query' | 'bearer' = 'query'): Promise<void> {
     const answer = await api.publish(body, { style });

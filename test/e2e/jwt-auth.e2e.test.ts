@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
+import { beforeAll, describe, it } from '@jest/globals';
 import { SignJWT } from 'jose';
-import { connected, createEcho, recordEvents, type ClientVersion, type TestEcho } from '../support/echo-client.js';
-import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { recordEvents, type ClientVersion, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
+import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 const SECRET = 'a-test-secret-of-at-least-thirty-two-bytes';
 
@@ -24,35 +24,15 @@ async function token(claims: Claims, options: { secret?: string; expiresIn?: str
 }
 
 describe('JWT authorisation (auth.driver: jwt)', () => {
-  let redis: TestRedis;
+  const fx = useFixture({ env: { ECHO_RELAY_AUTH_DRIVER: 'jwt', ECHO_RELAY_JWT_SECRET: SECRET } });
   let laravel: LaravelPublisher;
   let relay: TestRelay;
-  const clients: TestEcho[] = [];
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    laravel = new LaravelPublisher(redis.url, '');
-    relay = await startReadyRelay({
-      env: { REDIS_URL: redis.url, ECHO_RELAY_AUTH_DRIVER: 'jwt', ECHO_RELAY_JWT_SECRET: SECRET },
-    });
+  beforeAll(() => {
+    ({ laravel, relay } = fx);
   });
 
-  afterAll(async () => {
-    await relay.stop();
-    await laravel.close();
-    await redis.close();
-  });
-
-  afterEach(() => {
-    clients.splice(0).forEach((echo) => echo.disconnect());
-  });
-
-  async function echoWith(jwt: string, version: ClientVersion = 4): Promise<TestEcho> {
-    const echo = createEcho(relay.url, version, { auth: { headers: { Authorization: `Bearer ${jwt}` } } });
-    clients.push(echo);
-    await connected(echo);
-    return echo;
-  }
+  const echoWith = (jwt: string, version: ClientVersion = 4): Promise<TestEcho> => fx.echoAs(jwt, { version });
 
   async function refusal(echo: TestEcho, channel: string): Promise<unknown[]> {
     const errors = recordEvents(echo, 'subscription_error');
@@ -84,9 +64,7 @@ describe('JWT authorisation (auth.driver: jwt)', () => {
   });
 
   it('takes the token from the handshake auth.token when the subscribe has none', async () => {
-    const echo = createEcho(relay.url, 4, { auth: { headers: {}, token: await token(orders) } });
-    clients.push(echo);
-    await connected(echo);
+    const echo = await fx.echo({ client: { auth: { headers: {}, token: await token(orders) } } });
     echo.private('orders.8');
     await relay.waitForSubscribers('private-orders.8', 1);
   });
@@ -109,9 +87,7 @@ describe('JWT authorisation (auth.driver: jwt)', () => {
   });
 
   it('refuses a subscribe without any token with 401', async () => {
-    const echo = createEcho(relay.url, 4);
-    clients.push(echo);
-    await connected(echo);
+    const echo = await fx.echo();
     assert.deepEqual(await refusal(echo, 'orders.1'), ['private-orders.1', 401]);
   });
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
-import { CLIENT_VERSIONS, collect, connected, createEcho, type TestEcho } from '../support/echo-client.js';
+import { beforeAll, describe, it } from '@jest/globals';
+import { CLIENT_VERSIONS, collect, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
 import { LaravelApp, laravelMissing } from '../support/laravel-app.js';
 import { waitUntil } from '../support/ports.js';
 import { RedisTap } from '../support/redis-tap.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 /** Laravel 8's default `database.redis.options.prefix` for APP_NAME=laravel; the spec checks it. */
 const PREFIX = 'laravel_database_';
@@ -13,34 +13,20 @@ const PREFIX = 'laravel_database_';
 (laravelMissing() ? describe.skip : describe)(
   'a real Laravel app broadcasts through echo-relay to Laravel Echo',
   () => {
-    let redis: TestRedis;
+    const fx = useFixture({ prefix: PREFIX });
     let relay: TestRelay;
     let laravel: LaravelApp;
     let tap: RedisTap;
-    const clients: TestEcho[] = [];
 
     beforeAll(async () => {
-      redis = await startRedis();
-      relay = await startReadyRelay({ env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX } });
-      laravel = new LaravelApp(redis, { APP_NAME: 'laravel' });
-      tap = await RedisTap.open(redis.url);
-    });
-
-    afterAll(async () => {
-      await tap?.close();
-      await relay?.stop();
-      await redis?.close();
-    });
-
-    afterEach(() => {
-      clients.splice(0).forEach((echo) => echo.disconnect());
+      relay = fx.relay;
+      laravel = new LaravelApp(fx.server, { APP_NAME: 'laravel' });
+      tap = await RedisTap.open(fx.redis.url);
+      fx.defer(() => tap.close());
     });
 
     async function echoOn(version: 2 | 4, channel: string): Promise<TestEcho> {
-      const echo = createEcho(relay.url, version);
-      clients.push(echo);
-      echo.channel(channel);
-      await connected(echo);
+      const echo = await fx.echoOn(channel, { version });
       await waitUntil(() => relay.gateway.localSubscriberCount(channel) > 0, 5000, `a subscriber in ${channel}`);
       return echo;
     }
@@ -147,13 +133,9 @@ const PREFIX = 'laravel_database_';
     }
 
     it('a relay left without the prefix warns, naming the prefixed channel Laravel used', async () => {
-      const bare = await startReadyRelay({ env: { REDIS_URL: redis.url } });
-      try {
-        await laravel.run('class-name', 'orders.lost');
-        await waitUntil(() => bare.logs.matching(/"laravel_database_orders\.lost"/).length > 0, 5000, 'the warning');
-      } finally {
-        await bare.stop();
-      }
+      const bare = await fx.startNode({ env: { REDIS_PREFIX: '' } });
+      await laravel.run('class-name', 'orders.lost');
+      await waitUntil(() => bare.logs.matching(/"laravel_database_orders\.lost"/).length > 0, 5000, 'the warning');
     });
   },
 );
