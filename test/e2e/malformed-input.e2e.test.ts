@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { afterAll, beforeAll, describe, it } from '@jest/globals';
-import { collect, connected, createEcho, type TestEcho } from '../support/echo-client.js';
-import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { beforeAll, describe, it } from '@jest/globals';
+import { collect, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
+import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 const PREFIX = 'laravel_database_';
 const MAX_BYTES = 4096;
@@ -30,28 +30,16 @@ const MALFORMED: [string, string | Buffer, string][] = [
 ];
 
 describe('malformed Redis messages', () => {
-  let redis: TestRedis;
+  const fx = useFixture({ prefix: PREFIX, env: { ECHO_RELAY_MAX_MESSAGE_BYTES: String(MAX_BYTES) } });
   let relay: TestRelay;
   let laravel: LaravelPublisher;
   let echo: TestEcho;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    relay = await startReadyRelay({
-      env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, ECHO_RELAY_MAX_MESSAGE_BYTES: String(MAX_BYTES) },
-    });
-    laravel = new LaravelPublisher(redis.url, PREFIX);
-    echo = createEcho(relay.url, 4);
-    echo.channel('orders');
-    await connected(echo);
+    ({ relay, laravel } = fx);
+    // Opened in beforeAll: the fixture keeps it for the whole suite.
+    echo = await fx.echoOn('orders');
     await relay.waitForSubscribers('orders', 1);
-  });
-
-  afterAll(async () => {
-    echo.disconnect();
-    await laravel?.close();
-    await relay?.stop();
-    await redis?.close();
   });
 
   async function dropped(reason: string): Promise<number> {
@@ -93,7 +81,7 @@ describe('malformed Redis messages', () => {
   });
 
   it('ignores socket.io adapter traffic on the same Redis when subscribed to everything', async () => {
-    const bare = await startReadyRelay({ env: { REDIS_URL: redis.url, REDIS_PREFIX: '' } });
+    const bare = await fx.startNode({ env: { REDIS_PREFIX: '' } });
     try {
       const before = (await bare.metrics.messagesDropped.get()).values.reduce((sum, v) => sum + v.value, 0);
       await laravel.publishRaw('socket.io#/#', Buffer.from([0x93, 0xa1, 0x78]));

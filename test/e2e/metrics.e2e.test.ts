@@ -1,43 +1,27 @@
 import assert from 'node:assert/strict';
-import { afterAll, beforeAll, describe, it } from '@jest/globals';
-import { collect, connected, createEcho, type TestEcho } from '../support/echo-client.js';
-import { ApiClient, delta, sample, scrape } from '../support/http-api.js';
-import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { beforeAll, describe, it } from '@jest/globals';
+import { collect, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
+import { delta, sample, scrape, type ApiClient } from '../support/http-api.js';
+import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 const PREFIX = 'laravel_database_';
 const P = 'echo_relay_';
 
 describe('Prometheus metrics at /metrics', () => {
-  let redis: TestRedis;
+  const fx = useFixture({ prefix: PREFIX, overrides: { api: { clients: [{ appId: 'app', key: 'app-key' }] } } });
   let relay: TestRelay;
   let api: ApiClient;
   let laravel: LaravelPublisher;
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    relay = await startReadyRelay({
-      env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX },
-      overrides: { api: { clients: [{ appId: 'app', key: 'app-key' }] } },
-    });
-    api = new ApiClient(relay.apiUrl, 'app', 'app-key');
-    laravel = new LaravelPublisher(redis.url, PREFIX);
+  beforeAll(() => {
+    ({ relay, laravel } = fx);
+    api = fx.api('app', 'app-key');
   });
 
-  afterAll(async () => {
-    await laravel.close();
-    await relay.stop();
-    await redis.close();
-  });
-
-  async function echoOn(version: 2 | 4, channel: string): Promise<TestEcho> {
-    const echo = createEcho(relay.url, version);
-    echo.channel(channel);
-    await connected(echo);
-    return echo;
-  }
+  const echoOn = (version: 2 | 4, channel: string): Promise<TestEcho> => fx.echoOn(channel, { version });
 
   it('serves the Prometheus text format with Node process metrics under the prefix, without a key', async () => {
     const res = await fetch(`${relay.apiUrl}/metrics`);

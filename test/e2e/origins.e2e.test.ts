@@ -1,25 +1,17 @@
 import assert from 'node:assert/strict';
-import { afterAll, beforeAll, describe, it } from '@jest/globals';
+import { beforeAll, describe, it } from '@jest/globals';
 import { CLIENT_VERSIONS, connected, createEcho } from '../support/echo-client.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import { useFixture } from '../support/fixture.js';
+import type { TestRelay } from '../support/relay.js';
 
 const ALLOWED = 'https://shop.example';
 
 describe('origin allow-list on the socket handshake', () => {
-  let redis: TestRedis;
+  const fx = useFixture({ env: { ECHO_RELAY_ALLOWED_ORIGINS: `${ALLOWED}, https://admin.example` } });
   let relay: TestRelay;
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    relay = await startReadyRelay({
-      env: { REDIS_URL: redis.url, ECHO_RELAY_ALLOWED_ORIGINS: `${ALLOWED}, https://admin.example` },
-    });
-  });
-
-  afterAll(async () => {
-    await relay?.stop();
-    await redis?.close();
+  beforeAll(() => {
+    relay = fx.relay;
   });
 
   async function attempt(version: 2 | 4, transport: string, origin?: string): Promise<'connected' | 'refused'> {

@@ -1,62 +1,31 @@
 import assert from 'node:assert/strict';
-import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
+import { beforeAll, describe, it } from '@jest/globals';
 import { PresenceDirectory } from '../../src/channels/presence-directory.js';
-import {
-  CLIENT_VERSIONS,
-  connected,
-  createEcho,
-  recordEvents,
-  type ClientVersion,
-  type TestEcho,
-} from '../support/echo-client.js';
-import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
-import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { CLIENT_VERSIONS, recordEvents, type ClientVersion, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
+import type { LaravelAuthStub } from '../support/laravel-auth-stub.js';
+import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
 import { byJson, joinPresence } from '../support/presence-view.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 const PREFIX = 'laravel_database_';
 const ANN = { id: 1, info: { name: 'Ann' } };
 const BOB = { id: 'b-2', info: { name: 'Bob' } };
 
 describe('presence channels on one node', () => {
-  let redis: TestRedis;
+  const fx = useFixture({ prefix: PREFIX, auth: { ann: ANN, bob: BOB } });
   let laravel: LaravelPublisher;
   let app: LaravelAuthStub;
   let relay: TestRelay;
   let directory: PresenceDirectory;
-  const clients: TestEcho[] = [];
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    laravel = new LaravelPublisher(redis.url, PREFIX);
-    app = await LaravelAuthStub.start();
-    app.users.set('ann', ANN);
-    app.users.set('bob', BOB);
-    relay = await startReadyRelay({
-      env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, ECHO_RELAY_AUTH_HOST: app.url },
-    });
+  beforeAll(() => {
+    ({ laravel, app, relay } = fx);
     directory = relay.app.get(PresenceDirectory);
   });
 
-  afterAll(async () => {
-    await relay.stop();
-    await laravel.close();
-    await app.close();
-    await redis.close();
-  });
-
-  afterEach(() => {
-    clients.splice(0).forEach((echo) => echo.disconnect());
-  });
-
-  async function echoAs(token: string, version: ClientVersion = 4): Promise<TestEcho> {
-    const echo = createEcho(relay.url, version, { auth: { headers: { Authorization: `Bearer ${token}` } } });
-    clients.push(echo);
-    await connected(echo);
-    return echo;
-  }
+  const echoAs = (token: string, version: ClientVersion = 4): Promise<TestEcho> => fx.echoAs(token, { version });
 
   for (const version of CLIENT_VERSIONS) {
     it(`here, joining and leaving with two users (socket.io-client ${version})`, async () => {

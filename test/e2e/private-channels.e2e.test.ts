@@ -1,61 +1,30 @@
 import assert from 'node:assert/strict';
-import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
-import {
-  CLIENT_VERSIONS,
-  connected,
-  createEcho,
-  rawSocket,
-  recordEvents,
-  type ClientVersion,
-  type TestEcho,
-} from '../support/echo-client.js';
+import { beforeAll, describe, it } from '@jest/globals';
+import { CLIENT_VERSIONS, rawSocket, recordEvents, type ClientVersion, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
 import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
-import { LaravelPublisher } from '../support/laravel-publisher.js';
+import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { freePort, waitUntil } from '../support/ports.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 const PREFIX = 'laravel_database_';
 
 describe('private channels authorised by the Laravel app', () => {
-  let redis: TestRedis;
+  const fx = useFixture({ nodes: 0, prefix: PREFIX, auth: { 'ann-token': { id: 1, info: { name: 'Ann' } } } });
   let laravel: LaravelPublisher;
   let app: LaravelAuthStub;
   let relay: TestRelay;
-  const clients: TestEcho[] = [];
-  const relays: TestRelay[] = [];
 
   beforeAll(async () => {
-    redis = await startRedis();
-    laravel = new LaravelPublisher(redis.url, PREFIX);
-    app = await LaravelAuthStub.start();
-    app.users.set('ann-token', { id: 1, info: { name: 'Ann' } });
-    relay = await relayWith({ ECHO_RELAY_AUTH_HOST: app.url, ECHO_RELAY_AUTH_TIMEOUT_MS: '400' });
+    ({ laravel, app } = fx);
+    relay = await fx.startNode({ env: { ECHO_RELAY_AUTH_TIMEOUT_MS: '400' } });
   });
 
-  afterAll(async () => {
-    await Promise.all(relays.map((r) => r.stop()));
-    await laravel.close();
-    await app.close();
-    await redis.close();
-  });
+  /** A further node, with the suite's env and `env` over it. */
+  const relayWith = (env: Record<string, string>): Promise<TestRelay> => fx.startNode({ env });
 
-  afterEach(() => {
-    clients.splice(0).forEach((echo) => echo.disconnect());
-  });
-
-  async function relayWith(env: Record<string, string>): Promise<TestRelay> {
-    const started = await startReadyRelay({ env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, ...env } });
-    relays.push(started);
-    return started;
-  }
-
-  async function echoFor(version: ClientVersion, options: Record<string, unknown> = {}, on = relay): Promise<TestEcho> {
-    const echo = createEcho(on.url, version, options);
-    clients.push(echo);
-    await connected(echo);
-    return echo;
-  }
+  const echoFor = (version: ClientVersion, options: Record<string, unknown> = {}, on = relay): Promise<TestEcho> =>
+    fx.echo({ version, on, client: options });
 
   const asAnn = { auth: { headers: { Authorization: 'Bearer ann-token' } } };
 
@@ -180,7 +149,7 @@ describe('private channels authorised by the Laravel app', () => {
     assert.deepEqual(errors, [['presence-broken.1', 200]]);
     assert.equal(relay.gateway.localSubscriberCount('presence-broken.1'), 0);
     // Nest's Logger is process-wide: the line lands in the logger of the relay started last.
-    const lines = relays.flatMap((r) => r.logs.matching(/presence channel "presence-broken\.1".*channel_data/));
+    const lines = fx.nodes.flatMap((r) => r.logs.matching(/presence channel "presence-broken\.1".*channel_data/));
     assert.equal(lines.length, 1);
     assert.equal(rawSocket(echo).connected, true);
   });

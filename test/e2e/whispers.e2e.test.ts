@@ -1,57 +1,29 @@
 import assert from 'node:assert/strict';
-import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
-import {
-  CLIENT_VERSIONS,
-  connected,
-  createEcho,
-  rawSocket,
-  type ClientVersion,
-  type TestEcho,
-} from '../support/echo-client.js';
-import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
-import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { beforeAll, describe, it } from '@jest/globals';
+import { CLIENT_VERSIONS, rawSocket, type ClientVersion, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
+import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 describe('whispers (client events)', () => {
-  let redis: TestRedis;
-  let app: LaravelAuthStub;
+  const fx = useFixture({
+    nodes: 2,
+    auth: { ann: { id: 1, info: { name: 'Ann' } }, bob: { id: 2, info: { name: 'Bob' } } },
+  });
   let nodeA: TestRelay;
   let nodeB: TestRelay;
   let quiet: TestRelay;
   let laravel: LaravelPublisher;
-  const clients: TestEcho[] = [];
 
   beforeAll(async () => {
-    redis = await startRedis();
-    laravel = new LaravelPublisher(redis.url, '');
-    app = await LaravelAuthStub.start();
-    app.users.set('ann', { id: 1, info: { name: 'Ann' } });
-    app.users.set('bob', { id: 2, info: { name: 'Bob' } });
-    const env = { REDIS_URL: redis.url, ECHO_RELAY_AUTH_HOST: app.url };
-    nodeA = await startReadyRelay({ env });
-    nodeB = await startReadyRelay({ env });
-    quiet = await startReadyRelay({ env: { ...env, ECHO_RELAY_WHISPERS: 'false' } });
+    [nodeA, nodeB] = fx.nodes;
+    laravel = fx.laravel;
+    quiet = await fx.startNode({ env: { ECHO_RELAY_WHISPERS: 'false' } });
   });
 
-  afterAll(async () => {
-    await Promise.all([nodeA.stop(), nodeB.stop(), quiet.stop()]);
-    await laravel.close();
-    await app.close();
-    await redis.close();
-  });
-
-  afterEach(() => {
-    clients.splice(0).forEach((echo) => echo.disconnect());
-  });
-
-  async function echoAs(token: string, relay: TestRelay, version: ClientVersion = 4): Promise<TestEcho> {
-    const echo = createEcho(relay.url, version, { auth: { headers: { Authorization: `Bearer ${token}` } } });
-    clients.push(echo);
-    await connected(echo);
-    return echo;
-  }
+  const echoAs = (token: string, relay: TestRelay, version: ClientVersion = 4): Promise<TestEcho> =>
+    fx.echoAs(token, { on: relay, version });
 
   /** Subscribes to a private channel, listening for `client-typing`. */
   async function member(echo: TestEcho, relay: TestRelay, name: string, count: number): Promise<unknown[]> {
