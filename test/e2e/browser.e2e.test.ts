@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { afterEach, beforeAll, describe, it } from '@jest/globals';
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { chromiumMissing, launchChromium, type TestBrowser } from '../support/browser.js';
@@ -83,9 +82,9 @@ function echoPage(relayUrl: string, ioSrc: string): string {
     await page.waitForFunction("window.Echo.connector.socket.io.engine.transport.name === 'websocket'");
     await laravel.broadcast(['orders'], 'order.shipped', { id: 7, url: 'https://shop.test/orders/7' });
     await page.waitForFunction("document.title === 'shipped 7'");
-    assert.deepEqual(await page.evaluate('window.received'), [{ id: 7, url: 'https://shop.test/orders/7' }]);
-    assert.equal(await eioConnections(relay, '4'), 1);
-    assert.deepEqual(errors, []);
+    expect(await page.evaluate('window.received')).toEqual([{ id: 7, url: 'https://shop.test/orders/7' }]);
+    expect(await eioConnections(relay, '4')).toBe(1);
+    expect(errors).toEqual([]);
   });
 
   it('a page on an origin the relay does not allow never connects', async () => {
@@ -93,8 +92,8 @@ function echoPage(relayUrl: string, ioSrc: string): string {
     const { page } = await openEchoPage('/refused', strict.url, `${strict.url}/socket.io/socket.io.js`);
     // The first attempt and one reconnection attempt are both refused.
     await page.waitForFunction('window.connectErrors.length >= 2');
-    assert.equal(await page.evaluate('window.everConnected'), false);
-    assert.equal(await eioConnections(strict, '4'), 0);
+    expect(await page.evaluate('window.everConnected')).toBe(false);
+    expect(await eioConnections(strict, '4')).toBe(0);
   });
 
   it("a legacy page on socket.io-client 2's browser bundle connects over Engine.IO 3 and receives", async () => {
@@ -103,7 +102,7 @@ function echoPage(relayUrl: string, ioSrc: string): string {
     await waitUntil(async () => (await eioConnections(relay, '3')) === 1, 5000, 'an Engine.IO 3 connection');
     await laravel.broadcast(['orders'], 'order.shipped', { id: 8, note: 'Grüße 😀' });
     await page.waitForFunction("document.title === 'shipped 8'");
-    assert.deepEqual(await page.evaluate('window.received'), [{ id: 8, note: 'Grüße 😀' }]);
-    assert.deepEqual(errors, []);
+    expect(await page.evaluate('window.received')).toEqual([{ id: 8, note: 'Grüße 😀' }]);
+    expect(errors).toEqual([]);
   });
 });

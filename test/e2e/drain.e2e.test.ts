@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { describe, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { connected, rawSocket, type ClientVersion } from '../support/echo-client.js';
 import { httpStatus } from '../support/http.js';
 import { waitUntil } from '../support/ports.js';
@@ -24,14 +23,13 @@ describe('graceful drain', () => {
     }
     const stopped = relay.stop();
     await waitUntil(async () => (await relay.ready()) === 503, 500, 'readiness to fail at once');
-    assert.equal(await httpStatus(`${relay.url}/health`), 200, 'still serving during the grace period');
-    assert.equal(reasons.length, 0, 'no client is dropped during the grace period');
+    // still serving during the grace period
+    expect(await httpStatus(`${relay.url}/health`)).toBe(200);
+    // no client is dropped during the grace period
+    expect(reasons.length).toBe(0);
     await stopped;
     await waitUntil(() => reasons.length === 3, 2000, 'every client to be disconnected');
-    assert.deepEqual(
-      reasons,
-      ['transport close', 'transport close', 'transport close'],
-      'a reason clients reconnect on',
-    );
+    // a reason clients reconnect on
+    expect(reasons).toEqual(['transport close', 'transport close', 'transport close']);
   });
 });

@@ -1,10 +1,9 @@
-import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { collect, connected } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
 import { waitUntil } from '../support/ports.js';
@@ -64,7 +63,7 @@ describe("HTTPS / WSS from the old file's ssl settings", () => {
   });
 
   it('serves HTTPS and delivers broadcasts over WSS', async () => {
-    assert.equal(await servedCertificate(relay.port, join(dir, 'cert.pem')), 'first');
+    expect(await servedCertificate(relay.port, join(dir, 'cert.pem'))).toBe('first');
     const echo = fx.client({ client: { ca: readFileSync(join(dir, 'cert.pem')) } });
     const got = collect(echo, 'secure', '.paid');
     await connected(echo);
@@ -80,6 +79,6 @@ describe("HTTPS / WSS from the old file's ssl settings", () => {
       10_000,
       'the renewed certificate to be served',
     );
-    assert.ok(relay.logs.matching(/TLS certificate reloaded/).length >= 1);
+    expect(relay.logs.matching(/TLS certificate reloaded/).length).toBeGreaterThanOrEqual(1);
   });
 });

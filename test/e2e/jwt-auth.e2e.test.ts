@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { beforeAll, describe, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { SignJWT } from 'jose';
 import { recordEvents, type ClientVersion, type TestEcho } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
@@ -38,7 +37,7 @@ describe('JWT authorisation (auth.driver: jwt)', () => {
     const errors = recordEvents(echo, 'subscription_error');
     echo.private(channel);
     await waitUntil(() => errors.length === 1);
-    assert.equal(relay.gateway.localSubscriberCount(`private-${channel}`), 0);
+    expect(relay.gateway.localSubscriberCount(`private-${channel}`)).toBe(0);
     return errors[0];
   }
 
@@ -60,7 +59,7 @@ describe('JWT authorisation (auth.driver: jwt)', () => {
     const subscribed = recordEvents(echo, 'presence:subscribed');
     echo.join('room.1');
     await waitUntil(() => subscribed.length === 1);
-    assert.deepEqual(subscribed, [['presence-room.1', [{ user_id: '42', user_info: { name: 'Ann' } }]]]);
+    expect(subscribed).toEqual([['presence-room.1', [{ user_id: '42', user_info: { name: 'Ann' } }]]]);
   });
 
   it('takes the token from the handshake auth.token when the subscribe has none', async () => {
@@ -71,24 +70,24 @@ describe('JWT authorisation (auth.driver: jwt)', () => {
 
   it('refuses a channel the token does not grant with 403', async () => {
     const echo = await echoWith(await token(orders));
-    assert.deepEqual(await refusal(echo, 'invoices.1'), ['private-invoices.1', 403]);
+    expect(await refusal(echo, 'invoices.1')).toEqual(['private-invoices.1', 403]);
     // `*` stays within one segment: orders.7.items is not orders.*.
-    assert.deepEqual(await refusal(echo, 'orders.7.items'), ['private-orders.7.items', 403]);
+    expect(await refusal(echo, 'orders.7.items')).toEqual(['private-orders.7.items', 403]);
   });
 
   it('refuses a token signed with another secret with 401', async () => {
     const echo = await echoWith(await token(orders, { secret: 'some-other-secret-of-thirty-two-bytes!!' }));
-    assert.deepEqual(await refusal(echo, 'orders.1'), ['private-orders.1', 401]);
+    expect(await refusal(echo, 'orders.1')).toEqual(['private-orders.1', 401]);
   });
 
   it('refuses an expired token with 401', async () => {
     const echo = await echoWith(await token(orders, { expiresIn: Math.floor(Date.now() / 1000) - 60 }));
-    assert.deepEqual(await refusal(echo, 'orders.1'), ['private-orders.1', 401]);
+    expect(await refusal(echo, 'orders.1')).toEqual(['private-orders.1', 401]);
   });
 
   it('refuses a subscribe without any token with 401', async () => {
     const echo = await fx.echo();
-    assert.deepEqual(await refusal(echo, 'orders.1'), ['private-orders.1', 401]);
+    expect(await refusal(echo, 'orders.1')).toEqual(['private-orders.1', 401]);
   });
 
   it('refuses a presence channel when the token names no user', async () => {
@@ -96,6 +95,6 @@ describe('JWT authorisation (auth.driver: jwt)', () => {
     const errors = recordEvents(echo, 'subscription_error');
     echo.join('room.2');
     await waitUntil(() => errors.length === 1);
-    assert.deepEqual(errors, [['presence-room.2', 403]]);
+    expect(errors).toEqual([['presence-room.2', 403]]);
   });
 });

@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { beforeAll, describe, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { PresenceDirectory } from '../../src/channels/presence-directory.js';
 import type { ClientVersion, TestEcho } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
@@ -34,14 +33,14 @@ describe('presence across echo-relay instances sharing one Redis', () => {
     const annView = await joinPresence(ann, 'cluster');
     const bob = await echoAs('bob', nodeB.url, 2);
     const bobView = await joinPresence(bob, 'cluster');
-    assert.deepEqual(byJson(bobView.here), [ANN.info, BOB.info]);
+    expect(byJson(bobView.here)).toEqual([ANN.info, BOB.info]);
     await waitUntil(() => annView.joining.length === 1, 5000, 'joining on node A');
-    assert.deepEqual(annView.joining, [BOB.info]);
+    expect(annView.joining).toEqual([BOB.info]);
     bob.disconnect();
     await waitUntil(() => annView.leaving.length === 1, 5000, 'leaving on node A');
-    assert.deepEqual(annView.leaving, [BOB.info]);
+    expect(annView.leaving).toEqual([BOB.info]);
     for (const node of [nodeA, nodeB]) {
-      assert.deepEqual(await node.app.get(PresenceDirectory).members('presence-cluster'), [
+      expect(await node.app.get(PresenceDirectory).members('presence-cluster')).toEqual([
         { user_id: 1, user_info: ANN.info },
       ]);
     }
@@ -54,13 +53,15 @@ describe('presence across echo-relay instances sharing one Redis', () => {
     await joinPresence(tabA, 'tabs');
     const tabB = await echoAs('ann', nodeB.url);
     const tabBView = await joinPresence(tabB, 'tabs');
-    assert.deepEqual(byJson(tabBView.here), [ANN.info, CAROL.info]);
+    expect(byJson(tabBView.here)).toEqual([ANN.info, CAROL.info]);
     tabA.disconnect();
     await nodeA.waitForSubscribers('presence-tabs', 1);
     tabB.disconnect();
     await waitUntil(() => view.leaving.length === 1, 5000, 'leaving after the last tab');
-    assert.deepEqual(view.joining, [ANN.info], 'one joining for two tabs');
-    assert.deepEqual(view.leaving, [ANN.info], 'one leaving, after the last tab');
+    // one joining for two tabs
+    expect(view.joining).toEqual([ANN.info]);
+    // one leaving, after the last tab
+    expect(view.leaving).toEqual([ANN.info]);
   });
 
   it("a killed node's members are gone after the lease, with presence:leaving", async () => {
@@ -72,18 +73,18 @@ describe('presence across echo-relay instances sharing one Redis', () => {
     await joinPresence(bob, 'ghosts');
     await waitUntil(() => view.joining.length === 1, 5000, 'joining from the child node');
     const directory = nodeA.app.get(PresenceDirectory);
-    assert.equal((await directory.members('presence-ghosts')).length, 2);
+    expect((await directory.members('presence-ghosts')).length).toBe(2);
     doomed.child.kill('SIGKILL');
     await doomed.exited;
     const killedAt = Date.now();
     await waitUntil(() => view.leaving.length === 1, 4 * LEASE_MS, 'leaving of the dead node');
     const ghostMs = Date.now() - killedAt;
-    assert.deepEqual(await directory.members('presence-ghosts'), [{ user_id: 1, user_info: ANN.info }]);
+    expect(await directory.members('presence-ghosts')).toEqual([{ user_id: 1, user_info: ANN.info }]);
     // Both live nodes sweep: once Carol's later arrival is seen, a second leaving would have been too.
     await joinPresence(await echoAs('carol', nodeB.url), 'ghosts');
     await waitUntil(() => view.joining.length === 2, 5000, "Carol's joining");
-    assert.deepEqual(view.leaving, [BOB.info]);
+    expect(view.leaving).toEqual([BOB.info]);
     // One lease, plus slack for a busy test machine; not several leases.
-    assert.ok(ghostMs < LEASE_MS + 2000, `ghost member lived ${ghostMs} ms`);
+    expect(ghostMs).toBeLessThan(LEASE_MS + 2000);
   });
 });

@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { beforeAll, describe, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { PresenceDirectory } from '../../src/channels/presence-directory.js';
 import { rawSocket, type TestEcho } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
@@ -47,13 +46,14 @@ const SKIP = !haveRedisServer() && 'needs a local redis-server to stop and start
     const directory = relay.app.get(PresenceDirectory);
     const ann1 = { user_id: 1, user_info: { name: 'Ann' } };
     await waitUntil(async () => (await directory.members('presence-outage')).length === 1, 15_000, 'Ann again');
-    assert.deepEqual(await directory.members('presence-outage'), [ann1], 'Ann registered again, Bob not');
+    // Ann registered again, Bob not
+    expect(await directory.members('presence-outage')).toEqual([ann1]);
     const carol = await echoAs('bob');
     const here: unknown[][] = [];
     rawSocket(carol).on('presence:subscribed', (...args) => here.push(args));
     carol.join('outage');
     await waitUntil(() => here.length === 1);
-    assert.deepEqual(here, [['presence-outage', [ann1, { user_id: 2, user_info: { name: 'Bob' } }]]]);
-    assert.equal(rawSocket(ann).connected, true);
+    expect(here).toEqual([['presence-outage', [ann1, { user_id: 2, user_info: { name: 'Bob' } }]]]);
+    expect(rawSocket(ann).connected).toBe(true);
   });
 });

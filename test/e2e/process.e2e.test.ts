@@ -1,8 +1,7 @@
-import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { collect, connected, rawSocket } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
 import { waitUntil } from '../support/ports.js';
@@ -51,9 +50,11 @@ describe('echo-relay as a process', () => {
     writeFileSync(file, JSON.stringify(legacyConfig(fx.server.port, 0), null, 2));
     const relay = spawn({ bin: true, args: ['start', '--config', file], env: { PORT: '' } });
     await waitReady(relay);
-    assert.match(relay.stdout(), /secureOptions\\" in the config file is not supported/);
-    assert.equal(relay.stdout().match(/secureOptions/g)?.length, 1, 'an unsupported key is logged once');
-    assert.match(relay.stdout(), /laravel_database_\*/, 'the startup log names the subscribed pattern');
+    expect(relay.stdout()).toMatch(/secureOptions\\" in the config file is not supported/);
+    // an unsupported key is logged once
+    expect(relay.stdout().match(/secureOptions/g)?.length).toBe(1);
+    // the startup log names the subscribed pattern
+    expect(relay.stdout()).toMatch(/laravel_database_\*/);
 
     const echo = fx.client({ on: relay.url, version: 2 });
     const got = collect(echo, 'orders', '.paid');
@@ -64,7 +65,7 @@ describe('echo-relay as a process', () => {
       await laravel.broadcast(['orders'], 'paid', { id: 9 });
       return got.length > 0;
     });
-    assert.deepEqual(got[0], { id: 9 });
+    expect(got[0]).toEqual({ id: 9 });
   });
 
   it('writes JSON log lines when its output is not a terminal', async () => {
@@ -73,10 +74,10 @@ describe('echo-relay as a process', () => {
     const lines = relay.stdout().trim().split('\n');
     for (const line of lines) {
       const entry = JSON.parse(line) as { level: string; message: string };
-      assert.equal(typeof entry.level, 'string');
-      assert.equal(typeof entry.message, 'string');
+      expect(typeof entry.level).toBe('string');
+      expect(typeof entry.message).toBe('string');
     }
-    assert.ok(lines.some((l) => l.includes('serving on')));
+    expect(lines.some((l) => l.includes('serving on'))).toBe(true);
   });
 
   it('on SIGTERM fails readiness, disconnects clients, quits Redis and exits 0', async () => {
@@ -89,15 +90,16 @@ describe('echo-relay as a process', () => {
     await waitReady(relay);
     const echo = await fx.echoOn('orders', { on: relay.url });
     const disconnected = new Promise((resolve) => rawSocket(echo).once('disconnect', resolve));
-    assert.ok((await relayConnections()) > connectionsBefore);
+    expect(await relayConnections()).toBeGreaterThan(connectionsBefore);
     const started = Date.now();
     relay.child.kill('SIGTERM');
     const { code } = await relay.exited;
-    assert.equal(code, 0);
-    assert.ok(Date.now() - started < 5000, 'stopped within the bound');
+    expect(code).toBe(0);
+    // stopped within the bound
+    expect(Date.now() - started).toBeLessThan(5000);
     await disconnected;
-    assert.match(relay.stdout(), /SIGTERM received/);
-    assert.match(relay.stdout(), /Stopped/);
+    expect(relay.stdout()).toMatch(/SIGTERM received/);
+    expect(relay.stdout()).toMatch(/Stopped/);
     await waitUntil(
       async () => (await relayConnections()) === connectionsBefore,
       2000,
@@ -108,8 +110,8 @@ describe('echo-relay as a process', () => {
   it('refuses to start on a bad env value and names the variable', async () => {
     const relay = spawn({ env: { REDIS_URL: fx.redis.url, PORT: 'not-a-port' } });
     const { code } = await relay.exited;
-    assert.equal(code, 78);
-    assert.match(relay.stderr(), /env PORT: expected a whole number, got "not-a-port"/);
+    expect(code).toBe(78);
+    expect(relay.stderr()).toMatch(/env PORT: expected a whole number, got "not-a-port"/);
   });
 
   it('refuses to start on a bad file value and names the key', async () => {
@@ -118,10 +120,10 @@ describe('echo-relay as a process', () => {
     writeFileSync(file, JSON.stringify({ port: 99999, protocol: 'gopher', databaseConfig: { redis: { db: -1 } } }));
     const relay = spawn({ args: ['--config', file], env: { PORT: '' } });
     const { code } = await relay.exited;
-    assert.equal(code, 78);
-    assert.match(relay.stderr(), /server\.port \(file "port", env .*PORT\): port must not be greater than 65535/);
-    assert.match(relay.stderr(), /server\.protocol .*gopher/);
-    assert.match(relay.stderr(), /redis\.db .*must not be less than 0/);
+    expect(code).toBe(78);
+    expect(relay.stderr()).toMatch(/server\.port \(file "port", env .*PORT\): port must not be greater than 65535/);
+    expect(relay.stderr()).toMatch(/server\.protocol .*gopher/);
+    expect(relay.stderr()).toMatch(/redis\.db .*must not be less than 0/);
   });
 
   it('refuses a config file that is not JSON', async () => {
@@ -130,7 +132,7 @@ describe('echo-relay as a process', () => {
     writeFileSync(file, '{ "port": 6001, }');
     const relay = spawn({ args: ['--config', file] });
     const { code } = await relay.exited;
-    assert.equal(code, 78);
-    assert.match(relay.stderr(), /broken\.json is not valid JSON/);
+    expect(code).toBe(78);
+    expect(relay.stderr()).toMatch(/broken\.json is not valid JSON/);
   });
 });

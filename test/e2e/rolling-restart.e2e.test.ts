@@ -1,5 +1,4 @@
-import assert from 'node:assert/strict';
-import { beforeAll, describe, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { collect, connected, rawSocket, type TestEcho } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
 import { waitUntil } from '../support/ports.js';
@@ -54,7 +53,7 @@ describe('rolling restart behind a load balancer', () => {
 
     await nodes[0].stop();
     await waitUntil(() => view.leaving.length === 1, 5000, "Bob's leaving as his node stops");
-    assert.deepEqual(view.leaving, [{ name: 'Bob' }]);
+    expect(view.leaving).toEqual([{ name: 'Bob' }]);
     await waitUntil(
       () => nodes[1].gateway.localSubscriberCount('orders') === 4,
       10_000,
@@ -63,7 +62,8 @@ describe('rolling restart behind a load balancer', () => {
 
     await fx.laravel.broadcast(['orders'], 'shipped', { id: 1 });
     await waitUntil(() => got.every((g) => g.length === 1), 5000, 'delivery after the move');
-    for (const g of got) assert.deepEqual(g, [{ id: 1 }]);
-    assert.deepEqual(reasons, ['transport close', 'transport close'], "only the stopped node's two clients moved");
+    for (const g of got) expect(g).toEqual([{ id: 1 }]);
+    // only the stopped node's two clients moved
+    expect(reasons).toEqual(['transport close', 'transport close']);
   });
 });
