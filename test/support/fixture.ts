@@ -4,6 +4,7 @@ import { connected, createEcho, type ClientVersion, type TestEcho } from './echo
 import { ApiClient } from './http-api.js';
 import { LaravelAuthStub, type StubUser } from './laravel-auth-stub.js';
 import { LaravelPublisher } from './laravel-publisher.js';
+import { sleep } from './ports.js';
 import { startRedisSetup, type RedisKind, type RedisSetup } from './redis-topologies.js';
 import type { TestRedis } from './redis-server.js';
 import { killRelay, spawnRelay, type RelayProcess } from './relay-process.js';
@@ -188,6 +189,7 @@ export class Fixture {
       }
     }
     if (failures.length > 0) throw failures[0];
+    await settled();
   }
 }
 
@@ -201,6 +203,20 @@ export function useFixture(options: FixtureOptions = {}): Fixture {
   afterEach(() => fx.closeTestClients());
   afterAll(() => fx.stop());
   return fx;
+}
+
+/** Resources a stopped suite may still be closing: sockets ending, child processes being reaped. */
+const CLOSING = new Set(['TCPSocketWrap', 'TCPServerWrap', 'ConnectWrap', 'SimpleShutdownWrap', 'ProcessWrap']);
+
+/**
+ * Resolves once the sockets and processes the suite closed are gone (at most 2 s). Closing is
+ * asynchronous: a socket ending or a killed redis-server still holds the worker for a moment, and
+ * on a loaded machine that moment outlasts Jest's 500 ms grace for the last file of a worker. A
+ * real leak still outlives this wait and is still reported by Jest.
+ */
+async function settled(): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (process.getActiveResourcesInfo().some((r) => CLOSING.has(r)) && Date.now() < deadline) await sleep(20);
 }
 
 function fail(message: string): never {
