@@ -9,7 +9,7 @@ describe('Redis outages', () => {
   // Each test has a Redis of its own, started (or stopped) before its relay, not waiting for readiness.
   const fixtures: Fixture[] = [];
   afterAll(async () => {
-    for (const fx of fixtures.reverse()) await fx.stop();
+    await Promise.all(fixtures.map((fx) => fx.stop()));
   });
 
   async function setUp(startRedisFirst: boolean): Promise<{ fx: Fixture; redis: TestRedis; relay: TestRelay }> {
