@@ -1,38 +1,24 @@
-import assert from 'node:assert/strict';
-import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
-import { CLIENT_VERSIONS, collect, EchoPool, rawSocket, type TestEcho } from '../support/echo-client.js';
-import { LaravelPublisher } from '../support/laravel-publisher.js';
-import { freePort, waitUntil } from '../support/ports.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { CLIENT_VERSIONS, collect, rawSocket, type TestEcho } from '../support/echo-client.js';
+import type { LaravelPublisher } from '../support/laravel-publisher.js';
+import { waitUntil } from '../support/ports.js';
+import type { TestRelay } from '../support/relay.js';
+import { useFixture } from '../support/fixture.js';
 
 const PREFIX = 'laravel_database_';
 
 describe('Laravel broadcasts reach Laravel Echo clients', () => {
-  let redis: TestRedis;
+  // No Laravel app answers here (nothing listens on port 1): private and presence subscribes must fail cleanly.
+  const fx = useFixture({ prefix: PREFIX, env: { ECHO_RELAY_AUTH_HOST: 'http://127.0.0.1:1' } });
   let relay: TestRelay;
   let laravel: LaravelPublisher;
-  const clients = new EchoPool(() => relay.url);
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    // No Laravel app answers here: private and presence subscribes must fail cleanly.
-    const noApp = `http://127.0.0.1:${await freePort()}`;
-    relay = await startReadyRelay({ env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, ECHO_RELAY_AUTH_HOST: noApp } });
-    laravel = new LaravelPublisher(redis.url, PREFIX);
+  beforeAll(() => {
+    ({ relay, laravel } = fx);
   });
 
-  afterAll(async () => {
-    await laravel?.close();
-    await relay?.stop();
-    await redis?.close();
-  });
-
-  afterEach(() => {
-    clients.closeAll();
-  });
-
-  const echoOn = (version: 2 | 4, channel: string): Promise<TestEcho> => clients.on(version, channel);
+  const echoOn = (version: 2 | 4, channel: string, client: Record<string, unknown> = {}): Promise<TestEcho> =>
+    fx.echoOn(channel, { version, client });
 
   for (const version of CLIENT_VERSIONS) {
     describe(`socket.io-client ${version}`, () => {
@@ -42,7 +28,7 @@ describe('Laravel broadcasts reach Laravel Echo clients', () => {
         await relay.waitForSubscribers('orders', 1);
         await laravel.broadcast(['orders'], 'App\\Events\\OrderShipped', { order: { id: 7 }, socket: null });
         await waitUntil(() => got.length === 1);
-        assert.deepEqual(got, [{ order: { id: 7 }, socket: null }]);
+        expect(got).toEqual([{ order: { id: 7 }, socket: null }]);
       });
 
       it('delivers a broadcastAs() event to .listen(".order.shipped")', async () => {
@@ -51,7 +37,7 @@ describe('Laravel broadcasts reach Laravel Echo clients', () => {
         await relay.waitForSubscribers('orders', 1);
         await laravel.broadcast(['orders'], 'order.shipped', { id: 1 });
         await waitUntil(() => got.length === 1);
-        assert.deepEqual(got, [{ id: 1 }]);
+        expect(got).toEqual([{ id: 1 }]);
       });
 
       it('delivers one EVAL to every channel it names', async () => {
@@ -63,7 +49,7 @@ describe('Laravel broadcasts reach Laravel Echo clients', () => {
         await relay.waitForSubscribers('admin', 1);
         await laravel.broadcast(['orders.1', 'admin'], 'status', { paid: true });
         await waitUntil(() => gotA.length === 1 && gotB.length === 1);
-        assert.deepEqual([gotA, gotB], [[{ paid: true }], [{ paid: true }]]);
+        expect([gotA, gotB]).toEqual([[{ paid: true }], [{ paid: true }]]);
       });
 
       it('passes data that is an empty PHP array through as []', async () => {
@@ -72,7 +58,7 @@ describe('Laravel broadcasts reach Laravel Echo clients', () => {
         await relay.waitForSubscribers('empty', 1);
         await laravel.broadcast(['empty'], 'ping', []);
         await waitUntil(() => got.length === 1);
-        assert.deepEqual(got, [[]]);
+        expect(got).toEqual([[]]);
       });
 
       it('round-trips unicode, emoji and escaped slashes', async () => {
@@ -82,14 +68,14 @@ describe('Laravel broadcasts reach Laravel Echo clients', () => {
         const data = { text: 'Grüße, 支付成功 😀🎉', url: 'https://shop.test/orders/7' };
         await laravel.broadcast(['i18n'], 'message', data);
         await waitUntil(() => got.length === 1);
-        assert.deepEqual(got, [data]);
+        expect(got).toEqual([data]);
       });
 
       it('a burst arrives complete and in order over WebSocket, long-polling and an upgraded connection', async () => {
         const receivers = [
-          await clients.on(version, 'burst', { transports: ['websocket'] }),
-          await clients.on(version, 'burst', { transports: ['polling'] }),
-          await clients.on(version, 'burst', { transports: ['polling', 'websocket'] }),
+          await echoOn(version, 'burst', { transports: ['websocket'] }),
+          await echoOn(version, 'burst', { transports: ['polling'] }),
+          await echoOn(version, 'burst', { transports: ['polling', 'websocket'] }),
         ];
         const got = receivers.map((echo) => collect(echo, 'burst', '.seq'));
         await relay.waitForSubscribers('burst', receivers.length);
@@ -99,7 +85,7 @@ describe('Laravel broadcasts reach Laravel Echo clients', () => {
         // One Redis connection, so Redis publishes them in this order.
         await Promise.all(sent.map((data) => laravel.broadcast(['burst'], 'seq', data)));
         await waitUntil(() => got.every((list) => list.length >= sent.length), 15_000, 'every burst delivered');
-        for (const list of got) assert.deepEqual(list, sent);
+        for (const list of got) expect(list).toEqual(sent);
       });
 
       it('toOthers() leaves out exactly the named socket', async () => {
@@ -111,8 +97,9 @@ describe('Laravel broadcasts reach Laravel Echo clients', () => {
         await laravel.broadcast(['chat'], 'message', { n: 1 }, sender.socketId() ?? null);
         await laravel.broadcast(['chat'], 'message', { n: 2 });
         await waitUntil(() => otherGot.length === 2 && senderGot.length === 1);
-        assert.deepEqual(senderGot, [{ n: 2 }], 'the sender only gets the event not sent toOthers');
-        assert.deepEqual(otherGot, [{ n: 1 }, { n: 2 }]);
+        // the sender only gets the event not sent toOthers
+        expect(senderGot).toEqual([{ n: 2 }]);
+        expect(otherGot).toEqual([{ n: 1 }, { n: 2 }]);
       });
 
       it('an unknown socket id excludes nobody', async () => {
@@ -134,7 +121,7 @@ describe('Laravel broadcasts reach Laravel Echo clients', () => {
         await laravel.broadcast(['news'], 'item', { n: 1 });
         await laravel.broadcast(['control'], 'item', { n: 1 });
         await waitUntil(() => control.length === 1);
-        assert.deepEqual(news, []);
+        expect(news).toEqual([]);
       });
 
       it('subscribing twice (as Echo does after a reconnect) joins once and delivers once', async () => {
@@ -145,8 +132,8 @@ describe('Laravel broadcasts reach Laravel Echo clients', () => {
         await laravel.broadcast(['twice'], 'tick', { n: 1 });
         await laravel.broadcast(['twice'], 'tick', { n: 2 });
         await waitUntil(() => got.length === 2);
-        assert.equal(relay.gateway.localSubscriberCount('twice'), 1);
-        assert.deepEqual(got, [{ n: 1 }, { n: 2 }]);
+        expect(relay.gateway.localSubscriberCount('twice')).toBe(1);
+        expect(got).toEqual([{ n: 1 }, { n: 2 }]);
       });
 
       it('refuses private and presence channels when the auth endpoint cannot be reached', async () => {
@@ -156,12 +143,12 @@ describe('Laravel broadcasts reach Laravel Echo clients', () => {
         echo.private('orders.7');
         echo.join('room.1');
         await waitUntil(() => errors.length === 2);
-        assert.deepEqual(errors.sort(), [
+        expect(errors.sort()).toEqual([
           ['presence-room.1', 0],
           ['private-orders.7', 0],
         ]);
-        assert.equal(relay.gateway.localSubscriberCount('private-orders.7'), 0);
-        assert.equal(relay.gateway.localSubscriberCount('presence-room.1'), 0);
+        expect(relay.gateway.localSubscriberCount('private-orders.7')).toBe(0);
+        expect(relay.gateway.localSubscriberCount('presence-room.1')).toBe(0);
       });
     });
   }
@@ -192,6 +179,6 @@ describe('Laravel broadcasts reach Laravel Echo clients', () => {
     await relay.waitForSubscribers('after-junk', 1);
     await laravel.broadcast(['after-junk'], 'ok', { fine: true });
     await waitUntil(() => got.length === 1);
-    assert.equal(socket.connected, true);
+    expect(socket.connected).toBe(true);
   });
 });

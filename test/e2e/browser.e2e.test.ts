@@ -1,13 +1,12 @@
-import assert from 'node:assert/strict';
-import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { chromiumMissing, launchChromium, type TestBrowser } from '../support/browser.js';
-import { LaravelPublisher } from '../support/laravel-publisher.js';
+import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { startPageServer, type PageServer } from '../support/page-server.js';
 import { waitUntil } from '../support/ports.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
+import { useFixture } from '../support/fixture.js';
 
 const PREFIX = 'laravel_database_';
 /** A file of an installed package (their `exports` hide the browser bundles from `require.resolve`). */
@@ -39,32 +38,23 @@ function echoPage(relayUrl: string, ioSrc: string): string {
 }
 
 (chromiumMissing() ? describe.skip : describe)('Laravel Echo in a real browser (Chromium)', () => {
-  let redis: TestRedis;
   let relay: TestRelay;
   let pages: PageServer;
   let browser: TestBrowser;
   let laravel: LaravelPublisher;
   const opened: Page[] = [];
+  const fx = useFixture({ nodes: 0, prefix: PREFIX });
 
   beforeAll(async () => {
-    redis = await startRedis();
     pages = await startPageServer({
       '/echo.iife.js': packageFile('laravel-echo/dist/echo.iife.js'),
       '/socket.io-v2.js': packageFile('socket.io-client-v2/dist/socket.io.js'),
     });
-    relay = await startReadyRelay({
-      env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, ECHO_RELAY_ALLOWED_ORIGINS: pages.origin },
-    });
-    laravel = new LaravelPublisher(redis.url, PREFIX);
+    fx.defer(() => pages.close());
+    relay = await fx.startNode({ env: { ECHO_RELAY_ALLOWED_ORIGINS: pages.origin } });
+    laravel = fx.laravel;
     browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await laravel?.close();
-    await relay?.stop();
-    await pages?.close();
-    await redis?.close();
+    fx.defer(() => browser.close());
   });
 
   afterEach(async () => {
@@ -92,24 +82,18 @@ function echoPage(relayUrl: string, ioSrc: string): string {
     await page.waitForFunction("window.Echo.connector.socket.io.engine.transport.name === 'websocket'");
     await laravel.broadcast(['orders'], 'order.shipped', { id: 7, url: 'https://shop.test/orders/7' });
     await page.waitForFunction("document.title === 'shipped 7'");
-    assert.deepEqual(await page.evaluate('window.received'), [{ id: 7, url: 'https://shop.test/orders/7' }]);
-    assert.equal(await eioConnections(relay, '4'), 1);
-    assert.deepEqual(errors, []);
+    expect(await page.evaluate('window.received')).toEqual([{ id: 7, url: 'https://shop.test/orders/7' }]);
+    expect(await eioConnections(relay, '4')).toBe(1);
+    expect(errors).toEqual([]);
   });
 
   it('a page on an origin the relay does not allow never connects', async () => {
-    const strict = await startReadyRelay({
-      env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, ECHO_RELAY_ALLOWED_ORIGINS: 'https://shop.example' },
-    });
-    try {
-      const { page } = await openEchoPage('/refused', strict.url, `${strict.url}/socket.io/socket.io.js`);
-      // The first attempt and one reconnection attempt are both refused.
-      await page.waitForFunction('window.connectErrors.length >= 2');
-      assert.equal(await page.evaluate('window.everConnected'), false);
-      assert.equal(await eioConnections(strict, '4'), 0);
-    } finally {
-      await strict.stop();
-    }
+    const strict = await fx.startNode({ env: { ECHO_RELAY_ALLOWED_ORIGINS: 'https://shop.example' } });
+    const { page } = await openEchoPage('/refused', strict.url, `${strict.url}/socket.io/socket.io.js`);
+    // The first attempt and one reconnection attempt are both refused.
+    await page.waitForFunction('window.connectErrors.length >= 2');
+    expect(await page.evaluate('window.everConnected')).toBe(false);
+    expect(await eioConnections(strict, '4')).toBe(0);
   });
 
   it("a legacy page on socket.io-client 2's browser bundle connects over Engine.IO 3 and receives", async () => {
@@ -118,7 +102,7 @@ function echoPage(relayUrl: string, ioSrc: string): string {
     await waitUntil(async () => (await eioConnections(relay, '3')) === 1, 5000, 'an Engine.IO 3 connection');
     await laravel.broadcast(['orders'], 'order.shipped', { id: 8, note: 'Grüße 😀' });
     await page.waitForFunction("document.title === 'shipped 8'");
-    assert.deepEqual(await page.evaluate('window.received'), [{ id: 8, note: 'Grüße 😀' }]);
-    assert.deepEqual(errors, []);
+    expect(await page.evaluate('window.received')).toEqual([{ id: 8, note: 'Grüße 😀' }]);
+    expect(errors).toEqual([]);
   });
 });

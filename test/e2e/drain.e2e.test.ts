@@ -1,29 +1,20 @@
-import assert from 'node:assert/strict';
-import { afterAll, beforeAll, describe, it } from '@jest/globals';
-import { connected, createEcho, rawSocket } from '../support/echo-client.js';
+import { describe, expect, it } from '@jest/globals';
+import { connected, rawSocket, type ClientVersion } from '../support/echo-client.js';
 import { httpStatus } from '../support/http.js';
 import { waitUntil } from '../support/ports.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay } from '../support/relay.js';
+import { useFixture } from '../support/fixture.js';
 
 describe('graceful drain', () => {
-  let redis: TestRedis;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.close();
-  });
+  const fx = useFixture({ nodes: 0 });
 
   it('fails readiness first, keeps serving through the grace period, then closes transports so clients reconnect', async () => {
-    const relay = await startReadyRelay({
+    const relay = await fx.startNode({
       env: {
-        REDIS_URL: redis.url,
         ECHO_RELAY_SHUTDOWN_GRACE_MS: '800',
         ECHO_RELAY_SHUTDOWN_DISCONNECT_SPREAD_MS: '400',
       },
     });
-    const clients = [createEcho(relay.url, 4), createEcho(relay.url, 2), createEcho(relay.url, 4)];
+    const clients = [4, 2, 4].map((version) => fx.client({ on: relay, version: version as ClientVersion }));
     const reasons: string[] = [];
     for (const echo of clients) {
       echo.channel('orders');
@@ -32,14 +23,13 @@ describe('graceful drain', () => {
     }
     const stopped = relay.stop();
     await waitUntil(async () => (await relay.ready()) === 503, 500, 'readiness to fail at once');
-    assert.equal(await httpStatus(`${relay.url}/health`), 200, 'still serving during the grace period');
-    assert.equal(reasons.length, 0, 'no client is dropped during the grace period');
+    // still serving during the grace period
+    expect(await httpStatus(`${relay.url}/health`)).toBe(200);
+    // no client is dropped during the grace period
+    expect(reasons.length).toBe(0);
     await stopped;
     await waitUntil(() => reasons.length === 3, 2000, 'every client to be disconnected');
-    assert.deepEqual(
-      reasons,
-      ['transport close', 'transport close', 'transport close'],
-      'a reason clients reconnect on',
-    );
+    // a reason clients reconnect on
+    expect(reasons).toEqual(['transport close', 'transport close', 'transport close']);
   });
 });

@@ -1,39 +1,25 @@
-import assert from 'node:assert/strict';
-import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
-import { CLIENT_VERSIONS, collect, EchoPool, type TestEcho } from '../support/echo-client.js';
-import { ApiClient } from '../support/http-api.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { CLIENT_VERSIONS, collect, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
+import type { ApiClient } from '../support/http-api.js';
 import { waitUntil } from '../support/ports.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 describe('Events published over HTTP reach Laravel Echo clients', () => {
-  let redis: TestRedis;
+  const fx = useFixture({ env: { ECHO_RELAY_CLIENTS: JSON.stringify([{ appId: 'app', key: 'app-key' }]) } });
   let relay: TestRelay;
   let api: ApiClient;
-  const clients = new EchoPool(() => relay.url);
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    relay = await startReadyRelay({
-      env: { REDIS_URL: redis.url, ECHO_RELAY_CLIENTS: JSON.stringify([{ appId: 'app', key: 'app-key' }]) },
-    });
-    api = new ApiClient(relay.apiUrl, 'app', 'app-key');
+  beforeAll(() => {
+    relay = fx.relay;
+    api = fx.api('app', 'app-key');
   });
 
-  afterAll(async () => {
-    await relay.stop();
-    await redis.close();
-  });
-
-  afterEach(() => {
-    clients.closeAll();
-  });
-
-  const echoOn = (version: 2 | 4, channel: string): Promise<TestEcho> => clients.on(version, channel);
+  const echoOn = (version: 2 | 4, channel: string): Promise<TestEcho> => fx.echoOn(channel, { version });
 
   async function publishOk(body: unknown, style: 'query' | 'bearer' = 'query'): Promise<void> {
     const answer = await api.publish(body, { style });
-    assert.deepEqual([answer.status, answer.body], [200, { message: 'ok' }]);
+    expect([answer.status, answer.body]).toEqual([200, { message: 'ok' }]);
   }
 
   for (const version of CLIENT_VERSIONS) {
@@ -44,7 +30,7 @@ describe('Events published over HTTP reach Laravel Echo clients', () => {
         await relay.waitForSubscribers('orders', 1);
         await publishOk({ channel: 'orders', name: 'order.shipped', data: { id: 7 } });
         await waitUntil(() => got.length === 1);
-        assert.deepEqual(got, [{ id: 7 }]);
+        expect(got).toEqual([{ id: 7 }]);
       });
 
       it('delivers an event named after its class to .listen("OrderShipped")', async () => {
@@ -53,7 +39,7 @@ describe('Events published over HTTP reach Laravel Echo clients', () => {
         await relay.waitForSubscribers('orders', 1);
         await publishOk({ channel: 'orders', name: 'App\\Events\\OrderShipped', data: { id: 8 } }, 'bearer');
         await waitUntil(() => got.length === 1);
-        assert.deepEqual(got, [{ id: 8 }]);
+        expect(got).toEqual([{ id: 8 }]);
       });
 
       it('parses data sent as a JSON string, as Pusher SDKs send it', async () => {
@@ -63,7 +49,7 @@ describe('Events published over HTTP reach Laravel Echo clients', () => {
         const data = { text: 'Grüße 😀', url: 'https://shop.test/a/b', list: [1, 2] };
         await publishOk({ channel: 'pusher', name: 'message', data: JSON.stringify(data) });
         await waitUntil(() => got.length === 1);
-        assert.deepEqual(got, [data]);
+        expect(got).toEqual([data]);
       });
 
       it('delivers to every channel of a "channels" array', async () => {
@@ -75,7 +61,7 @@ describe('Events published over HTTP reach Laravel Echo clients', () => {
         await relay.waitForSubscribers('multi.b', 1);
         await publishOk({ channels: ['multi.a', 'multi.b'], name: 'status', data: { paid: true } });
         await waitUntil(() => gotA.length === 1 && gotB.length === 1);
-        assert.deepEqual([gotA, gotB], [[{ paid: true }], [{ paid: true }]]);
+        expect([gotA, gotB]).toEqual([[{ paid: true }], [{ paid: true }]]);
       });
 
       it('leaves out the socket named by socket_id (toOthers)', async () => {
@@ -88,8 +74,9 @@ describe('Events published over HTTP reach Laravel Echo clients', () => {
         // The control event: once it has arrived, the first one would have too.
         await publishOk({ channel: 'chat', name: 'message', data: { n: 2 } });
         await waitUntil(() => otherGot.length === 2 && senderGot.length === 1);
-        assert.deepEqual(senderGot, [{ n: 2 }], 'the sender only gets the event not sent toOthers');
-        assert.deepEqual(otherGot, [{ n: 1 }, { n: 2 }]);
+        // the sender only gets the event not sent toOthers
+        expect(senderGot).toEqual([{ n: 2 }]);
+        expect(otherGot).toEqual([{ n: 1 }, { n: 2 }]);
       });
     });
   }
@@ -102,7 +89,7 @@ describe('Events published over HTTP reach Laravel Echo clients', () => {
     await relay.waitForSubscribers('mixed', 2);
     await publishOk({ channel: 'mixed', name: 'hello', data: [] });
     await waitUntil(() => got4.length === 1 && got2.length === 1);
-    assert.deepEqual([got4, got2], [[[]], [[]]]);
+    expect([got4, got2]).toEqual([[[]], [[]]]);
   });
 
   it('delivers a request with one invalid channel to none of its channels', async () => {
@@ -110,9 +97,9 @@ describe('Events published over HTTP reach Laravel Echo clients', () => {
     const got = collect(echo, 'all-or-nothing', '.e');
     await relay.waitForSubscribers('all-or-nothing', 1);
     const refused = await api.publish({ channels: ['all-or-nothing', 'bad channel'], name: 'e', data: { n: 1 } });
-    assert.equal(refused.status, 400);
+    expect(refused.status).toBe(400);
     await publishOk({ channel: 'all-or-nothing', name: 'e', data: { n: 2 } });
     await waitUntil(() => got.length === 1);
-    assert.deepEqual(got, [{ n: 2 }]);
+    expect(got).toEqual([{ n: 2 }]);
   });
 });

@@ -1,15 +1,13 @@
-import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, it } from '@jest/globals';
-import { collect, connected, createEcho } from '../support/echo-client.js';
-import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { collect, connected } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
 import { waitUntil } from '../support/ports.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 /** Writes a fresh self-signed certificate for 127.0.0.1 over `cert.pem`/`key.pem` in `dir`. */
 function issueCertificate(dir: string, name: string): void {
@@ -49,16 +47,14 @@ function servedCertificate(port: number, caPath: string): Promise<string> {
 }
 
 describe("HTTPS / WSS from the old file's ssl settings", () => {
-  let redis: TestRedis;
   let relay: TestRelay;
   const dir = mkdtempSync(join(tmpdir(), 'echo-relay-tls-'));
+  const fx = useFixture({ nodes: 0 });
 
   beforeAll(async () => {
     issueCertificate(dir, 'first');
-    redis = await startRedis();
-    relay = await startReadyRelay({
+    relay = await fx.startNode({
       env: {
-        REDIS_URL: redis.url,
         LARAVEL_ECHO_SERVER_PROTO: 'https',
         LARAVEL_ECHO_SERVER_SSL_CERT: join(dir, 'cert.pem'),
         LARAVEL_ECHO_SERVER_SSL_KEY: join(dir, 'key.pem'),
@@ -66,25 +62,14 @@ describe("HTTPS / WSS from the old file's ssl settings", () => {
     });
   });
 
-  afterAll(async () => {
-    await relay?.stop();
-    await redis?.close();
-  });
-
   it('serves HTTPS and delivers broadcasts over WSS', async () => {
-    assert.equal(await servedCertificate(relay.port, join(dir, 'cert.pem')), 'first');
-    const echo = createEcho(relay.url, 4, { ca: readFileSync(join(dir, 'cert.pem')) });
-    try {
-      const got = collect(echo, 'secure', '.paid');
-      await connected(echo);
-      await relay.waitForSubscribers('secure', 1);
-      const laravel = new LaravelPublisher(redis.url, '');
-      await laravel.broadcast(['secure'], 'paid', { ok: true });
-      await laravel?.close();
-      await waitUntil(() => got.length === 1);
-    } finally {
-      echo.disconnect();
-    }
+    expect(await servedCertificate(relay.port, join(dir, 'cert.pem'))).toBe('first');
+    const echo = fx.client({ client: { ca: readFileSync(join(dir, 'cert.pem')) } });
+    const got = collect(echo, 'secure', '.paid');
+    await connected(echo);
+    await relay.waitForSubscribers('secure', 1);
+    await fx.laravel.broadcast(['secure'], 'paid', { ok: true });
+    await waitUntil(() => got.length === 1);
   });
 
   it('picks up a renewed certificate without a restart', async () => {
@@ -94,6 +79,6 @@ describe("HTTPS / WSS from the old file's ssl settings", () => {
       10_000,
       'the renewed certificate to be served',
     );
-    assert.ok(relay.logs.matching(/TLS certificate reloaded/).length >= 1);
+    expect(relay.logs.matching(/TLS certificate reloaded/).length).toBeGreaterThanOrEqual(1);
   });
 });

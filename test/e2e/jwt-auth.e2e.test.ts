@@ -1,11 +1,10 @@
-import assert from 'node:assert/strict';
-import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { SignJWT } from 'jose';
-import { connected, createEcho, recordEvents, type ClientVersion, type TestEcho } from '../support/echo-client.js';
-import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { recordEvents, type ClientVersion, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
+import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 const SECRET = 'a-test-secret-of-at-least-thirty-two-bytes';
 
@@ -24,41 +23,21 @@ async function token(claims: Claims, options: { secret?: string; expiresIn?: str
 }
 
 describe('JWT authorisation (auth.driver: jwt)', () => {
-  let redis: TestRedis;
+  const fx = useFixture({ env: { ECHO_RELAY_AUTH_DRIVER: 'jwt', ECHO_RELAY_JWT_SECRET: SECRET } });
   let laravel: LaravelPublisher;
   let relay: TestRelay;
-  const clients: TestEcho[] = [];
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    laravel = new LaravelPublisher(redis.url, '');
-    relay = await startReadyRelay({
-      env: { REDIS_URL: redis.url, ECHO_RELAY_AUTH_DRIVER: 'jwt', ECHO_RELAY_JWT_SECRET: SECRET },
-    });
+  beforeAll(() => {
+    ({ laravel, relay } = fx);
   });
 
-  afterAll(async () => {
-    await relay.stop();
-    await laravel.close();
-    await redis.close();
-  });
-
-  afterEach(() => {
-    clients.splice(0).forEach((echo) => echo.disconnect());
-  });
-
-  async function echoWith(jwt: string, version: ClientVersion = 4): Promise<TestEcho> {
-    const echo = createEcho(relay.url, version, { auth: { headers: { Authorization: `Bearer ${jwt}` } } });
-    clients.push(echo);
-    await connected(echo);
-    return echo;
-  }
+  const echoWith = (jwt: string, version: ClientVersion = 4): Promise<TestEcho> => fx.echoAs(jwt, { version });
 
   async function refusal(echo: TestEcho, channel: string): Promise<unknown[]> {
     const errors = recordEvents(echo, 'subscription_error');
     echo.private(channel);
     await waitUntil(() => errors.length === 1);
-    assert.equal(relay.gateway.localSubscriberCount(`private-${channel}`), 0);
+    expect(relay.gateway.localSubscriberCount(`private-${channel}`)).toBe(0);
     return errors[0];
   }
 
@@ -80,39 +59,35 @@ describe('JWT authorisation (auth.driver: jwt)', () => {
     const subscribed = recordEvents(echo, 'presence:subscribed');
     echo.join('room.1');
     await waitUntil(() => subscribed.length === 1);
-    assert.deepEqual(subscribed, [['presence-room.1', [{ user_id: '42', user_info: { name: 'Ann' } }]]]);
+    expect(subscribed).toEqual([['presence-room.1', [{ user_id: '42', user_info: { name: 'Ann' } }]]]);
   });
 
   it('takes the token from the handshake auth.token when the subscribe has none', async () => {
-    const echo = createEcho(relay.url, 4, { auth: { headers: {}, token: await token(orders) } });
-    clients.push(echo);
-    await connected(echo);
+    const echo = await fx.echo({ client: { auth: { headers: {}, token: await token(orders) } } });
     echo.private('orders.8');
     await relay.waitForSubscribers('private-orders.8', 1);
   });
 
   it('refuses a channel the token does not grant with 403', async () => {
     const echo = await echoWith(await token(orders));
-    assert.deepEqual(await refusal(echo, 'invoices.1'), ['private-invoices.1', 403]);
+    expect(await refusal(echo, 'invoices.1')).toEqual(['private-invoices.1', 403]);
     // `*` stays within one segment: orders.7.items is not orders.*.
-    assert.deepEqual(await refusal(echo, 'orders.7.items'), ['private-orders.7.items', 403]);
+    expect(await refusal(echo, 'orders.7.items')).toEqual(['private-orders.7.items', 403]);
   });
 
   it('refuses a token signed with another secret with 401', async () => {
     const echo = await echoWith(await token(orders, { secret: 'some-other-secret-of-thirty-two-bytes!!' }));
-    assert.deepEqual(await refusal(echo, 'orders.1'), ['private-orders.1', 401]);
+    expect(await refusal(echo, 'orders.1')).toEqual(['private-orders.1', 401]);
   });
 
   it('refuses an expired token with 401', async () => {
     const echo = await echoWith(await token(orders, { expiresIn: Math.floor(Date.now() / 1000) - 60 }));
-    assert.deepEqual(await refusal(echo, 'orders.1'), ['private-orders.1', 401]);
+    expect(await refusal(echo, 'orders.1')).toEqual(['private-orders.1', 401]);
   });
 
   it('refuses a subscribe without any token with 401', async () => {
-    const echo = createEcho(relay.url, 4);
-    clients.push(echo);
-    await connected(echo);
-    assert.deepEqual(await refusal(echo, 'orders.1'), ['private-orders.1', 401]);
+    const echo = await fx.echo();
+    expect(await refusal(echo, 'orders.1')).toEqual(['private-orders.1', 401]);
   });
 
   it('refuses a presence channel when the token names no user', async () => {
@@ -120,6 +95,6 @@ describe('JWT authorisation (auth.driver: jwt)', () => {
     const errors = recordEvents(echo, 'subscription_error');
     echo.join('room.2');
     await waitUntil(() => errors.length === 1);
-    assert.deepEqual(errors, [['presence-room.2', 403]]);
+    expect(errors).toEqual([['presence-room.2', 403]]);
   });
 });

@@ -1,11 +1,10 @@
-import assert from 'node:assert/strict';
-import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
-import { CLIENT_VERSIONS, collect, connected, createEcho, type TestEcho } from '../support/echo-client.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { CLIENT_VERSIONS, collect, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
 import { LaravelApp, laravelMissing } from '../support/laravel-app.js';
 import { waitUntil } from '../support/ports.js';
 import { RedisTap } from '../support/redis-tap.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 /** Laravel 8's default `database.redis.options.prefix` for APP_NAME=laravel; the spec checks it. */
 const PREFIX = 'laravel_database_';
@@ -13,34 +12,20 @@ const PREFIX = 'laravel_database_';
 (laravelMissing() ? describe.skip : describe)(
   'a real Laravel app broadcasts through echo-relay to Laravel Echo',
   () => {
-    let redis: TestRedis;
+    const fx = useFixture({ prefix: PREFIX });
     let relay: TestRelay;
     let laravel: LaravelApp;
     let tap: RedisTap;
-    const clients: TestEcho[] = [];
 
     beforeAll(async () => {
-      redis = await startRedis();
-      relay = await startReadyRelay({ env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX } });
-      laravel = new LaravelApp(redis, { APP_NAME: 'laravel' });
-      tap = await RedisTap.open(redis.url);
-    });
-
-    afterAll(async () => {
-      await tap?.close();
-      await relay?.stop();
-      await redis?.close();
-    });
-
-    afterEach(() => {
-      clients.splice(0).forEach((echo) => echo.disconnect());
+      relay = fx.relay;
+      laravel = new LaravelApp(fx.server, { APP_NAME: 'laravel' });
+      tap = await RedisTap.open(fx.redis.url);
+      fx.defer(() => tap.close());
     });
 
     async function echoOn(version: 2 | 4, channel: string): Promise<TestEcho> {
-      const echo = createEcho(relay.url, version);
-      clients.push(echo);
-      echo.channel(channel);
-      await connected(echo);
+      const echo = await fx.echoOn(channel, { version });
       await waitUntil(() => relay.gateway.localSubscriberCount(channel) > 0, 5000, `a subscriber in ${channel}`);
       return echo;
     }
@@ -53,23 +38,19 @@ const PREFIX = 'laravel_database_';
     /** Waits for `count` deliveries and as many publishes, then checks the client got Laravel's data. */
     async function receivedAsSent(got: unknown[], channel: string, count = 1): Promise<void> {
       await waitUntil(() => got.length >= count && sent(channel).length >= count, 5000, `${count} on ${channel}`);
-      assert.deepEqual(
-        got,
-        sent(channel).map((m) => m.data),
-      );
+      expect(got).toEqual(sent(channel).map((m) => m.data));
     }
 
     it('publishes under the prefix the relay strips (Laravel 8 default, from APP_NAME)', async () => {
       const info = await laravel.info();
-      assert.match(info.laravel, /^8\./);
-      assert.equal(info.prefix, PREFIX);
-      assert.equal(relay.config.redis.prefix, info.prefix);
+      expect(info.laravel).toMatch(/^8\./);
+      expect(info.prefix).toBe(PREFIX);
+      expect(relay.config.redis.prefix).toBe(info.prefix);
       await laravel.run('class-name', 'prefix-check');
       await waitUntil(() => sent('prefix-check').length === 1, 5000, 'the publish');
-      assert.deepEqual(
-        tap.messages.filter((m) => m.channel.endsWith('prefix-check')).map((m) => m.channel),
-        ['laravel_database_prefix-check'],
-      );
+      expect(tap.messages.filter((m) => m.channel.endsWith('prefix-check')).map((m) => m.channel)).toEqual([
+        'laravel_database_prefix-check',
+      ]);
     });
 
     for (const version of CLIENT_VERSIONS) {
@@ -81,8 +62,8 @@ const PREFIX = 'laravel_database_';
           const got = collect(echo, ch('orders'), 'OrderShipped');
           await laravel.run('class-name', ch('orders'));
           await receivedAsSent(got, ch('orders'));
-          assert.equal(sent(ch('orders'))[0].event, 'App\\Events\\OrderShipped');
-          assert.deepEqual(got, [{ channel: ch('orders'), order: { id: 7, total: 99.5 }, socket: null }]);
+          expect(sent(ch('orders'))[0].event).toBe('App\\Events\\OrderShipped');
+          expect(got).toEqual([{ channel: ch('orders'), order: { id: 7, total: 99.5 }, socket: null }]);
         });
 
         it('listen(".order.shipped") gets a broadcastAs() event with its broadcastWith() data', async () => {
@@ -90,7 +71,7 @@ const PREFIX = 'laravel_database_';
           const got = collect(echo, ch('shipping'), '.order.shipped');
           await laravel.run('broadcast-as', ch('shipping'));
           await receivedAsSent(got, ch('shipping'));
-          assert.deepEqual(got, [{ id: 8, url: 'https://shop.test/orders/8', socket: null }]);
+          expect(got).toEqual([{ id: 8, url: 'https://shop.test/orders/8', socket: null }]);
         });
 
         it('one event on two channels reaches the listeners of both', async () => {
@@ -101,7 +82,7 @@ const PREFIX = 'laravel_database_';
           await laravel.run('two-channels', ch('store'), ch('admin'));
           await receivedAsSent(gotA, ch('store'));
           await receivedAsSent(gotB, ch('admin'));
-          assert.deepEqual([gotA, gotB], [[{ status: 'paid', socket: null }], [{ status: 'paid', socket: null }]]);
+          expect([gotA, gotB]).toEqual([[{ status: 'paid', socket: null }], [{ status: 'paid', socket: null }]]);
         });
 
         it("unicode, emoji and slashes survive PHP's json_encode escaping", async () => {
@@ -109,9 +90,7 @@ const PREFIX = 'laravel_database_';
           const got = collect(echo, ch('i18n'), '.message');
           await laravel.run('unicode', ch('i18n'));
           await receivedAsSent(got, ch('i18n'));
-          assert.deepEqual(got, [
-            { room: ch('i18n'), text: 'Grüße, 支付成功 😀🎉 https://shop.test/a/b', socket: null },
-          ]);
+          expect(got).toEqual([{ room: ch('i18n'), text: 'Grüße, 支付成功 😀🎉 https://shop.test/a/b', socket: null }]);
         });
 
         it('broadcast()->toOthers() with X-Socket-ID skips exactly the sender', async () => {
@@ -124,8 +103,9 @@ const PREFIX = 'laravel_database_';
           await laravel.run('unicode', ch('chat'));
           await receivedAsSent(otherGot, ch('chat'), 2);
           await waitUntil(() => senderGot.length === 1, 5000, 'the broadcast not sent toOthers');
-          assert.equal(sent(ch('chat'))[0].socket, sender.socketId());
-          assert.deepEqual(senderGot, [sent(ch('chat'))[1].data], 'the sender gets only the second event');
+          expect(sent(ch('chat'))[0].socket).toBe(sender.socketId());
+          // the sender gets only the second event
+          expect(senderGot).toEqual([sent(ch('chat'))[1].data]);
         });
 
         it('a broadcast notification reaches channel.notification()', async () => {
@@ -135,8 +115,9 @@ const PREFIX = 'laravel_database_';
           await laravel.run('notification', ch('users.42'));
           await receivedAsSent(got, ch('users.42'));
           const { id, ...rest } = got[0] as { id: string };
-          assert.match(id, /^[0-9a-f-]{36}$/, 'the notification id Laravel generated');
-          assert.deepEqual(rest, {
+          // the notification id Laravel generated
+          expect(id).toMatch(/^[0-9a-f-]{36}$/);
+          expect(rest).toEqual({
             invoice: 1001,
             amount: '12.50 €',
             type: 'App\\Notifications\\InvoicePaid',
@@ -147,13 +128,9 @@ const PREFIX = 'laravel_database_';
     }
 
     it('a relay left without the prefix warns, naming the prefixed channel Laravel used', async () => {
-      const bare = await startReadyRelay({ env: { REDIS_URL: redis.url } });
-      try {
-        await laravel.run('class-name', 'orders.lost');
-        await waitUntil(() => bare.logs.matching(/"laravel_database_orders\.lost"/).length > 0, 5000, 'the warning');
-      } finally {
-        await bare.stop();
-      }
+      const bare = await fx.startNode({ env: { REDIS_PREFIX: '' } });
+      await laravel.run('class-name', 'orders.lost');
+      await waitUntil(() => bare.logs.matching(/"laravel_database_orders\.lost"/).length > 0, 5000, 'the warning');
     });
   },
 );

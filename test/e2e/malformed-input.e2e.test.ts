@@ -1,10 +1,9 @@
-import assert from 'node:assert/strict';
-import { afterAll, beforeAll, describe, it } from '@jest/globals';
-import { collect, connected, createEcho, type TestEcho } from '../support/echo-client.js';
-import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { collect, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
+import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 const PREFIX = 'laravel_database_';
 const MAX_BYTES = 4096;
@@ -30,28 +29,16 @@ const MALFORMED: [string, string | Buffer, string][] = [
 ];
 
 describe('malformed Redis messages', () => {
-  let redis: TestRedis;
+  const fx = useFixture({ prefix: PREFIX, env: { ECHO_RELAY_MAX_MESSAGE_BYTES: String(MAX_BYTES) } });
   let relay: TestRelay;
   let laravel: LaravelPublisher;
   let echo: TestEcho;
 
   beforeAll(async () => {
-    redis = await startRedis();
-    relay = await startReadyRelay({
-      env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, ECHO_RELAY_MAX_MESSAGE_BYTES: String(MAX_BYTES) },
-    });
-    laravel = new LaravelPublisher(redis.url, PREFIX);
-    echo = createEcho(relay.url, 4);
-    echo.channel('orders');
-    await connected(echo);
+    ({ relay, laravel } = fx);
+    // Opened in beforeAll: the fixture keeps it for the whole suite.
+    echo = await fx.echoOn('orders');
     await relay.waitForSubscribers('orders', 1);
-  });
-
-  afterAll(async () => {
-    echo.disconnect();
-    await laravel?.close();
-    await relay?.stop();
-    await redis?.close();
   });
 
   async function dropped(reason: string): Promise<number> {
@@ -66,11 +53,12 @@ describe('malformed Redis messages', () => {
       await laravel.publishRaw(`${PREFIX}orders`, payload);
       await laravel.broadcast(['orders'], `after.${reason}`, { ok: true });
       await waitUntil(() => got.length === 1);
-      assert.equal(await dropped(reason), before + 1, `one more drop counted as ${reason}`);
-      assert.ok(
-        relay.logs.matching(new RegExp(`Dropped message on Redis channel "${PREFIX}orders": ${reason}`)).length > 0,
-        'the drop is logged with channel and reason',
-      );
+      // one more drop counted under its reason
+      expect(await dropped(reason)).toBe(before + 1);
+      // the drop is logged with channel and reason
+      expect(
+        relay.logs.matching(new RegExp(`Dropped message on Redis channel "${PREFIX}orders": ${reason}`)).length,
+      ).toBeGreaterThan(0);
     });
   }
 
@@ -87,20 +75,21 @@ describe('malformed Redis messages', () => {
       ...payloads,
     );
     await waitUntil(() => got.length === 3);
-    assert.deepEqual(got, [{ n: 1 }, { n: 2 }, { n: 3 }]);
-    assert.equal(await dropped('invalid_json'), before.json + 1);
-    assert.equal(await dropped('invalid_event'), before.event + 1);
+    expect(got).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    expect(await dropped('invalid_json')).toBe(before.json + 1);
+    expect(await dropped('invalid_event')).toBe(before.event + 1);
   });
 
   it('ignores socket.io adapter traffic on the same Redis when subscribed to everything', async () => {
-    const bare = await startReadyRelay({ env: { REDIS_URL: redis.url, REDIS_PREFIX: '' } });
+    const bare = await fx.startNode({ env: { REDIS_PREFIX: '' } });
     try {
       const before = (await bare.metrics.messagesDropped.get()).values.reduce((sum, v) => sum + v.value, 0);
       await laravel.publishRaw('socket.io#/#', Buffer.from([0x93, 0xa1, 0x78]));
       await laravel.publishRaw('laravel_database_orders', '{"event":"x","data":{}}');
       await waitUntil(async () => (await bare.metrics.messagesReceived.get()).values.some((v) => v.value >= 1));
       const after = (await bare.metrics.messagesDropped.get()).values.reduce((sum, v) => sum + v.value, 0);
-      assert.equal(after, before, 'adapter messages are not counted as drops');
+      // adapter messages are not counted as drops
+      expect(after).toBe(before);
       await waitUntil(() => bare.logs.matching(/looks like it carries Laravel's Redis prefix/).length === 1);
     } finally {
       await bare.stop();
@@ -113,6 +102,7 @@ describe('malformed Redis messages', () => {
     await laravel.broadcast(['orders'], 'after.flood', { ok: true });
     await waitUntil(() => got.length === 1);
     const held = relay.logs.matching(/invalid_json/).length;
-    assert.ok(held < 50, `drop logs are throttled (saw ${held} lines for 500 drops)`);
+    // drop logs are throttled
+    expect(held).toBeLessThan(50);
   });
 });

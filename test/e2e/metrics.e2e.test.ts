@@ -1,48 +1,31 @@
-import assert from 'node:assert/strict';
-import { afterAll, beforeAll, describe, it } from '@jest/globals';
-import { collect, connected, createEcho, type TestEcho } from '../support/echo-client.js';
-import { ApiClient, delta, sample, scrape } from '../support/http-api.js';
-import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { collect, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
+import { delta, sample, scrape, type ApiClient } from '../support/http-api.js';
+import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 const PREFIX = 'laravel_database_';
 const P = 'echo_relay_';
 
 describe('Prometheus metrics at /metrics', () => {
-  let redis: TestRedis;
+  const fx = useFixture({ prefix: PREFIX, overrides: { api: { clients: [{ appId: 'app', key: 'app-key' }] } } });
   let relay: TestRelay;
   let api: ApiClient;
   let laravel: LaravelPublisher;
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    relay = await startReadyRelay({
-      env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX },
-      overrides: { api: { clients: [{ appId: 'app', key: 'app-key' }] } },
-    });
-    api = new ApiClient(relay.apiUrl, 'app', 'app-key');
-    laravel = new LaravelPublisher(redis.url, PREFIX);
+  beforeAll(() => {
+    ({ relay, laravel } = fx);
+    api = fx.api('app', 'app-key');
   });
 
-  afterAll(async () => {
-    await laravel.close();
-    await relay.stop();
-    await redis.close();
-  });
-
-  async function echoOn(version: 2 | 4, channel: string): Promise<TestEcho> {
-    const echo = createEcho(relay.url, version);
-    echo.channel(channel);
-    await connected(echo);
-    return echo;
-  }
+  const echoOn = (version: 2 | 4, channel: string): Promise<TestEcho> => fx.echoOn(channel, { version });
 
   it('serves the Prometheus text format with Node process metrics under the prefix, without a key', async () => {
     const res = await fetch(`${relay.apiUrl}/metrics`);
-    assert.equal(res.status, 200);
-    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type') ?? '').toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
     for (const name of [
       'process_cpu_user_seconds_total',
@@ -52,9 +35,9 @@ describe('Prometheus metrics at /metrics', () => {
       'messages_received_total',
       'ingest_to_emit_seconds',
     ]) {
-      assert.match(text, new RegExp(`^# TYPE ${P}${name} `, 'm'), name);
+      expect(text).toMatch(new RegExp(`^# TYPE ${P}${name} `, 'm'));
     }
-    assert.equal(sample(await scrape(relay.apiUrl), `${P}redis_subscribed`), 1);
+    expect(sample(await scrape(relay.apiUrl), `${P}redis_subscribed`)).toBe(1);
   });
 
   it('counts connections by Engine.IO version and subscriptions by channel type as clients come and go', async () => {
@@ -65,12 +48,12 @@ describe('Prometheus metrics at /metrics', () => {
     await relay.waitForSubscribers('metrics-public-a', 2);
     await relay.waitForSubscribers('metrics-public-b', 1);
     const during = await scrape(relay.apiUrl);
-    assert.equal(delta(before, during, `${P}connections`, { eio: '4' }), 1);
-    assert.equal(delta(before, during, `${P}connections`, { eio: '3' }), 1);
-    assert.equal(delta(before, during, `${P}subscriptions`, { type: 'public' }), 3);
+    expect(delta(before, during, `${P}connections`, { eio: '4' })).toBe(1);
+    expect(delta(before, during, `${P}connections`, { eio: '3' })).toBe(1);
+    expect(delta(before, during, `${P}subscriptions`, { type: 'public' })).toBe(3);
     v2.leave('metrics-public-b');
     await relay.waitForSubscribers('metrics-public-b', 0);
-    assert.equal(delta(before, await scrape(relay.apiUrl), `${P}subscriptions`, { type: 'public' }), 2);
+    expect(delta(before, await scrape(relay.apiUrl), `${P}subscriptions`, { type: 'public' })).toBe(2);
     v4.disconnect();
     v2.disconnect();
     await relay.waitForSubscribers('metrics-public-a', 0);
@@ -82,8 +65,8 @@ describe('Prometheus metrics at /metrics', () => {
       );
     });
     const afterAll = await scrape(relay.apiUrl);
-    assert.equal(delta(before, afterAll, `${P}connections`, { eio: '4' }), 0);
-    assert.equal(delta(before, afterAll, `${P}subscriptions`, { type: 'public' }), 0);
+    expect(delta(before, afterAll, `${P}connections`, { eio: '4' })).toBe(0);
+    expect(delta(before, afterAll, `${P}subscriptions`, { type: 'public' })).toBe(0);
   });
 
   it('moves received, delivered, dropped and ingest-to-emit as messages flow from Redis and HTTP', async () => {
@@ -97,11 +80,10 @@ describe('Prometheus metrics at /metrics', () => {
       await laravel.broadcast(['metrics-flow'], 'tick', { via: 'redis' });
       await laravel.publishRaw(`${PREFIX}metrics-flow`, '{"event": "tick", "data": ');
       await laravel.broadcast(['metrics-flow'], 'disconnect', {});
-      assert.equal((await api.publish({ channel: 'metrics-flow', name: 'tick', data: { via: 'http' } })).status, 200);
-      assert.equal((await api.publish('{"channel": ')).status, 400);
-      assert.equal((await api.publish({ channel: 'metrics-flow', name: 'tick' })).status, 400);
-      assert.equal(
-        (await api.publish({ channel: 'metrics-flow', name: 'tick', data: { n: 1 } }, { key: 'x' })).status,
+      expect((await api.publish({ channel: 'metrics-flow', name: 'tick', data: { via: 'http' } })).status).toBe(200);
+      expect((await api.publish('{"channel": ')).status).toBe(400);
+      expect((await api.publish({ channel: 'metrics-flow', name: 'tick' })).status).toBe(400);
+      expect((await api.publish({ channel: 'metrics-flow', name: 'tick', data: { n: 1 } }, { key: 'x' })).status).toBe(
         403,
       );
       await waitUntil(() => gotA.length === 2 && gotB.length === 2);
@@ -110,14 +92,16 @@ describe('Prometheus metrics at /metrics', () => {
         async () => delta(before, await scrape(relay.apiUrl), `${P}messages_received_total`, { source: 'redis' }) === 3,
       );
       const after = await scrape(relay.apiUrl);
-      assert.equal(delta(before, after, `${P}messages_received_total`, { source: 'redis' }), 3);
-      assert.equal(delta(before, after, `${P}messages_received_total`, { source: 'http' }), 3, 'the 403 is no message');
-      assert.equal(delta(before, after, `${P}messages_dropped_total`, { reason: 'invalid_json' }), 2);
-      assert.equal(delta(before, after, `${P}messages_dropped_total`, { reason: 'invalid_event' }), 1);
-      assert.equal(delta(before, after, `${P}messages_dropped_total`, { reason: 'invalid_data' }), 1);
-      assert.equal(delta(before, after, `${P}deliveries_total`), 4, 'two messages to two sockets');
-      assert.equal(delta(before, after, `${P}ingest_to_emit_seconds_count`), 2);
-      assert.ok(delta(before, after, `${P}ingest_to_emit_seconds_sum`) > 0);
+      expect(delta(before, after, `${P}messages_received_total`, { source: 'redis' })).toBe(3);
+      // the 403 is no message
+      expect(delta(before, after, `${P}messages_received_total`, { source: 'http' })).toBe(3);
+      expect(delta(before, after, `${P}messages_dropped_total`, { reason: 'invalid_json' })).toBe(2);
+      expect(delta(before, after, `${P}messages_dropped_total`, { reason: 'invalid_event' })).toBe(1);
+      expect(delta(before, after, `${P}messages_dropped_total`, { reason: 'invalid_data' })).toBe(1);
+      // two messages to two sockets
+      expect(delta(before, after, `${P}deliveries_total`)).toBe(4);
+      expect(delta(before, after, `${P}ingest_to_emit_seconds_count`)).toBe(2);
+      expect(delta(before, after, `${P}ingest_to_emit_seconds_sum`)).toBeGreaterThan(0);
     } finally {
       a.disconnect();
       b.disconnect();
@@ -131,6 +115,6 @@ describe('Prometheus metrics at /metrics', () => {
     await api.publish({ channel: 'secret-channel-name-42', name: 'tick', data: {} });
     const text = await (await fetch(`${relay.apiUrl}/metrics`)).text();
     echo.disconnect();
-    assert.doesNotMatch(text, /secret-channel-name-42/);
+    expect(text).not.toMatch(/secret-channel-name-42/);
   });
 });

@@ -1,25 +1,16 @@
-import assert from 'node:assert/strict';
-import { afterAll, beforeAll, describe, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { CLIENT_VERSIONS, connected, createEcho } from '../support/echo-client.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import { useFixture } from '../support/fixture.js';
+import type { TestRelay } from '../support/relay.js';
 
 const ALLOWED = 'https://shop.example';
 
 describe('origin allow-list on the socket handshake', () => {
-  let redis: TestRedis;
+  const fx = useFixture({ env: { ECHO_RELAY_ALLOWED_ORIGINS: `${ALLOWED}, https://admin.example` } });
   let relay: TestRelay;
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    relay = await startReadyRelay({
-      env: { REDIS_URL: redis.url, ECHO_RELAY_ALLOWED_ORIGINS: `${ALLOWED}, https://admin.example` },
-    });
-  });
-
-  afterAll(async () => {
-    await relay?.stop();
-    await redis?.close();
+  beforeAll(() => {
+    relay = fx.relay;
   });
 
   async function attempt(version: 2 | 4, transport: string, origin?: string): Promise<'connected' | 'refused'> {
@@ -40,28 +31,29 @@ describe('origin allow-list on the socket handshake', () => {
   for (const version of CLIENT_VERSIONS) {
     for (const transport of ['websocket', 'polling']) {
       it(`socket.io-client ${version} over ${transport}: allowed origin connects, others are refused`, async () => {
-        assert.equal(await attempt(version, transport, ALLOWED), 'connected');
-        assert.equal(await attempt(version, transport, 'https://evil.example'), 'refused');
-        assert.equal(await attempt(version, transport, 'https://shop.example.evil.example'), 'refused');
-        assert.equal(await attempt(version, transport), 'connected', 'clients without Origin are not browsers');
+        expect(await attempt(version, transport, ALLOWED)).toBe('connected');
+        expect(await attempt(version, transport, 'https://evil.example')).toBe('refused');
+        expect(await attempt(version, transport, 'https://shop.example.evil.example')).toBe('refused');
+        // clients without Origin are not browsers
+        expect(await attempt(version, transport)).toBe('connected');
       });
     }
   }
 
   it('answers polling CORS with the allowed origin and credentials', async () => {
     const res = await fetch(`${relay.url}/socket.io/?EIO=4&transport=polling`, { headers: { Origin: ALLOWED } });
-    assert.equal(res.status, 200);
-    assert.equal(res.headers.get('access-control-allow-origin'), ALLOWED);
-    assert.equal(res.headers.get('access-control-allow-credentials'), 'true');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
+    expect(res.headers.get('access-control-allow-credentials')).toBe('true');
     const refused = await fetch(`${relay.url}/socket.io/?EIO=4&transport=polling`, {
       headers: { Origin: 'https://evil.example' },
     });
-    assert.equal(refused.status, 403);
+    expect(refused.status).toBe(403);
   });
 
   it('serves the socket.io client script like the old server', async () => {
     const res = await fetch(`${relay.url}/socket.io/socket.io.js`);
-    assert.equal(res.status, 200);
-    assert.match(await res.text(), /Socket\.IO v4/);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/Socket\.IO v4/);
   });
 });

@@ -1,13 +1,12 @@
-import assert from 'node:assert/strict';
-import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { PresenceDirectory } from '../../src/channels/presence-directory.js';
-import { connected, createEcho, rawSocket, recordEvents, type TestEcho } from '../support/echo-client.js';
-import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
-import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { rawSocket, recordEvents, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
+import type { LaravelAuthStub } from '../support/laravel-auth-stub.js';
+import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
 import { joinPresence, type PresenceView } from '../support/presence-view.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 /**
  * A subscribe whose auth call is still in flight when the socket leaves. Each race is provoked by
@@ -15,41 +14,24 @@ import { startReadyRelay, type TestRelay } from '../support/relay.js';
  * after a later control event arrived.
  */
 describe('subscribes racing their auth call', () => {
-  let redis: TestRedis;
+  const fx = useFixture({
+    auth: {
+      ann: { id: 1, info: { name: 'Ann' } },
+      bob: { id: 'b-2', info: { name: 'Bob' } },
+      carol: { id: 3, info: { name: 'Carol' } },
+    },
+  });
   let laravel: LaravelPublisher;
   let app: LaravelAuthStub;
   let relay: TestRelay;
   let directory: PresenceDirectory;
-  const clients: TestEcho[] = [];
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    laravel = new LaravelPublisher(redis.url, '');
-    app = await LaravelAuthStub.start();
-    app.users.set('ann', { id: 1, info: { name: 'Ann' } });
-    app.users.set('bob', { id: 'b-2', info: { name: 'Bob' } });
-    app.users.set('carol', { id: 3, info: { name: 'Carol' } });
-    relay = await startReadyRelay({ env: { REDIS_URL: redis.url, ECHO_RELAY_AUTH_HOST: app.url } });
+  beforeAll(() => {
+    ({ laravel, app, relay } = fx);
     directory = relay.app.get(PresenceDirectory);
   });
 
-  afterAll(async () => {
-    await relay.stop();
-    await laravel.close();
-    await app.close();
-    await redis.close();
-  });
-
-  afterEach(() => {
-    clients.splice(0).forEach((echo) => echo.disconnect());
-  });
-
-  async function echoAs(token: string): Promise<TestEcho> {
-    const echo = createEcho(relay.url, 4, { auth: { headers: { Authorization: `Bearer ${token}` } } });
-    clients.push(echo);
-    await connected(echo);
-    return echo;
-  }
+  const echoAs = (token: string): Promise<TestEcho> => fx.echoAs(token);
 
   it('a socket that disconnects meanwhile is never joined and leaves no member', async () => {
     const observer = await echoAs('bob');
@@ -64,9 +46,10 @@ describe('subscribes racing their auth call', () => {
     held.release();
     await waitUntil(async () => (await authCount('allowed')) === answered + 1, 5000, "the answer for Ann's socket");
     await controlJoin('race.disconnect', view);
-    assert.deepEqual(view.joining, [{ name: 'Carol' }], 'Ann never showed up');
-    assert.deepEqual(view.leaving, []);
-    assert.deepEqual(sortIds(await directory.members('presence-race.disconnect')), ['3', 'b-2']);
+    // Ann never showed up
+    expect(view.joining).toEqual([{ name: 'Carol' }]);
+    expect(view.leaving).toEqual([]);
+    expect(sortIds(await directory.members('presence-race.disconnect'))).toEqual(['3', 'b-2']);
   });
 
   it('a socket that unsubscribes meanwhile is not joined, gets no here, and leaves no member', async () => {
@@ -87,11 +70,11 @@ describe('subscribes racing their auth call', () => {
     await relay.waitForSubscribers('race.control', 1);
     await laravel.broadcast(['race.control'], 'message', { n: 2 });
     await waitUntil(() => control.length === 1);
-    assert.deepEqual(annGot, []);
-    assert.deepEqual(subscribed, []);
-    assert.deepEqual(view.joining, [{ name: 'Carol' }]);
-    assert.equal(relay.gateway.localSubscriberCount('presence-race.leave'), 2);
-    assert.deepEqual(sortIds(await directory.members('presence-race.leave')), ['3', 'b-2']);
+    expect(annGot).toEqual([]);
+    expect(subscribed).toEqual([]);
+    expect(view.joining).toEqual([{ name: 'Carol' }]);
+    expect(relay.gateway.localSubscriberCount('presence-race.leave')).toBe(2);
+    expect(sortIds(await directory.members('presence-race.leave'))).toEqual(['3', 'b-2']);
   });
 
   it('repeated subscribes cost one auth call and one membership', async () => {
@@ -110,10 +93,10 @@ describe('subscribes racing their auth call', () => {
     const control = recordEvents(ann, 'presence:subscribed');
     socket.emit('subscribe', { channel: 'presence-race.after', auth: { headers: { Authorization: 'Bearer ann' } } });
     await waitUntil(() => control.length === 1);
-    assert.equal(app.callsFor('presence-race.repeat').length, 1);
-    assert.equal(subscribed.filter(([channel]) => channel === 'presence-race.repeat').length, 1);
-    assert.equal(relay.gateway.localSubscriberCount('presence-race.repeat'), 1);
-    assert.deepEqual(await directory.members('presence-race.repeat'), [{ user_id: 1, user_info: { name: 'Ann' } }]);
+    expect(app.callsFor('presence-race.repeat').length).toBe(1);
+    expect(subscribed.filter(([channel]) => channel === 'presence-race.repeat').length).toBe(1);
+    expect(relay.gateway.localSubscriberCount('presence-race.repeat')).toBe(1);
+    expect(await directory.members('presence-race.repeat')).toEqual([{ user_id: 1, user_info: { name: 'Ann' } }]);
     ann.disconnect();
     await waitUntil(async () => (await directory.members('presence-race.repeat')).length === 0);
   });
@@ -141,7 +124,8 @@ describe('subscribes racing their auth call', () => {
     await joinPresence(await echoAs('carol'), 'race.burst');
     await waitUntil(() => lists.every((list) => list.has('Carol')), 5000, 'everyone to see Carol');
     const expected = [...names].sort();
-    for (const [i, list] of lists.entries()) assert.deepEqual([...list].sort(), expected, `${names[i]}'s member list`);
+    // every member list has everyone
+    for (const list of lists) expect([...list].sort()).toEqual(expected);
   });
 
   it('an unsubscribe and a subscribe sent back to back leave the socket subscribed', async () => {
@@ -153,10 +137,8 @@ describe('subscribes racing their auth call', () => {
     socket.emit('unsubscribe', request);
     socket.emit('subscribe', request);
     await waitUntil(() => subscribed.length === 1, 5000, 'presence:subscribed for the second subscribe');
-    assert.equal(relay.gateway.localSubscriberCount('presence-race.resubscribe'), 1);
-    assert.deepEqual(await directory.members('presence-race.resubscribe'), [
-      { user_id: 1, user_info: { name: 'Ann' } },
-    ]);
+    expect(relay.gateway.localSubscriberCount('presence-race.resubscribe')).toBe(1);
+    expect(await directory.members('presence-race.resubscribe')).toEqual([{ user_id: 1, user_info: { name: 'Ann' } }]);
     // And the other order: subscribe, then unsubscribe at once, ends unsubscribed.
     socket.emit('unsubscribe', request);
     await waitUntil(async () => (await directory.members('presence-race.resubscribe')).length === 0);
@@ -166,7 +148,7 @@ describe('subscribes racing their auth call', () => {
     socket.emit('subscribe', { ...request, channel: 'presence-race.resubscribe-control' });
     await waitUntil(() => control.some(([channel]) => channel === 'presence-race.resubscribe-control'));
     await waitUntil(async () => (await directory.members('presence-race.resubscribe')).length === 0, 5000, 'no member');
-    assert.equal(relay.gateway.localSubscriberCount('presence-race.resubscribe'), 0);
+    expect(relay.gateway.localSubscriberCount('presence-race.resubscribe')).toBe(0);
   });
 
   async function authCount(outcome: string): Promise<number> {

@@ -1,11 +1,10 @@
-import assert from 'node:assert/strict';
-import { afterAll, beforeAll, describe, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { PresenceDirectory } from '../../src/channels/presence-directory.js';
-import { connected, createEcho, rawSocket, type TestEcho } from '../support/echo-client.js';
-import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
+import { rawSocket, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
 import { waitUntil } from '../support/ports.js';
-import { haveRedisServer, startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import { haveRedisServer, type TestRedis } from '../support/redis-server.js';
+import type { TestRelay } from '../support/relay.js';
 
 /**
  * The socket.io Redis adapter publishes and subscribes without handling failures; while Redis is
@@ -15,32 +14,15 @@ import { startReadyRelay, type TestRelay } from '../support/relay.js';
 const SKIP = !haveRedisServer() && 'needs a local redis-server to stop and start';
 
 (SKIP ? describe.skip : describe)('presence and whispers while Redis is away', () => {
+  const fx = useFixture({ auth: { ann: { id: 1, info: { name: 'Ann' } }, bob: { id: 2, info: { name: 'Bob' } } } });
   let redis: TestRedis;
-  let app: LaravelAuthStub;
   let relay: TestRelay;
-  const clients: TestEcho[] = [];
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    app = await LaravelAuthStub.start();
-    app.users.set('ann', { id: 1, info: { name: 'Ann' } });
-    app.users.set('bob', { id: 2, info: { name: 'Bob' } });
-    relay = await startReadyRelay({ env: { REDIS_URL: redis.url, ECHO_RELAY_AUTH_HOST: app.url } });
+  beforeAll(() => {
+    ({ server: redis, relay } = fx);
   });
 
-  afterAll(async () => {
-    clients.forEach((echo) => echo.disconnect());
-    await relay.stop();
-    await app.close();
-    await redis.close();
-  });
-
-  async function echoAs(token: string): Promise<TestEcho> {
-    const echo = createEcho(relay.url, 4, { auth: { headers: { Authorization: `Bearer ${token}` } } });
-    clients.push(echo);
-    await connected(echo);
-    return echo;
-  }
+  const echoAs = (token: string): Promise<TestEcho> => fx.echoAs(token);
 
   it('keeps serving through an outage, and registers its members again in an emptied Redis', async () => {
     const ann = await echoAs('ann');
@@ -64,13 +46,14 @@ const SKIP = !haveRedisServer() && 'needs a local redis-server to stop and start
     const directory = relay.app.get(PresenceDirectory);
     const ann1 = { user_id: 1, user_info: { name: 'Ann' } };
     await waitUntil(async () => (await directory.members('presence-outage')).length === 1, 15_000, 'Ann again');
-    assert.deepEqual(await directory.members('presence-outage'), [ann1], 'Ann registered again, Bob not');
+    // Ann registered again, Bob not
+    expect(await directory.members('presence-outage')).toEqual([ann1]);
     const carol = await echoAs('bob');
     const here: unknown[][] = [];
     rawSocket(carol).on('presence:subscribed', (...args) => here.push(args));
     carol.join('outage');
     await waitUntil(() => here.length === 1);
-    assert.deepEqual(here, [['presence-outage', [ann1, { user_id: 2, user_info: { name: 'Bob' } }]]]);
-    assert.equal(rawSocket(ann).connected, true);
+    expect(here).toEqual([['presence-outage', [ann1, { user_id: 2, user_info: { name: 'Bob' } }]]]);
+    expect(rawSocket(ann).connected).toBe(true);
   });
 });

@@ -1,79 +1,48 @@
-import assert from 'node:assert/strict';
-import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { PresenceDirectory } from '../../src/channels/presence-directory.js';
-import {
-  CLIENT_VERSIONS,
-  connected,
-  createEcho,
-  recordEvents,
-  type ClientVersion,
-  type TestEcho,
-} from '../support/echo-client.js';
-import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
-import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { CLIENT_VERSIONS, recordEvents, type ClientVersion, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
+import type { LaravelAuthStub } from '../support/laravel-auth-stub.js';
+import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
 import { byJson, joinPresence } from '../support/presence-view.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 const PREFIX = 'laravel_database_';
 const ANN = { id: 1, info: { name: 'Ann' } };
 const BOB = { id: 'b-2', info: { name: 'Bob' } };
 
 describe('presence channels on one node', () => {
-  let redis: TestRedis;
+  const fx = useFixture({ prefix: PREFIX, auth: { ann: ANN, bob: BOB } });
   let laravel: LaravelPublisher;
   let app: LaravelAuthStub;
   let relay: TestRelay;
   let directory: PresenceDirectory;
-  const clients: TestEcho[] = [];
 
-  beforeAll(async () => {
-    redis = await startRedis();
-    laravel = new LaravelPublisher(redis.url, PREFIX);
-    app = await LaravelAuthStub.start();
-    app.users.set('ann', ANN);
-    app.users.set('bob', BOB);
-    relay = await startReadyRelay({
-      env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, ECHO_RELAY_AUTH_HOST: app.url },
-    });
+  beforeAll(() => {
+    ({ laravel, app, relay } = fx);
     directory = relay.app.get(PresenceDirectory);
   });
 
-  afterAll(async () => {
-    await relay.stop();
-    await laravel.close();
-    await app.close();
-    await redis.close();
-  });
-
-  afterEach(() => {
-    clients.splice(0).forEach((echo) => echo.disconnect());
-  });
-
-  async function echoAs(token: string, version: ClientVersion = 4): Promise<TestEcho> {
-    const echo = createEcho(relay.url, version, { auth: { headers: { Authorization: `Bearer ${token}` } } });
-    clients.push(echo);
-    await connected(echo);
-    return echo;
-  }
+  const echoAs = (token: string, version: ClientVersion = 4): Promise<TestEcho> => fx.echoAs(token, { version });
 
   for (const version of CLIENT_VERSIONS) {
     it(`here, joining and leaving with two users (socket.io-client ${version})`, async () => {
       const room = `room.v${version}`;
       const ann = await echoAs('ann', version);
       const annView = await joinPresence(ann, room);
-      assert.deepEqual(annView.here, [ANN.info]);
+      expect(annView.here).toEqual([ANN.info]);
       const bob = await echoAs('bob', version);
       const bobView = await joinPresence(bob, room);
-      assert.deepEqual(byJson(bobView.here), [ANN.info, BOB.info]);
+      expect(byJson(bobView.here)).toEqual([ANN.info, BOB.info]);
       await waitUntil(() => annView.joining.length === 1);
-      assert.deepEqual(annView.joining, [BOB.info]);
-      assert.deepEqual(bobView.joining, [], 'a user is not told about their own arrival');
+      expect(annView.joining).toEqual([BOB.info]);
+      // a user is not told about their own arrival
+      expect(bobView.joining).toEqual([]);
       bob.leave(room);
       await waitUntil(() => annView.leaving.length === 1);
-      assert.deepEqual(annView.leaving, [BOB.info]);
-      assert.deepEqual(await directory.members(`presence-${room}`), [{ user_id: 1, user_info: ANN.info }]);
+      expect(annView.leaving).toEqual([BOB.info]);
+      expect(await directory.members(`presence-${room}`)).toEqual([{ user_id: 1, user_info: ANN.info }]);
     });
   }
 
@@ -87,9 +56,9 @@ describe('presence channels on one node', () => {
     await joinPresence(bob, 'payloads');
     bob.disconnect();
     await waitUntil(() => leaving.length === 1);
-    assert.deepEqual(subscribed, [['presence-payloads', [{ user_id: 1, user_info: ANN.info }]]]);
-    assert.deepEqual(joining, [['presence-payloads', { user_id: 'b-2', user_info: BOB.info }]]);
-    assert.deepEqual(leaving, [['presence-payloads', { user_id: 'b-2', user_info: BOB.info }]]);
+    expect(subscribed).toEqual([['presence-payloads', [{ user_id: 1, user_info: ANN.info }]]]);
+    expect(joining).toEqual([['presence-payloads', { user_id: 'b-2', user_info: BOB.info }]]);
+    expect(leaving).toEqual([['presence-payloads', { user_id: 'b-2', user_info: BOB.info }]]);
   });
 
   it('one user in two tabs is one member: no joining for the second tab, leaving only after the last', async () => {
@@ -100,7 +69,8 @@ describe('presence channels on one node', () => {
     await waitUntil(() => view.joining.length === 1);
     const tab2 = await echoAs('ann', 2);
     const tab2View = await joinPresence(tab2, 'tabs');
-    assert.deepEqual(byJson(tab2View.here), [ANN.info, BOB.info], 'Ann is listed once');
+    // Ann is listed once
+    expect(byJson(tab2View.here)).toEqual([ANN.info, BOB.info]);
     tab1.disconnect();
     await waitUntil(async () => (await directory.members('presence-tabs')).length === 2);
     // Control: a third user's arrival is seen, so an earlier joining/leaving for Ann would have been too.
@@ -108,12 +78,13 @@ describe('presence channels on one node', () => {
     const carol = await echoAs('carol');
     await joinPresence(carol, 'tabs');
     await waitUntil(() => view.joining.length === 2);
-    assert.deepEqual(view.joining, [ANN.info, { name: 'Carol' }]);
-    assert.deepEqual(view.leaving, [], 'closing one of two tabs is not leaving');
+    expect(view.joining).toEqual([ANN.info, { name: 'Carol' }]);
+    // closing one of two tabs is not leaving
+    expect(view.leaving).toEqual([]);
     tab2.disconnect();
     await waitUntil(() => view.leaving.length === 1);
-    assert.deepEqual(view.leaving, [ANN.info]);
-    assert.equal(relay.gateway.localSubscriberCount('presence-tabs'), 2);
+    expect(view.leaving).toEqual([ANN.info]);
+    expect(relay.gateway.localSubscriberCount('presence-tabs')).toBe(2);
   });
 
   it('Laravel broadcasts reach presence members', async () => {

@@ -1,61 +1,29 @@
-import assert from 'node:assert/strict';
-import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
-import {
-  CLIENT_VERSIONS,
-  connected,
-  createEcho,
-  rawSocket,
-  recordEvents,
-  type ClientVersion,
-  type TestEcho,
-} from '../support/echo-client.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { CLIENT_VERSIONS, rawSocket, recordEvents, type ClientVersion, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
 import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
-import { LaravelPublisher } from '../support/laravel-publisher.js';
+import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { freePort, waitUntil } from '../support/ports.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 const PREFIX = 'laravel_database_';
 
 describe('private channels authorised by the Laravel app', () => {
-  let redis: TestRedis;
+  const fx = useFixture({ nodes: 0, prefix: PREFIX, auth: { 'ann-token': { id: 1, info: { name: 'Ann' } } } });
   let laravel: LaravelPublisher;
   let app: LaravelAuthStub;
   let relay: TestRelay;
-  const clients: TestEcho[] = [];
-  const relays: TestRelay[] = [];
 
   beforeAll(async () => {
-    redis = await startRedis();
-    laravel = new LaravelPublisher(redis.url, PREFIX);
-    app = await LaravelAuthStub.start();
-    app.users.set('ann-token', { id: 1, info: { name: 'Ann' } });
-    relay = await relayWith({ ECHO_RELAY_AUTH_HOST: app.url, ECHO_RELAY_AUTH_TIMEOUT_MS: '400' });
+    ({ laravel, app } = fx);
+    relay = await fx.startNode({ env: { ECHO_RELAY_AUTH_TIMEOUT_MS: '400' } });
   });
 
-  afterAll(async () => {
-    await Promise.all(relays.map((r) => r.stop()));
-    await laravel.close();
-    await app.close();
-    await redis.close();
-  });
+  /** A further node, with the suite's env and `env` over it. */
+  const relayWith = (env: Record<string, string>): Promise<TestRelay> => fx.startNode({ env });
 
-  afterEach(() => {
-    clients.splice(0).forEach((echo) => echo.disconnect());
-  });
-
-  async function relayWith(env: Record<string, string>): Promise<TestRelay> {
-    const started = await startReadyRelay({ env: { REDIS_URL: redis.url, REDIS_PREFIX: PREFIX, ...env } });
-    relays.push(started);
-    return started;
-  }
-
-  async function echoFor(version: ClientVersion, options: Record<string, unknown> = {}, on = relay): Promise<TestEcho> {
-    const echo = createEcho(on.url, version, options);
-    clients.push(echo);
-    await connected(echo);
-    return echo;
-  }
+  const echoFor = (version: ClientVersion, options: Record<string, unknown> = {}, on = relay): Promise<TestEcho> =>
+    fx.echo({ version, on, client: options });
 
   const asAnn = { auth: { headers: { Authorization: 'Bearer ann-token' } } };
 
@@ -76,7 +44,7 @@ describe('private channels authorised by the Laravel app', () => {
         await relay.waitForSubscribers('private-orders.7', 1);
         await laravel.broadcast(['private-orders.7'], 'order.shipped', { id: 7 });
         await waitUntil(() => got.length === 1);
-        assert.deepEqual(got, [{ id: 7 }]);
+        expect(got).toEqual([{ id: 7 }]);
       });
 
       it('forwards the auth headers, the handshake cookie and the form fields exactly', async () => {
@@ -87,15 +55,16 @@ describe('private channels authorised by the Laravel app', () => {
         echo.private(`headers.${version}`);
         await relay.waitForSubscribers(`private-headers.${version}`, 1);
         const [call] = app.callsFor(`private-headers.${version}`);
-        assert.equal(call.method, 'POST');
-        assert.equal(call.path, '/broadcasting/auth');
-        assert.deepEqual(call.form, { channel_name: `private-headers.${version}`, socket_id: echo.socketId() });
-        assert.equal(call.headers['content-type'], 'application/x-www-form-urlencoded');
-        assert.equal(call.headers.authorization, 'Bearer ann-token');
-        assert.equal(call.headers['x-csrf-token'], 'csrf-1');
-        assert.equal(call.headers.cookie, 'laravel_session=abc; XSRF-TOKEN=x');
-        assert.equal(call.headers['x-requested-with'], 'XMLHttpRequest');
-        assert.equal(call.headers.host, new URL(app.url).host, 'a client cannot redirect the call with Host');
+        expect(call.method).toBe('POST');
+        expect(call.path).toBe('/broadcasting/auth');
+        expect(call.form).toEqual({ channel_name: `private-headers.${version}`, socket_id: echo.socketId() });
+        expect(call.headers['content-type']).toBe('application/x-www-form-urlencoded');
+        expect(call.headers.authorization).toBe('Bearer ann-token');
+        expect(call.headers['x-csrf-token']).toBe('csrf-1');
+        expect(call.headers.cookie).toBe('laravel_session=abc; XSRF-TOKEN=x');
+        expect(call.headers['x-requested-with']).toBe('XMLHttpRequest');
+        // a client cannot redirect the call with Host
+        expect(call.headers.host).toBe(new URL(app.url).host);
       });
 
       it('sends the cookie the client gave instead of the handshake one', async () => {
@@ -105,7 +74,7 @@ describe('private channels authorised by the Laravel app', () => {
         });
         echo.private(`cookie.${version}`);
         await relay.waitForSubscribers(`private-cookie.${version}`, 1);
-        assert.equal(app.callsFor(`private-cookie.${version}`)[0].headers.cookie, 'laravel_session=ann-token');
+        expect(app.callsFor(`private-cookie.${version}`)[0].headers.cookie).toBe('laravel_session=ann-token');
       });
 
       it('403: subscription_error(channel, 403) to that socket only, and no events', async () => {
@@ -115,15 +84,15 @@ describe('private channels authorised by the Laravel app', () => {
         const denied: unknown[] = [];
         const control: unknown[] = [];
         echo.channel('control').listen('.tick', (d: unknown) => control.push(d));
-        assert.deepEqual(await refusal(echo, `denied.${version}`), [`private-denied.${version}`, 403]);
+        expect(await refusal(echo, `denied.${version}`)).toEqual([`private-denied.${version}`, 403]);
         echo.private(`denied.${version}`).listen('.secret', (d: unknown) => denied.push(d));
         await relay.waitForSubscribers('control', 1);
         await laravel.broadcast([`private-denied.${version}`], 'secret', { leaked: true });
         await laravel.broadcast(['control'], 'tick', { n: 1 });
         await waitUntil(() => control.length === 1);
-        assert.deepEqual(denied, []);
-        assert.deepEqual(bystanderErrors, []);
-        assert.equal(relay.gateway.localSubscriberCount(`private-denied.${version}`), 0);
+        expect(denied).toEqual([]);
+        expect(bystanderErrors).toEqual([]);
+        expect(relay.gateway.localSubscriberCount(`private-denied.${version}`)).toBe(0);
       });
     });
   }
@@ -131,14 +100,14 @@ describe('private channels authorised by the Laravel app', () => {
   for (const status of [401, 404, 419, 500]) {
     it(`${status} from the app becomes subscription_error(channel, ${status})`, async () => {
       const echo = await echoFor(4, asAnn);
-      assert.deepEqual(await refusal(echo, `status.${status}`), [`private-status.${status}`, status]);
-      assert.equal(relay.gateway.localSubscriberCount(`private-status.${status}`), 0);
+      expect(await refusal(echo, `status.${status}`)).toEqual([`private-status.${status}`, status]);
+      expect(relay.gateway.localSubscriberCount(`private-status.${status}`)).toBe(0);
     });
   }
 
   it('a guest (no session, no token) is refused with 403', async () => {
     const echo = await echoFor(4);
-    assert.deepEqual(await refusal(echo, 'orders.1'), ['private-orders.1', 403]);
+    expect(await refusal(echo, 'orders.1')).toEqual(['private-orders.1', 403]);
   });
 
   it('a slow app times out with status 0 while the relay keeps serving others', async () => {
@@ -152,24 +121,25 @@ describe('private channels authorised by the Laravel app', () => {
     await relay.waitForSubscribers('private-served.1', 1);
     await laravel.broadcast(['private-served.1'], 'ok', { n: 1 });
     await waitUntil(() => got.length === 1);
-    assert.deepEqual(errors, [], 'the other socket was served before the slow call gave up');
+    // the other socket was served before the slow call gave up
+    expect(errors).toEqual([]);
     await waitUntil(() => errors.length === 1);
-    assert.deepEqual(errors, [['private-slow.1', 0]]);
-    assert.equal(relay.gateway.localSubscriberCount('private-slow.1'), 0);
-    assert.equal((await relay.metrics.authRequests.get()).values.find((v) => v.labels.outcome === 'timeout')?.value, 1);
+    expect(errors).toEqual([['private-slow.1', 0]]);
+    expect(relay.gateway.localSubscriberCount('private-slow.1')).toBe(0);
+    expect((await relay.metrics.authRequests.get()).values.find((v) => v.labels.outcome === 'timeout')?.value).toBe(1);
   });
 
   it('a refused connection to the app is status 0, and other sockets are still served', async () => {
     const down = await relayWith({ ECHO_RELAY_AUTH_HOST: `http://127.0.0.1:${await freePort()}` });
     const echo = await echoFor(4, asAnn, down);
-    assert.deepEqual(await refusal(echo, 'orders.9'), ['private-orders.9', 0]);
+    expect(await refusal(echo, 'orders.9')).toEqual(['private-orders.9', 0]);
     const publicClient = await echoFor(2, {}, down);
     const got: unknown[] = [];
     publicClient.channel('news').listen('.item', (d: unknown) => got.push(d));
     await down.waitForSubscribers('news', 1);
     await laravel.broadcast(['news'], 'item', { n: 1 });
     await waitUntil(() => got.length === 1);
-    assert.equal(rawSocket(echo).connected, true);
+    expect(rawSocket(echo).connected).toBe(true);
   });
 
   it('a presence answer without channel_data is logged as misconfigured and refused', async () => {
@@ -177,12 +147,12 @@ describe('private channels authorised by the Laravel app', () => {
     const errors = recordEvents(echo, 'subscription_error');
     echo.join('broken.1');
     await waitUntil(() => errors.length === 1);
-    assert.deepEqual(errors, [['presence-broken.1', 200]]);
-    assert.equal(relay.gateway.localSubscriberCount('presence-broken.1'), 0);
+    expect(errors).toEqual([['presence-broken.1', 200]]);
+    expect(relay.gateway.localSubscriberCount('presence-broken.1')).toBe(0);
     // Nest's Logger is process-wide: the line lands in the logger of the relay started last.
-    const lines = relays.flatMap((r) => r.logs.matching(/presence channel "presence-broken\.1".*channel_data/));
-    assert.equal(lines.length, 1);
-    assert.equal(rawSocket(echo).connected, true);
+    const lines = fx.nodes.flatMap((r) => r.logs.matching(/presence channel "presence-broken\.1".*channel_data/));
+    expect(lines.length).toBe(1);
+    expect(rawSocket(echo).connected).toBe(true);
   });
 
   it('picks the auth host by Origin only among the configured hosts', async () => {
@@ -196,10 +166,11 @@ describe('private channels authorised by the Laravel app', () => {
       const fromElsewhere = await echoFor(4, { ...asAnn, extraHeaders: { Origin: 'http://127.0.0.1:1' } }, multi);
       fromElsewhere.private('origin.elsewhere');
       await multi.waitForSubscribers('private-origin.elsewhere', 1);
-      assert.equal(other.callsFor('private-origin.other').length, 1);
-      assert.equal(app.callsFor('private-origin.other').length, 0);
-      assert.equal(app.callsFor('private-origin.elsewhere').length, 1, 'unknown origin: the first host');
-      assert.equal(other.callsFor('private-origin.elsewhere').length, 0);
+      expect(other.callsFor('private-origin.other').length).toBe(1);
+      expect(app.callsFor('private-origin.other').length).toBe(0);
+      // unknown origin: the first host
+      expect(app.callsFor('private-origin.elsewhere').length).toBe(1);
+      expect(other.callsFor('private-origin.elsewhere').length).toBe(0);
     } finally {
       await other.close();
     }

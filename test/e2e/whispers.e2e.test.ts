@@ -1,57 +1,28 @@
-import assert from 'node:assert/strict';
-import { afterAll, afterEach, beforeAll, describe, it } from '@jest/globals';
-import {
-  CLIENT_VERSIONS,
-  connected,
-  createEcho,
-  rawSocket,
-  type ClientVersion,
-  type TestEcho,
-} from '../support/echo-client.js';
-import { LaravelAuthStub } from '../support/laravel-auth-stub.js';
-import { LaravelPublisher } from '../support/laravel-publisher.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { CLIENT_VERSIONS, rawSocket, type ClientVersion, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
+import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
-import { startRedis, type TestRedis } from '../support/redis-server.js';
-import { startReadyRelay, type TestRelay } from '../support/relay.js';
+import type { TestRelay } from '../support/relay.js';
 
 describe('whispers (client events)', () => {
-  let redis: TestRedis;
-  let app: LaravelAuthStub;
+  const fx = useFixture({
+    nodes: 2,
+    auth: { ann: { id: 1, info: { name: 'Ann' } }, bob: { id: 2, info: { name: 'Bob' } } },
+  });
   let nodeA: TestRelay;
   let nodeB: TestRelay;
   let quiet: TestRelay;
   let laravel: LaravelPublisher;
-  const clients: TestEcho[] = [];
 
   beforeAll(async () => {
-    redis = await startRedis();
-    laravel = new LaravelPublisher(redis.url, '');
-    app = await LaravelAuthStub.start();
-    app.users.set('ann', { id: 1, info: { name: 'Ann' } });
-    app.users.set('bob', { id: 2, info: { name: 'Bob' } });
-    const env = { REDIS_URL: redis.url, ECHO_RELAY_AUTH_HOST: app.url };
-    nodeA = await startReadyRelay({ env });
-    nodeB = await startReadyRelay({ env });
-    quiet = await startReadyRelay({ env: { ...env, ECHO_RELAY_WHISPERS: 'false' } });
+    [nodeA, nodeB] = fx.nodes;
+    laravel = fx.laravel;
+    quiet = await fx.startNode({ env: { ECHO_RELAY_WHISPERS: 'false' } });
   });
 
-  afterAll(async () => {
-    await Promise.all([nodeA.stop(), nodeB.stop(), quiet.stop()]);
-    await laravel.close();
-    await app.close();
-    await redis.close();
-  });
-
-  afterEach(() => {
-    clients.splice(0).forEach((echo) => echo.disconnect());
-  });
-
-  async function echoAs(token: string, relay: TestRelay, version: ClientVersion = 4): Promise<TestEcho> {
-    const echo = createEcho(relay.url, version, { auth: { headers: { Authorization: `Bearer ${token}` } } });
-    clients.push(echo);
-    await connected(echo);
-    return echo;
-  }
+  const echoAs = (token: string, relay: TestRelay, version: ClientVersion = 4): Promise<TestEcho> =>
+    fx.echoAs(token, { on: relay, version });
 
   /** Subscribes to a private channel, listening for `client-typing`. */
   async function member(echo: TestEcho, relay: TestRelay, name: string, count: number): Promise<unknown[]> {
@@ -82,8 +53,8 @@ describe('whispers (client events)', () => {
       ann.private(`chat.v${version}`).whisper('typing', { who: 'ann', n: 1 });
       bob.private(`chat.v${version}`).whisper('typing', { who: 'bob', n: 1 });
       await waitUntil(() => annGot.length === 1 && bobGot.length === 1);
-      assert.deepEqual(annGot, [{ who: 'bob', n: 1 }]);
-      assert.deepEqual(bobGot, [{ who: 'ann', n: 1 }]);
+      expect(annGot).toEqual([{ who: 'bob', n: 1 }]);
+      expect(bobGot).toEqual([{ who: 'ann', n: 1 }]);
     });
   }
 
@@ -97,7 +68,7 @@ describe('whispers (client events)', () => {
     await nodeB.waitForSubscribers('presence-room.w', 1);
     ann.join('room.w').whisper('typing', { across: true });
     await waitUntil(() => got.length === 1);
-    assert.deepEqual(got, [{ across: true }]);
+    expect(got).toEqual([{ across: true }]);
   });
 
   it('is refused from a socket that is not a member of the channel', async () => {
@@ -110,7 +81,7 @@ describe('whispers (client events)', () => {
     await sendAndCount(nodeA, outsider, body, 'refused');
     ann.private('members.only').whisper('typing', { from: 'ann' });
     await waitUntil(() => bobGot.length === 1);
-    assert.deepEqual(bobGot, [{ from: 'ann' }]);
+    expect(bobGot).toEqual([{ from: 'ann' }]);
   });
 
   it('is refused on public channels', async () => {
@@ -125,7 +96,7 @@ describe('whispers (client events)', () => {
     await sendAndCount(nodeA, ann, { channel: 'lobby', event: 'client-typing', data: { n: 1 } }, 'refused');
     ann.private('lobby.control').whisper('typing', { n: 2 });
     await waitUntil(() => control.length === 1);
-    assert.deepEqual(got, []);
+    expect(got).toEqual([]);
   });
 
   it('is refused for event names that do not start with client-', async () => {
@@ -139,7 +110,7 @@ describe('whispers (client events)', () => {
     await sendAndCount(nodeA, ann, body, 'refused');
     ann.private('names').whisper('typing', { real: true });
     await waitUntil(() => bobGot.length === 1);
-    assert.deepEqual(spoofed, []);
+    expect(spoofed).toEqual([]);
   });
 
   it('is rate-limited per socket (10 a second by default) and the drops are counted', async () => {
@@ -160,11 +131,10 @@ describe('whispers (client events)', () => {
     await waitUntil(async () => (await counted()) === 15, 5000, 'all 15 whispers handled');
     const relayed = (await whisperCount(nodeA, 'relayed')) - relayedBefore;
     await waitUntil(() => bobGot.length === relayed);
-    assert.ok(relayed >= 10 && relayed <= 11, `${relayed} relayed out of a burst of 15`);
-    assert.deepEqual(
-      bobGot.slice(0, 10),
-      Array.from({ length: 10 }, (_, n) => ({ n })),
-    );
+    // relayed out of a burst of 15
+    expect(relayed).toBeGreaterThanOrEqual(10);
+    expect(relayed).toBeLessThanOrEqual(11);
+    expect(bobGot.slice(0, 10)).toEqual(Array.from({ length: 10 }, (_, n) => ({ n })));
   });
 
   it('gives every socket its own allowance', async () => {
@@ -189,6 +159,6 @@ describe('whispers (client events)', () => {
     // Anything the relay had sent Bob before this broadcast arrives first.
     await laravel.broadcast(['off.control'], 'tick', {});
     await waitUntil(() => control.length === 1);
-    assert.deepEqual(bobGot, []);
+    expect(bobGot).toEqual([]);
   });
 });

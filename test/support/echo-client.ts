@@ -72,25 +72,3 @@ export function recordEvents(echo: TestEcho, event: string): unknown[][] {
   rawSocket(echo).on(event, (...args) => seen.push(args));
   return seen;
 }
-
-/**
- * Echo clients that a spec opens and closes together: `on()` connects one subscribed to a public
- * channel, `closeAll()` (from an `afterEach`) disconnects every one.
- */
-export class EchoPool {
-  private readonly clients: TestEcho[] = [];
-
-  constructor(private readonly url: () => string) {}
-
-  async on(version: ClientVersion, channel: string, options: Record<string, unknown> = {}): Promise<TestEcho> {
-    const echo = createEcho(this.url(), version, options);
-    this.clients.push(echo);
-    echo.channel(channel);
-    await connected(echo);
-    return echo;
-  }
-
-  closeAll(): void {
-    this.clients.splice(0).forEach((echo) => echo.disconnect());
-  }
-}

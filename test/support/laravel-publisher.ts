@@ -23,6 +23,8 @@ export class LaravelPublisher {
     readonly prefix = 'laravel_database_',
   ) {
     this.redis = new Redis(url);
+    // A publisher outliving its Redis (a spec that restarts it) retries quietly until closed.
+    this.redis.on('error', () => undefined);
   }
 
   /** `broadcast(new Event)`: one EVAL publishing the same payload to every channel. */
@@ -36,7 +38,10 @@ export class LaravelPublisher {
     return this.redis.publish(channel, payload);
   }
 
+  /** Quits; safe to call twice, and does not wait on a Redis that is gone. */
   async close(): Promise<void> {
+    if (this.redis.status === 'end') return;
+    if (this.redis.status !== 'ready') return this.redis.disconnect();
     await this.redis.quit();
   }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { freePort, waitUntil } from './ports.js';
-import { haveRedisServer } from './redis-server.js';
+import { haveRedisServer, startRedis, type TestRedis } from './redis-server.js';
 
 /** A group of redis-server processes started for one spec, killed together. */
 export interface RedisGroup {
@@ -64,7 +64,9 @@ async function ask(port: number, ...command: string[]): Promise<string> {
     await client.connect();
     return String(await client.call(command[0], ...command.slice(1)));
   } finally {
-    client.disconnect();
+    // A refused connection has already ended; disconnecting it again arms ioredis's 2 s
+    // stream-close timer, which would hold the Jest worker open after the last test.
+    if (client.status !== 'end') client.disconnect();
   }
 }
 
@@ -156,12 +158,46 @@ export async function startRedisSentinel(): Promise<RedisGroup> {
   return { nodes: [`127.0.0.1:${master}`], sentinels: [`127.0.0.1:${sentinel}`], close: () => killAll(children) };
 }
 
-/** The topologies beyond one Redis, each with how to start it and the env that points echo-relay at it. */
-export const REDIS_TOPOLOGIES: [string, () => Promise<RedisGroup>, (g: RedisGroup) => Record<string, string>][] = [
-  ['Redis Cluster (3 masters)', () => startRedisCluster(3), (g) => ({ REDIS_CLUSTER_NODES: g.nodes.join(',') })],
-  [
-    'Redis Sentinel',
-    startRedisSentinel,
-    (g) => ({ REDIS_SENTINELS: g.sentinels.join(','), REDIS_SENTINEL_MASTER: 'mymaster' }),
-  ],
-];
+/** Which Redis a suite runs on. */
+export type RedisKind = 'single' | 'sentinel' | 'cluster';
+
+/** One Redis topology started for a suite, and how echo-relay and a Laravel app reach it. */
+export interface RedisSetup {
+  kind: RedisKind;
+  /** Env that points echo-relay (in this process or a child) at it. */
+  env: Record<string, string>;
+  /** `host:port` of every data node (one for a single Redis or Sentinel). */
+  nodes: string[];
+  /** A URL a plain client can PUBLISH through (a Cluster forwards publishes to every node). */
+  url: string;
+  /** The redis-server itself, to stop and start (single Redis only). */
+  server?: TestRedis;
+  close(): Promise<void>;
+}
+
+/** Why `kind` cannot be started here, or `false`. */
+export function cannotStart(kind: RedisKind): string | false {
+  if (kind === 'single') return false;
+  return canStartTopologies() ? false : 'needs redis-server and redis-cli';
+}
+
+/** Starts a single redis-server, a Sentinel-managed master, or a 3-master Cluster. */
+export async function startRedisSetup(kind: RedisKind): Promise<RedisSetup> {
+  if (kind === 'single') {
+    const server = await startRedis();
+    return {
+      kind,
+      env: { REDIS_URL: server.url },
+      nodes: [`${server.host}:${server.port}`],
+      url: server.url,
+      server,
+      close: () => server.close(),
+    };
+  }
+  const group = kind === 'cluster' ? await startRedisCluster(3) : await startRedisSentinel();
+  const env: Record<string, string> =
+    kind === 'cluster'
+      ? { REDIS_CLUSTER_NODES: group.nodes.join(',') }
+      : { REDIS_SENTINELS: group.sentinels.join(','), REDIS_SENTINEL_MASTER: 'mymaster' };
+  return { kind, env, nodes: group.nodes, url: `redis://${group.nodes[0]}`, close: () => group.close() };
+}

@@ -1,42 +1,66 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitUntil } from './ports.js';
+import { httpStatus } from './http.js';
+import { sleep } from './ports.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/**
+ * Starting `node dist/main.js` (loading Nest and every module) takes about a second on an idle
+ * machine and well over ten on a loaded one; a child that fails exits early and is reported at once.
+ */
+const START_TIMEOUT_MS = 60_000;
+
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 /** echo-relay as operators run it: the built `dist/main.js` (or the bin) in its own process. */
 export interface RelayProcess {
   child: ChildProcess;
-  port: number;
+  /** Where it listens, known once it logged `serving on` (see `waitListening`). */
   url: string;
   stdout: () => string;
   stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exited: Promise<ProcessExit>;
 }
 
-export async function spawnRelay(
+/**
+ * Spawns the relay on port 0 (unless `env.PORT` or a config file says otherwise): the kernel picks
+ * the port as the child binds, so no other test can take it in between; the child's own
+ * `serving on <url>` line says which one it got.
+ */
+export function spawnRelay(
   options: { args?: string[]; env?: Record<string, string>; cwd?: string; bin?: boolean } = {},
-): Promise<RelayProcess> {
-  const port = await freePort();
+): RelayProcess {
   const entry = options.bin ? 'bin/echo-relay.js' : 'dist/main.js';
   const child = spawn(process.execPath, [ROOT + entry, ...(options.args ?? [])], {
     cwd: options.cwd ?? ROOT,
-    env: { PATH: process.env.PATH, PORT: String(port), ECHO_RELAY_HOST: '127.0.0.1', ...options.env },
+    env: { PATH: process.env.PATH, PORT: '0', ECHO_RELAY_HOST: '127.0.0.1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let err = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<ProcessExit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const relay: RelayProcess = { child, url: '', stdout: () => out, stderr: () => err, exited };
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    relay.url ||= /serving on (https?:\/\/[^\s"]+)/.exec(out)?.[1] ?? '';
+  });
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, port, url: `http://127.0.0.1:${port}`, stdout: () => out, stderr: () => err, exited };
+  return relay;
 }
 
-/** Waits for `/ready` to answer 200. */
-export async function waitReady(relay: RelayProcess, timeoutMs = 10_000): Promise<void> {
-  await waitUntil(async () => (await fetch(`${relay.url}/ready`)).status === 200, timeoutMs, 'relay process readiness');
+/** Resolves once the process logged where it listens; fails at once, with its output, if it exits first. */
+export async function waitListening(relay: RelayProcess, timeoutMs = START_TIMEOUT_MS): Promise<void> {
+  await followProcess(relay, timeoutMs, 'to listen', () => Promise.resolve(relay.url !== ''));
+}
+
+/** Waits until it listens and `/ready` answers 200 (its Redis subscription is live). */
+export async function waitReady(relay: RelayProcess, timeoutMs = START_TIMEOUT_MS): Promise<void> {
+  await waitListening(relay, timeoutMs);
+  await followProcess(relay, 10_000, 'to be ready', async () => (await httpStatus(`${relay.url}/ready`)) === 200);
 }
 
 /** Kills the process if a test left it running. */
@@ -45,4 +69,27 @@ export async function killRelay(relay: RelayProcess): Promise<void> {
     relay.child.kill('SIGKILL');
     await relay.exited;
   }
+}
+
+/** Polls `check` while the child runs; an exit or the deadline fails with what the child printed. */
+async function followProcess(
+  relay: RelayProcess,
+  timeoutMs: number,
+  what: string,
+  check: () => Promise<boolean>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exit: ProcessExit | undefined;
+  void relay.exited.then((e) => (exit = e));
+  for (;;) {
+    if (exit) throw new Error(`relay process exited (${exit.code ?? exit.signal}) before ${what}\n${output(relay)}`);
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`relay process not ${what} after ${timeoutMs} ms\n${output(relay)}`);
+    await sleep(50);
+  }
+}
+
+function output(relay: RelayProcess): string {
+  const tail = (text: string): string => text.split('\n').slice(-20).join('\n');
+  return `--- stdout\n${tail(relay.stdout())}\n--- stderr\n${tail(relay.stderr())}`;
 }
