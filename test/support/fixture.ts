@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, expect } from '@jest/globals';
-import type { PlainObject } from '../../src/config/deep-merge.js';
+import type { PlainObject } from '../../src/common/plain-object.js';
 import { connected, createEcho, type ClientVersion, type TestEcho } from './echo-client.js';
 import { ApiClient } from './http-api.js';
 import { LaravelAuthStub, type StubUser } from './laravel-auth-stub.js';
