@@ -6,6 +6,7 @@ import { BroadcastConfig, broadcastConfigSlice } from '../broadcast/broadcast.co
 import { PresenceConfig, WhisperConfig, presenceConfigSlice, whisperConfigSlice } from '../channels/channels.config.js';
 import type { PlainObject } from '../common/plain-object.js';
 import { ApiConfig, apiConfigSlice } from '../http-api/api.config.js';
+import { LimitsConfig, limitsConfigSlice } from '../limits/limits.config.js';
 import { ShutdownConfig, shutdownConfigSlice } from '../lifecycle/shutdown.config.js';
 import { LogConfig, logConfigSlice } from '../logging/log.config.js';
 import { RedisConfig, redisConfigSlice } from '../redis/redis.config.js';
@@ -26,6 +27,7 @@ export class RelayConfig {
   @ValidateNested() @Type(() => PresenceConfig) presence!: PresenceConfig;
   @ValidateNested() @Type(() => WhisperConfig) whispers!: WhisperConfig;
   @ValidateNested() @Type(() => ApiConfig) api!: ApiConfig;
+  @ValidateNested() @Type(() => LimitsConfig) limits!: LimitsConfig;
   /** Where the old laravel-echo-server.json came from, if any. */
   @IsOptional() @IsString() sourceFile?: string;
 }
@@ -43,6 +45,7 @@ export const CONFIG_SLICES: { readonly [K in ConfigSection]: ConfigSlice<RelayCo
   presence: presenceConfigSlice,
   whispers: whisperConfigSlice,
   api: apiConfigSlice,
+  limits: limitsConfigSlice,
 };
 
 /** The slices with their section names, in `RelayConfig`'s order. */

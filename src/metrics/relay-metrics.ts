@@ -70,7 +70,7 @@ export class RelayMetrics {
 
   readonly whispers = new Counter({
     name: `${METRIC_PREFIX}whispers_total`,
-    help: 'Client events (whispers), by result (relayed, rate_limited, refused)',
+    help: 'Client events (whispers), by result (relayed, rate_limited, too_large, refused)',
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
@@ -79,6 +79,35 @@ export class RelayMetrics {
     name: `${METRIC_PREFIX}ingest_to_emit_seconds`,
     help: 'Time from a broadcast arriving to its emit on this node',
     buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
+    registers: [this.registry],
+  });
+
+  /** Limits (`limits.*`) when they trigger: each counted where it acts. */
+  readonly slowConsumerDisconnects = new Counter({
+    name: `${METRIC_PREFIX}slow_consumer_disconnects_total`,
+    help: 'Sockets disconnected for holding more than limits.maxBufferedBytes unwritten, by transport',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+
+  readonly connectionsRefused = new Counter({
+    name: `${METRIC_PREFIX}connections_refused_total`,
+    help: 'Handshakes refused with 503, by limit (max_connections, max_connections_per_ip)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly subscriptionsRefused = new Counter({
+    name: `${METRIC_PREFIX}subscriptions_refused_total`,
+    help: 'Subscribes refused by a limit, by limit (max_channels: subscription_error 429)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly authWaiting = new Gauge({
+    name: `${METRIC_PREFIX}auth_waiting`,
+    help: 'Authorisations waiting for a slot, by limit (socket: maxPendingAuthPerSocket, node: authConcurrency)',
+    labelNames: ['limit'] as const,
     registers: [this.registry],
   });
 

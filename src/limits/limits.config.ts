@@ -1,0 +1,60 @@
+import { IsInt, IsString, Max, Min } from 'class-validator';
+import type { ConfigKey, ConfigSlice } from '../config/config-slice.js';
+
+/**
+ * What one client, one IP address or the whole node may cost: every limit of echo-relay in one
+ * section, so one README table lists them all. `0` means unlimited where a field says so.
+ */
+export class LimitsConfig {
+  /**
+   * Bytes queued for one socket but not yet written (WebSocket: what `ws` and the kernel socket
+   * hold; long-polling: engine.io's write buffer). A socket over it is disconnected at once.
+   * @default 4194304
+   */
+  @IsInt() @Min(1024) maxBufferedBytes!: number;
+  /** Authorisations of one socket in flight at once; further subscribes wait their turn. @default 8 */
+  @IsInt() @Min(1) @Max(1_000) maxPendingAuthPerSocket!: number;
+  /** Concurrent requests of this node to the auth host (one keep-alive agent). @default 256 */
+  @IsInt() @Min(1) @Max(65_536) authConcurrency!: number;
+  /** Channels one socket may be subscribed to; past it `subscription_error` 429. @default 1000 */
+  @IsInt() @Min(1) maxChannelsPerSocket!: number;
+  /** Connections this node accepts at once; `0` is unlimited. @default 0 */
+  @IsInt() @Min(0) maxConnections!: number;
+  /** Connections from one client IP address at once; `0` is unlimited. @default 0 */
+  @IsInt() @Min(0) maxConnectionsPerIp!: number;
+  /**
+   * Proxies (IP addresses) whose `X-Forwarded-For` names the client for `maxConnectionsPerIp`;
+   * from anyone else the header is ignored. @default []
+   */
+  @IsString({ each: true }) trustedProxies!: string[];
+  /** Largest whisper (client event), its text and binary attachments counted together. @default 65536 */
+  @IsInt() @Min(1) maxWhisperBytes!: number;
+}
+
+export const limitsConfigSlice: ConfigSlice<LimitsConfig> = {
+  type: LimitsConfig,
+  defaults: () => ({
+    maxBufferedBytes: 4 * 1024 * 1024,
+    maxPendingAuthPerSocket: 8,
+    authConcurrency: 256,
+    maxChannelsPerSocket: 1_000,
+    maxConnections: 0,
+    maxConnectionsPerIp: 0,
+    trustedProxies: [],
+    maxWhisperBytes: 64 * 1024,
+  }),
+  keys: [
+    limit('maxBufferedBytes', 'ECHO_RELAY_MAX_BUFFERED_BYTES'),
+    limit('maxPendingAuthPerSocket', 'ECHO_RELAY_MAX_PENDING_AUTH_PER_SOCKET'),
+    limit('authConcurrency', 'ECHO_RELAY_AUTH_CONCURRENCY'),
+    limit('maxChannelsPerSocket', 'ECHO_RELAY_MAX_CHANNELS_PER_SOCKET'),
+    limit('maxConnections', 'ECHO_RELAY_MAX_CONNECTIONS'),
+    limit('maxConnectionsPerIp', 'ECHO_RELAY_MAX_CONNECTIONS_PER_IP'),
+    { path: 'limits.trustedProxies', file: 'limits.trustedProxies', env: ['ECHO_RELAY_TRUSTED_PROXIES'], kind: 'list' },
+    limit('maxWhisperBytes', 'ECHO_RELAY_MAX_WHISPER_BYTES'),
+  ],
+};
+
+function limit(name: Exclude<keyof LimitsConfig, 'trustedProxies'>, env: string): ConfigKey {
+  return { path: `limits.${name}`, file: `limits.${name}`, env: [env], kind: 'int' };
+}
