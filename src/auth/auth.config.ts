@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsString, Max, Min, ValidateNested } from 'class-validator';
 import type { ConfigSlice } from '../config/config-slice.js';
+import { DEFAULT_BLOCKED_HEADERS } from './laravel/auth-target.js';
 
 /** Verification of JSON Web Tokens for `auth.driver: 'jwt'` (stacks without Laravel sessions). */
 export class JwtConfig {
@@ -44,6 +45,12 @@ export class AuthConfig {
   @IsInt() @Min(100) @Max(120_000) timeoutMs!: number;
   /** PEM file of extra CA certificates trusted for an `https` auth host (system CAs stay trusted). @default '' */
   @IsString() caFile!: string;
+  /**
+   * Headers the client's `auth.headers` may not pass on to the auth call (case-insensitive); the
+   * framing headers (`Host`, `Content-Length`, `Connection`…) are never passed on. Setting it
+   * replaces the default list. @default DEFAULT_BLOCKED_HEADERS (proxy and method-override headers)
+   */
+  @IsString({ each: true }) blockedHeaders!: string[];
   /** Settings of the `jwt` driver. */
   @ValidateNested() @Type(() => JwtConfig) jwt!: JwtConfig;
 }
@@ -56,6 +63,7 @@ export const authConfigSlice: ConfigSlice<AuthConfig> = {
     endpoint: '/broadcasting/auth',
     timeoutMs: 5000,
     caFile: '',
+    blockedHeaders: [...DEFAULT_BLOCKED_HEADERS],
     jwt: {
       secret: '',
       publicKey: '',
@@ -79,6 +87,12 @@ export const authConfigSlice: ConfigSlice<AuthConfig> = {
     { path: 'auth.endpoint', file: 'authEndpoint', env: ['ECHO_RELAY_AUTH_ENDPOINT'], kind: 'string' },
     { path: 'auth.timeoutMs', file: 'authTimeoutMs', env: ['ECHO_RELAY_AUTH_TIMEOUT_MS'], kind: 'int' },
     { path: 'auth.caFile', file: 'authCaFile', env: ['ECHO_RELAY_AUTH_CA_FILE'], kind: 'string' },
+    {
+      path: 'auth.blockedHeaders',
+      file: 'authBlockedHeaders',
+      env: ['ECHO_RELAY_AUTH_BLOCKED_HEADERS'],
+      kind: 'list',
+    },
     { path: 'auth.jwt.secret', file: 'jwt.secret', env: ['ECHO_RELAY_JWT_SECRET'], kind: 'string' },
     { path: 'auth.jwt.publicKey', file: 'jwt.publicKey', env: ['ECHO_RELAY_JWT_PUBLIC_KEY'], kind: 'string' },
     { path: 'auth.jwt.jwksUrl', file: 'jwt.jwksUrl', env: ['ECHO_RELAY_JWT_JWKS_URL'], kind: 'string' },

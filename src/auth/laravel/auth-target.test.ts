@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
 import type { AuthRequest } from '../channel-authorizer.js';
-import { authForm, authUrl, chooseAuthHost, forwardedHeaders, originOf } from './auth-target.js';
+import { authConfigSlice } from '../auth.config.js';
+import {
+  authForm,
+  authUrl,
+  chooseAuthHost,
+  DEFAULT_BLOCKED_HEADERS,
+  forwardedHeaders,
+  originOf,
+} from './auth-target.js';
 
 const HOSTS = ['https://app.test', 'https://admin.app.test:8443', 'http://legacy.test/sub'];
 
@@ -131,6 +139,60 @@ describe('forwardedHeaders', () => {
       }),
     );
     assert.deepEqual(headers, {
+      'X-Requested-With': 'XMLHttpRequest',
+      'Content-Type': 'application/x-www-form-urlencoded',
+    });
+  });
+
+  // What a browser could forge through Echo's `auth.headers` to make Laravel (behind TrustProxies,
+  // or with a method-override middleware) believe another client address, host, URL or method.
+  const PROXY_AND_OVERRIDE = [
+    'X-Forwarded-For',
+    'X-Forwarded-Host',
+    'X-Forwarded-Proto',
+    'X-Forwarded-Port',
+    'X-Forwarded-Prefix',
+    'Forwarded',
+    'X-Real-IP',
+    'X-Original-URL',
+    'X-Rewrite-URL',
+    'X-HTTP-Method-Override',
+    'X-HTTP-Method',
+    'X-Method-Override',
+    'X-Client-IP',
+    'True-Client-IP',
+    'CF-Connecting-IP',
+    'X-Cluster-Client-IP',
+  ];
+
+  it('leaves out proxy and method-override headers by default, in any case, from subscribe and CONNECT', () => {
+    const forged = Object.fromEntries(PROXY_AND_OVERRIDE.map((name) => [name, '10.0.0.1']));
+    const lower = Object.fromEntries(PROXY_AND_OVERRIDE.map((name) => [name.toLowerCase(), 'x']));
+    const upper = Object.fromEntries(PROXY_AND_OVERRIDE.map((name) => [name.toUpperCase(), 'PUT']));
+    const headers = forwardedHeaders(
+      request({
+        headers: { ...forged, 'X-CSRF-TOKEN': 'c', Authorization: 'Bearer t' },
+        handshakeAuth: { headers: { ...lower, ...upper, 'X-Tenant': 't1' } },
+      }),
+    );
+    assert.deepEqual(headers, {
+      'X-Tenant': 't1',
+      'X-CSRF-TOKEN': 'c',
+      Authorization: 'Bearer t',
+      'X-Requested-With': 'XMLHttpRequest',
+      'Content-Type': 'application/x-www-form-urlencoded',
+    });
+  });
+
+  it('is the default of auth.blockedHeaders, which replaces it; framing headers stay out regardless', () => {
+    assert.deepEqual(authConfigSlice.defaults().blockedHeaders, [...DEFAULT_BLOCKED_HEADERS]);
+    for (const name of PROXY_AND_OVERRIDE) assert.ok(DEFAULT_BLOCKED_HEADERS.includes(name.toLowerCase()), name);
+    const headers = forwardedHeaders(
+      request({ headers: { 'X-Forwarded-For': '10.0.0.1', 'x-debug': 'on', Host: 'evil.test' } }),
+      ['X-DEBUG ', 'Transfer-Encoding'],
+    );
+    assert.deepEqual(headers, {
+      'X-Forwarded-For': '10.0.0.1',
       'X-Requested-With': 'XMLHttpRequest',
       'Content-Type': 'application/x-www-form-urlencoded',
     });

@@ -2,7 +2,10 @@ import { validateHeaderName, validateHeaderValue, type IncomingHttpHeaders } fro
 import { stringHeaders } from '../../common/http-headers.js';
 import type { AuthRequest } from '../channel-authorizer.js';
 
-/** Headers a client must not set on the auth call: they describe our request, not the user. */
+/**
+ * Headers a client must never set on the auth call, whatever the config says: they describe our
+ * request (its framing and connection), not the user.
+ */
 const NOT_FORWARDED = new Set([
   'host',
   'content-length',
@@ -17,6 +20,34 @@ const NOT_FORWARDED = new Set([
   'proxy-authorization',
   'proxy-connection',
 ]);
+
+/**
+ * Default of `auth.blockedHeaders`: headers a proxy or framework trusts to say who the client is,
+ * where the request came from or which method it really is. Laravel behind `TrustProxies` (or a
+ * middleware reading `X-HTTP-Method-Override`) would believe them; coming from a browser through
+ * Echo's `auth.headers` they are forgeries, so they are not forwarded.
+ */
+export const DEFAULT_BLOCKED_HEADERS: readonly string[] = [
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-server',
+  'x-real-ip',
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'true-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+  'x-original-url',
+  'x-original-host',
+  'x-rewrite-url',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+];
 
 /**
  * Picks the Laravel app to ask. The socket's Origin (or, without one, its Referer) only selects
@@ -46,14 +77,20 @@ export function authForm(request: AuthRequest): string {
  * Headers of the auth call, as laravel-echo-server sent them: the client's `auth.headers` (from
  * the v4 CONNECT payload, overridden by the subscribe's own), the handshake's `Cookie` unless the
  * client gave one, and `X-Requested-With: XMLHttpRequest` so Laravel answers 401/403 rather than
- * redirecting to a login page. Headers that are not valid HTTP are left out.
+ * redirecting to a login page. Headers that are not valid HTTP, framing and connection headers,
+ * and the `blocked` ones (any case; `auth.blockedHeaders`, by default proxy and method-override
+ * headers) are left out.
  */
-export function forwardedHeaders(request: AuthRequest): Record<string, string> {
+export function forwardedHeaders(
+  request: AuthRequest,
+  blocked: readonly string[] = DEFAULT_BLOCKED_HEADERS,
+): Record<string, string> {
   const out: Record<string, string> = {};
   const names = new Map<string, string>();
+  const refused = new Set(blocked.map((name) => name.trim().toLowerCase()));
   const put = (name: string, value: string): void => {
     const lower = name.toLowerCase();
-    if (NOT_FORWARDED.has(lower) || !isValidHeader(name, value)) return;
+    if (NOT_FORWARDED.has(lower) || refused.has(lower) || !isValidHeader(name, value)) return;
     const previous = names.get(lower);
     if (previous !== undefined) delete out[previous];
     names.set(lower, name);

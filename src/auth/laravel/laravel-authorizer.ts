@@ -31,7 +31,7 @@ export class LaravelAuthorizer extends ChannelAuthorizer implements OnApplicatio
     try {
       const answer = await postForm({
         url,
-        headers: forwardedHeaders(request),
+        headers: forwardedHeaders(request, this.config.blockedHeaders),
         body: authForm(request),
         timeoutMs: this.config.timeoutMs,
         agents: this.agents,
