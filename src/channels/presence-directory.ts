@@ -9,6 +9,9 @@ export interface PresenceMember {
  * provides the Redis-backed implementation under this class as its injection token.
  */
 export abstract class PresenceDirectory {
+  /** Whether the store answers now (its Redis connection is up); while not, `members` would wait for it. */
+  abstract get connected(): boolean;
+
   /** Distinct users in the channel, each once. */
   abstract members(channel: string): Promise<PresenceMember[]>;
 }

@@ -47,7 +47,9 @@ export class PresenceLease implements OnApplicationBootstrap, BeforeApplicationS
 
   private async renewAndSweep(): Promise<void> {
     try {
-      if (await this.store.renewLease()) await this.presence.reregister();
+      const lease = await this.store.renewLease();
+      // Joining is announced again only to those who were told about the departure.
+      if (lease !== 'held') await this.presence.reregister(lease === 'purged');
       this.presence.announce(await this.store.purgeExpired());
     } catch (err) {
       this.log.warn(`Presence lease renewal failed: ${(err as Error).message}`);

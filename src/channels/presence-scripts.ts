@@ -7,6 +7,9 @@
  *   ns..'ch:'..channel..':users'    hash  user key  → member JSON {user_id, user_info}
  *   ns..'node:'..node               set   "socketId channel" entries a node registered
  *   ns..'nodes'                     zset  node id → lease expiry (ms, Redis clock)
+ *   ns..'purged:'..node             string  set when another node purged this one's entries (and
+ *                                           announced its members' departures); read and deleted
+ *                                           by that node's next heartbeat, expires after a day
  *
  * Keys are derived inside the scripts (a dead node's entries span channels); `ns` carries a hash tag
  * so that on a Cluster they all share the slot of KEYS[1] (the `nodes` key, declared for routing).
@@ -60,14 +63,24 @@ redis.call('SREM', ns .. 'node:' .. node, sid .. ' ' .. channel)
 return remove_socket(ns, channel, sid)
 `;
 
-/** ARGV: ns, node, validity ms. Renews the node's lease; returns 1 when it had lapsed (or never existed). */
+/**
+ * ARGV: ns, node, validity ms. Renews the node's lease. Returns 0 while it held; 1 when it had
+ * lapsed and another node purged our entries, announcing their departures; 2 when it had lapsed
+ * (or never existed) and nobody purged us: an expiry not yet swept, or a Redis that lost its data
+ * (restarted empty, failed over without replica), where nobody saw anyone leave.
+ */
 export const HEARTBEAT_SCRIPT = `${NOW}
 local key, node, t = ARGV[1] .. 'nodes', ARGV[2], now_ms()
 local expiry = redis.call('ZSCORE', key, node)
 redis.call('ZADD', key, t + tonumber(ARGV[3]), node)
+local purged = redis.call('DEL', ARGV[1] .. 'purged:' .. node)
 if expiry and tonumber(expiry) >= t then return 0 end
-return 1
+if purged == 1 then return 1 end
+return 2
 `;
+
+/** How long the mark of a purged node waits for it to come back (s). */
+const PURGED_MARK_TTL_S = 86_400;
 
 /**
  * ARGV: ns, batch size, node (optional). Removes up to `batch` entries of the given node, or of
@@ -84,6 +97,7 @@ if not node or node == '' then
 end
 local set = ns .. 'node:' .. node
 local out = {1}
+if ARGV[3] == '' then redis.call('SET', ns .. 'purged:' .. node, '1', 'EX', ${PURGED_MARK_TTL_S}) end
 for _, entry in ipairs(redis.call('SPOP', set, batch)) do
   local space = string.find(entry, ' ', 1, true)
   local channel = string.sub(entry, space + 1)

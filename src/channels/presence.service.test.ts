@@ -126,14 +126,31 @@ describe('PresenceService and RedisPresenceStore against a real Redis', () => {
     it("purges a node's members once its lease ran out, and only then", async () => {
       const [live, dead] = [await node(), await node()];
       await dead.store.add('presence-x', 's1', user(1));
-      expect(await dead.store.renewLease()).toBe(true);
-      expect(await dead.store.renewLease()).toBe(false);
+      expect(await dead.store.renewLease()).toBe('lapsed');
+      expect(await dead.store.renewLease()).toBe('held');
       expect(await live.store.purgeExpired()).toEqual([]);
       // The lease is three quarters of presence.leaseMs (500) from the last renewal.
       await sleep(450);
       expect(await live.store.purgeExpired()).toEqual([{ channel: 'presence-x', member: user(1) }]);
       expect(await live.store.members('presence-x')).toEqual([]);
-      expect(await dead.store.renewLease()).toBe(true);
+      // Its departure was announced, so its members will be announced again; said once.
+      expect(await dead.store.renewLease()).toBe('purged');
+      expect(await dead.store.renewLease()).toBe('held');
+    });
+
+    it('tells a lease lost with the data (Redis restarted empty) from one purged by another node', async () => {
+      const [live, lost] = [await node(), await node()];
+      await lost.store.add('presence-x', 's1', user(1));
+      expect(await lost.store.renewLease()).toBe('lapsed');
+      await client.flushall();
+      expect(await lost.store.renewLease()).toBe('lapsed');
+      // A lease that ran out but nobody swept: nobody saw the member leave either.
+      await lost.store.add('presence-x', 's1', user(1));
+      expect(await lost.store.renewLease()).toBe('held');
+      await sleep(450);
+      expect(await lost.store.renewLease()).toBe('lapsed');
+      expect(await live.store.purgeExpired()).toEqual([]);
+      expect(await live.store.members('presence-x')).toEqual([user(1)]);
     });
   });
 

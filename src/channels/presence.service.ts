@@ -65,16 +65,24 @@ export class PresenceService {
     for (const { channel, member } of departures) this.sockets.emitToRoom(channel, 'presence:leaving', channel, member);
   }
 
-  /** After our lease lapsed (a long pause), other nodes may have purged us: register our sockets again. */
-  async reregister(): Promise<void> {
+  /**
+   * After our lease lapsed, write our sockets' entries again. `announce`: another node purged them
+   * and told every channel these members left, so the ones the store had lost are announced as
+   * joining again. Otherwise (Redis lost its data, or nobody swept us yet) nobody saw them leave,
+   * and a `presence:joining` would show them twice: they are written silently.
+   */
+  async reregister(announce: boolean): Promise<void> {
     let count = 0;
     for (const socket of this.sockets.localSockets()) {
       for (const [channel, member] of this.entries.get(socket) ?? []) {
-        await this.add(socket, channel, member);
+        if (announce) await this.add(socket, channel, member);
+        else await this.store.add(channel, socket.id, member);
         count++;
       }
     }
-    if (count > 0) this.log.warn(`Presence lease had lapsed; registered ${count} membership(s) of this node again`);
+    if (count === 0) return;
+    const why = announce ? 'other nodes had purged them' : 'Redis had lost them';
+    this.log.warn(`Presence lease had lapsed; registered ${count} membership(s) of this node again (${why})`);
   }
 
   /**

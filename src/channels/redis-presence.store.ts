@@ -19,6 +19,9 @@ const NODES_KEY = `${PRESENCE_NAMESPACE}nodes`;
 /** Entries removed per purge script call, so one dead node never blocks Redis for long. */
 const PURGE_BATCH = 200;
 
+/** What a lease renewal found: see `RedisPresenceStore.renewLease`. */
+export type LeaseState = 'held' | 'purged' | 'lapsed';
+
 /** A user who left a channel because their last socket went away. */
 export interface Departure {
   channel: string;
@@ -79,11 +82,14 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
   /**
    * Renews this node's lease, renewed every quarter lease, to three quarters of a lease from now:
    * two renewals may be missed, and a node killed just after one is seen dead by a sweep (also
-   * every quarter lease) within one lease. True when it had lapsed: others may have purged us.
+   * every quarter lease) within one lease. `held` while it held; `purged` when it had lapsed and
+   * another node purged our entries (their departures were announced); `lapsed` when it had
+   * lapsed without that, e.g. Redis restarted empty (nobody saw anyone leave).
    */
-  async renewLease(): Promise<boolean> {
+  async renewLease(): Promise<LeaseState> {
     const validMs = Math.floor((this.config.leaseMs * 3) / 4);
-    return (await this.scripts.heartbeat(PRESENCE_NAMESPACE, this.nodeId, validMs)) === 1;
+    const state = (await this.scripts.heartbeat(PRESENCE_NAMESPACE, this.nodeId, validMs)) as number;
+    return state === 0 ? 'held' : state === 1 ? 'purged' : 'lapsed';
   }
 
   /** Removes the entries of nodes whose lease expired; returns who left. `maxCalls` bounds the work per sweep. */
