@@ -6,6 +6,7 @@ import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { isApiPath, isPublishRequest, type ApiRequest, type ApiResponse } from './api-request.js';
 import { DroppedMessage } from './dropped-message.js';
 import { describeRefusal } from './publish-request.js';
+import { RedisUnavailable } from './redis-unavailable.js';
 
 /** Express body-parser failures (the `type` of its errors) as drop reasons. */
 const REASON_BY_PARSER_ERROR: Record<string, DropReason> = {
@@ -22,7 +23,8 @@ interface ParserError extends Error {
 
 /**
  * The one place where a failure on `/apps/...` becomes what the caller sees: `{"error": "..."}`
- * with a 4xx status naming the problem (5xx only for our own faults, which are logged). Failed
+ * with a 4xx status naming the problem, 503 while Redis is unreachable (one throttled warning), and
+ * 500 only for our own faults (logged with their stack). Failed
  * publishes are counted as dropped messages, including bodies Express's parser refused before any
  * handler ran. Registered globally so that those parser errors reach it; other paths get Nest's
  * usual answer.
@@ -51,7 +53,11 @@ export class ApiErrorFilter implements ExceptionFilter {
       this.metrics.messagesDropped.inc({ reason: drop });
       this.dropLog.warn(drop, `Refused event published over HTTP: ${drop} (${message})`);
     }
-    if (status >= 500) this.log.error(exception instanceof Error ? (exception.stack ?? exception.message) : exception);
+    if (exception instanceof RedisUnavailable) {
+      // Expected while Redis is away, and every dashboard poll would repeat it: one line now and then.
+      this.dropLog.warn('redis_unavailable', `HTTP API answered 503: ${message}`);
+    } else if (status >= 500)
+      this.log.error(exception instanceof Error ? (exception.stack ?? exception.message) : exception);
     host.switchToHttp().getResponse<ApiResponse>().status(status).json({ error: message });
   }
 
@@ -63,6 +69,7 @@ export class ApiErrorFilter implements ExceptionFilter {
         drop: exception.reason,
       };
     }
+    if (exception instanceof RedisUnavailable) return { status: 503, message: exception.message };
     if (!(exception instanceof HttpException)) return { status: 500, message: 'Internal server error' };
     const parser = parserError(exception.cause);
     if (parser) {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { channelType } from '../channels/channel-type.js';
 import { PresenceDirectory, type PresenceMember } from '../channels/presence-directory.js';
 import { SocketServer } from '../gateway/socket-server.js';
+import { whileRedisAnswers } from './redis-unavailable.js';
 
 export interface ChannelInfo {
   subscription_count: number;
@@ -14,6 +15,8 @@ export interface ChannelInfo {
  * The numbers behind the HTTP API's GET endpoints, in the old server's shapes. Sockets are counted
  * through the socket.io adapter, so with several nodes the counts are the cluster's (the old
  * server counted its own process only); presence members come from the `PresenceDirectory`.
+ * Both need Redis: while it is unreachable every method throws `RedisUnavailable` (a 503) at once
+ * rather than a 500 after the adapter's timeout, or a request held open until Redis returns.
  */
 @Injectable()
 export class ChannelStats {
@@ -24,14 +27,14 @@ export class ChannelStats {
 
   /** `GET /apps/:appId/status`: `subscription_count` is the number of connected sockets, as before. */
   async status(): Promise<{ subscription_count: number; uptime: number; memory_usage: NodeJS.MemoryUsage }> {
-    const sockets = await this.sockets.clusterSockets();
+    const sockets = await this.redis(() => this.sockets.clusterSockets());
     return { subscription_count: sockets.length, uptime: process.uptime(), memory_usage: process.memoryUsage() };
   }
 
   /** Every channel with at least one socket; a socket's own room (named after its id) is no channel. */
   async channels(prefix = ''): Promise<Record<string, ChannelInfo>> {
     const counts = new Map<string, number>();
-    for (const socket of await this.sockets.clusterSockets()) {
+    for (const socket of await this.redis(() => this.sockets.clusterSockets())) {
       for (const room of socket.rooms) {
         if (room === socket.id || !room.startsWith(prefix)) continue;
         counts.set(room, (counts.get(room) ?? 0) + 1);
@@ -46,15 +49,26 @@ export class ChannelStats {
   }
 
   async channel(name: string): Promise<ChannelInfo> {
-    const count = (await this.sockets.clusterSockets(name)).length;
-    const info: ChannelInfo = { subscription_count: count, occupied: count > 0 };
-    if (channelType(name) === 'presence') info.user_count = (await this.presence.members(name)).length;
-    return info;
+    return this.redis(async () => {
+      const count = (await this.sockets.clusterSockets(name)).length;
+      const info: ChannelInfo = { subscription_count: count, occupied: count > 0 };
+      if (channelType(name) === 'presence') info.user_count = (await this.presence.members(name)).length;
+      return info;
+    });
   }
 
   /** Presence channels only; callers check the type first. */
   async users(name: string): Promise<{ id: PresenceMember['user_id']; user_info: unknown }[]> {
-    const members = await this.presence.members(name);
+    const members = await this.redis(() => this.presence.members(name));
     return members.map((m) => ({ id: m.user_id, user_info: m.user_info }));
+  }
+
+  /** Whether Redis answers now (the presence store's connection stands for it); publishing checks it too. */
+  get redisConnected(): boolean {
+    return this.presence.connected;
+  }
+
+  private redis<T>(read: () => Promise<T>): Promise<T> {
+    return whileRedisAnswers(() => this.presence.connected, read);
   }
 }

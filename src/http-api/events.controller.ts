@@ -1,15 +1,21 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ApiConfig } from './api.config.js';
+import { PresenceDirectory } from '../channels/presence-directory.js';
 import { BroadcastDelivery } from '../gateway/broadcast-delivery.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { DroppedMessage } from './dropped-message.js';
 import { parsePublishRequest, toBroadcasts } from './publish-request.js';
+import { RedisUnavailable } from './redis-unavailable.js';
 
 /**
  * `POST /apps/:appId/events`: an event published over HTTP, validated like Laravel's messages from
  * Redis and emitted through the socket.io adapter so that it reaches every node. Refusals are
  * thrown as `DroppedMessage`; `ApiErrorFilter` answers and counts them.
+ *
+ * While Redis is unreachable the event is refused with 503 and delivered nowhere: the adapter
+ * would reach this node's sockets only, silently, and a caller that retries would then deliver it
+ * twice to those. (The presence store's connection stands for Redis: both talk to the same one.)
  */
 @Controller('apps/:appId/events')
 @UseGuards(ApiKeyGuard)
@@ -18,6 +24,7 @@ export class EventsController {
     private readonly delivery: BroadcastDelivery,
     private readonly metrics: RelayMetrics,
     private readonly config: ApiConfig,
+    private readonly directory: PresenceDirectory,
   ) {}
 
   @Post()
@@ -28,6 +35,9 @@ export class EventsController {
       throw new DroppedMessage('http_disabled', '', 'publishing over HTTP is disabled (subscribers.http: false)');
     }
     const broadcasts = toBroadcasts(parsePublishRequest(body));
+    if (!this.directory.connected) {
+      throw new RedisUnavailable('Redis is unreachable; the event cannot reach the other nodes and was not sent');
+    }
     for (const broadcast of broadcasts) {
       this.metrics.messagesReceived.inc({ source: 'http' });
       this.delivery.deliverCluster(broadcast, receivedAt);
