@@ -67,6 +67,28 @@ describe('private channels authorised by the Laravel app', () => {
         expect(call.headers.host).toBe(new URL(app.url).host);
       });
 
+      it('never forwards proxy or method-override headers from auth.headers, whatever their case', async () => {
+        const forged = {
+          'X-Forwarded-For': '10.0.0.1',
+          'x-forwarded-host': 'admin.app.test',
+          'X-FORWARDED-PROTO': 'https',
+          Forwarded: 'for=10.0.0.1',
+          'X-Real-IP': '10.0.0.1',
+          'X-Original-URL': '/admin',
+          'X-HTTP-Method-Override': 'DELETE',
+          'CF-Connecting-IP': '10.0.0.1',
+        };
+        const echo = await echoFor(version, {
+          auth: { headers: { ...forged, Authorization: 'Bearer ann-token', 'X-CSRF-TOKEN': 'csrf-2' } },
+        });
+        echo.private(`forged.${version}`);
+        await relay.waitForSubscribers(`private-forged.${version}`, 1);
+        const [call] = app.callsFor(`private-forged.${version}`);
+        expect(call.headers.authorization).toBe('Bearer ann-token');
+        expect(call.headers['x-csrf-token']).toBe('csrf-2');
+        for (const name of Object.keys(forged)) expect(call.headers[name.toLowerCase()]).toBeUndefined();
+      });
+
       it('sends the cookie the client gave instead of the handshake one', async () => {
         const echo = await echoFor(version, {
           auth: { headers: { Cookie: 'laravel_session=ann-token' } },
@@ -153,6 +175,22 @@ describe('private channels authorised by the Laravel app', () => {
     const lines = fx.nodes.flatMap((r) => r.logs.matching(/presence channel "presence-broken\.1".*channel_data/));
     expect(lines.length).toBe(1);
     expect(rawSocket(echo).connected).toBe(true);
+  });
+
+  it('takes the blocked header list from ECHO_RELAY_AUTH_BLOCKED_HEADERS, replacing the default', async () => {
+    const custom = await relayWith({ ECHO_RELAY_AUTH_BLOCKED_HEADERS: 'X-Debug, X-Tenant' });
+    const echo = await echoFor(
+      4,
+      { auth: { headers: { ...asAnn.auth.headers, 'x-debug': 'on', 'X-Tenant': 't', 'X-Forwarded-For': '10.0.0.2' } } },
+      custom,
+    );
+    echo.private('blocked.custom');
+    await custom.waitForSubscribers('private-blocked.custom', 1);
+    const [call] = app.callsFor('private-blocked.custom');
+    expect(call.headers['x-debug']).toBeUndefined();
+    expect(call.headers['x-tenant']).toBeUndefined();
+    expect(call.headers['x-forwarded-for']).toBe('10.0.0.2');
+    expect(call.headers.authorization).toBe('Bearer ann-token');
   });
 
   it('picks the auth host by Origin only among the configured hosts', async () => {
