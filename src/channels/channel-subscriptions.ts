@@ -20,6 +20,8 @@ interface SocketChannels {
   pending: Map<string, SubscribeAttempt>;
   /** Unsubscribes in progress, by channel: a later subscribe of that channel waits for them. */
   leaving: Map<string, Promise<unknown>>;
+  /** Subscribes still running, current or abandoned (a late auth answer, a presence write). */
+  running: number;
   /** Authorisations of this socket in flight (at most `limits.maxPendingAuthPerSocket`). */
   authorizing: number;
   /** Subscribes waiting for an auth slot, in the order they arrived. */
@@ -90,6 +92,7 @@ export class ChannelSubscriptions {
     }
     const attempt: SubscribeAttempt = {};
     state.pending.set(channel, attempt);
+    state.running++;
     try {
       const earlier = state.leaving.get(channel);
       if (earlier) await earlier;
@@ -98,6 +101,7 @@ export class ChannelSubscriptions {
       if (!needsAuth) return await this.enter(socket, channel);
       return await this.authorizeAndJoin(socket, state, { channel, headers }, attempt);
     } finally {
+      state.running--;
       if (state.pending.get(channel) === attempt) state.pending.delete(channel);
     }
   }
@@ -132,6 +136,15 @@ export class ChannelSubscriptions {
         ),
       ),
     );
+  }
+
+  /**
+   * Whether a subscribe or unsubscribe of the socket is still running: until it is not, what it
+   * joined may still change. Specs wait on it instead of on time.
+   */
+  busy(socket: Socket): boolean {
+    const state = this.sockets.get(socket);
+    return state !== undefined && (state.running > 0 || state.leaving.size > 0);
   }
 
   /** Whether the socket joined the channel through `subscribe` (whispers are for members only). */
@@ -239,7 +252,7 @@ export class ChannelSubscriptions {
   private stateOf(socket: Socket): SocketChannels {
     let state = this.sockets.get(socket);
     if (!state) {
-      state = { joined: new Set(), pending: new Map(), leaving: new Map(), authorizing: 0, authQueue: [] };
+      state = { joined: new Set(), pending: new Map(), leaving: new Map(), running: 0, authorizing: 0, authQueue: [] };
       this.sockets.set(socket, state);
     }
     return state;
