@@ -18,8 +18,8 @@ function sequences(max: number): Step[][] {
   let current: Step[][] = [[]];
   for (let length = 1; length <= max; length++) {
     current = current.flatMap((seq) => [
-      [...seq, 'subscribe' as Step],
-      [...seq, 'unsubscribe' as Step],
+      [...seq, 'subscribe'],
+      [...seq, 'unsubscribe'],
     ]);
     all.push(...current);
   }
