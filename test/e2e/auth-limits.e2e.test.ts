@@ -35,6 +35,7 @@ describe('auth calls of one socket against a hanging auth host', () => {
     app.pause();
     app.resetPeak();
     const callsBefore = app.calls.length;
+    const connectionsBefore = app.connections;
     const greedy = await fx.echoAs('ann');
     const errors = recordEvents(greedy, 'subscription_error');
     const channels = Array.from({ length: 2000 }, (_, i) => `private-x.${i}`);
@@ -68,6 +69,8 @@ describe('auth calls of one socket against a hanging auth host', () => {
     const asked = app.calls.slice(callsBefore).map((call) => call.form.channel_name);
     expect(asked).toEqual(channels.slice(0, 1000));
     expect(app.peakInFlight).toBe(8);
+    // 1,000 calls over the keep-alive agent: no more connections than calls at once.
+    expect(app.connections - connectionsBefore).toBeLessThanOrEqual(8);
     expect(errors).toHaveLength(1000);
     expect(await sample(relay, 'echo_relay_auth_waiting{limit="socket"}')).toBe(0);
   });
