@@ -3,6 +3,8 @@ import type { Socket } from 'socket.io';
 import { ChannelAuthService } from '../auth/channel-auth.service.js';
 import type { ChannelRequest } from '../gateway/channel-request.pipe.js';
 import { SubscriptionDenied, SubscriptionIgnored } from '../gateway/client-errors.js';
+import { LimitsConfig } from '../limits/limits.config.js';
+import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { requiresAuthorization } from './channel-type.js';
 import type { PresenceMember } from './presence-directory.js';
 import { PresenceService } from './presence.service.js';
@@ -18,6 +20,18 @@ interface SocketChannels {
   pending: Map<string, SubscribeAttempt>;
   /** Unsubscribes in progress, by channel: a later subscribe of that channel waits for them. */
   leaving: Map<string, Promise<unknown>>;
+  /** Subscribes still running, current or abandoned (a late auth answer, a presence write). */
+  running: number;
+  /** Authorisations of this socket in flight (at most `limits.maxPendingAuthPerSocket`). */
+  authorizing: number;
+  /** Subscribes waiting for an auth slot, in the order they arrived. */
+  authQueue: AuthTurn[];
+}
+
+/** A subscribe waiting for one of its socket's auth slots; `start(false)` abandons it. */
+interface AuthTurn {
+  channel: string;
+  start(granted: boolean): void;
 }
 
 /**
@@ -34,6 +48,10 @@ interface SocketChannels {
  *   `unsubscribe` then `subscribe` ends subscribed. Other channels are not held up.
  * - Presence: the socket is in the room before the member list is read, and `presence:subscribed`
  *   goes out before any newer `presence:joining` (see `PresenceService.add`).
+ * - Limits: at most `limits.maxChannelsPerSocket` channels joined or in flight (past it
+ *   `subscription_error` 429), and at most `limits.maxPendingAuthPerSocket` auth calls in flight;
+ *   further subscribes wait for a slot in the order they arrived, and an unsubscribe or a
+ *   disconnect takes a waiting one back before it costs an auth call.
  *
  * There is no auth guard: the yes is only worth something to the join it belongs to (the
  * presence member it names, an unsubscribe that overtakes it), so a guard had to hand it to the
@@ -51,6 +69,8 @@ export class ChannelSubscriptions {
   constructor(
     private readonly auth: ChannelAuthService,
     private readonly presence: PresenceService,
+    private readonly limits: LimitsConfig,
+    private readonly metrics: RelayMetrics,
   ) {}
 
   /**
@@ -66,8 +86,13 @@ export class ChannelSubscriptions {
       if (needsAuth) throw new SubscriptionIgnored(channel, 'already being authorised');
       return false;
     }
+    if (state.joined.size + state.pending.size >= this.limits.maxChannelsPerSocket) {
+      this.metrics.subscriptionsRefused.inc({ reason: 'max_channels' });
+      throw new SubscriptionDenied(channel, 429, `subscription to "${channel}" refused: too many channels`);
+    }
     const attempt: SubscribeAttempt = {};
     state.pending.set(channel, attempt);
+    state.running++;
     try {
       const earlier = state.leaving.get(channel);
       if (earlier) await earlier;
@@ -76,6 +101,7 @@ export class ChannelSubscriptions {
       if (!needsAuth) return await this.enter(socket, channel);
       return await this.authorizeAndJoin(socket, state, { channel, headers }, attempt);
     } finally {
+      state.running--;
       if (state.pending.get(channel) === attempt) state.pending.delete(channel);
     }
   }
@@ -112,6 +138,15 @@ export class ChannelSubscriptions {
     );
   }
 
+  /**
+   * Whether a subscribe or unsubscribe of the socket is still running: until it is not, what it
+   * joined may still change. Specs wait on it instead of on time.
+   */
+  busy(socket: Socket): boolean {
+    const state = this.sockets.get(socket);
+    return state !== undefined && (state.running > 0 || state.leaving.size > 0);
+  }
+
   /** Whether the socket joined the channel through `subscribe` (whispers are for members only). */
   isMember(socket: Socket, channel: string): boolean {
     return this.sockets.get(socket)?.joined.has(channel) ?? false;
@@ -123,7 +158,18 @@ export class ChannelSubscriptions {
     { channel, headers }: ChannelRequest,
     attempt: SubscribeAttempt,
   ): Promise<boolean> {
-    const decision = await this.auth.authorize(socket, channel, headers);
+    if (!(await this.authSlot(state, channel))) return false;
+    // Taken back between the slot's hand-over and this turn: no auth call.
+    if (!this.isCurrent(socket, state, channel, attempt)) {
+      this.releaseAuthSlot(state);
+      return false;
+    }
+    let decision;
+    try {
+      decision = await this.auth.authorize(socket, channel, headers);
+    } finally {
+      this.releaseAuthSlot(state);
+    }
     if (!this.isCurrent(socket, state, channel, attempt)) {
       throw new SubscriptionIgnored(channel, 'socket left during authorisation');
     }
@@ -156,9 +202,42 @@ export class ChannelSubscriptions {
     }
   }
 
+  /**
+   * Waits for one of the socket's auth slots, first come first served. False when the subscribe
+   * was taken back (unsubscribe, disconnect) while it waited: it never made its auth call.
+   */
+  private authSlot(state: SocketChannels, channel: string): Promise<boolean> {
+    if (state.authorizing < this.limits.maxPendingAuthPerSocket) {
+      state.authorizing++;
+      return Promise.resolve(true);
+    }
+    this.metrics.authWaiting.inc({ limit: 'socket' });
+    return new Promise((resolve) => state.authQueue.push({ channel, start: resolve }));
+  }
+
+  /** Frees a slot and hands it to the oldest waiting subscribe. */
+  private releaseAuthSlot(state: SocketChannels): void {
+    state.authorizing--;
+    const next = state.authQueue.shift();
+    if (!next) return;
+    this.metrics.authWaiting.dec({ limit: 'socket' });
+    state.authorizing++;
+    next.start(true);
+  }
+
+  /** Takes a subscribe of `channel` that waits for an auth slot out of the queue. */
+  private abandonAuthTurn(state: SocketChannels, channel: string): void {
+    const index = state.authQueue.findIndex((turn) => turn.channel === channel);
+    if (index < 0) return;
+    const [turn] = state.authQueue.splice(index, 1);
+    this.metrics.authWaiting.dec({ limit: 'socket' });
+    turn.start(false);
+  }
+
   private async leave(socket: Socket, channel: string): Promise<void> {
     const state = this.stateOf(socket);
     state.pending.delete(channel);
+    this.abandonAuthTurn(state, channel);
     // The subscriptions gauge follows the adapter's join-room/leave-room events (MetricsFeeds).
     if (state.joined.delete(channel)) await socket.leave(channel);
     await this.presence.remove(socket, channel);
@@ -173,7 +252,7 @@ export class ChannelSubscriptions {
   private stateOf(socket: Socket): SocketChannels {
     let state = this.sockets.get(socket);
     if (!state) {
-      state = { joined: new Set(), pending: new Map(), leaving: new Map() };
+      state = { joined: new Set(), pending: new Map(), leaving: new Map(), running: 0, authorizing: 0, authQueue: [] };
       this.sockets.set(socket, state);
     }
     return state;

@@ -366,3 +366,158 @@ describe('EchoGateway subscribe, unsubscribe and whispers', () => {
     expect(socket.received).toEqual([]);
   });
 });
+
+describe('EchoGateway limits of one socket', () => {
+  let redis: TestRedis;
+  let moduleRef: TestingModule;
+  let gateway: EchoGateway;
+  let filter: WsErrorFilter;
+  let metrics: RelayMetrics;
+  let authorizer: ScriptedAuthorizer;
+  let server: FakeServer;
+
+  async function send(socket: FakeSocket, event: 'subscribe' | 'unsubscribe', channel: string): Promise<void> {
+    const request = { channel, headers: {} };
+    const client = socket as unknown as Socket;
+    try {
+      await (event === 'subscribe' ? gateway.subscribe(client, request) : gateway.unsubscribe(client, request));
+    } catch (err) {
+      filter.catch(err, { switchToWs: () => ({ getClient: () => socket }) } as unknown as ArgumentsHost);
+    }
+  }
+
+  async function gauge(limit: string): Promise<number> {
+    const { values } = await metrics.authWaiting.get();
+    return values.find((value) => value.labels.limit === limit)?.value ?? 0;
+  }
+
+  async function refused(): Promise<number> {
+    const { values } = await metrics.subscriptionsRefused.get();
+    return values.find((value) => value.labels.reason === 'max_channels')?.value ?? 0;
+  }
+
+  /** Releases held answers until `check` passes: answers held after the first release are released too. */
+  async function releaseUntil(check: () => void): Promise<void> {
+    await eventually(() => {
+      authorizer.release();
+      check();
+    });
+  }
+
+  beforeAll(async () => {
+    Logger.overrideLogger(false);
+    redis = await startRedis();
+    const { config } = loadConfig({
+      env: {
+        REDIS_URL: redis.url,
+        ECHO_RELAY_MAX_PENDING_AUTH_PER_SOCKET: '2',
+        ECHO_RELAY_MAX_CHANNELS_PER_SOCKET: '4',
+      },
+      cwd: mkdtempSync(join(tmpdir(), 'echo-relay-gateway-')),
+    });
+    authorizer = new ScriptedAuthorizer();
+    moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot(config), MetricsModule, GatewayModule],
+      providers: [WsErrorFilter],
+    })
+      .overrideProvider(ChannelAuthorizer)
+      .useValue(authorizer)
+      .compile();
+    gateway = moduleRef.get(EchoGateway);
+    filter = moduleRef.get(WsErrorFilter);
+    metrics = moduleRef.get(RelayMetrics);
+  });
+
+  afterAll(async () => {
+    await moduleRef?.close();
+    await redis?.close();
+  });
+
+  beforeEach(() => {
+    server = new FakeServer();
+    authorizer.calls.length = 0;
+    authorizer.answer = () => allowed();
+  });
+
+  afterEach(() => authorizer.release());
+
+  it('keeps at most maxPendingAuthPerSocket auth calls in flight; the others wait and go in order', async () => {
+    authorizer.hold();
+    const socket = server.socket();
+    const other = server.socket();
+    const channels = ['private-q.0', 'private-q.1', 'private-q.2', 'private-q.3'];
+    const subscribes = channels.map((channel) => send(socket, 'subscribe', channel));
+    const others = send(other, 'subscribe', 'private-q.0');
+    await eventually(() => expect(authorizer.calls).toHaveLength(3));
+    for (let i = 0; i < 5; i++) await tick();
+    // Two of the socket's own, and the other socket's (the cap is per socket).
+    expect(authorizer.calls.map((call) => [call.socketId, call.channel])).toEqual([
+      [socket.id, 'private-q.0'],
+      [socket.id, 'private-q.1'],
+      [other.id, 'private-q.0'],
+    ]);
+    expect(await gauge('socket')).toBe(2);
+    await releaseUntil(() => expect(authorizer.calls).toHaveLength(5));
+    await Promise.all([...subscribes, others]);
+    expect(authorizer.calls.filter((call) => call.socketId === socket.id).map((call) => call.channel)).toEqual(
+      channels,
+    );
+    for (const channel of channels) expect(server.in(channel)).toContain(socket.id);
+    expect(socket.received).toEqual([]);
+    expect(await gauge('socket')).toBe(0);
+  });
+
+  it('makes no auth call for a waiting subscribe taken back by an unsubscribe or a disconnect', async () => {
+    authorizer.hold();
+    const unsubscribing = server.socket();
+    const disconnecting = server.socket();
+    const subscribes = ['private-w.0', 'private-w.1', 'private-w.2'].flatMap((channel) => [
+      send(unsubscribing, 'subscribe', channel),
+      send(disconnecting, 'subscribe', channel),
+    ]);
+    await eventually(() => expect(authorizer.calls).toHaveLength(4));
+    expect(await gauge('socket')).toBe(2);
+    await send(unsubscribing, 'unsubscribe', 'private-w.2');
+    disconnecting.connected = false;
+    gateway.handleDisconnect(disconnecting as unknown as Socket);
+    expect(await gauge('socket')).toBe(0);
+    authorizer.release();
+    await Promise.all(subscribes);
+    for (let i = 0; i < 5; i++) await tick();
+    expect(authorizer.calls.map((call) => call.channel).sort()).toEqual([
+      'private-w.0',
+      'private-w.0',
+      'private-w.1',
+      'private-w.1',
+    ]);
+    expect(server.in('private-w.0')).toEqual([unsubscribing.id]);
+    expect(server.in('private-w.2')).toEqual([]);
+    expect(server.in('private-w.1')).toEqual([unsubscribing.id]);
+  });
+
+  it('refuses a channel past maxChannelsPerSocket (joined or in flight) with subscription_error 429, counted', async () => {
+    const socket = server.socket();
+    const before = await refused();
+    for (const channel of ['c.0', 'c.1', 'c.2']) await send(socket, 'subscribe', channel);
+    authorizer.hold();
+    const inFlight = send(socket, 'subscribe', 'private-c.3');
+    await send(socket, 'subscribe', 'c.4');
+    await send(socket, 'subscribe', 'private-c.5');
+    // Subscribing again to a channel it has is not a new channel.
+    await send(socket, 'subscribe', 'c.0');
+    expect(socket.received).toEqual([
+      ['subscription_error', 'c.4', 429],
+      ['subscription_error', 'private-c.5', 429],
+    ]);
+    expect((await refused()) - before).toBe(2);
+    authorizer.release();
+    await inFlight;
+    expect(server.in('private-c.3')).toEqual([socket.id]);
+    expect(server.in('c.4')).toEqual([]);
+    expect(authorizer.calls.map((call) => call.channel)).toEqual(['private-c.3']);
+    await send(socket, 'unsubscribe', 'c.1');
+    await send(socket, 'subscribe', 'c.4');
+    expect(server.in('c.4')).toEqual([socket.id]);
+    expect(socket.received).toHaveLength(2);
+  });
+});

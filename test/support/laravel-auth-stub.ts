@@ -40,6 +40,14 @@ export class LaravelAuthStub {
   readonly calls: AuthCall[] = [];
   readonly users = new Map<string, StubUser>();
   private readonly held = new Map<string, { signal(): void; gate: Promise<void> }>();
+  /** Requests being answered now, and the most at once (`resetPeak()` starts over). */
+  inFlight = 0;
+  peakInFlight = 0;
+  /** TCP connections the relay opened to the stub. */
+  connections = 0;
+  /** Every answer waits this long first (ms). */
+  delayMs = 0;
+  private paused?: { gate: Promise<void>; open(): void };
 
   private constructor(
     private readonly server: Server,
@@ -50,6 +58,7 @@ export class LaravelAuthStub {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const stub = new LaravelAuthStub(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    server.on('connection', () => stub.connections++);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -66,6 +75,22 @@ export class LaravelAuthStub {
     const gate = new Promise<void>((resolve) => (release = resolve));
     this.held.set(channel, { signal: arrive, gate });
     return { arrived: withTimeout(arrived, 5000, `auth call for ${channel}`), release };
+  }
+
+  /** Answers nothing until `resume()` (a hanging auth host). */
+  pause(): void {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    this.paused ??= { gate, open };
+  }
+
+  resume(): void {
+    this.paused?.open();
+    this.paused = undefined;
+  }
+
+  resetPeak(): void {
+    this.peakInFlight = this.inFlight;
   }
 
   callsFor(channel: string): AuthCall[] {
@@ -86,6 +111,11 @@ export class LaravelAuthStub {
   ): Promise<void> {
     const form = Object.fromEntries(new URLSearchParams(body.toString('utf8')));
     this.calls.push({ method, path, headers, form });
+    this.inFlight++;
+    this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
+    res.once('close', () => this.inFlight--);
+    if (this.paused) await this.paused.gate;
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     const channel = form.channel_name ?? '';
     const held = this.held.get(channel);
     if (held) {

@@ -6,6 +6,7 @@ import type { OnApplicationShutdown } from '@nestjs/common';
 import type { AuthConfig } from '../auth.config.js';
 import { ConfigError } from '../../config/load-config.js';
 import { ChannelAuthorizer, type AuthRequest, type AuthResult } from '../channel-authorizer.js';
+import { ConcurrencyLimit } from '../concurrency-limit.js';
 import { authForm, authUrl, chooseAuthHost, forwardedHeaders } from './auth-target.js';
 import { interpretAuthResponse } from './auth-response.js';
 import { AuthTimeout, postForm } from './form-post.js';
@@ -13,29 +14,40 @@ import { AuthTimeout, postForm } from './form-post.js';
 /**
  * The default driver: asks the Laravel app's `/broadcasting/auth` exactly as laravel-echo-server
  * did, but with a deadline, with TLS certificates verified (plus an optional CA file), and with
- * the host chosen from configuration only.
+ * the host chosen from configuration only. At most `slots.max` requests (`limits.authConcurrency`)
+ * are open at once, node-wide, over keep-alive agents of that many sockets; the others wait for a
+ * slot in order, and their deadline starts when they get one.
  */
 export class LaravelAuthorizer extends ChannelAuthorizer implements OnApplicationShutdown {
   private readonly agents: { http: Agent; https: HttpsAgent };
 
-  constructor(private readonly config: AuthConfig) {
+  constructor(
+    private readonly config: AuthConfig,
+    private readonly slots = new ConcurrencyLimit(256),
+  ) {
     super();
     if (config.host.length === 0) throw new ConfigError('auth.host (file "authHost"): needs at least one URL');
     const ca = config.caFile ? [...rootCertificates, readCa(config.caFile)] : undefined;
     // Keep-alive: an app behind TLS would otherwise pay a handshake for every subscribe.
-    this.agents = { http: new Agent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true, ca }) };
+    const maxSockets = slots.max;
+    this.agents = {
+      http: new Agent({ keepAlive: true, maxSockets }),
+      https: new HttpsAgent({ keepAlive: true, maxSockets, ca }),
+    };
   }
 
   async authorize(request: AuthRequest): Promise<AuthResult> {
     const url = authUrl(chooseAuthHost(this.config.host, request.handshakeHeaders), this.config.endpoint);
     try {
-      const answer = await postForm({
-        url,
-        headers: forwardedHeaders(request, this.config.blockedHeaders),
-        body: authForm(request),
-        timeoutMs: this.config.timeoutMs,
-        agents: this.agents,
-      });
+      const answer = await this.slots.run(() =>
+        postForm({
+          url,
+          headers: forwardedHeaders(request, this.config.blockedHeaders),
+          body: authForm(request),
+          timeoutMs: this.config.timeoutMs,
+          agents: this.agents,
+        }),
+      );
       return interpretAuthResponse(answer.status, answer.body);
     } catch (err) {
       const reason = `${url}: ${(err as Error).message}`;

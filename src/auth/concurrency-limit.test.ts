@@ -1,0 +1,46 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConcurrencyLimit } from './concurrency-limit.js';
+
+/** A task that runs until the test settles it. */
+function deferred(): { promise: Promise<string>; resolve(value: string): void; reject(err: Error): void } {
+  let resolve!: (value: string) => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<string>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
+}
+
+const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('ConcurrencyLimit', () => {
+  it('runs at most max tasks at once, starts the others in the order they came, and reports the queue', async () => {
+    const changes: number[] = [];
+    const limit = new ConcurrencyLimit(2, (delta) => changes.push(delta));
+    const tasks = Array.from({ length: 5 }, () => deferred());
+    const started: number[] = [];
+    const results = tasks.map((task, i) =>
+      limit.run(() => {
+        started.push(i);
+        return task.promise;
+      }),
+    );
+    await flush();
+    expect(started).toEqual([0, 1]);
+    expect([limit.active, limit.queued]).toEqual([2, 3]);
+    tasks[1].resolve('one');
+    await flush();
+    expect(started).toEqual([0, 1, 2]);
+    const firstFails = expect(results[0]).rejects.toThrow('zero failed');
+    tasks[0].reject(new Error('zero failed'));
+    await flush();
+    expect(started).toEqual([0, 1, 2, 3]);
+    for (const task of tasks.slice(2)) task.resolve('later');
+    await firstFails;
+    await expect(Promise.all(results.slice(1))).resolves.toEqual(['one', 'later', 'later', 'later']);
+    expect([limit.active, limit.queued]).toEqual([0, 0]);
+    expect(changes).toEqual([1, 1, 1, -1, -1, -1]);
+  });
+
+  it('refuses a limit below one', () => {
+    expect(() => new ConcurrencyLimit(0)).toThrow(RangeError);
+  });
+});

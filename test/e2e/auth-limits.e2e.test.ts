@@ -1,0 +1,140 @@
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { collect, rawSocket, recordEvents, type TestEcho } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
+import { httpStatus } from '../support/http.js';
+import { scrape } from '../support/http-api.js';
+import type { LaravelAuthStub } from '../support/laravel-auth-stub.js';
+import { waitUntil } from '../support/ports.js';
+import type { TestRelay } from '../support/relay.js';
+
+const USERS = { ann: { id: 1, info: { name: 'Ann' } } };
+/** Long enough that no call of these specs times out while the stub hangs. */
+const NO_TIMEOUT = { ECHO_RELAY_AUTH_TIMEOUT_MS: '120000' };
+
+/** Sends a subscribe straight on the socket, as a client that does not wait for anything would. */
+function subscribe(echo: TestEcho, channel: string): void {
+  rawSocket(echo).emit('subscribe', { channel, auth: { headers: { Authorization: 'Bearer ann' } } });
+}
+
+async function sample(relay: TestRelay, name: string): Promise<number> {
+  return (await scrape(relay.apiUrl)).get(name) ?? 0;
+}
+
+describe('auth calls of one socket against a hanging auth host', () => {
+  const fx = useFixture({ auth: USERS, env: NO_TIMEOUT });
+  let app: LaravelAuthStub;
+  let relay: TestRelay;
+
+  beforeAll(() => {
+    ({ app, relay } = fx);
+  });
+
+  afterEach(() => app.resume());
+
+  it('keeps 8 in flight, refuses channels past 1,000 with 429, serves everyone else, then answers the rest in order', async () => {
+    app.pause();
+    app.resetPeak();
+    const callsBefore = app.calls.length;
+    const connectionsBefore = app.connections;
+    const greedy = await fx.echoAs('ann');
+    const errors = recordEvents(greedy, 'subscription_error');
+    const channels = Array.from({ length: 2000 }, (_, i) => `private-x.${i}`);
+    for (const channel of channels) subscribe(greedy, channel);
+
+    await waitUntil(() => errors.length === 1000, 30_000, '1,000 refusals');
+    expect(errors).toEqual(channels.slice(1000).map((channel) => [channel, 429]));
+    await waitUntil(
+      async () => (await sample(relay, 'echo_relay_auth_waiting{limit="socket"}')) === 992,
+      30_000,
+      '992 subscribes waiting for a slot of their socket',
+    );
+    await waitUntil(() => app.inFlight === 8, 30_000, 'the stub to hold 8 requests');
+    expect(app.peakInFlight).toBe(8);
+    expect(await sample(relay, 'echo_relay_subscriptions_refused_total{reason="max_channels"}')).toBe(1000);
+
+    // Meanwhile the node serves everyone else.
+    expect(await httpStatus(`${relay.url}/health`)).toBe(200);
+    const other = await fx.echoOn('news');
+    const news = collect(other, 'news', '.story');
+    await relay.waitForSubscribers('news', 1);
+    await fx.laravel.broadcast(['news'], 'story', { n: 1 });
+    await waitUntil(() => news.length === 1, 10_000, 'the other client to receive the story');
+
+    app.resume();
+    await waitUntil(
+      () => channels.slice(0, 1000).every((channel) => relay.gateway.localSubscriberCount(channel) === 1),
+      60_000,
+      'the 1,000 subscribes to join',
+    );
+    const asked = app.calls.slice(callsBefore).map((call) => call.form.channel_name);
+    expect(asked).toEqual(channels.slice(0, 1000));
+    expect(app.peakInFlight).toBe(8);
+    // 1,000 calls over the keep-alive agent: no more connections than calls at once.
+    expect(app.connections - connectionsBefore).toBeLessThanOrEqual(8);
+    expect(errors).toHaveLength(1000);
+    expect(await sample(relay, 'echo_relay_auth_waiting{limit="socket"}')).toBe(0);
+  });
+
+  it('makes no auth call for waiting subscribes once the socket is gone', async () => {
+    app.pause();
+    const callsBefore = app.calls.length;
+    const leaving = await fx.echoAs('ann');
+    const channels = Array.from({ length: 50 }, (_, i) => `private-gone.${i}`);
+    for (const channel of channels) subscribe(leaving, channel);
+    await waitUntil(
+      async () => (await sample(relay, 'echo_relay_auth_waiting{limit="socket"}')) === 42,
+      30_000,
+      '42 waiting subscribes',
+    );
+    await waitUntil(() => app.inFlight === 8, 30_000, 'the stub to hold 8 requests');
+    leaving.disconnect();
+    await waitUntil(
+      async () => (await sample(relay, 'echo_relay_auth_waiting{limit="socket"}')) === 0,
+      30_000,
+      'the waiting subscribes to be dropped',
+    );
+    app.resume();
+    await waitUntil(() => app.inFlight === 0, 30_000, 'the 8 calls in flight to be answered');
+    expect(app.calls.length - callsBefore).toBe(8);
+  });
+});
+
+describe('auth calls of the whole node', () => {
+  const fx = useFixture({ auth: USERS, env: { ...NO_TIMEOUT, ECHO_RELAY_AUTH_CONCURRENCY: '5' } });
+  let app: LaravelAuthStub;
+  let relay: TestRelay;
+
+  beforeAll(() => {
+    ({ app, relay } = fx);
+  });
+
+  afterEach(() => app.resume());
+
+  it('never has more than authConcurrency requests open to the auth host, over as many kept-alive connections', async () => {
+    app.pause();
+    app.resetPeak();
+    const connectionsBefore = app.connections;
+    const sockets = await Promise.all(Array.from({ length: 4 }, () => fx.echoAs('ann')));
+    const channels = (s: number): string[] => Array.from({ length: 6 }, (_, i) => `private-node.${s}.${i}`);
+    sockets.forEach((echo, s) => channels(s).forEach((channel) => subscribe(echo, channel)));
+    // 24 subscribes, 8 a socket allowed: all of them reach the node's limit, 5 go out, 19 wait.
+    await waitUntil(
+      async () => (await sample(relay, 'echo_relay_auth_waiting{limit="node"}')) === 19,
+      30_000,
+      '19 calls waiting for a slot of the node',
+    );
+    await waitUntil(() => app.inFlight === 5, 30_000, 'the stub to hold 5 requests');
+    expect(app.peakInFlight).toBe(5);
+    expect(await httpStatus(`${relay.url}/health`)).toBe(200);
+
+    app.resume();
+    await waitUntil(
+      () => sockets.every((_, s) => channels(s).every((channel) => relay.gateway.localSubscriberCount(channel) === 1)),
+      30_000,
+      'every subscribe to join',
+    );
+    expect(app.peakInFlight).toBe(5);
+    expect(app.connections - connectionsBefore).toBeLessThanOrEqual(5);
+    expect(await sample(relay, 'echo_relay_auth_waiting{limit="node"}')).toBe(0);
+  });
+});
