@@ -7,6 +7,11 @@
  * transform)` replaced with plain listeners, `AbstractWsAdapter#mapPayload` (splits an ack off the
  * arguments) and its protected `logger`.
  *
+ * engine.io 6.6.12 internals used by the connection limits: `allowRequest` runs for handshakes only,
+ * with the long-polling response as `req.res` (none on an upgrade); the `connection` socket's
+ * `request` is that same request and it emits `close` once; engine.io's own refusal (400/403) leaves
+ * a response already sent alone and writes nothing to a socket already ended.
+ *
  * Contract: ./echo-io.adapter.contract.test.ts.
  */
 import { Logger, type INestApplicationContext } from '@nestjs/common';
@@ -76,7 +81,8 @@ export class EchoIoAdapter extends IoAdapter {
     const allowList = originAllowList(entries);
     const anyOrigin = entries.length === 0 || allowList.any;
     // socket.io 2's `origins` is no socket.io 4 option: it became the allow-list above.
-    const { origins: _legacyOrigins, ...socketio } = this.config.socketio;
+    const socketio = { ...this.config.socketio };
+    delete socketio.origins;
     const limiter = this.connectionLimiter();
     const server = super.createIOServer(port, {
       ...(options as ServerOptions),
