@@ -246,7 +246,8 @@ describe('engine.io as the connection limits use it', () => {
     try {
       const client = io(base, { transports: ['polling', 'websocket'], forceNew: true, reconnection: false });
       await new Promise<void>((resolve) => client.once('connect', () => resolve()));
-      await new Promise<void>((resolve) => client.io.engine.once('upgrade', () => resolve()));
+      // The upgrade may finish before or after `connect` is seen.
+      await until(() => client.io.engine.transport.name === 'websocket');
       expect(seen).toHaveLength(1);
       expect(seen[0].res).toBeDefined();
       expect(connections).toHaveLength(1);
@@ -258,10 +259,7 @@ describe('engine.io as the connection limits use it', () => {
       expect(connections[1].request).toBe(seen[1].req);
       client.close();
       ws.close();
-      await new Promise<void>((resolve) => {
-        const check = (): void => void (closed.length === 2 ? resolve() : setTimeout(check, 10));
-        check();
-      });
+      await until(() => closed.length === 2);
     } finally {
       server.engine.off('connection', onConnection);
     }
@@ -277,3 +275,11 @@ describe('engine.io as the connection limits use it', () => {
     }
   });
 });
+
+/** Resolves once `condition` holds, checking every 10 ms (the test's own timeout bounds it). */
+function until(condition: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => void (condition() ? resolve() : setTimeout(check, 10));
+    check();
+  });
+}
