@@ -3,6 +3,7 @@ import type { Socket } from 'socket.io';
 import { isPlainObject } from '../common/plain-object.js';
 import { WhisperConfig } from './channels.config.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { LimitsConfig } from '../limits/limits.config.js';
 import { isValidChannelName, requiresAuthorization } from './channel-type.js';
 import { ChannelSubscriptions } from './channel-subscriptions.js';
 import { TokenBucket } from './token-bucket.js';
@@ -26,12 +27,21 @@ export class WhisperService {
     private readonly config: WhisperConfig,
     private readonly metrics: RelayMetrics,
     private readonly subscriptions: ChannelSubscriptions,
+    private readonly limits: LimitsConfig,
   ) {}
 
   relay(socket: Socket, body: unknown): void {
     const refusal = this.refusal(socket, body);
     if (refusal) return this.drop(socket, 'refused', refusal);
     const { channel, event, data } = body as { channel: string; event: string; data: unknown };
+    const size = whisperBytes(body);
+    if (size > this.limits.maxWhisperBytes) {
+      return this.drop(
+        socket,
+        'too_large',
+        `${size} bytes, more than limits.maxWhisperBytes ${this.limits.maxWhisperBytes}`,
+      );
+    }
     let allowance = this.allowances.get(socket);
     if (!allowance) this.allowances.set(socket, (allowance = new TokenBucket(this.config.ratePerSecond)));
     if (!allowance.take()) return this.drop(socket, 'rate_limited', `more than ${this.config.ratePerSecond}/s`);
@@ -52,8 +62,28 @@ export class WhisperService {
     return undefined;
   }
 
-  private drop(socket: Socket, result: 'refused' | 'rate_limited', reason: string): void {
+  private drop(socket: Socket, result: 'refused' | 'rate_limited' | 'too_large', reason: string): void {
     this.metrics.whispers.inc({ result });
     this.log.debug(`${socket.id}: whisper dropped (${result}): ${reason}`);
   }
+}
+
+/**
+ * Size of a whisper as it crossed the wire and will cross it again: the UTF-8 JSON text of the
+ * payload plus every binary attachment (socket.io sends Buffers, ArrayBuffers and typed arrays of
+ * `data` as separate binary packets, leaving a placeholder in the text; a placeholder is counted as
+ * one digit here, its bytes as themselves).
+ */
+export function whisperBytes(body: unknown): number {
+  let binary = 0;
+  const text = JSON.stringify(body, function (this: Record<string, unknown>, key: string, value: unknown) {
+    // `this[key]` is the value before toJSON: a Buffer, not its {type, data} rendering.
+    const raw = this[key];
+    if (raw instanceof ArrayBuffer || ArrayBuffer.isView(raw)) {
+      binary += raw.byteLength;
+      return 0;
+    }
+    return value;
+  }) as string | undefined;
+  return (text === undefined ? 0 : Buffer.byteLength(text)) + binary;
 }

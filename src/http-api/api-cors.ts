@@ -1,3 +1,4 @@
+import { originAllowList } from '../common/origins.js';
 import type { ApiCorsConfig } from './api.config.js';
 import { isApiPath, type ApiRequest, type ApiResponse } from './api-request.js';
 
@@ -7,12 +8,12 @@ import { isApiPath, type ApiRequest, type ApiResponse } from './api-request.js';
  * gets 403. Sockets are not concerned: socket.io answers its own CORS from `allowedOrigins`.
  */
 export function apiCors(config: ApiCorsConfig): (req: ApiRequest, res: ApiResponse, next: () => void) => void {
-  const origins = new Set(config.origins.map(normalizeOrigin));
-  const anyOrigin = origins.has('*');
+  const origins = originAllowList(config.origins);
+  const anyOrigin = origins.any;
   return (req, res, next) => {
     if (!config.enabled || !isApiPath(req.path)) return next();
     const origin = req.headers.origin;
-    const allowed = origin !== undefined && (anyOrigin || origins.has(normalizeOrigin(origin)));
+    const allowed = origin !== undefined && origins.allows(origin);
     res.setHeader('Vary', 'Origin');
     if (allowed) {
       res.setHeader('Access-Control-Allow-Origin', anyOrigin ? '*' : origin);
@@ -26,17 +27,4 @@ export function apiCors(config: ApiCorsConfig): (req: ApiRequest, res: ApiRespon
     res.statusCode = 204;
     res.end();
   };
-}
-
-/**
- * `scheme://host[:port]` as browsers send it: lower case, default port left out, no path. Anything
- * that is no URL (`*`, `null`) is compared as it is.
- */
-export function normalizeOrigin(origin: string): string {
-  try {
-    const { origin: normalized } = new URL(origin.trim());
-    return normalized === 'null' ? origin.trim() : normalized;
-  } catch {
-    return origin.trim();
-  }
 }

@@ -11,7 +11,7 @@ import { Logger, type INestApplication } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { Test } from '@nestjs/testing';
 import { MessageBody, SubscribeMessage, WebSocketGateway, type MessageMappingProperties } from '@nestjs/websockets';
-import { createServer } from 'node:http';
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isObservable, lastValueFrom, of, type Observable } from 'rxjs';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
@@ -168,3 +168,118 @@ describe('a gateway on the adapter, in a Nest app', () => {
     expect(reply).toEqual({ echoed: ['a', 'b'] });
   });
 });
+
+/**
+ * What the connection limits read of engine.io 6.6 (build/server.js `verify`, `handleRequest`,
+ * `handleUpgrade`, `handshake`, `abortRequest`, `abortUpgrade`): `allowRequest` runs for handshakes
+ * only (not for a `sid`'s requests or upgrades), a long-polling request carries its response as
+ * `req.res` there, an upgrade has none; the `connection` event's socket has the same request as
+ * `socket.request` and emits `close` once; a response already sent by `allowRequest` is left as it
+ * is, and a socket it ended gets no second answer.
+ */
+describe('engine.io as the connection limits use it', () => {
+  const http = createServer();
+  const seen: { req: IncomingMessage; res?: ServerResponse }[] = [];
+  let refuse = false;
+  let server: Server;
+  let base: string;
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    server = new Server(http, {
+      allowRequest: (req, callback) => {
+        const res = (req as IncomingMessage & { res?: ServerResponse }).res;
+        seen.push({ req, res });
+        if (!refuse) return callback(null, true);
+        if (res) {
+          res.writeHead(503, { 'Content-Type': 'text/plain' });
+          res.end('busy');
+        } else {
+          req.socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 4\r\n\r\nbusy');
+        }
+        callback('busy', false);
+      },
+    });
+    base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => void server.close(() => resolve()));
+  });
+
+  function raw(transport: 'polling' | 'websocket'): Promise<{ status: number; body: string }> {
+    const headers: Record<string, string> =
+      transport === 'websocket'
+        ? {
+            Connection: 'Upgrade',
+            Upgrade: 'websocket',
+            'Sec-WebSocket-Version': '13',
+            'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+          }
+        : {};
+    return new Promise((resolve, reject) => {
+      const req = request(`${base}/socket.io/?EIO=4&transport=${transport}`, { headers });
+      req.on('response', (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  it('engine.io: allowRequest sees req.res on long-polling, none on an upgrade, and only for handshakes', async () => {
+    seen.length = 0;
+    const connections: { request: IncomingMessage }[] = [];
+    const closed: string[] = [];
+    const onConnection = (socket: {
+      id: string;
+      request: IncomingMessage;
+      once(e: string, f: () => void): void;
+    }): void => {
+      connections.push(socket);
+      socket.once('close', () => closed.push(socket.id));
+    };
+    server.engine.on('connection', onConnection);
+    try {
+      const client = io(base, { transports: ['polling', 'websocket'], forceNew: true, reconnection: false });
+      await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+      // The upgrade may finish before or after `connect` is seen.
+      await until(() => client.io.engine.transport.name === 'websocket');
+      expect(seen).toHaveLength(1);
+      expect(seen[0].res).toBeDefined();
+      expect(connections).toHaveLength(1);
+      expect(connections[0].request).toBe(seen[0].req);
+      const ws = io(base, { transports: ['websocket'], forceNew: true, reconnection: false });
+      await new Promise<void>((resolve) => ws.once('connect', () => resolve()));
+      expect(seen).toHaveLength(2);
+      expect(seen[1].res).toBeUndefined();
+      expect(connections[1].request).toBe(seen[1].req);
+      client.close();
+      ws.close();
+      await until(() => closed.length === 2);
+    } finally {
+      server.engine.off('connection', onConnection);
+    }
+  });
+
+  it('engine.io: a refusal answered by allowRequest reaches the client as sent, on both transports', async () => {
+    refuse = true;
+    try {
+      expect(await raw('polling')).toEqual({ status: 503, body: 'busy' });
+      expect(await raw('websocket')).toEqual({ status: 503, body: 'busy' });
+    } finally {
+      refuse = false;
+    }
+  });
+});
+
+/** Resolves once `condition` holds, checking every 10 ms (the test's own timeout bounds it). */
+function until(condition: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => void (condition() ? resolve() : setTimeout(check, 10));
+    check();
+  });
+}

@@ -7,16 +7,25 @@
  * transform)` replaced with plain listeners, `AbstractWsAdapter#mapPayload` (splits an ack off the
  * arguments) and its protected `logger`.
  *
+ * engine.io 6.6.12 internals used by the connection limits: `allowRequest` runs for handshakes only,
+ * with the long-polling response as `req.res` (none on an upgrade); the `connection` socket's
+ * `request` is that same request and it emits `close` once; engine.io's own refusal (400/403) leaves
+ * a response already sent alone and writes nothing to a socket already ended.
+ *
  * Contract: ./echo-io.adapter.contract.test.ts.
  */
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import type { RedisConfig } from '../redis/redis.config.js';
-import type { ServerConfig } from '../server/server.config.js';
+import { socketOrigins, type ServerConfig } from '../server/server.config.js';
+import { originAllowList } from '../common/origins.js';
+import type { LimitsConfig } from '../limits/limits.config.js';
+import { clientAddress, ConnectionLimiter, normalizeIp, type ConnectionRefusal } from '../limits/connection-limiter.js';
+import type { RelayMetrics } from '../metrics/relay-metrics.js';
 import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
 import { ADAPTER_PUB_COMMANDS, ADAPTER_SUB_COMMANDS, createGuardedAdapter } from './guarded-redis-adapter.js';
 import { handleFireAndForget } from './ioredis-commands.js';
@@ -42,6 +51,8 @@ export class EchoIoAdapter extends IoAdapter {
     private readonly redis: RedisConfig,
     /** True once the node is shutting down: new clients are sent elsewhere. */
     private readonly draining: () => boolean = () => false,
+    /** `limits.maxConnections`, `maxConnectionsPerIp`, `trustedProxies`, `maxWhisperBytes`; none when absent. */
+    private readonly limits?: { config: LimitsConfig; metrics: RelayMetrics },
   ) {
     super(app);
   }
@@ -66,23 +77,55 @@ export class EchoIoAdapter extends IoAdapter {
   }
 
   private createEchoServer(port: number, options?: Partial<ServerOptions>): Server {
-    const origins = this.config.allowedOrigins;
-    const anyOrigin = origins.length === 0 || origins.includes('*');
-    return super.createIOServer(port, {
+    const { entries } = socketOrigins(this.config);
+    const allowList = originAllowList(entries);
+    const anyOrigin = entries.length === 0 || allowList.any;
+    // socket.io 2's `origins` is no socket.io 4 option: it became the allow-list above.
+    const socketio = { ...this.config.socketio };
+    delete socketio.origins;
+    const limiter = this.connectionLimiter();
+    const server = super.createIOServer(port, {
       ...(options as ServerOptions),
-      ...(this.config.socketio as Partial<ServerOptions>),
+      // A whisper's text travels in one packet: a raised limits.maxWhisperBytes raises the packet
+      // size socket.io accepts with it (its 1 MB default stays otherwise; the socketio block wins).
+      maxHttpBufferSize: Math.max(1e6, (this.limits?.config.maxWhisperBytes ?? 0) + 64 * 1024),
+      ...(socketio as Partial<ServerOptions>),
       allowEIO3: true,
-      cors: { origin: anyOrigin ? true : origins, credentials: true },
+      cors: {
+        origin: anyOrigin
+          ? true
+          : (origin: string | undefined, callback: (err: Error | null, allow?: boolean) => void) =>
+              callback(null, origin !== undefined && allowList.allows(origin)),
+        credentials: true,
+      },
       allowRequest: (req: IncomingMessage, callback: (err: string | null | undefined, ok: boolean) => void) => {
         // A stopping node takes no new clients, so reconnecting ones land on another node even
         // behind a balancer that has not yet seen readiness fail.
         if (this.draining()) return callback('Server is shutting down', false);
         const origin = req.headers.origin;
         // Non-browser clients send no Origin and carry no ambient cookies of a victim.
-        const ok = anyOrigin || origin === undefined || origins.includes(origin);
-        callback(ok ? null : 'Origin not allowed', ok);
+        const ok = anyOrigin || origin === undefined || allowList.allows(origin);
+        if (!ok) return callback('Origin not allowed', false);
+        if (!limiter) return callback(null, true);
+        const refusal = limiter.admit(req);
+        if (refusal === undefined) return callback(null, true);
+        this.limits?.metrics.connectionsRefused.inc({ reason: refusal });
+        refuseUnavailable(req, refusal);
+        callback(`Too many connections (${refusal})`, false);
       },
     });
+    limiter?.watch(server);
+    return server;
+  }
+
+  /** Counts connections against `limits.maxConnections` / `maxConnectionsPerIp` when either is set. */
+  private connectionLimiter(): HandshakeLimiter | undefined {
+    const config = this.limits?.config;
+    if (!config || (config.maxConnections === 0 && config.maxConnectionsPerIp === 0)) return undefined;
+    return new HandshakeLimiter(
+      new ConnectionLimiter(config.maxConnections, config.maxConnectionsPerIp),
+      new Set(config.trustedProxies.map(normalizeIp)),
+    );
   }
 
   /**
@@ -121,4 +164,72 @@ export class EchoIoAdapter extends IoAdapter {
       this.logger.error(err);
     }
   }
+}
+
+/**
+ * Binds `ConnectionLimiter` slots to engine.io connections: a handshake takes its slot in
+ * `allowRequest`, its engine.io connection (either transport, EIO3 or EIO4) gives it back on
+ * `close`. Upgrades carry a `sid` and never reach `allowRequest`, so they are not counted again. A
+ * handshake that never becomes a connection (the client went away, engine.io refused it later)
+ * gives its slot back when its response or its TCP socket closes.
+ */
+class HandshakeLimiter {
+  private readonly pending = new WeakMap<IncomingMessage, () => void>();
+
+  constructor(
+    private readonly limiter: ConnectionLimiter,
+    private readonly trustedProxies: ReadonlySet<string>,
+  ) {}
+
+  /** Takes a slot for this handshake, or names the limit that refuses it. */
+  admit(req: IncomingMessage): ConnectionRefusal | undefined {
+    const address = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.trustedProxies);
+    const slot = this.limiter.acquire(address);
+    if ('refused' in slot) return slot.refused;
+    this.pending.set(req, slot.release);
+    const abandoned = (): void => {
+      const release = this.pending.get(req);
+      this.pending.delete(req);
+      release?.();
+    };
+    const res = (req as IncomingMessage & { res?: ServerResponse }).res;
+    if (res) res.once('close', abandoned);
+    else req.socket.once('close', abandoned);
+    return undefined;
+  }
+
+  /** Hands each new connection its handshake's slot, given back when the connection closes. */
+  watch(server: Server): void {
+    server.engine.on(
+      'connection',
+      (socket: { request: IncomingMessage; once(event: 'close', fn: () => void): void }) => {
+        const release = this.pending.get(socket.request);
+        if (!release) return;
+        this.pending.delete(socket.request);
+        socket.once('close', release);
+      },
+    );
+  }
+}
+
+/**
+ * Answers a refused handshake with 503 itself (engine.io's refusals are 400 or 403): the JSON body
+ * engine.io uses on long-polling, a bare HTTP response on a WebSocket upgrade. engine.io's own
+ * abort that follows finds the response sent and only closes.
+ */
+function refuseUnavailable(req: IncomingMessage, reason: ConnectionRefusal): void {
+  const message = `Too many connections (${reason})`;
+  const res = (req as IncomingMessage & { res?: ServerResponse }).res;
+  if (res) {
+    if (res.headersSent) return;
+    res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '5' });
+    res.end(JSON.stringify({ code: 503, message }));
+    return;
+  }
+  const socket = req.socket;
+  if (!socket.writable) return;
+  socket.end(
+    'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Type: text/plain\r\n' +
+      `Content-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
+  );
 }

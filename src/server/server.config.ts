@@ -1,5 +1,6 @@
 import { IsIn, IsInt, IsObject, IsString, Max, Min } from 'class-validator';
 import type { ConfigSlice } from '../config/config-slice.js';
+import { legacySocketioOrigins } from '../common/origins.js';
 
 /** How the HTTP/WebSocket listener is exposed. */
 export class ServerConfig {
@@ -18,11 +19,15 @@ export class ServerConfig {
   /** Passphrase of the private key. @default '' */
   @IsString() sslPassphrase!: string;
   /**
-   * Origins allowed to open sockets (exact `scheme://host[:port]`, or `*`). Empty allows any origin,
-   * like the old server, and logs a warning at startup. @default []
+   * Origins allowed to open sockets (`scheme://host[:port]` compared as browsers send it, socket.io
+   * 2's `host:port` / `*:port` / `host:*`, or `*`). Empty: the `socketio.origins` of the old file
+   * when it has one, else any origin, like the old server, with a warning at startup. @default []
    */
   @IsString({ each: true }) allowedOrigins!: string[];
-  /** Extra socket.io server options (the old file's `socketio` block). @default {} */
+  /**
+   * Extra socket.io server options (the old file's `socketio` block). Its socket.io 2 `origins` is
+   * not passed on: it is the origin allow-list when `allowedOrigins` is empty. @default {}
+   */
   @IsObject() socketio!: Record<string, unknown>;
 }
 
@@ -76,3 +81,24 @@ export const serverConfigSlice: ConfigSlice<ServerConfig> = {
     { path: 'server.socketio', file: 'socketio', env: [], kind: 'json' },
   ],
 };
+
+/** Where the socket origin allow-list comes from, and its entries (empty: any origin). */
+export interface SocketOrigins {
+  entries: string[];
+  source: 'allowedOrigins' | 'socketio.origins' | 'none';
+  /** Set when `socketio.origins` is there but is neither a string nor a list of strings. */
+  unusable?: unknown;
+}
+
+/**
+ * `allowedOrigins`, or else the old file's `socketio.origins` (socket.io 2's allow-list: a string of
+ * space-separated entries or an array), or else nothing.
+ */
+export function socketOrigins(config: Pick<ServerConfig, 'allowedOrigins' | 'socketio'>): SocketOrigins {
+  if (config.allowedOrigins.length > 0) return { entries: config.allowedOrigins, source: 'allowedOrigins' };
+  const legacy = config.socketio.origins;
+  if (legacy === undefined) return { entries: [], source: 'none' };
+  const entries = legacySocketioOrigins(legacy);
+  if (entries === undefined) return { entries: [], source: 'none', unusable: legacy };
+  return entries.length > 0 ? { entries, source: 'socketio.origins' } : { entries: [], source: 'none' };
+}

@@ -8,6 +8,9 @@ import { LaravelRedisServer } from '../internals/laravel-redis.server.js';
 import { subscriptionPattern } from '../broadcast/laravel-prefix.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import { EchoIoAdapter } from '../internals/echo-io.adapter.js';
+import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { socketOrigins } from './server.config.js';
+import { originAllowList } from '../common/origins.js';
 import { SocketServer } from '../gateway/socket-server.js';
 import { closeInBatches } from '../lifecycle/drain.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
@@ -39,7 +42,12 @@ export async function startServer(
   });
   for (const warning of options.warnings ?? []) log.warn(warning);
   const lifecycle = app.get(LifecycleService);
-  app.useWebSocketAdapter(new EchoIoAdapter(app, config.server, config.redis, () => lifecycle.draining));
+  app.useWebSocketAdapter(
+    new EchoIoAdapter(app, config.server, config.redis, () => lifecycle.draining, {
+      config: config.limits,
+      metrics: app.get(RelayMetrics),
+    }),
+  );
   if (config.broadcast.redis) {
     app.connectMicroservice({ strategy: app.get(LaravelRedisServer) });
     await app.startAllMicroservices();
@@ -47,9 +55,7 @@ export async function startServer(
   } else {
     log.warn('Redis subscription disabled (subscribers.redis: false)');
   }
-  if (config.server.allowedOrigins.length === 0) {
-    log.warn('No allowedOrigins configured: sockets from any origin are accepted, like laravel-echo-server');
-  }
+  logSocketOrigins(config, log);
   configureHttpApi(app);
   await (config.server.host ? app.listen(config.server.port, config.server.host) : app.listen(config.server.port));
   const httpServer = app.getHttpServer() as HttpsServer;
@@ -74,4 +80,21 @@ export async function startServer(
       await app.close();
     })());
   return { app, port, url, stop };
+}
+
+/** Says at startup which origins may open sockets, and where that list came from. */
+function logSocketOrigins(config: RelayConfig, log: Logger): void {
+  const origins = socketOrigins(config.server);
+  if (origins.unusable !== undefined) {
+    log.warn(`socketio.origins ignored: ${JSON.stringify(origins.unusable)} is neither a string nor a list of strings`);
+  }
+  const invalid = originAllowList(origins.entries).invalid;
+  if (invalid.length > 0) log.warn(`Origin entries that match no origin, ignored: ${invalid.join(', ')}`);
+  if (origins.source === 'socketio.origins') {
+    log.log(
+      `Using socketio.origins from laravel-echo-server.json as the socket origin allow-list: ${origins.entries.join(' ')}`,
+    );
+  } else if (origins.source === 'none') {
+    log.warn('No allowedOrigins configured: sockets from any origin are accepted, like laravel-echo-server');
+  }
 }

@@ -5,7 +5,10 @@ import { chromiumMissing, launchChromium, type TestBrowser } from '../support/br
 import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { startPageServer, type PageServer } from '../support/page-server.js';
 import { waitUntil } from '../support/ports.js';
-import type { TestRelay } from '../support/relay.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startReadyRelay, type TestRelay } from '../support/relay.js';
 import { useFixture } from '../support/fixture.js';
 
 const PREFIX = 'laravel_database_';
@@ -105,4 +108,82 @@ function echoPage(relayUrl: string, ioSrc: string): string {
     expect(await page.evaluate('window.received')).toEqual([{ id: 8, note: 'Grüße 😀' }]);
     expect(errors).toEqual([]);
   });
+});
+
+/** A page whose Echo connects over the given transports only and records what happens. */
+function transportPage(relayUrl: string, ioSrc: string, transports: string[]): string {
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>waiting</title><link rel="icon" href="data:,">
+<script src="${ioSrc}"></script>
+<script src="/echo.iife.js"></script>
+<script>
+  window.connectErrors = [];
+  window.everConnected = false;
+  window.Echo = new Echo.default({
+    broadcaster: 'socket.io', host: ${JSON.stringify(relayUrl)}, client: io,
+    transports: ${JSON.stringify(transports)}, reconnectionDelay: 100, reconnectionDelayMax: 200,
+  });
+  const socket = window.Echo.connector.socket;
+  socket.on('connect', () => { window.everConnected = true; });
+  socket.on('connect_error', (err) => window.connectErrors.push(String(err && err.message)));
+  window.Echo.channel('orders');
+</script></head><body></body></html>`;
+}
+
+(chromiumMissing() ? describe.skip : describe)("the old file's socketio.origins in Chromium", () => {
+  let allowed: PageServer;
+  let foreign: PageServer;
+  let browser: TestBrowser;
+  const opened: Page[] = [];
+  const fx = useFixture({ nodes: 0 });
+  const scripts = { '/echo.iife.js': packageFile('laravel-echo/dist/echo.iife.js') };
+
+  beforeAll(async () => {
+    allowed = await startPageServer(scripts);
+    fx.defer(() => allowed.close());
+    foreign = await startPageServer(scripts);
+    fx.defer(() => foreign.close());
+    browser = await launchChromium();
+    fx.defer(() => browser.close());
+  });
+
+  afterEach(async () => {
+    for (const page of opened.splice(0)) await page.close();
+  });
+
+  /** A relay started from a laravel-echo-server.json whose `socketio` block names `origins`. */
+  async function relayWithOrigins(origins: unknown): Promise<TestRelay> {
+    const dir = mkdtempSync(join(tmpdir(), 'echo-relay-browser-'));
+    const path = join(dir, 'laravel-echo-server.json');
+    writeFileSync(path, JSON.stringify({ socketio: { origins } }));
+    const relay = await startReadyRelay({ env: fx.env, file: path });
+    fx.defer(() => relay.stop());
+    fx.defer(() => rmSync(dir, { recursive: true, force: true }));
+    return relay;
+  }
+
+  async function open(site: PageServer, relay: TestRelay, transport: string): Promise<Page> {
+    const html = transportPage(relay.url, `${relay.url}/socket.io/socket.io.js`, [transport]);
+    const { page } = await browser.open(site.page(`/${transport}-${relay.port}`, html));
+    opened.push(page);
+    return page;
+  }
+
+  const port = (site: PageServer): string => new URL(site.origin).port;
+
+  for (const form of ['string', 'array'] as const) {
+    for (const transport of ['websocket', 'polling']) {
+      it(`${form} form: the allowed site connects over ${transport}, a foreign site never does`, async () => {
+        const origins = form === 'string' ? `127.0.0.1:${port(allowed)} app.example.com:443` : [`*:${port(allowed)}`];
+        const relay = await relayWithOrigins(origins);
+        const refused = await open(foreign, relay, transport);
+        await refused.waitForFunction('window.connectErrors.length >= 2');
+        expect(await refused.evaluate('window.everConnected')).toBe(false);
+        const welcome = await open(allowed, relay, transport);
+        await welcome.waitForFunction('window.everConnected === true');
+        await relay.waitForSubscribers('orders', 1);
+        expect(await welcome.evaluate('window.Echo.connector.socket.io.engine.transport.name')).toBe(transport);
+      });
+    }
+  }
 });

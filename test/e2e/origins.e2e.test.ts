@@ -1,7 +1,10 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { CLIENT_VERSIONS, connected, createEcho } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
-import type { TestRelay } from '../support/relay.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startReadyRelay, type TestRelay } from '../support/relay.js';
 
 const ALLOWED = 'https://shop.example';
 
@@ -55,5 +58,100 @@ describe('origin allow-list on the socket handshake', () => {
     const res = await fetch(`${relay.url}/socket.io/socket.io.js`);
     expect(res.status).toBe(200);
     expect(await res.text()).toMatch(/Socket\.IO v4/);
+  });
+});
+
+describe('origins compared as browsers send them', () => {
+  const fx = useFixture({ nodes: 0 });
+
+  async function attempt(relay: TestRelay, transport: string, origin: string): Promise<'connected' | 'refused'> {
+    const echo = createEcho(relay.url, 4, { transports: [transport], extraHeaders: { Origin: origin } });
+    try {
+      await connected(echo);
+      return 'connected';
+    } catch {
+      return 'refused';
+    } finally {
+      echo.disconnect();
+    }
+  }
+
+  it('allowedOrigins spelled with a default port, upper case or a trailing slash match the browser spelling', async () => {
+    const relay = await fx.startNode({
+      env: { ECHO_RELAY_ALLOWED_ORIGINS: 'http://good.test:80, https://App.Test/' },
+    });
+    for (const transport of ['websocket', 'polling']) {
+      expect(await attempt(relay, transport, 'http://good.test')).toBe('connected');
+      expect(await attempt(relay, transport, 'https://app.test')).toBe('connected');
+      expect(await attempt(relay, transport, 'https://good.test')).toBe('refused');
+      expect(await attempt(relay, transport, 'http://app.test')).toBe('refused');
+    }
+    const res = await fetch(`${relay.url}/socket.io/?EIO=4&transport=polling`, {
+      headers: { Origin: 'https://app.test' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://app.test');
+  });
+});
+
+describe("the old file's socketio.origins (socket.io 2 syntax)", () => {
+  const fx = useFixture({ nodes: 0 });
+
+  /** A relay started from a laravel-echo-server.json holding `socketio`. */
+  async function relayWithFile(file: Record<string, unknown>): Promise<TestRelay> {
+    const dir = mkdtempSync(join(tmpdir(), 'echo-relay-origins-'));
+    const path = join(dir, 'laravel-echo-server.json');
+    writeFileSync(path, JSON.stringify(file));
+    const relay = await startReadyRelay({ env: fx.env, file: path });
+    fx.defer(() => relay.stop());
+    fx.defer(() => rmSync(dir, { recursive: true, force: true }));
+    return relay;
+  }
+
+  async function attempt(relay: TestRelay, version: 2 | 4, transport: string, origin: string): Promise<string> {
+    const echo = createEcho(relay.url, version, { transports: [transport], extraHeaders: { Origin: origin } });
+    try {
+      await connected(echo);
+      return 'connected';
+    } catch {
+      return 'refused';
+    } finally {
+      echo.disconnect();
+    }
+  }
+
+  it('a string of host:port entries becomes the allow-list, said so at startup, on both transports and clients', async () => {
+    const relay = await relayWithFile({ socketio: { origins: 'app.example.com:443 admin.example.com:8080' } });
+    expect(relay.logs.lines).toContainEqual({
+      level: 'log',
+      message:
+        'Using socketio.origins from laravel-echo-server.json as the socket origin allow-list: app.example.com:443 admin.example.com:8080',
+    });
+    expect(relay.logs.lines.some((line) => /No allowedOrigins configured/.test(line.message))).toBe(false);
+    for (const version of CLIENT_VERSIONS) {
+      for (const transport of ['websocket', 'polling']) {
+        expect(await attempt(relay, version, transport, 'https://app.example.com')).toBe('connected');
+        expect(await attempt(relay, version, transport, 'http://admin.example.com:8080')).toBe('connected');
+        expect(await attempt(relay, version, transport, 'https://evil.example')).toBe('refused');
+        expect(await attempt(relay, version, transport, 'http://app.example.com')).toBe('refused');
+      }
+    }
+  });
+
+  it('an array with *:port and host:* entries', async () => {
+    const relay = await relayWithFile({ socketio: { origins: ['*:8443', 'shop.test:*'] } });
+    expect(await attempt(relay, 4, 'websocket', 'https://anyone.test:8443')).toBe('connected');
+    expect(await attempt(relay, 4, 'polling', 'http://shop.test:3000')).toBe('connected');
+    expect(await attempt(relay, 4, 'polling', 'https://anyone.test')).toBe('refused');
+    expect(await attempt(relay, 4, 'websocket', 'https://anyone.test')).toBe('refused');
+  });
+
+  it('*:* allows any origin; allowedOrigins, when set, wins over socketio.origins', async () => {
+    const open = await relayWithFile({ socketio: { origins: '*:*' } });
+    expect(await attempt(open, 4, 'websocket', 'https://anyone.test')).toBe('connected');
+    const both = await relayWithFile({ allowedOrigins: ['https://shop.test'], socketio: { origins: '*:*' } });
+    expect(await attempt(both, 4, 'websocket', 'https://shop.test')).toBe('connected');
+    expect(await attempt(both, 4, 'websocket', 'https://anyone.test')).toBe('refused');
+    expect(both.logs.lines.some((line) => /socketio\.origins/.test(line.message))).toBe(false);
   });
 });

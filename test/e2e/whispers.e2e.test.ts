@@ -5,6 +5,9 @@ import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
 import type { TestRelay } from '../support/relay.js';
 
+/** limits.maxWhisperBytes of the `small` node. */
+const SMALL_LIMIT = 2048;
+
 describe('whispers (client events)', () => {
   const fx = useFixture({
     nodes: 2,
@@ -13,12 +16,14 @@ describe('whispers (client events)', () => {
   let nodeA: TestRelay;
   let nodeB: TestRelay;
   let quiet: TestRelay;
+  let small: TestRelay;
   let laravel: LaravelPublisher;
 
   beforeAll(async () => {
     [nodeA, nodeB] = fx.nodes;
     laravel = fx.laravel;
     quiet = await fx.startNode({ env: { ECHO_RELAY_WHISPERS: 'false' } });
+    small = await fx.startNode({ env: { ECHO_RELAY_MAX_WHISPER_BYTES: String(SMALL_LIMIT) } });
   });
 
   const echoAs = (token: string, relay: TestRelay, version: ClientVersion = 4): Promise<TestEcho> =>
@@ -160,5 +165,40 @@ describe('whispers (client events)', () => {
     await laravel.broadcast(['off.control'], 'tick', {});
     await waitUntil(() => control.length === 1);
     expect(bobGot).toEqual([]);
+  });
+
+  describe('limits.maxWhisperBytes counts text and binary alike', () => {
+    for (const version of CLIENT_VERSIONS) {
+      it(`drops a whisper over the limit, as text or as binary attachments (socket.io-client ${version})`, async () => {
+        const ann = await echoAs('ann', small, version);
+        const bob = await echoAs('bob', small, version);
+        const channel = `sized.v${version}`;
+        await member(ann, small, channel, 1);
+        const bobGot = await member(bob, small, channel, 2);
+        const body = (data: unknown): unknown => ({ channel: `private-${channel}`, event: 'client-typing', data });
+        // Text alone over the limit.
+        await sendAndCount(small, ann, body({ text: 'x'.repeat(SMALL_LIMIT) }), 'too_large');
+        // Little text, but binary attachments past the limit (two Buffers of 1.5 KB).
+        const binary = { parts: [Buffer.alloc(1536, 1), Buffer.alloc(1536, 2)] };
+        await sendAndCount(small, ann, body(binary), 'too_large');
+        // Under the limit, text and binary together: relayed, binary intact.
+        await sendAndCount(small, ann, body({ text: 'ok', part: Buffer.from([1, 2, 3]) }), 'relayed');
+        await waitUntil(() => bobGot.length === 1, 5000, 'the small whisper');
+        const [got] = bobGot as { text: string; part: ArrayBuffer | Uint8Array }[];
+        expect(got.text).toBe('ok');
+        expect([...new Uint8Array(got.part as ArrayBuffer)]).toEqual([1, 2, 3]);
+      });
+    }
+
+    it('under the default 64 KiB: relays 60 KiB of binary, drops 65 KiB', async () => {
+      const ann = await echoAs('ann', nodeA);
+      const bob = await echoAs('bob', nodeA);
+      await member(ann, nodeA, 'sized.default', 1);
+      const bobGot = await member(bob, nodeA, 'sized.default', 2);
+      const body = (data: unknown): unknown => ({ channel: 'private-sized.default', event: 'client-typing', data });
+      await sendAndCount(nodeA, ann, body({ part: Buffer.alloc(60 * 1024) }), 'relayed');
+      await sendAndCount(nodeA, ann, body({ part: Buffer.alloc(65 * 1024) }), 'too_large');
+      await waitUntil(() => bobGot.length === 1, 5000, 'the 60 KiB whisper');
+    });
   });
 });
