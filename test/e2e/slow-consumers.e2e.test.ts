@@ -33,6 +33,9 @@ const SMALL_LIMIT = 256 * 1024;
 /** Unbounded, the slow client's share alone would be about MESSAGES × 1 KB (40 MB) on top. */
 const RSS_GROWTH_BOUND = 32 * 1024 * 1024;
 const pad = 'p'.repeat(1000);
+/** Broadcasts in flight at once (EVALs pipelined), and how far the healthy client may fall behind. */
+const BATCH = 100;
+const WINDOW = 100;
 
 const fx = useFixture({ redis: 'single', nodes: 0 });
 let dir: string;
@@ -93,20 +96,25 @@ async function silentPoller(relay: RelayProcess, channel: string): Promise<void>
 }
 
 /**
- * Publishes MESSAGES 1 KB broadcasts to `channel` as Laravel does, 500 EVALs in flight at a time,
+ * Publishes MESSAGES 1 KB broadcasts to `channel` as Laravel does, BATCH EVALs in flight at a time,
  * and waits until the healthy client has them all; returns the relay's RSS growth and what the
  * healthy client received.
  */
 async function flood(relay: RelayProcess, channel: string, transport: string): Promise<number> {
-  const healthy = fx.client({ on: relay.url });
+  // WebSocket from the start: on long-polling until its upgrade, it would queue a burst in engine.io.
+  const healthy = fx.client({ on: relay.url, client: { transports: ['websocket'] } });
   const received = collect(healthy, channel, '.tick') as { n: number }[];
   await connected(healthy);
   const before = { rss: await rss(relay), cut: await metric(relay, 'echo_relay_slow_consumer_disconnects_total') };
   await waitUntil(async () => (await metric(relay, 'echo_relay_subscriptions')) >= 2, 20_000, 'the healthy client');
   let peak = before.rss;
   for (let n = 0; n < MESSAGES;) {
+    // The healthy client is kept within WINDOW messages of the publisher, so what waits for it stays
+    // under the limit however busy the machine: only the slow client can reach it.
+    await waitUntil(() => received.length >= n - WINDOW, 180_000, `the healthy client at ${n - WINDOW}`);
     const batch: Promise<void>[] = [];
-    for (let i = 0; i < 500 && n < MESSAGES; i++, n++) batch.push(fx.laravel.broadcast([channel], 'tick', { n, pad }));
+    for (let i = 0; i < BATCH && n < MESSAGES; i++, n++)
+      batch.push(fx.laravel.broadcast([channel], 'tick', { n, pad }));
     await Promise.all(batch);
     if (n % 5000 === 0) peak = Math.max(peak, await rss(relay));
   }
