@@ -7,7 +7,9 @@ import { io, type Socket as ClientSocket } from 'socket.io-client';
 import { waitUntil } from '../../test/support/ports.js';
 import { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { LimitsConfig, limitsConfigSlice } from '../limits/limits.config.js';
 import { BroadcastDelivery } from './broadcast-delivery.js';
+import { SlowConsumers } from './slow-consumers.js';
 import { SocketServer } from './socket-server.js';
 
 function broadcast(channel: string, event: string, data: object, socket?: string): BroadcastDto {
@@ -39,7 +41,13 @@ describe('BroadcastDelivery on a socket.io server', () => {
     server = new Server(http);
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     const moduleRef = await Test.createTestingModule({
-      providers: [SocketServer, BroadcastDelivery, RelayMetrics],
+      providers: [
+        SocketServer,
+        BroadcastDelivery,
+        RelayMetrics,
+        SlowConsumers,
+        { provide: LimitsConfig, useValue: limitsConfigSlice.defaults() },
+      ],
     }).compile();
     sockets = moduleRef.get(SocketServer);
     sockets.attach(server);

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { LocalRoomEmitter } from '../internals/local-room-emitter.js';
+import { SlowConsumers } from './slow-consumers.js';
 import { SocketServer } from './socket-server.js';
 
 /**
@@ -21,15 +22,17 @@ export class BroadcastDelivery {
   constructor(
     private readonly sockets: SocketServer,
     private readonly metrics: RelayMetrics,
+    private readonly slowConsumers: SlowConsumers,
   ) {}
 
   /**
    * A broadcast from Redis. Every node receives every Laravel message from Redis, so each emits to
    * its own sockets only (`server.local`, encoded and framed once, see `LocalRoomEmitter`);
-   * through the adapter, clients would get one copy per node.
+   * through the adapter, clients would get one copy per node. A socket the write leaves holding
+   * more than `limits.maxBufferedBytes` is disconnected (`SlowConsumers`).
    */
   deliverLocal(broadcast: BroadcastDto, receivedAt?: number): number {
-    this.roomEmitter ??= new LocalRoomEmitter(this.sockets.io);
+    this.roomEmitter ??= new LocalRoomEmitter(this.sockets.io, this.slowConsumers);
     const { channel, event, data, socket } = broadcast;
     const recipients = this.roomEmitter.emit(channel, socket ?? undefined, event, channel, data);
     return recipients === 0 ? 0 : this.count(recipients, receivedAt);
@@ -37,7 +40,8 @@ export class BroadcastDelivery {
 
   /**
    * An event published over the HTTP API. Only the node that took the request has it, so it is
-   * emitted through the socket.io adapter, which reaches the room on every node.
+   * emitted through the socket.io adapter, which reaches the room on every node. Each node checks
+   * the packets engine.io queues for its sockets against `limits.maxBufferedBytes` (`SlowConsumers`).
    */
   deliverCluster(broadcast: BroadcastDto, receivedAt?: number): number {
     const server = this.sockets.io;

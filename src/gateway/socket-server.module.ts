@@ -1,11 +1,16 @@
 import { Module } from '@nestjs/common';
 import { BroadcastDelivery } from './broadcast-delivery.js';
+import { SlowConsumers } from './slow-consumers.js';
 import { SocketServer } from './socket-server.js';
 
 /**
  * The socket.io server as an injectable, and broadcast delivery on top of it. It imports nothing,
  * so the channels, broadcast, HTTP API and metrics features can all use it without a cycle
- * through the gateway (which itself depends on channels and auth).
+ * through the gateway (which itself depends on channels and auth). `SlowConsumers` disconnects
+ * sockets that hold more than `limits.maxBufferedBytes` unwritten.
  */
-@Module({ providers: [SocketServer, BroadcastDelivery], exports: [SocketServer, BroadcastDelivery] })
+@Module({
+  providers: [SocketServer, BroadcastDelivery, SlowConsumers],
+  exports: [SocketServer, BroadcastDelivery],
+})
 export class SocketServerModule {}

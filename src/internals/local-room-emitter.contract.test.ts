@@ -126,13 +126,14 @@ describe.each([
     expect(webSocket?.readyState).toBe(1);
   });
 
-  it('ws: WebSocket#_sender has _state 0 when idle, an empty _queue, the net.Socket as _socket, and sendFrame', async () => {
+  it('ws: WebSocket#_sender has _state 0 when idle, an empty _queue, the net.Socket as _socket (writableLength), and sendFrame', async () => {
     const [, socket] = await connectClient({ transports: ['websocket'], v2 });
     const sender = connection(socket).transport.socket?._sender;
     expect(sender).toBeDefined();
     expect(sender?._state).toBe(0);
     expect(sender?._queue).toEqual([]);
     expect(sender?._socket).toBeInstanceOf(NetSocket);
+    expect((sender?._socket as NetSocket).writableLength).toBe(0);
     expect(typeof ws.Sender.prototype.sendFrame).toBe('function');
     expect(sender?.sendFrame).toBe(ws.Sender.prototype.sendFrame);
   });

@@ -9,7 +9,8 @@
  * - engine.io: `conn.readyState`, `conn.writeBuffer`, `conn.transport.name` and `.socket` (the
  *   `ws` WebSocket), `conn.write(data, {preEncoded, wsPreEncodedFrame})`, MESSAGE packet type '4';
  * - ws: `WebSocket#readyState` (OPEN = 1), `_sender`, and on it `_state` (0 = idle), `_queue`,
- *   `_socket` (the `net.Socket`) and `sendFrame(list)`, which writes a one-buffer list as is.
+ *   `_socket` (the `net.Socket`, whose `writableLength` is then all `ws` holds for the socket) and
+ *   `sendFrame(list)`, which writes a one-buffer list as is.
  *
  * Contract: ./local-room-emitter.contract.test.ts (the frame format: ./local-room-emitter.test.ts).
  */
@@ -26,6 +27,17 @@ const SENDER_IDLE = 0;
 interface CorkableSocket {
   cork(): void;
   uncork(): void;
+  /** Bytes written but not yet handed to the kernel (corked writes included). */
+  readonly writableLength: number;
+}
+
+/**
+ * The slow-consumer check of the fast path: a socket written to that then holds more than
+ * `maxBufferedBytes` unwritten is handed to `onOverflow` once the room is done.
+ */
+export interface BufferLimit {
+  maxBufferedBytes: number;
+  onOverflow(socket: Socket, bufferedBytes: number): void;
 }
 
 /**
@@ -65,12 +77,20 @@ interface EngineConnection {
  * A socket written to is corked until the current step of the event loop is done (a microtask),
  * so the frames one batch of Redis messages sends it leave in one write instead of one each: under
  * load, when a Redis read carries many messages, that saves system calls on both ends.
+ *
+ * With a `BufferLimit`, every frame written straight to a TCP socket is followed by one read of
+ * that socket's `writableLength` (with the sender idle and engine.io's buffer empty, that is all
+ * that is queued for it); sockets over the limit go to `onOverflow` after the loop. Packets handed
+ * to engine.io are not checked here: `SlowConsumers` checks every engine.io write as it is made.
  */
 export class LocalRoomEmitter {
   private readonly nsp: Namespace;
   private readonly corked = new Set<CorkableSocket>();
 
-  constructor(private readonly server: Server) {
+  constructor(
+    private readonly server: Server,
+    private readonly limit?: BufferLimit,
+  ) {
     this.nsp = server.sockets;
   }
 
@@ -93,6 +113,8 @@ export class LocalRoomEmitter {
     const frame = [webSocketTextFrame(ENGINE_MESSAGE + packet)];
     // The options socket.io's adapter passes for a pre-encoded broadcast.
     const options = { preEncoded: true, wsPreEncodedFrame: frame };
+    const max = this.limit?.maxBufferedBytes ?? Infinity;
+    let overflowing: [Socket, number][] | undefined;
     let sent = 0;
     for (const id of members) {
       if (id === except) continue;
@@ -110,13 +132,16 @@ export class LocalRoomEmitter {
         sender._queue?.length === 0 &&
         typeof sender.sendFrame === 'function'
       ) {
-        this.cork(sender._socket);
+        const tcp = sender._socket;
+        this.cork(tcp);
         sender.sendFrame(frame);
+        if (tcp !== undefined && tcp.writableLength > max) (overflowing ??= []).push([socket, tcp.writableLength]);
       } else {
         conn.write(packet, { ...options });
       }
       sent++;
     }
+    if (overflowing) for (const [socket, bytes] of overflowing) this.limit!.onOverflow(socket, bytes);
     return sent;
   }
 
