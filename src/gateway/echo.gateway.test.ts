@@ -119,6 +119,25 @@ const user = (id: number): { user_id: number; user_info: { name: string } } => (
   user_info: { name: `user ${id}` },
 });
 
+/** The gateway's module with its real providers on `redisUrl`, the app's authorizer replaced by `authorizer`. */
+async function gatewayModule(
+  redisUrl: string,
+  authorizer: ScriptedAuthorizer,
+  env: Record<string, string>,
+): Promise<TestingModule> {
+  const { config } = loadConfig({
+    env: { REDIS_URL: redisUrl, ...env },
+    cwd: mkdtempSync(join(tmpdir(), 'echo-relay-gateway-')),
+  });
+  return Test.createTestingModule({
+    imports: [ConfigModule.forRoot(config), MetricsModule, GatewayModule],
+    providers: [WsErrorFilter],
+  })
+    .overrideProvider(ChannelAuthorizer)
+    .useValue(authorizer)
+    .compile();
+}
+
 describe('EchoGateway subscribe, unsubscribe and whispers', () => {
   let redis: TestRedis;
   let moduleRef: TestingModule;
@@ -152,18 +171,8 @@ describe('EchoGateway subscribe, unsubscribe and whispers', () => {
   beforeAll(async () => {
     Logger.overrideLogger(false);
     redis = await startRedis();
-    const { config } = loadConfig({
-      env: { REDIS_URL: redis.url, ECHO_RELAY_WHISPER_RATE: '3' },
-      cwd: mkdtempSync(join(tmpdir(), 'echo-relay-gateway-')),
-    });
     authorizer = new ScriptedAuthorizer();
-    moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config), MetricsModule, GatewayModule],
-      providers: [WsErrorFilter],
-    })
-      .overrideProvider(ChannelAuthorizer)
-      .useValue(authorizer)
-      .compile();
+    moduleRef = await gatewayModule(redis.url, authorizer, { ECHO_RELAY_WHISPER_RATE: '3' });
     gateway = moduleRef.get(EchoGateway);
     filter = moduleRef.get(WsErrorFilter);
     store = moduleRef.get(RedisPresenceStore);
@@ -407,22 +416,11 @@ describe('EchoGateway limits of one socket', () => {
   beforeAll(async () => {
     Logger.overrideLogger(false);
     redis = await startRedis();
-    const { config } = loadConfig({
-      env: {
-        REDIS_URL: redis.url,
-        ECHO_RELAY_MAX_PENDING_AUTH_PER_SOCKET: '2',
-        ECHO_RELAY_MAX_CHANNELS_PER_SOCKET: '4',
-      },
-      cwd: mkdtempSync(join(tmpdir(), 'echo-relay-gateway-')),
-    });
     authorizer = new ScriptedAuthorizer();
-    moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config), MetricsModule, GatewayModule],
-      providers: [WsErrorFilter],
-    })
-      .overrideProvider(ChannelAuthorizer)
-      .useValue(authorizer)
-      .compile();
+    moduleRef = await gatewayModule(redis.url, authorizer, {
+      ECHO_RELAY_MAX_PENDING_AUTH_PER_SOCKET: '2',
+      ECHO_RELAY_MAX_CHANNELS_PER_SOCKET: '4',
+    });
     gateway = moduleRef.get(EchoGateway);
     filter = moduleRef.get(WsErrorFilter);
     metrics = moduleRef.get(RelayMetrics);
