@@ -8,6 +8,27 @@ import { startReadyRelay, type TestRelay } from '../support/relay.js';
 
 const ALLOWED = 'https://shop.example';
 
+/** Whether an Echo client of `version` sending `origin` (none: no header) gets a socket over `transport`. */
+async function attempt(
+  relay: TestRelay,
+  version: 2 | 4,
+  transport: string,
+  origin?: string,
+): Promise<'connected' | 'refused'> {
+  const echo = createEcho(relay.url, version, {
+    transports: [transport],
+    extraHeaders: origin ? { Origin: origin } : {},
+  });
+  try {
+    await connected(echo);
+    return 'connected';
+  } catch {
+    return 'refused';
+  } finally {
+    echo.disconnect();
+  }
+}
+
 describe('origin allow-list on the socket handshake', () => {
   const fx = useFixture({ env: { ECHO_RELAY_ALLOWED_ORIGINS: `${ALLOWED}, https://admin.example` } });
   let relay: TestRelay;
@@ -16,29 +37,14 @@ describe('origin allow-list on the socket handshake', () => {
     relay = fx.relay;
   });
 
-  async function attempt(version: 2 | 4, transport: string, origin?: string): Promise<'connected' | 'refused'> {
-    const echo = createEcho(relay.url, version, {
-      transports: [transport],
-      extraHeaders: origin ? { Origin: origin } : {},
-    });
-    try {
-      await connected(echo);
-      return 'connected';
-    } catch {
-      return 'refused';
-    } finally {
-      echo.disconnect();
-    }
-  }
-
   for (const version of CLIENT_VERSIONS) {
     for (const transport of ['websocket', 'polling']) {
       it(`socket.io-client ${version} over ${transport}: allowed origin connects, others are refused`, async () => {
-        expect(await attempt(version, transport, ALLOWED)).toBe('connected');
-        expect(await attempt(version, transport, 'https://evil.example')).toBe('refused');
-        expect(await attempt(version, transport, 'https://shop.example.evil.example')).toBe('refused');
+        expect(await attempt(relay, version, transport, ALLOWED)).toBe('connected');
+        expect(await attempt(relay, version, transport, 'https://evil.example')).toBe('refused');
+        expect(await attempt(relay, version, transport, 'https://shop.example.evil.example')).toBe('refused');
         // clients without Origin are not browsers
-        expect(await attempt(version, transport)).toBe('connected');
+        expect(await attempt(relay, version, transport)).toBe('connected');
       });
     }
   }
@@ -64,27 +70,15 @@ describe('origin allow-list on the socket handshake', () => {
 describe('origins compared as browsers send them', () => {
   const fx = useFixture({ nodes: 0 });
 
-  async function attempt(relay: TestRelay, transport: string, origin: string): Promise<'connected' | 'refused'> {
-    const echo = createEcho(relay.url, 4, { transports: [transport], extraHeaders: { Origin: origin } });
-    try {
-      await connected(echo);
-      return 'connected';
-    } catch {
-      return 'refused';
-    } finally {
-      echo.disconnect();
-    }
-  }
-
   it('allowedOrigins spelled with a default port, upper case or a trailing slash match the browser spelling', async () => {
     const relay = await fx.startNode({
       env: { ECHO_RELAY_ALLOWED_ORIGINS: 'http://good.test:80, https://App.Test/' },
     });
     for (const transport of ['websocket', 'polling']) {
-      expect(await attempt(relay, transport, 'http://good.test')).toBe('connected');
-      expect(await attempt(relay, transport, 'https://app.test')).toBe('connected');
-      expect(await attempt(relay, transport, 'https://good.test')).toBe('refused');
-      expect(await attempt(relay, transport, 'http://app.test')).toBe('refused');
+      expect(await attempt(relay, 4, transport, 'http://good.test')).toBe('connected');
+      expect(await attempt(relay, 4, transport, 'https://app.test')).toBe('connected');
+      expect(await attempt(relay, 4, transport, 'https://good.test')).toBe('refused');
+      expect(await attempt(relay, 4, transport, 'http://app.test')).toBe('refused');
     }
     const res = await fetch(`${relay.url}/socket.io/?EIO=4&transport=polling`, {
       headers: { Origin: 'https://app.test' },
@@ -106,18 +100,6 @@ describe("the old file's socketio.origins (socket.io 2 syntax)", () => {
     fx.defer(() => relay.stop());
     fx.defer(() => rmSync(dir, { recursive: true, force: true }));
     return relay;
-  }
-
-  async function attempt(relay: TestRelay, version: 2 | 4, transport: string, origin: string): Promise<string> {
-    const echo = createEcho(relay.url, version, { transports: [transport], extraHeaders: { Origin: origin } });
-    try {
-      await connected(echo);
-      return 'connected';
-    } catch {
-      return 'refused';
-    } finally {
-      echo.disconnect();
-    }
   }
 
   it('a string of host:port entries becomes the allow-list, said so at startup, on both transports and clients', async () => {
