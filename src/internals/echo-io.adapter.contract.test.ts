@@ -11,11 +11,12 @@ import { Logger, type INestApplication } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { Test } from '@nestjs/testing';
 import { MessageBody, SubscribeMessage, WebSocketGateway, type MessageMappingProperties } from '@nestjs/websockets';
-import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isObservable, lastValueFrom, of, type Observable } from 'rxjs';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
 import { io, type Socket as ClientSocket } from 'socket.io-client';
+import { rawHandshake } from '../../test/support/handshake.js';
 import { versionMismatch } from './written-against.js';
 
 type Methods = Record<string, (...args: unknown[]) => unknown>;
@@ -207,28 +208,7 @@ describe('engine.io as the connection limits use it', () => {
     await new Promise<void>((resolve) => void server.close(() => resolve()));
   });
 
-  function raw(transport: 'polling' | 'websocket'): Promise<{ status: number; body: string }> {
-    const headers: Record<string, string> =
-      transport === 'websocket'
-        ? {
-            Connection: 'Upgrade',
-            Upgrade: 'websocket',
-            'Sec-WebSocket-Version': '13',
-            'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
-          }
-        : {};
-    return new Promise((resolve, reject) => {
-      const req = request(`${base}/socket.io/?EIO=4&transport=${transport}`, { headers });
-      req.on('response', (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  }
+  const raw = (transport: 'polling' | 'websocket') => rawHandshake(base, transport);
 
   it('engine.io: allowRequest sees req.res on long-polling, none on an upgrade, and only for handshakes', async () => {
     seen.length = 0;

@@ -1,48 +1,20 @@
 import { describe, expect, it } from '@jest/globals';
-import { request } from 'node:http';
 import { CLIENT_VERSIONS, connected, rawSocket, type ClientVersion, type TestEcho } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
+import { rawHandshake, type HandshakeTransport } from '../support/handshake.js';
 import { waitUntil } from '../support/ports.js';
 import type { TestRelay } from '../support/relay.js';
 
-type Transport = 'websocket' | 'polling';
-const TRANSPORTS: Transport[] = ['websocket', 'polling'];
+const TRANSPORTS: HandshakeTransport[] = ['websocket', 'polling'];
 
-/**
- * The status of a bare handshake: a long-polling GET, or a WebSocket upgrade (101 when accepted).
- * Only used where a refusal is expected: an accepted polling handshake would hold a slot until its
- * ping timeout.
- */
-function handshakeStatus(
+/** The status of a bare handshake (see `rawHandshake`). */
+async function handshakeStatus(
   relay: TestRelay,
-  transport: Transport,
+  transport: HandshakeTransport,
   eio: 3 | 4,
   headers: Record<string, string> = {},
 ): Promise<number> {
-  const url = new URL(`${relay.url}/socket.io/?EIO=${eio}&transport=${transport}`);
-  const upgrade =
-    transport === 'websocket'
-      ? {
-          Connection: 'Upgrade',
-          Upgrade: 'websocket',
-          'Sec-WebSocket-Version': '13',
-          'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
-        }
-      : {};
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { ...upgrade, ...headers } });
-    req.on('response', (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('upgrade', (res, socket) => {
-      socket.destroy();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', reject);
-    req.setTimeout(5000, () => req.destroy(new Error('handshake timed out')));
-    req.end();
-  });
+  return (await rawHandshake(relay.url, transport, { eio, headers })).status;
 }
 
 async function refusals(relay: TestRelay, reason: string): Promise<number> {
@@ -67,7 +39,7 @@ describe('limits.maxConnections: connections of one node', () => {
   const fx = useFixture({ env: { ECHO_RELAY_MAX_CONNECTIONS: '2' } });
 
   /** A WebSocket client, or a long-polling one that upgrades to WebSocket (socket.io's default). */
-  const client = (version: ClientVersion, transport: Transport): TestEcho =>
+  const client = (version: ClientVersion, transport: HandshakeTransport): TestEcho =>
     fx.client({
       version,
       client: { transports: transport === 'websocket' ? ['websocket'] : ['polling', 'websocket'] },
