@@ -31,10 +31,13 @@ export class BroadcastDelivery {
    * through the adapter, clients would get one copy per node. A socket the write leaves holding
    * more than `limits.maxBufferedBytes` is disconnected (`SlowConsumers`).
    */
-  deliverLocal(broadcast: BroadcastDto, receivedAt?: number): number {
+  deliverLocal(broadcast: BroadcastDto, receivedAt?: number, offset?: string): number {
     this.roomEmitter ??= new LocalRoomEmitter(this.sockets.io, this.slowConsumers);
     const { channel, event, data, socket } = broadcast;
-    const recipients = this.roomEmitter.emit(channel, socket ?? undefined, event, channel, data);
+    const recipients =
+      offset === undefined
+        ? this.roomEmitter.emit(channel, socket ?? undefined, event, channel, data)
+        : this.roomEmitter.emit(channel, socket ?? undefined, event, channel, data, offset);
     return recipients === 0 ? 0 : this.count(recipients, receivedAt);
   }
 
