@@ -12,6 +12,8 @@ interface Held {
   key: string;
   entry: PendingEntry;
   since: number;
+  /** `performance.now()` when its Redis read arrived, for the ingest-to-emit histogram. */
+  receivedAt?: number;
   /** Handed to an append that has not failed (ours as sequencer, or a rescue). */
   appended: boolean;
 }
@@ -73,7 +75,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   /** Laravel broadcasts from one Redis read, in order. */
-  submit(broadcasts: { broadcast: BroadcastDto; raw: string; redisChannel: string }[]): void {
+  submit(broadcasts: { broadcast: BroadcastDto; raw: string; redisChannel: string }[], receivedAt?: number): void {
     const now = Date.now();
     for (const { broadcast, raw, redisChannel } of broadcasts) {
       const key = createHash('sha1').update(redisChannel).update('\n').update(raw).digest('base64url');
@@ -93,6 +95,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
         key,
         entry: { channel: broadcast.channel, json: JSON.stringify(entry) },
         since: now,
+        receivedAt,
         appended: false,
       };
       this.held.push(held);
@@ -104,19 +107,23 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     if (this.leader) void this.flush();
   }
 
-  /** A Laravel broadcast came back sequenced (from any node): it is no longer held here. */
-  sequenced(key: string): void {
+  /**
+   * A Laravel broadcast came back sequenced (from any node): it is no longer held here. Returns
+   * when this node received it (`performance.now()`), if it did.
+   */
+  sequenced(key: string): number | undefined {
     const same = this.heldByKey.get(key);
     const held = same?.shift();
     if (held) {
       if (same!.length === 0) this.heldByKey.delete(key);
       held.key = '';
       this.compact();
-      return;
+      return held.receivedAt;
     }
     const early = this.early.get(key);
     if (early) early.count++;
     else this.early.set(key, { count: 1, since: Date.now() });
+    return undefined;
   }
 
   /** `RecoveryFeed` tells whether notifications reach this node. */
