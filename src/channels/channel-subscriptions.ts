@@ -121,21 +121,23 @@ export class ChannelSubscriptions {
     return leave;
   }
 
-  /** Everything a disconnected socket held, on this node and in the presence store. */
+  /**
+   * Everything a disconnected socket held, on this node and in the presence store. Its presence
+   * entries go first, to `PresenceService.disconnected` (at once, or after `presence.leaveGraceMs`):
+   * once it took them, the leaves below remove no presence member.
+   */
   async leaveAll(socket: Socket): Promise<void> {
     const state = this.sockets.get(socket);
-    const channels = new Set([
-      ...(state?.joined ?? []),
-      ...(state?.pending.keys() ?? []),
-      ...this.presence.channelsOf(socket),
-    ]);
-    await Promise.all(
-      [...channels].map((channel) =>
+    const presence = this.presence.disconnected(socket);
+    const channels = new Set([...(state?.joined ?? []), ...(state?.pending.keys() ?? [])]);
+    await Promise.all([
+      presence,
+      ...[...channels].map((channel) =>
         this.leave(socket, channel).catch((err: Error) =>
           this.log.warn(`${socket.id}: could not leave ${channel}: ${err.message}`),
         ),
       ),
-    );
+    ]);
   }
 
   /**
