@@ -38,7 +38,7 @@ export class PresenceService {
   /** Sockets whose disconnect was handled: a presence write arriving later must not outlive them. */
   private readonly gone = new WeakSet<Socket>();
   /** Entries of disconnected sockets waiting for the end of `presence.leaveGraceMs`, by their timer. */
-  private readonly leaving = new Map<NodeJS.Timeout, SocketEntries>();
+  private readonly leaving = new Map<NodeJS.Timeout, { entries: SocketEntries; settle: () => void }>();
 
   constructor(
     private readonly store: RedisPresenceStore,
@@ -100,8 +100,8 @@ export class PresenceService {
    * 0), otherwise when it ends, so that a client reconnecting meanwhile (recovered, or fresh on
    * another node) adds its member again before this one goes and nobody sees the user leave. A
    * departure is announced only if these were the user's last entries by then. After a graceful
-   * stop with a grace, other nodes purge them instead (see `release`). Failures are logged, never
-   * thrown: nobody waits on a disconnect.
+   * stop with a grace, other nodes purge them instead (see `release`). Resolves once they are
+   * removed (or left to the others); failures are logged, never thrown.
    */
   async disconnected(socket: Socket): Promise<void> {
     this.gone.add(socket);
@@ -111,12 +111,14 @@ export class PresenceService {
     const grace = this.config.leaveGraceMs;
     if (grace === 0) return this.removeEntries(entries);
     if (this.stopped) return;
-    const timer = setTimeout(() => {
-      this.leaving.delete(timer);
-      void this.removeEntries(entries);
-    }, grace);
-    timer.unref();
-    this.leaving.set(timer, entries);
+    return new Promise((settle) => {
+      const timer = setTimeout(() => {
+        this.leaving.delete(timer);
+        void this.removeEntries(entries).finally(settle);
+      }, grace);
+      timer.unref();
+      this.leaving.set(timer, { entries, settle });
+    });
   }
 
   /** Channels where the socket has a presence entry (or one being written). */
@@ -154,7 +156,7 @@ export class PresenceService {
       }
     }
     if (!announce) {
-      for (const { key, channels } of [...this.leaving.values()]) {
+      for (const { key, channels } of [...this.leaving.values()].map((pending) => pending.entries)) {
         for (const [channel, member] of channels) {
           await this.store.add(channel, key, member);
           count++;
@@ -178,7 +180,10 @@ export class PresenceService {
     try {
       const grace = this.config.leaveGraceMs;
       if (grace > 0) {
-        for (const timer of this.leaving.keys()) clearTimeout(timer);
+        for (const [timer, { settle }] of this.leaving) {
+          clearTimeout(timer);
+          settle();
+        }
         this.leaving.clear();
       }
       if (!this.store.connected) return;
