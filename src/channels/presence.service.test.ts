@@ -293,6 +293,19 @@ describe('PresenceService and RedisPresenceStore against a real Redis', () => {
       expect(back.toRoom).toEqual([joining('presence-x', user(1))]);
     });
 
+    it('writes entries still in their grace back after Redis lost them, so their departure is still announced', async () => {
+      const { presence, store } = await announcingNode(GRACE_MS);
+      const s1 = new FakeSocket('s1');
+      await presence.add(s1.asSocket, 'presence-x', user(1));
+      const removed = presence.disconnected(s1.asSocket);
+      await client.flushall();
+      await presence.reregister(false);
+      expect(await store.members('presence-x')).toEqual([user(1)]);
+      await removed;
+      expect(said).toEqual([leaving('presence-x', user(1))]);
+      expect(await store.members('presence-x')).toEqual([]);
+    });
+
     it('removes at once on an explicit unsubscribe, grace or not', async () => {
       const { presence, store } = await announcingNode(GRACE_MS);
       const s1 = new FakeSocket('s1');
