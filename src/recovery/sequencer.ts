@@ -1,5 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  Optional,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { BroadcastConfig } from '../broadcast/broadcast.config.js';
+import { LaravelRedisServer } from '../internals/laravel-redis.server.js';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { ThrottledLog } from '../logging/throttled-log.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
@@ -59,7 +67,19 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly recovery: RecoveryLog,
     private readonly config: RecoveryConfig,
     private readonly metrics: RelayMetrics,
+    /** Laravel's subscription on this node; absent in specs that feed `submit` themselves. */
+    @Optional() private readonly subscriber?: LaravelRedisServer,
+    @Optional() private readonly broadcast?: BroadcastConfig,
   ) {}
+
+  /**
+   * Only a node that receives Laravel's broadcasts may order them: one whose subscription is down
+   * (or switched off) would hold the lease and order nothing, and everything would wait for rescue.
+   */
+  private get canSequence(): boolean {
+    if (this.broadcast && !this.broadcast.redis) return false;
+    return this.subscriber === undefined || this.subscriber.subscribed;
+  }
 
   /** True while this node holds the lease. */
   get isSequencer(): boolean {
@@ -152,9 +172,13 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   private async tick(): Promise<void> {
     if (this.stopped) return;
     try {
-      if (this.leader) {
+      if (this.leader && !this.canSequence) {
+        await this.flush();
+        this.demote("this node's subscription to Laravel's broadcasts is down");
+        await this.recovery.releaseLease(this.token);
+      } else if (this.leader) {
         if (!(await this.recovery.renewLease(this.token))) this.demote('the lease was lost');
-      } else if (await this.recovery.acquireLease(this.token)) {
+      } else if (this.canSequence && (await this.recovery.acquireLease(this.token))) {
         this.leader = true;
         this.metrics.sequencer.set(1);
         const waiting = this.live().length;
