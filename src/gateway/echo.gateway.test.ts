@@ -12,6 +12,7 @@ import { ConfigModule } from '../config/config.module.js';
 import { loadConfig } from '../config/load-config.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { RecoveryModule } from '../recovery/recovery.module.js';
 import { ChannelRequestPipe } from './channel-request.pipe.js';
 import { InvalidClientMessage } from './client-errors.js';
 import { EchoGateway } from './echo.gateway.js';
@@ -74,8 +75,22 @@ class FakeSocket {
     this.server.rooms.get(room)!.add(this);
   }
 
+  /**
+   * What socket.io does before its 'disconnect' event: the socket leaves every room and is no
+   * longer connected (the gateway then leaves only what the fake's rooms cannot know: presence).
+   * `join` stays real, so a late join by the gateway would show.
+   */
+  close(): void {
+    for (const members of this.server.rooms.values()) members.delete(this);
+    this.connected = false;
+  }
+
+  /** Rooms the gateway asked this socket to leave. */
+  readonly left: string[] = [];
+
   /** Resolves a turn later, as a leave through a remote adapter would. */
   async leave(room: string): Promise<void> {
+    this.left.push(room);
     await new Promise((resolve) => setImmediate(resolve));
     this.server.rooms.get(room)?.delete(this);
   }
@@ -119,18 +134,22 @@ const user = (id: number): { user_id: number; user_info: { name: string } } => (
   user_info: { name: `user ${id}` },
 });
 
-/** The gateway's module with its real providers on `redisUrl`, the app's authorizer replaced by `authorizer`. */
+/**
+ * The gateway's module with its real providers on `redisUrl`, the app's authorizer replaced by
+ * `authorizer`. Recovery is off: these sockets are fakes without a socket.io handshake, so no
+ * session could be saved for them anyway.
+ */
 async function gatewayModule(
   redisUrl: string,
   authorizer: ScriptedAuthorizer,
   env: Record<string, string>,
 ): Promise<TestingModule> {
   const { config } = loadConfig({
-    env: { REDIS_URL: redisUrl, ...env },
+    env: { REDIS_URL: redisUrl, ECHO_RELAY_RECOVERY: 'false', ...env },
     cwd: mkdtempSync(join(tmpdir(), 'echo-relay-gateway-')),
   });
   return Test.createTestingModule({
-    imports: [ConfigModule.forRoot(config), MetricsModule, GatewayModule],
+    imports: [ConfigModule.forRoot(config), MetricsModule, RecoveryModule, GatewayModule],
     providers: [WsErrorFilter],
   })
     .overrideProvider(ChannelAuthorizer)
@@ -242,7 +261,7 @@ describe('EchoGateway subscribe, unsubscribe and whispers', () => {
     const subscribes = [send(unsubscribing, 'subscribe', 'private-b'), send(disconnecting, 'subscribe', 'private-b')];
     await tick();
     await send(unsubscribing, 'unsubscribe', 'private-b');
-    disconnecting.connected = false;
+    disconnecting.close();
     gateway.handleDisconnect(disconnecting as unknown as Socket);
     authorizer.release();
     await Promise.all(subscribes);
@@ -280,20 +299,22 @@ describe('EchoGateway subscribe, unsubscribe and whispers', () => {
     expect(authorizer.calls).toHaveLength(1);
   });
 
-  it('leaves every room and presence channel on disconnect', async () => {
+  it('removes the presence members of a disconnected socket, and leaves its rooms to socket.io', async () => {
     const socket = server.socket();
     const other = server.socket();
     authorizer.answer = (request) =>
       allowed(request.type === 'presence' ? user(request.socketId === socket.id ? 1 : 2) : undefined);
     for (const channel of ['orders', 'private-c', 'presence-c']) await send(socket, 'subscribe', channel);
     await send(other, 'subscribe', 'presence-c');
-    socket.connected = false;
+    socket.close();
     gateway.handleDisconnect(socket as unknown as Socket);
     await eventually(async () => {
       for (const channel of ['orders', 'private-c']) expect(server.in(channel)).toEqual([]);
       expect(server.in('presence-c')).toEqual([other.id]);
       expect(await store.members('presence-c')).toEqual([user(2)]);
     });
+    // Its id may be a recovered socket's by now: a leave would take that socket out of its rooms.
+    expect(socket.left).toEqual([]);
   });
 
   it('sends presence:subscribed with every member, and presence:joining to the others on a first socket only', async () => {
@@ -476,7 +497,7 @@ describe('EchoGateway limits of one socket', () => {
     await eventually(() => expect(authorizer.calls).toHaveLength(4));
     expect(await gauge('socket')).toBe(2);
     await send(unsubscribing, 'unsubscribe', 'private-w.2');
-    disconnecting.connected = false;
+    disconnecting.close();
     gateway.handleDisconnect(disconnecting as unknown as Socket);
     expect(await gauge('socket')).toBe(0);
     authorizer.release();
