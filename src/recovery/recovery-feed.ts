@@ -34,7 +34,7 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
   private closing = false;
   /** Notifications that arrived while the history was being read. */
   private buffered?: string[];
-  private readonly recent: ([Offset, HistoryEntry] | undefined)[] = new Array(RECENT);
+  private readonly recent = new Array<[Offset, HistoryEntry] | undefined>(RECENT);
   private recentNext = 0;
   private recentCount = 0;
 
