@@ -47,7 +47,14 @@ export class EventsController {
       this.metrics.messagesReceived.inc({ source: 'http' }, broadcasts.length);
       const entries = broadcasts.map((b) => ({
         channel: b.channel,
-        json: JSON.stringify({ c: b.channel, e: b.event, d: b.data, s: b.socket ?? null }),
+        json: JSON.stringify({
+          c: b.channel,
+          e: b.event,
+          d: b.data,
+          s: b.socket ?? null,
+          o: this.history.node,
+          t: receivedAt,
+        }),
       }));
       try {
         await this.history.append(entries);

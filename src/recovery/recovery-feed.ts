@@ -11,8 +11,11 @@ import { NOTIFY_CHANNEL, RELEASED, RecoveryLog, type HistoryEntry } from './reco
 import { RecoveryConfig } from './recovery.config.js';
 import { Sequencer } from './sequencer.js';
 
-/** Entries kept in memory for restores that race the notifications (see `since`). */
-const RECENT = 4096;
+/**
+ * Entries kept in memory for restores that race the notifications (see `since`): a restore needs
+ * what was delivered during one Redis round trip; beyond it, it reads the history again.
+ */
+const RECENT = 256;
 /** History entries read per call while catching up. */
 const PAGE = 1000;
 
@@ -173,7 +176,13 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
       this.recentNext = (this.recentNext + 1) % RECENT;
       if (this.recentCount < RECENT) this.recentCount++;
       // Laravel's broadcasts were received here too: the histogram spans the ordering hop.
-      const receivedAt = entry.k !== undefined ? this.sequencer.sequenced(entry.k) : undefined;
+      // HTTP publishes carry the node that took them and when.
+      const receivedAt =
+        entry.k !== undefined
+          ? this.sequencer.sequenced(entry.k)
+          : entry.o === this.recovery.node
+            ? entry.t
+            : undefined;
       try {
         this.delivery.deliverLocal(
           { channel: entry.c, event: entry.e, data: entry.d as BroadcastDto['data'], socket: entry.s },

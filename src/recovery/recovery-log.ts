@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { defineScript, type ScriptRunner } from '../internals/ioredis-commands.js';
 import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
@@ -34,6 +35,10 @@ export interface HistoryEntry {
   s: string | null;
   /** For Laravel's broadcasts: the key the other nodes hold the raw message under until it comes back sequenced. */
   k?: string;
+  /** For HTTP publishes: the node that took the request (`RecoveryLog.node`) ... */
+  o?: string;
+  /** ... and when it did (its `performance.now()`), for its ingest-to-emit histogram. */
+  t?: number;
 }
 
 /** An entry to append: the channel (a field of its own, filtered on by restores) and the entry JSON. */
@@ -63,6 +68,8 @@ export type RestoreResult =
 @Injectable()
 export class RecoveryLog implements OnApplicationShutdown {
   private readonly log = new Logger('Recovery');
+  /** This process, as HTTP publishes name it in their entries. */
+  readonly node = randomBytes(9).toString('base64url');
   private readonly redis: RedisClient;
   private readonly scripts: Record<'append' | 'restore' | 'save' | 'renew' | 'release', ScriptRunner>;
 

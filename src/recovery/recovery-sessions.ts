@@ -135,16 +135,35 @@ export class RecoverySessions implements OnApplicationShutdown {
       return this.fail('error');
     }
     if (!result.ok) return this.fail(result.reason);
-    // From here to the socket's creation no I/O runs: this node's position cannot move meanwhile.
-    const position = this.feed.position;
-    if (position === undefined) return this.fail('error');
     const { session } = result;
     const channels = new Set(session.channels);
-    const missed = result.entries.filter(([offset]) => compareOffsets(offset, position) <= 0);
-    if (compareOffsets(position, result.last) > 0) {
-      const later = this.feed.since(result.last);
-      if (!later) return this.fail('error');
-      missed.push(...later.filter(([, entry]) => channels.has(entry.c)));
+    let { entries, last } = result;
+    let missed: [Offset, HistoryEntry][] | undefined;
+    for (let read = 0; missed === undefined; read++) {
+      // From here to the socket's creation no I/O runs: this node's position cannot move meanwhile.
+      const position = this.feed.position;
+      if (position === undefined) return this.fail('error');
+      if (compareOffsets(position, last) <= 0) {
+        // What lies beyond the position is on its way to this node: the socket gets it as a member.
+        missed = entries.filter(([offset]) => compareOffsets(offset, position) <= 0);
+        break;
+      }
+      // This node delivered more since the history was read: from memory, or read again.
+      const later = this.feed.since(last);
+      if (later) {
+        missed = [...entries, ...later.filter(([, entry]) => channels.has(entry.c))];
+        break;
+      }
+      if (read === MAX_READS) return this.fail('error');
+      try {
+        const page = await this.history.after(last, READ_PAGE);
+        if (page.length === 0) return this.fail('error');
+        entries = [...entries, ...page.filter(([, entry]) => channels.has(entry.c))];
+        last = page[page.length - 1][0];
+      } catch (err) {
+        this.throttled.warn('restore', `Could not restore a session: ${(err as Error).message}`);
+        return this.fail('error');
+      }
     }
     // An older connection of this session still open here (its end not noticed yet) goes first:
     // two sockets of one id on one node would share rooms.
@@ -183,6 +202,10 @@ export class RecoverySessions implements OnApplicationShutdown {
       .catch((err: Error) => this.throttled.warn('refresh', `Could not extend recovery sessions: ${err.message}`));
   }
 }
+
+/** History reads of one restore racing a node that delivers faster than it reads. */
+const MAX_READS = 20;
+const READ_PAGE = 1_000;
 
 function toPacket([offset, entry]: [Offset, HistoryEntry]): unknown[] {
   return [entry.e, entry.c, entry.d, offset];
