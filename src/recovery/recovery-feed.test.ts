@@ -126,8 +126,28 @@ describe('RecoveryFeed', () => {
     await admin
       .multi()
       .client('KILL', 'ID', id!)
-      .eval(APPEND_SCRIPT, 1, HISTORY_KEY, LEASE_KEY, '', '10000', NOTIFY_CHANNEL, ...pair(entry('orders', 'b')))
-      .eval(APPEND_SCRIPT, 1, HISTORY_KEY, LEASE_KEY, '', '10000', NOTIFY_CHANNEL, ...pair(entry('shipments', 'c')))
+      .eval(
+        APPEND_SCRIPT,
+        1,
+        HISTORY_KEY,
+        LEASE_KEY,
+        '',
+        '10000',
+        NOTIFY_CHANNEL,
+        '240000',
+        ...pair(entry('orders', 'b')),
+      )
+      .eval(
+        APPEND_SCRIPT,
+        1,
+        HISTORY_KEY,
+        LEASE_KEY,
+        '',
+        '10000',
+        NOTIFY_CHANNEL,
+        '240000',
+        ...pair(entry('shipments', 'c')),
+      )
       .exec();
     await waitUntil(() => n.delivered.length === 3, 5000, 'the missed entries');
     await waitUntil(() => n.feed.subscribed, 5000, 'the notifications again');

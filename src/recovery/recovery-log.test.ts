@@ -183,7 +183,7 @@ describe('RecoveryLog', () => {
     it('recovers a client that missed nothing, at the newest offset or before any history', async () => {
       const log = open();
       await log.saveSession('pid-1', 'owner-1', session('sid-1', ['orders']), 60_000);
-      // No history yet: only the start position (a client that saw none of it) is covered.
+      // No history (never any, or it expired idle): nothing was appended, so nothing was missed.
       expect(await log.restore('pid-1', '0-0')).toEqual({
         ok: true,
         session: session('sid-1', ['orders']),
@@ -191,12 +191,21 @@ describe('RecoveryLog', () => {
         entries: [],
       });
       await log.saveSession('pid-2', 'owner-2', session('sid-2', ['orders']), 60_000);
-      expect(await log.restore('pid-2', '5-0')).toEqual({ ok: false, reason: 'trimmed' });
+      expect(await log.restore('pid-2', '5-0')).toEqual({
+        ok: true,
+        session: session('sid-2', ['orders']),
+        last: '5-0',
+        entries: [],
+      });
 
       await log.append([entry('orders', 'a')]);
       const [only] = await offsets();
       await log.saveSession('pid-3', 'owner-3', session('sid-3', ['orders']), 60_000);
       expect(await log.restore('pid-3', only)).toMatchObject({ ok: true, last: only, entries: [] });
+      // The history expires once idle for twice the window.
+      const ttl = await admin.pttl(HISTORY_KEY);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(2 * recoveryConfig(redis.url).recovery.windowMs);
     });
 
     it('refuses an offset the history never handed out (after its newest entry)', async () => {

@@ -96,7 +96,9 @@ export class RecoveryLog implements OnApplicationShutdown {
 
   /** Appends and announces entries in order; `token` fences Laravel's broadcasts to the lease holder. */
   async append(entries: PendingEntry[], token = ''): Promise<void> {
-    const args: string[] = [LEASE_KEY, token, String(this.config.maxHistory), NOTIFY_CHANNEL];
+    // Idle for twice the window, the history holds nothing a session could still ask for.
+    const ttl = String(2 * this.config.windowMs);
+    const args: string[] = [LEASE_KEY, token, String(this.config.maxHistory), NOTIFY_CHANNEL, ttl];
     for (const { channel, json } of entries) args.push(channel, json);
     await this.scripts.append(...args);
   }
@@ -124,10 +126,9 @@ export class RecoveryLog implements OnApplicationShutdown {
     if (reply[0] === 0) return { ok: false, reason: 'unknown_session' };
     const [, json, last, deleted, trimmedBefore] = reply as [number, string, string, string, string];
     const session = JSON.parse(json) as SessionState;
-    // No history at all: only a client that had seen none of it (the start position) missed nothing.
-    if (last === '') {
-      return offset === '0-0' ? { ok: true, session, last: '0-0', entries: [] } : { ok: false, reason: 'trimmed' };
-    }
+    // No history: it expired idle (nothing appended for twice the window, so nothing was missed;
+    // a Redis that lost its data lost the session too).
+    if (last === '') return { ok: true, session, last: offset, entries: [] };
     if (!isOffset(last) || compareOffsets(offset, last) > 0) return { ok: false, reason: 'invalid_offset' };
     // Something after the client's offset may have been trimmed away: it cannot be told what it missed.
     if (isOffset(deleted) && compareOffsets(offset, deleted) < 0) return { ok: false, reason: 'trimmed' };

@@ -11,21 +11,24 @@
 
 /**
  * KEYS[1] history. ARGV: lease key, token ('' for an unfenced append), max length, notification
- * channel, then channel/entry pairs. Appends the entries in order and publishes them, with their
+ * channel, ttl ms (an idle history expires), then channel/entry pairs. Appends the entries in order and publishes them, with their
  * offsets, as one notification `[["<offset>",<entry>],…]`. With a token, appends nothing unless
  * that token holds the lease (a deposed sequencer cannot append).
  */
 export const APPEND_SCRIPT = `
-local lease, token, maxlen, notify = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local lease, token, maxlen, notify, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if token ~= '' and redis.call('GET', lease) ~= token then
   return redis.error_reply('NOTSEQUENCER this node does not hold the sequencer lease')
 end
 local parts = {}
-for i = 5, #ARGV, 2 do
+for i = 6, #ARGV, 2 do
   local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'c', ARGV[i], 'b', ARGV[i + 1])
   parts[#parts + 1] = '["' .. id .. '",' .. ARGV[i + 1] .. ']'
 end
-if #parts > 0 then redis.call('PUBLISH', notify, '[' .. table.concat(parts, ',') .. ']') end
+if #parts > 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PUBLISH', notify, '[' .. table.concat(parts, ',') .. ']')
+end
 return #parts
 `;
 
