@@ -186,6 +186,35 @@ describe('recovering a dropped connection on one node', () => {
     expect(fx.relay.gateway.localSubscriberCount('private-orders.7')).toBe(2);
   });
 
+  it('a whisper with a text payload before the drop does not cost the recovery', async () => {
+    // socket.io-client takes the last argument of ANY event as the offset when it is a string;
+    // a whisper's data is whatever the sender's page passed, here a plain string.
+    const { echo: bob, got } = roaming({ token: 'bob' });
+    bob.private('typing.1');
+    await connected(bob);
+    const ann = fx.client({ token: 'ann' });
+    const seen = recordAll(ann);
+    ann.private('typing.1');
+    await connected(ann);
+    await fx.relay.waitForSubscribers('private-typing.1', 2);
+    await tick('private-typing.1', 1);
+    await waitForBroadcasts(got, 'private-typing.1', 'tick', 1);
+    ann.private('typing.1').whisper('typing', 'Ann is typing');
+    await waitUntil(() => got.some(([event]) => event === 'client-typing'), 5000, 'the whisper');
+    const id = bob.socketId();
+
+    const back = await offline(bob, proxy, async () => {
+      await fx.relay.waitForSubscribers('private-typing.1', 1);
+      await tick('private-typing.1', 2);
+      await waitForBroadcasts(seen, 'private-typing.1', 'tick', 2);
+    });
+
+    expect(back).toMatchObject({ id, recovered: true });
+    await tick('private-typing.1', 3);
+    await waitForBroadcasts(got, 'private-typing.1', 'tick', 3);
+    expect(dataOf(got, 'private-typing.1', 'tick')).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+  });
+
   it('presence without a leave grace: the others see the member leave, then join again on recovery', async () => {
     const ann = fx.client({ token: 'ann' });
     const annGot = recordAll(ann);
