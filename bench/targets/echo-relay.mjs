@@ -36,7 +36,7 @@ async function relayReady(port) {
 }
 
 /** @type {import('./index.mjs').Target} */
-export default {
+const echoRelay = {
   name: 'echo-relay',
   description: 'echo-relay (this project), node dist/main.js',
   eio: [4, 3],
@@ -74,10 +74,31 @@ export default {
       cmd: process.execPath,
       args: [join(root, 'dist', 'main.js')],
       cwd: dir,
-      env: childEnv({ PORT: String(port), REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_PREFIX: '', ...auth }),
+      env: childEnv({
+        PORT: String(port),
+        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        REDIS_PREFIX: '',
+        ...auth,
+        .../** @type {{echoRelayEnv?: Record<string, string>}} */ (opts).echoRelayEnv,
+      }),
       port,
       isReady: relayReady,
       timeoutMs: 60_000,
     });
   },
+};
+
+export default echoRelay;
+
+/**
+ * echo-relay with missed-event recovery off (`ECHO_RELAY_RECOVERY=false`): broadcasts go straight
+ * from Laravel's subscription to the sockets, without the history's ordering hop and offsets. Run
+ * beside `echo-relay` to measure what recovery costs.
+ * @type {import('./index.mjs').Target}
+ */
+export const echoRelayNoRecovery = {
+  ...echoRelay,
+  name: 'echo-relay-no-recovery',
+  description: 'echo-relay with ECHO_RELAY_RECOVERY=false',
+  start: (ctx, opts) => echoRelay.start(ctx, { ...opts, echoRelayEnv: { ECHO_RELAY_RECOVERY: 'false' } }),
 };

@@ -3,7 +3,7 @@
 
 import bare from './bare.mjs';
 import laravelEchoServer from './laravel-echo-server.mjs';
-import echoRelay from './echo-relay.mjs';
+import echoRelay, { echoRelayNoRecovery } from './echo-relay.mjs';
 
 /**
  * @typedef {object} Target
@@ -18,7 +18,7 @@ import echoRelay from './echo-relay.mjs';
  */
 
 /** Every target, in report order. @type {Target[]} */
-export const TARGETS = [bare, laravelEchoServer, echoRelay];
+export const TARGETS = [bare, laravelEchoServer, echoRelay, echoRelayNoRecovery];
 
 /**
  * Look targets up by name.

@@ -6,7 +6,7 @@ import { validateBroadcast } from './validate-broadcast.js';
 
 /** The messages of one Redis read after validation, in their order, each with its Redis channel. */
 export interface ValidatedBatch {
-  accepted: { broadcast: BroadcastDto; redisChannel: string }[];
+  accepted: { broadcast: BroadcastDto; redisChannel: string; raw: string }[];
   dropped: { drop: Drop; redisChannel: string }[];
 }
 
@@ -20,8 +20,13 @@ export class BroadcastBatchValidationPipe implements PipeTransform<IncomingBroad
     const batch: ValidatedBatch = { accepted: [], dropped: [] };
     for (const incoming of messages) {
       const result = validateIncoming(incoming);
-      if (result.ok) batch.accepted.push({ broadcast: result.broadcast, redisChannel: incoming.redisChannel });
-      else batch.dropped.push({ drop: result.drop, redisChannel: incoming.redisChannel });
+      if (result.ok) {
+        batch.accepted.push({
+          broadcast: result.broadcast,
+          redisChannel: incoming.redisChannel,
+          raw: incoming.raw ?? '',
+        });
+      } else batch.dropped.push({ drop: result.drop, redisChannel: incoming.redisChannel });
     }
     return batch;
   }

@@ -9,6 +9,8 @@ import { BroadcastDropFilter } from './broadcast-drop.filter.js';
 import { BroadcastBatchValidationPipe, type ValidatedBatch } from './broadcast-validation.pipe.js';
 import { LARAVEL_BROADCAST } from './laravel.deserializer.js';
 import { PrefixAdvisor } from './prefix-advisor.js';
+import { RecoveryConfig } from '../recovery/recovery.config.js';
+import { Sequencer } from '../recovery/sequencer.js';
 
 /** Laravel's broadcasts from Redis, one batch per Redis read: each validated once, then delivered to this node's sockets. */
 @Controller()
@@ -22,6 +24,8 @@ export class BroadcastController {
     private readonly delivery: BroadcastDelivery,
     private readonly drops: BroadcastDrops,
     private readonly prefixAdvisor: PrefixAdvisor,
+    private readonly sequencer: Sequencer,
+    private readonly recovery: RecoveryConfig,
     metrics: RelayMetrics,
     logConfig: LogConfig,
   ) {
@@ -38,6 +42,12 @@ export class BroadcastController {
     this.received.inc(batch.accepted.length + batch.dropped.length);
     for (const { drop, redisChannel } of batch.dropped) this.drops.record(drop, redisChannel);
     const arrived = typeof receivedAt === 'number' ? receivedAt : undefined;
+    if (this.recovery.enabled) {
+      // Delivered from the history, in the cluster's one order, once the sequencer appended them.
+      for (const { broadcast } of batch.accepted) this.prefixAdvisor.inspect(broadcast.channel);
+      this.sequencer.submit(batch.accepted);
+      return;
+    }
     for (const { broadcast, redisChannel } of batch.accepted) {
       // One failing emit must not cost the rest of the batch.
       try {

@@ -12,6 +12,8 @@ export interface IncomingBroadcast {
   /** The Redis channel it came on, prefix included, for logs. */
   redisChannel: string;
   payload?: unknown;
+  /** The message as received (UTF-8 text), for matching it across nodes (`Sequencer`). */
+  raw?: string;
   invalid?: { reason: DropReason; detail: string };
 }
 
@@ -55,7 +57,7 @@ export class LaravelDeserializer implements Deserializer<Buffer, IncomingEvent> 
       return invalid(channel, redisChannel, 'invalid_utf8', 'payload is not valid UTF-8');
     }
     try {
-      return { channel, redisChannel, payload: JSON.parse(text) as unknown };
+      return { channel, redisChannel, payload: JSON.parse(text) as unknown, raw: text };
     } catch (err) {
       return invalid(channel, redisChannel, 'invalid_json', (err as Error).message);
     }

@@ -5,6 +5,8 @@ import type { ChannelRequest } from '../gateway/channel-request.pipe.js';
 import { SubscriptionDenied, SubscriptionIgnored } from '../gateway/client-errors.js';
 import { LimitsConfig } from '../limits/limits.config.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
+import type { SessionState } from '../recovery/recovery-log.js';
+import { RecoverySessions, type ChannelsSnapshot } from '../recovery/recovery-sessions.js';
 import { requiresAuthorization } from './channel-type.js';
 import type { PresenceMember } from './presence-directory.js';
 import { PresenceService } from './presence.service.js';
@@ -14,8 +16,10 @@ type SubscribeAttempt = object;
 
 /** What this node knows about one socket's channels. */
 interface SocketChannels {
-  /** Rooms joined through `subscribe`. */
+  /** Rooms joined through `subscribe` (or restored with a recovered session). */
   joined: Set<string>;
+  /** The presence member of each joined presence channel, as the app named it. */
+  members: Map<string, PresenceMember>;
   /** Subscribes in flight (waiting for an unsubscribe, the auth call, the presence store), by channel. */
   pending: Map<string, SubscribeAttempt>;
   /** Unsubscribes in progress, by channel: a later subscribe of that channel waits for them. */
@@ -71,6 +75,7 @@ export class ChannelSubscriptions {
     private readonly presence: PresenceService,
     private readonly limits: LimitsConfig,
     private readonly metrics: RelayMetrics,
+    private readonly sessions: RecoverySessions,
   ) {}
 
   /**
@@ -121,9 +126,36 @@ export class ChannelSubscriptions {
     return leave;
   }
 
+  /**
+   * A recovered socket: socket.io restored its rooms; its channels and presence members become
+   * this node's, without asking the app again. Presence members are added back (the others see
+   * them join unless `presence.leaveGraceMs` kept them) and the socket gets the current member
+   * list, since it may have missed joins and leaves.
+   */
+  async adopt(socket: Socket, { channels, members }: SessionState): Promise<void> {
+    const state = this.stateOf(socket);
+    for (const channel of channels) state.joined.add(channel);
+    await Promise.all(
+      Object.entries(members).map(async ([channel, member]) => {
+        if (!state.joined.has(channel)) return;
+        state.members.set(channel, member as PresenceMember);
+        try {
+          await this.presence.add(socket, channel, member as PresenceMember, (list) => {
+            if (socket.connected && state.joined.has(channel)) socket.emit('presence:subscribed', channel, list);
+          });
+        } catch (err) {
+          this.log.error(`${socket.id}: presence store failed for recovered ${channel}: ${(err as Error).message}`);
+          await this.leave(socket, channel).catch(() => undefined);
+          socket.emit('subscription_error', channel, 503);
+        }
+      }),
+    );
+  }
+
   /** Everything a disconnected socket held, on this node and in the presence store. */
-  async leaveAll(socket: Socket): Promise<void> {
+  async leaveAll(socket: Socket, reason = ''): Promise<void> {
     const state = this.sockets.get(socket);
+    this.sessions.disconnected(socket, reason, this.snapshot(state));
     const channels = new Set([
       ...(state?.joined ?? []),
       ...(state?.pending.keys() ?? []),
@@ -175,6 +207,7 @@ export class ChannelSubscriptions {
     }
     if (!decision.allowed) throw new SubscriptionDenied(channel, decision.status);
     if (!decision.member) return this.enter(socket, channel);
+    state.members.set(channel, decision.member);
     await this.joinPresence(socket, state, channel, attempt, decision.member);
     return state.joined.has(channel);
   }
@@ -238,21 +271,42 @@ export class ChannelSubscriptions {
     const state = this.stateOf(socket);
     state.pending.delete(channel);
     this.abandonAuthTurn(state, channel);
+    state.members.delete(channel);
     // The subscriptions gauge follows the adapter's join-room/leave-room events (MetricsFeeds).
-    if (state.joined.delete(channel)) await socket.leave(channel);
+    // A disconnected socket has left its rooms already, and its id may be a recovered socket's now.
+    if (state.joined.delete(channel) && socket.connected) {
+      await socket.leave(channel);
+      this.sessions.changed(socket, this.snapshot(state));
+    }
     await this.presence.remove(socket, channel);
   }
 
   private async enter(socket: Socket, channel: string): Promise<true> {
-    this.stateOf(socket).joined.add(channel);
+    const state = this.stateOf(socket);
+    state.joined.add(channel);
     await socket.join(channel);
+    this.sessions.changed(socket, this.snapshot(state));
+    this.sessions.sendPosition(socket);
     return true;
+  }
+
+  private snapshot(state: SocketChannels | undefined): ChannelsSnapshot {
+    if (!state) return { channels: [], members: {} };
+    return { channels: [...state.joined], members: Object.fromEntries(state.members) };
   }
 
   private stateOf(socket: Socket): SocketChannels {
     let state = this.sockets.get(socket);
     if (!state) {
-      state = { joined: new Set(), pending: new Map(), leaving: new Map(), running: 0, authorizing: 0, authQueue: [] };
+      state = {
+        joined: new Set(),
+        members: new Map(),
+        pending: new Map(),
+        leaving: new Map(),
+        running: 0,
+        authorizing: 0,
+        authQueue: [],
+      };
       this.sockets.set(socket, state);
     }
     return state;

@@ -7,6 +7,7 @@ import { PresenceConfig, WhisperConfig, presenceConfigSlice, whisperConfigSlice 
 import type { PlainObject } from '../common/plain-object.js';
 import { ApiConfig, apiConfigSlice } from '../http-api/api.config.js';
 import { LimitsConfig, limitsConfigSlice } from '../limits/limits.config.js';
+import { RecoveryConfig, recoveryConfigSlice } from '../recovery/recovery.config.js';
 import { ShutdownConfig, shutdownConfigSlice } from '../lifecycle/shutdown.config.js';
 import { LogConfig, logConfigSlice } from '../logging/log.config.js';
 import { RedisConfig, redisConfigSlice } from '../redis/redis.config.js';
@@ -28,6 +29,7 @@ export class RelayConfig {
   @ValidateNested() @Type(() => WhisperConfig) whispers!: WhisperConfig;
   @ValidateNested() @Type(() => ApiConfig) api!: ApiConfig;
   @ValidateNested() @Type(() => LimitsConfig) limits!: LimitsConfig;
+  @ValidateNested() @Type(() => RecoveryConfig) recovery!: RecoveryConfig;
   /** Where the old laravel-echo-server.json came from, if any. */
   @IsOptional() @IsString() sourceFile?: string;
 }
@@ -46,6 +48,7 @@ export const CONFIG_SLICES: { readonly [K in ConfigSection]: ConfigSlice<RelayCo
   whispers: whisperConfigSlice,
   api: apiConfigSlice,
   limits: limitsConfigSlice,
+  recovery: recoveryConfigSlice,
 };
 
 /** The slices with their section names, in `RelayConfig`'s order. */

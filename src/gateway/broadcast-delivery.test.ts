@@ -91,6 +91,28 @@ describe('BroadcastDelivery on a socket.io server', () => {
     expect(await observed()).toBe(1);
   });
 
+  it('deliverLocal with an offset passes it on as the last argument, minus `socket`', async () => {
+    const offsets: unknown[][] = [];
+    const listener = (...args: unknown[]) => offsets.push(args);
+    clients[0].on('offered', listener);
+    clients[1].on('offered', listener);
+    try {
+      expect(delivery.deliverLocal(broadcast('orders', 'offered', { id: 3 }, clients[0].id), undefined, '17-0')).toBe(
+        1,
+      );
+      expect(delivery.deliverLocal(broadcast('orders', 'offered', { id: 4 }), undefined, '17-1')).toBe(2);
+      await waitUntil(() => offsets.length === 3, 5000, 'three events');
+      expect(offsets.sort()).toEqual([
+        ['orders', { id: 3 }, '17-0'],
+        ['orders', { id: 4 }, '17-1'],
+        ['orders', { id: 4 }, '17-1'],
+      ]);
+    } finally {
+      clients[0].off('offered', listener);
+      clients[1].off('offered', listener);
+    }
+  });
+
   it('deliverLocal to an empty room reaches nobody and observes nothing', async () => {
     const [before, seen] = [await deliveries(), await observed()];
     expect(delivery.deliverLocal(broadcast('empty', 'e', {}), performance.now())).toBe(0);

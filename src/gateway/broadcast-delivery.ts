@@ -30,11 +30,14 @@ export class BroadcastDelivery {
    * its own sockets only (`server.local`, encoded and framed once, see `LocalRoomEmitter`);
    * through the adapter, clients would get one copy per node. A socket the write leaves holding
    * more than `limits.maxBufferedBytes` is disconnected (`SlowConsumers`).
+   *
+   * `offset`, the broadcast's id in the recovery history, goes to Engine.IO 4 sockets as a last
+   * argument, `(event, channel, data, offset)`, for socket.io-client to reconnect from.
    */
-  deliverLocal(broadcast: BroadcastDto, receivedAt?: number): number {
+  deliverLocal(broadcast: BroadcastDto, receivedAt?: number, offset?: string): number {
     this.roomEmitter ??= new LocalRoomEmitter(this.sockets.io, this.slowConsumers);
     const { channel, event, data, socket } = broadcast;
-    const recipients = this.roomEmitter.emit(channel, socket ?? undefined, event, channel, data);
+    const recipients = this.roomEmitter.emit(channel, socket ?? undefined, event, [channel, data], offset);
     return recipients === 0 ? 0 : this.count(recipients, receivedAt);
   }
 

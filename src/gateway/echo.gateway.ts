@@ -12,6 +12,7 @@ import type { Server, Socket } from 'socket.io';
 import { ChannelSubscriptions } from '../channels/channel-subscriptions.js';
 import { WhisperService } from '../channels/whisper.service.js';
 import { LogConfig } from '../logging/log.config.js';
+import { RecoverySessions } from '../recovery/recovery-sessions.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { ChannelRequestPipe, type ChannelRequest } from './channel-request.pipe.js';
 import { SocketServer } from './socket-server.js';
@@ -33,6 +34,7 @@ export class EchoGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly whispers: WhisperService,
     /** Where the rest of the app finds the socket.io server once it exists. */
     private readonly socketServer: SocketServer,
+    private readonly sessions: RecoverySessions,
     logConfig: LogConfig,
   ) {
     this.verbose = logConfig.devMode || logConfig.level === 'debug';
@@ -40,17 +42,23 @@ export class EchoGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
 
   afterInit(server: Server): void {
     this.socketServer.attach(server);
+    this.sessions.attach(server);
   }
 
   handleConnection(socket: Socket): void {
     this.metrics.connections.inc({ eio: protocolOf(socket) });
     if (this.verbose) this.log.debug(`${socket.id} connected (EIO ${protocolOf(socket)})`);
+    const restored = this.sessions.takeRestored(socket);
+    if (restored) {
+      if (this.verbose) this.log.debug(`${socket.id} recovered ${restored.channels.length} channel(s)`);
+      void this.subscriptions.adopt(socket, restored);
+    }
   }
 
-  handleDisconnect(socket: Socket): void {
+  handleDisconnect(socket: Socket, reason = ''): void {
     this.metrics.connections.dec({ eio: protocolOf(socket) });
     if (this.verbose) this.log.debug(`${socket.id} disconnected`);
-    void this.subscriptions.leaveAll(socket);
+    void this.subscriptions.leaveAll(socket, reason);
   }
 
   /**

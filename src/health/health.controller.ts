@@ -3,6 +3,8 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthChe
 import { LaravelRedisServer } from '../internals/laravel-redis.server.js';
 import { BroadcastConfig } from '../broadcast/broadcast.config.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
+import { RecoveryConfig } from '../recovery/recovery.config.js';
+import { RecoveryFeed } from '../recovery/recovery-feed.js';
 
 /** Probes for load balancers and orchestrators; never behind a key. */
 @Controller()
@@ -13,6 +15,8 @@ export class HealthController {
     private readonly subscriber: LaravelRedisServer,
     private readonly lifecycle: LifecycleService,
     private readonly broadcast: BroadcastConfig,
+    private readonly recovery: RecoveryConfig,
+    private readonly feed: RecoveryFeed,
   ) {}
 
   /** The old server's root answer, kept for monitors that poll it. */
@@ -29,7 +33,10 @@ export class HealthController {
     return this.health.check([() => this.indicators.check('process').up({ uptime: Math.round(process.uptime()) })]);
   }
 
-  /** Readiness: 200 only while the Redis subscription is live and the node is not shutting down. */
+  /**
+   * Readiness: 200 only while the Redis subscription is live (with recovery on, the history's
+   * notifications too: broadcasts are delivered from them) and the node is not shutting down.
+   */
   @Get('ready')
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
@@ -42,6 +49,11 @@ export class HealthController {
         const session = this.indicators.check('redis');
         if (!this.broadcast.redis) return session.up({ message: 'Redis subscription disabled by config' });
         return this.subscriber.subscribed ? session.up() : session.down({ message: 'not subscribed to Redis' });
+      },
+      () => {
+        const session = this.indicators.check('recovery');
+        if (!this.recovery.enabled) return session.up({ message: 'recovery disabled by config' });
+        return this.feed.subscribed ? session.up() : session.down({ message: 'not receiving the history' });
       },
     ]);
   }

@@ -7,10 +7,13 @@ import { ApiKeyGuard } from './api-key.guard.js';
 import { DroppedMessage } from './dropped-message.js';
 import { parsePublishRequest, toBroadcasts } from './publish-request.js';
 import { RedisUnavailable } from './redis-unavailable.js';
+import { RecoveryConfig } from '../recovery/recovery.config.js';
+import { RecoveryLog } from '../recovery/recovery-log.js';
 
 /**
  * `POST /apps/:appId/events`: an event published over HTTP, validated like Laravel's messages from
- * Redis and emitted through the socket.io adapter so that it reaches every node. Refusals are
+ * Redis and emitted through the socket.io adapter so that it reaches every node; with recovery on,
+ * appended to the history instead, from which every node delivers it with its offset. Refusals are
  * thrown as `DroppedMessage`; `ApiErrorFilter` answers and counts them.
  *
  * While Redis is unreachable the event is refused with 503 and delivered nowhere: the adapter
@@ -25,11 +28,13 @@ export class EventsController {
     private readonly metrics: RelayMetrics,
     private readonly config: ApiConfig,
     private readonly directory: PresenceDirectory,
+    private readonly recovery: RecoveryConfig,
+    private readonly history: RecoveryLog,
   ) {}
 
   @Post()
   @HttpCode(200)
-  publish(@Body() body: unknown): { message: 'ok' } {
+  async publish(@Body() body: unknown): Promise<{ message: 'ok' }> {
     const receivedAt = performance.now();
     if (!this.config.publish) {
       throw new DroppedMessage('http_disabled', '', 'publishing over HTTP is disabled (subscribers.http: false)');
@@ -37,6 +42,21 @@ export class EventsController {
     const broadcasts = toBroadcasts(parsePublishRequest(body));
     if (!this.directory.connected) {
       throw new RedisUnavailable('Redis is unreachable; the event cannot reach the other nodes and was not sent');
+    }
+    if (this.recovery.enabled) {
+      this.metrics.messagesReceived.inc({ source: 'http' }, broadcasts.length);
+      const entries = broadcasts.map((b) => ({
+        channel: b.channel,
+        json: JSON.stringify({ c: b.channel, e: b.event, d: b.data, s: b.socket ?? null }),
+      }));
+      try {
+        await this.history.append(entries);
+      } catch (err) {
+        throw new RedisUnavailable(
+          `The event could not be added to the history and was not sent: ${(err as Error).message}`,
+        );
+      }
+      return { message: 'ok' };
     }
     for (const broadcast of broadcasts) {
       this.metrics.messagesReceived.inc({ source: 'http' });

@@ -31,8 +31,11 @@ export interface LaravelRedisServerOptions {
   maxMessageBytes: number;
 }
 
-/** socket.io's Redis adapter talks on these channels; with an empty prefix we see them too. */
-const FOREIGN_CHANNEL = /^socket\.io[#-]/;
+/**
+ * socket.io's Redis adapter and echo-relay's recovery notifications talk on these channels; with an
+ * empty prefix we see them too.
+ */
+const FOREIGN_CHANNEL = /^(?:socket\.io[#-]|echo-relay#)/;
 
 /**
  * Nest's Redis transport, fitted to Laravel: one pattern subscription (`<prefix>*`) whose

@@ -5,7 +5,7 @@
  * emitter (ws: lib/sender.js, lib/websocket.js; engine.io: build/socket.js,
  * build/transports/websocket.js).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Socket as NetSocket } from 'node:net';
@@ -25,6 +25,7 @@ const ioV2 = require('socket.io-client-v2') as typeof io;
 
 /** What the emitter reads of a socket's engine.io connection, as seen here. */
 interface Connection {
+  protocol: unknown;
   readyState: unknown;
   writeBuffer: unknown;
   write: unknown;
@@ -118,6 +119,11 @@ describe.each([
     expect(typeof conn.write).toBe('function');
   });
 
+  it(`engine.io: conn.protocol is ${v2 ? 3 : 4}`, async () => {
+    const [, socket] = await connectClient({ transports: ['websocket'], v2 });
+    expect(connection(socket).protocol).toBe(v2 ? 3 : 4);
+  });
+
   it('engine.io: transport.socket is the ws WebSocket, OPEN === 1', async () => {
     const [, socket] = await connectClient({ transports: ['websocket'], v2 });
     const webSocket = connection(socket).transport.socket;
@@ -150,7 +156,7 @@ describe.each([
     };
     try {
       const arrived = received(client, 'order.shipped');
-      expect(new LocalRoomEmitter(server).emit('orders', undefined, 'order.shipped', 'orders', { id: 7 })).toBe(1);
+      expect(new LocalRoomEmitter(server).emit('orders', undefined, 'order.shipped', ['orders', { id: 7 }])).toBe(1);
       expect(await arrived).toEqual(['orders', { id: 7 }]);
       expect(frames).toHaveLength(1);
       expect(frames[0]).toHaveLength(1);
@@ -167,7 +173,147 @@ describe('engine.io, polling transport', () => {
     expect(connection(socket).transport.socket).toBeUndefined();
     await socket.join('orders');
     const arrived = received(client, 'order.shipped');
-    expect(new LocalRoomEmitter(server).emit('orders', undefined, 'order.shipped', 'orders', { id: 8 })).toBe(1);
+    expect(new LocalRoomEmitter(server).emit('orders', undefined, 'order.shipped', ['orders', { id: 8 }])).toBe(1);
     expect(await arrived).toEqual(['orders', { id: 8 }]);
+  });
+});
+
+describe('recovery offsets', () => {
+  const offset = '1764519000123-0';
+
+  /** The named events a client receives, in order, with their arguments (socket.io-client 2 has no `onAny`). */
+  function recorded(client: ClientSocket, names: string[]): [string, ...unknown[]][] {
+    const events: [string, ...unknown[]][] = [];
+    for (const name of names) client.on(name, (...args: unknown[]) => events.push([name, ...args]));
+    return events;
+  }
+
+  /** Counts the encoder's calls while `run` runs. */
+  function encodes(run: () => void): number {
+    const spy = jest.spyOn(server.encoder, 'encode');
+    try {
+      run();
+      return spy.mock.calls.length;
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it('socket.io-client 4 receives the offset as the last argument, encoded once', async () => {
+    const [client, socket] = await connectClient({ transports: ['websocket'] });
+    await socket.join('orders');
+    const arrived = received(client, 'order.shipped');
+    expect(
+      encodes(() =>
+        new LocalRoomEmitter(server).emit('orders', undefined, 'order.shipped', ['orders', { id: 1 }], offset),
+      ),
+    ).toBe(1);
+    expect(await arrived).toEqual(['orders', { id: 1 }, offset]);
+  });
+
+  it('socket.io-client 2 receives the broadcast without the offset', async () => {
+    const [client, socket] = await connectClient({ transports: ['websocket'], v2: true });
+    await socket.join('orders');
+    const arrived = received(client, 'order.shipped');
+    expect(new LocalRoomEmitter(server).emit('orders', undefined, 'order.shipped', ['orders', { id: 2 }], offset)).toBe(
+      1,
+    );
+    expect(await arrived).toEqual(['orders', { id: 2 }]);
+  });
+
+  it('a mixed room: Engine.IO 4 sockets get the offset, Engine.IO 3 ones not, each variant encoded once', async () => {
+    const ends = [
+      await connectClient({ transports: ['websocket'] }),
+      await connectClient({ transports: ['polling'] }),
+      await connectClient({ transports: ['websocket'], v2: true }),
+      await connectClient({ transports: ['polling'], v2: true }),
+    ];
+    for (const [, socket] of ends) await socket.join('orders');
+    const arrived = ends.map(([client]) => received(client, 'order.shipped'));
+    const emitter = new LocalRoomEmitter(server);
+    let recipients = 0;
+    const calls = encodes(() => {
+      recipients = emitter.emit('orders', undefined, 'order.shipped', ['orders', { id: 3 }], offset);
+    });
+    expect(recipients).toBe(4);
+    expect(calls).toBe(2);
+    expect(await Promise.all(arrived)).toEqual([
+      ['orders', { id: 3 }, offset],
+      ['orders', { id: 3 }, offset],
+      ['orders', { id: 3 }],
+      ['orders', { id: 3 }],
+    ]);
+  });
+
+  it('without an offset, every socket gets the same arguments from one encoding', async () => {
+    const ends = [
+      await connectClient({ transports: ['websocket'] }),
+      await connectClient({ transports: ['websocket'], v2: true }),
+    ];
+    for (const [, socket] of ends) await socket.join('orders');
+    const arrived = ends.map(([client]) => received(client, 'order.shipped'));
+    const emitter = new LocalRoomEmitter(server);
+    expect(encodes(() => emitter.emit('orders', undefined, 'order.shipped', ['orders', { id: 4 }]))).toBe(1);
+    expect(await Promise.all(arrived)).toEqual([
+      ['orders', { id: 4 }],
+      ['orders', { id: 4 }],
+    ]);
+  });
+
+  it.each([
+    ['socket.io-client 4', false, [offset]],
+    ['socket.io-client 2', true, []],
+  ])('%s with packets queued in engine.io gets the broadcast through engine.io, in order', async (_name, v2, tail) => {
+    const [client, socket] = await connectClient({ transports: ['websocket'], v2 });
+    await socket.join('orders');
+    const events = recorded(client, ['first', 'second', 'order.shipped', 'done']);
+    const done = received(client, 'done');
+    // The first write makes the transport busy until ws has sent it; the second waits in writeBuffer.
+    socket.emit('first');
+    socket.emit('second');
+    expect(connection(socket).writeBuffer).not.toEqual([]);
+    expect(new LocalRoomEmitter(server).emit('orders', undefined, 'order.shipped', ['orders', { id: 5 }], offset)).toBe(
+      1,
+    );
+    socket.emit('done');
+    await done;
+    expect(events).toEqual([['first'], ['second'], ['order.shipped', 'orders', { id: 5 }, ...tail], ['done']]);
+  });
+
+  it('leaves out the `except` socket', async () => {
+    const [sender, senderSocket] = await connectClient({ transports: ['websocket'] });
+    const [other, otherSocket] = await connectClient({ transports: ['websocket'] });
+    for (const socket of [senderSocket, otherSocket]) await socket.join('orders');
+    const [senderEvents, otherEvents] = [sender, other].map((client) => recorded(client, ['order.shipped', 'done']));
+    const done = [received(sender, 'done'), received(other, 'done')];
+    const emitter = new LocalRoomEmitter(server);
+    expect(emitter.emit('orders', senderSocket.id, 'order.shipped', ['orders', { id: 6 }], offset)).toBe(1);
+    // Sent after the broadcast, on the same connections: once it arrives, the broadcast would have.
+    expect(emitter.emit('orders', undefined, 'done', [])).toBe(2);
+    await Promise.all(done);
+    expect(senderEvents).toEqual([['done']]);
+    expect(otherEvents).toEqual([['order.shipped', 'orders', { id: 6 }, offset], ['done']]);
+  });
+
+  it("binary data takes socket.io's path, with the offset for Engine.IO 4 sockets only, minus `except`", async () => {
+    const ends = [
+      await connectClient({ transports: ['websocket'] }),
+      await connectClient({ transports: ['websocket'], v2: true }),
+      await connectClient({ transports: ['websocket'] }),
+    ];
+    for (const [, socket] of ends) await socket.join('orders');
+    const except = ends[2][1].id;
+    const events = ends.map(([client]) => recorded(client, ['file.uploaded', 'done']));
+    const done = ends.map(([client]) => received(client, 'done'));
+    const emitter = new LocalRoomEmitter(server);
+    const file = Buffer.from([1, 2, 3]);
+    expect(emitter.emit('orders', except, 'file.uploaded', ['orders', file], offset)).toBe(2);
+    expect(emitter.emit('orders', undefined, 'done', [])).toBe(3);
+    await Promise.all(done);
+    expect(events).toEqual([
+      [['file.uploaded', 'orders', file, offset], ['done']],
+      [['file.uploaded', 'orders', file], ['done']],
+      [['done']],
+    ]);
   });
 });

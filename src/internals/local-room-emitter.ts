@@ -6,7 +6,7 @@
  * - socket.io: `server.encoder.encode(packet)` returning one string for a packet without binary,
  *   `namespace.adapter.rooms` (room → socket ids), `namespace.sockets` (id → socket), `socket.conn`;
  * - socket.io-parser: the EVENT packet type (2) and its string encoding;
- * - engine.io: `conn.readyState`, `conn.writeBuffer`, `conn.transport.name` and `.socket` (the
+ * - engine.io: `conn.protocol` (3 or 4), `conn.readyState`, `conn.writeBuffer`, `conn.transport.name` and `.socket` (the
  *   `ws` WebSocket), `conn.write(data, {preEncoded, wsPreEncodedFrame})`, MESSAGE packet type '4';
  * - ws: `WebSocket#readyState` (OPEN = 1), `_sender`, and on it `_state` (0 = idle), `_queue`,
  *   `_socket` (the `net.Socket`, whose `writableLength` is then all `ws` holds for the socket) and
@@ -46,6 +46,8 @@ export interface BufferLimit {
  * so every member is checked before use and anything unexpected takes socket.io's own path.
  */
 interface EngineConnection {
+  /** The Engine.IO protocol revision: 4, or 3 for socket.io-client 2 (`allowEIO3`). */
+  protocol: number;
   readyState: string;
   writeBuffer?: unknown[];
   transport: {
@@ -82,6 +84,9 @@ interface EngineConnection {
  * that socket's `writableLength` (with the sender idle and engine.io's buffer empty, that is all
  * that is queued for it); sockets over the limit go to `onOverflow` after the loop. Packets handed
  * to engine.io are not checked here: `SlowConsumers` checks every engine.io write as it is made.
+ *
+ * A broadcast with a recovery offset has two encodings, with the offset for Engine.IO 4 sockets and
+ * without it for Engine.IO 3 ones (see `emit`); each is still encoded and framed once per room.
  */
 export class LocalRoomEmitter {
   private readonly nsp: Namespace;
@@ -94,25 +99,25 @@ export class LocalRoomEmitter {
     this.nsp = server.sockets;
   }
 
-  /** Returns how many sockets it was written to. */
-  emit(room: string, except: string | undefined, event: string, ...args: unknown[]): number {
+  /**
+   * Emits `(event, ...args)` to the sockets in `room` on this node, except the one with id `except`;
+   * returns how many sockets it was written to.
+   *
+   * With an `offset` (a broadcast's position in the recovery history), Engine.IO 4 sockets get it as
+   * the last argument, `(event, ...args, offset)`, which socket.io-client >= 4.6 keeps as the offset
+   * to reconnect from; Engine.IO 3 sockets (socket.io-client 2) get `(event, ...args)` as before.
+   * Each variant is encoded and framed once, the one without the offset only when the room holds
+   * an Engine.IO 3 socket. Without an offset the protocol is not read at all.
+   */
+  emit(room: string, except: string | undefined, event: string, args: readonly unknown[], offset?: string): number {
     const members = this.nsp.adapter.rooms.get(room);
     if (!members || members.size === 0) return 0;
-    const encoded = this.server.encoder.encode({
-      type: EVENT,
-      nsp: this.nsp.name,
-      data: [event, ...args],
-    }) as unknown[];
-    if (encoded.length !== 1 || typeof encoded[0] !== 'string') {
-      // Binary attachments need several engine packets: socket.io's path handles them.
-      const target = this.server.local.to(room);
-      (except ? target.except(except) : target).emit(event, ...args);
-      return members.size - (except && members.has(except) ? 1 : 0);
-    }
-    const packet = encoded[0];
+    const packet = this.encode(offset === undefined ? [event, ...args] : [event, ...args, offset]);
+    if (packet === undefined) return this.emitBinary(room, members, except, event, args, offset);
     const frame = [webSocketTextFrame(ENGINE_MESSAGE + packet)];
-    // The options socket.io's adapter passes for a pre-encoded broadcast.
-    const options = { preEncoded: true, wsPreEncodedFrame: frame };
+    // The same broadcast without its offset, for Engine.IO 3 sockets: built for the first of them.
+    let eio3Packet: string | undefined;
+    let eio3Frame: Buffer[] = frame;
     const max = this.limit?.maxBufferedBytes ?? Infinity;
     let overflowing: [Socket, number][] | undefined;
     let sent = 0;
@@ -121,6 +126,17 @@ export class LocalRoomEmitter {
       const socket: Socket | undefined = this.nsp.sockets.get(id);
       if (!socket) continue;
       const conn = socket.conn as unknown as EngineConnection;
+      let socketPacket = packet;
+      let socketFrame = frame;
+      if (offset !== undefined && conn.protocol !== 4) {
+        if (eio3Packet === undefined) {
+          // Leaving out a string cannot add binary: this is one string as well.
+          eio3Packet = this.encode([event, ...args])!;
+          eio3Frame = [webSocketTextFrame(ENGINE_MESSAGE + eio3Packet)];
+        }
+        socketPacket = eio3Packet;
+        socketFrame = eio3Frame;
+      }
       const ws = conn.transport.socket;
       const sender = ws?._sender;
       if (
@@ -134,15 +150,57 @@ export class LocalRoomEmitter {
       ) {
         const tcp = sender._socket;
         this.cork(tcp);
-        sender.sendFrame(frame);
+        sender.sendFrame(socketFrame);
         if (tcp !== undefined && tcp.writableLength > max) (overflowing ??= []).push([socket, tcp.writableLength]);
       } else {
-        conn.write(packet, { ...options });
+        // The options socket.io's adapter passes for a pre-encoded broadcast.
+        conn.write(socketPacket, { preEncoded: true, wsPreEncodedFrame: socketFrame });
       }
       sent++;
     }
     if (overflowing) for (const [socket, bytes] of overflowing) this.limit!.onOverflow(socket, bytes);
     return sent;
+  }
+
+  /** The EVENT packet holding `data` as one string, or `undefined` when binary attachments split it. */
+  private encode(data: unknown[]): string | undefined {
+    const encoded = this.server.encoder.encode({ type: EVENT, nsp: this.nsp.name, data }) as unknown[];
+    return encoded.length === 1 && typeof encoded[0] === 'string' ? encoded[0] : undefined;
+  }
+
+  /**
+   * Binary attachments need several engine packets: socket.io's own path sends them. With an
+   * `offset`, once to the room's Engine.IO 3 sockets without it and once to the rest with it.
+   */
+  private emitBinary(
+    room: string,
+    members: ReadonlySet<string>,
+    except: string | undefined,
+    event: string,
+    args: readonly unknown[],
+    offset: string | undefined,
+  ): number {
+    const local = this.server.local;
+    const excluded = except ? [except] : [];
+    if (offset === undefined) {
+      local
+        .to(room)
+        .except(excluded)
+        .emit(event, ...args);
+    } else {
+      const eio3: string[] = [];
+      for (const id of members) {
+        const socket = this.nsp.sockets.get(id);
+        if (id !== except && socket && socket.conn.protocol !== 4) eio3.push(id);
+      }
+      // Every socket is in the room named by its id.
+      if (eio3.length > 0) local.to(eio3).emit(event, ...args);
+      local
+        .to(room)
+        .except([...excluded, ...eio3])
+        .emit(event, ...args, offset);
+    }
+    return members.size - (except && members.has(except) ? 1 : 0);
   }
 
   private cork(socket: CorkableSocket | undefined): void {

@@ -111,6 +111,31 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly recoveries = new Counter({
+    name: `${METRIC_PREFIX}recoveries_total`,
+    help: 'Reconnecting clients that asked to recover their session, by result (recovered, failed) and why it failed (unknown_session: expired or never saved, trimmed: history no longer covers the offset, invalid_offset, error)',
+    labelNames: ['result', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly recoveryReplayed = new Counter({
+    name: `${METRIC_PREFIX}recovery_replayed_total`,
+    help: 'Missed broadcasts sent to recovered sockets',
+    registers: [this.registry],
+  });
+
+  readonly sequencer = new Gauge({
+    name: `${METRIC_PREFIX}sequencer`,
+    help: "1 while this node holds the lease to order Laravel's broadcasts in the recovery history",
+    registers: [this.registry],
+  });
+
+  readonly recoveryRescued = new Counter({
+    name: `${METRIC_PREFIX}recovery_rescued_total`,
+    help: 'Laravel broadcasts this node appended to the history itself because the sequencer had not within two lease periods',
+    registers: [this.registry],
+  });
+
   /** Where `redisSubscribed` reads the subscription state, at every scrape. */
   watchRedisSubscription(state: () => boolean): void {
     this.redisState = state;

@@ -1,0 +1,195 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { BroadcastDelivery } from '../gateway/broadcast-delivery.js';
+import { ThrottledLog } from '../logging/throttled-log.js';
+import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
+import type { RedisClient } from '../redis/redis-options.js';
+import { RedisConfig } from '../redis/redis.config.js';
+import { compareOffsets, START, type Offset } from './offsets.js';
+import { NOTIFY_CHANNEL, RELEASED, RecoveryLog, type HistoryEntry } from './recovery-log.js';
+import { RecoveryConfig } from './recovery.config.js';
+import { Sequencer } from './sequencer.js';
+
+/** Entries kept in memory for restores that race the notifications (see `since`). */
+const RECENT = 4096;
+/** History entries read per call while catching up. */
+const PAGE = 1000;
+
+/**
+ * Delivers every broadcast of the history to this node's sockets, in history order and with its
+ * offset, from the notifications the append script publishes. It knows how far this node has
+ * delivered (`position`): a socket that joins a room now has seen everything up to it, and a
+ * restored socket is owed what lies between its offset and it.
+ *
+ * When its subscription comes back after Redis was away, it reads the history from its position
+ * before taking notifications again, so what was appended meanwhile is delivered late, not lost.
+ */
+@Injectable()
+export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger('Recovery');
+  private readonly throttled = new ThrottledLog(this.log);
+  private client?: RedisClient;
+  private watermark?: Offset;
+  private live = false;
+  private closing = false;
+  /** Notifications that arrived while the history was being read. */
+  private buffered?: string[];
+  private readonly recent: ([Offset, HistoryEntry] | undefined)[] = new Array(RECENT);
+  private recentNext = 0;
+  private recentCount = 0;
+
+  constructor(
+    private readonly config: RecoveryConfig,
+    private readonly redisConfig: RedisConfig,
+    private readonly recovery: RecoveryLog,
+    private readonly sequencer: Sequencer,
+    private readonly delivery: BroadcastDelivery,
+    private readonly metrics: RelayMetrics,
+  ) {}
+
+  /** The offset of the last broadcast this node delivered; `undefined` before the feed first ran. */
+  get position(): Offset | undefined {
+    return this.watermark;
+  }
+
+  /** True while notifications reach this node (readiness). */
+  get subscribed(): boolean {
+    return this.live;
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.config.enabled) return;
+    const client = connectRedis(this.redisConfig, 'recovery-sub', this.log, {
+      maxRetriesPerRequest: null,
+      autoResubscribe: false,
+      lazyConnect: true,
+    });
+    this.client = client;
+    client.on('ready', () => void this.subscribe(client));
+    client.on('close', () => this.setLive(false));
+    client.on('message', (_channel: string, message: string) => this.onNotification(message));
+    client.connect().catch((err: Error) => this.log.warn(`Redis not reachable yet (${err.message}); retrying`));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    this.setLive(false);
+    if (this.client) await closeRedisClient(this.client);
+  }
+
+  /**
+   * Entries after `offset` (exclusive) up to this node's position, oldest first, or `undefined`
+   * when they are no longer all in memory.
+   */
+  since(offset: Offset): [Offset, HistoryEntry][] | undefined {
+    const out: [Offset, HistoryEntry][] = [];
+    for (let i = 1; i <= this.recentCount; i++) {
+      const item = this.recent[(this.recentNext - i + RECENT) % RECENT]!;
+      if (compareOffsets(item[0], offset) <= 0) return out.reverse();
+      out.push(item);
+    }
+    // Not found in memory: complete only if memory reaches back to where this node started.
+    const complete =
+      this.recentCount < RECENT && this.firstKnown !== undefined && compareOffsets(offset, this.firstKnown) >= 0;
+    return complete ? out.reverse() : undefined;
+  }
+
+  /** The position when the feed first ran: everything this node delivered is after it. */
+  private firstKnown?: Offset;
+
+  private async subscribe(client: RedisClient): Promise<void> {
+    this.buffered = [];
+    try {
+      await client.subscribe(NOTIFY_CHANNEL);
+      if (this.watermark === undefined) {
+        await this.start();
+      } else {
+        await this.catchUp();
+      }
+      const buffered = this.buffered;
+      this.buffered = undefined;
+      for (const message of buffered) this.onNotification(message);
+      this.setLive(true);
+    } catch (err) {
+      this.buffered = undefined;
+      this.log.error(`Could not subscribe to recovery notifications: ${(err as Error).message}; retrying`);
+      client.disconnect(true);
+    }
+  }
+
+  /**
+   * First run: this node delivers from the newest entry on. The recent entries are shown to the
+   * sequencer, which may hold their raw messages from before this subscription.
+   */
+  private async start(): Promise<void> {
+    const recent = await this.recovery.newest(PAGE);
+    const head = recent[0]?.[0] ?? START;
+    for (const [, entry] of recent) if (entry.k !== undefined) this.sequencer.sequenced(entry.k);
+    this.watermark = head;
+    this.firstKnown = head;
+  }
+
+  /** After an outage: delivers what was appended while notifications did not reach us. */
+  private async catchUp(): Promise<void> {
+    let caught = 0;
+    for (;;) {
+      const page = await this.recovery.after(this.watermark!, PAGE);
+      this.process(page);
+      caught += page.length;
+      if (page.length < PAGE) break;
+    }
+    if (caught > 0)
+      this.log.warn(`Delivered ${caught} broadcast(s) appended while this node's notifications were down`);
+  }
+
+  private onNotification(message: string): void {
+    if (message === RELEASED) {
+      this.sequencer.released();
+      return;
+    }
+    if (this.buffered) {
+      this.buffered.push(message);
+      return;
+    }
+    let batch: [Offset, HistoryEntry][];
+    try {
+      batch = JSON.parse(message) as [Offset, HistoryEntry][];
+      if (!Array.isArray(batch)) throw new Error('not a list');
+    } catch (err) {
+      this.throttled.warn('undecodable', `Ignored an undecodable recovery notification: ${(err as Error).message}`);
+      return;
+    }
+    this.process(batch);
+  }
+
+  private process(batch: [Offset, HistoryEntry][]): void {
+    for (const item of batch) {
+      const [offset, entry] = item;
+      // Already delivered (read from the history while catching up, then notified).
+      if (this.watermark !== undefined && compareOffsets(offset, this.watermark) <= 0) continue;
+      this.watermark = offset;
+      this.recent[this.recentNext] = item;
+      this.recentNext = (this.recentNext + 1) % RECENT;
+      if (this.recentCount < RECENT) this.recentCount++;
+      if (entry.k !== undefined) this.sequencer.sequenced(entry.k);
+      try {
+        this.delivery.deliverLocal(
+          { channel: entry.c, event: entry.e, data: entry.d, socket: entry.s } as never,
+          undefined,
+          offset,
+        );
+      } catch (err) {
+        this.metrics.messagesDropped.inc({ reason: 'handler_error' });
+        this.throttled.warn('deliver', `Delivering ${entry.e} on "${entry.c}" failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private setLive(live: boolean): void {
+    if (this.live === live) return;
+    this.live = live;
+    this.sequencer.setFeedLive(live);
+    if (live) this.log.log('Receiving recovery notifications');
+    else if (!this.closing) this.log.warn('Recovery notifications lost; resubscribing');
+  }
+}

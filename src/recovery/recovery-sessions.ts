@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Socket, type Server } from 'socket.io';
+import { SocketServer } from '../gateway/socket-server.js';
+import { installRecoveryHandshake, sessionIdOf, type PreviousSession } from '../internals/recovery-handshake.js';
+import { ThrottledLog } from '../logging/throttled-log.js';
+import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { compareOffsets, isOffset, type Offset } from './offsets.js';
+import { RecoveryLog, type HistoryEntry, type SessionState } from './recovery-log.js';
+import { RecoveryFeed } from './recovery-feed.js';
+import { RecoveryConfig } from './recovery.config.js';
+
+/**
+ * Sent to an Engine.IO 4 socket when it joins a channel, with this node's position: socket.io-client
+ * keeps the last string argument of any event as its offset, so a client that has received no
+ * broadcast yet still reconnects with a position, and recovers what it missed. Echo ignores it.
+ */
+export const POSITION_EVENT = 'echo-relay:position';
+
+/** socket.io's disconnect reasons after which a client reconnects by itself (and may recover). */
+const RECOVERABLE = new Set([
+  'transport error',
+  'transport close',
+  'forced close',
+  'ping timeout',
+  'server shutting down',
+  'forced server close',
+]);
+
+/** What a socket joined: its channels and, on presence channels, the member the app named. */
+export interface ChannelsSnapshot {
+  channels: string[];
+  members: Record<string, unknown>;
+}
+
+/**
+ * Sessions of Engine.IO 4 sockets in Redis, and their restore (see README "Missed events"). A
+ * socket's session is written when its channels change and when it disconnects, so a client whose
+ * node was killed still finds it; sessions of connected sockets are kept alive every
+ * `windowMs / 4`. A restore hands socket.io the socket's id and channels and the broadcasts it
+ * missed: those the history holds after the client's offset, up to what this node has delivered
+ * (`RecoveryFeed.position`); what the history holds beyond that this node has not delivered yet,
+ * and delivers to the restored socket as it does to the others.
+ */
+@Injectable()
+export class RecoverySessions implements OnApplicationShutdown {
+  private readonly log = new Logger('Recovery');
+  private readonly throttled = new ThrottledLog(this.log);
+  /** Per socket object: the token that owns its session in Redis (one per connection). */
+  private readonly owners = new WeakMap<Socket, string>();
+  /** Sockets whose session was written, kept alive by the refresh. */
+  private readonly saved = new WeakSet<Socket>();
+  /** Restored sessions between the restore and the socket's creation, by socket id. */
+  private readonly restoring = new Map<string, SessionState>();
+  /** What restored sockets had joined, until the gateway adopts it. */
+  private readonly restored = new WeakMap<Socket, SessionState>();
+  private timer?: NodeJS.Timeout;
+  private readonly refreshMs: number;
+
+  constructor(
+    private readonly config: RecoveryConfig,
+    private readonly history: RecoveryLog,
+    private readonly feed: RecoveryFeed,
+    private readonly sockets: SocketServer,
+    private readonly metrics: RelayMetrics,
+  ) {
+    this.refreshMs = Math.max(1_000, Math.floor(config.windowMs / 4));
+  }
+
+  get enabled(): boolean {
+    return this.config.enabled;
+  }
+
+  /** Hooks the handshake of the socket.io server (the gateway calls it once the server exists). */
+  attach(server: Server): void {
+    if (!this.config.enabled) return;
+    installRecoveryHandshake(server.sockets, Socket as never, {
+      restore: (pid, offset) => this.restore(pid, offset),
+      created: (socket) => this.created(socket),
+    });
+    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
+    this.timer.unref();
+  }
+
+  /** The channels a restored socket had joined, once (the gateway hands them to `ChannelSubscriptions`). */
+  takeRestored(socket: Socket): SessionState | undefined {
+    const state = this.restored.get(socket);
+    this.restored.delete(socket);
+    return state;
+  }
+
+  /** The socket joined or left a channel: its session now says so. */
+  changed(socket: Socket, snapshot: ChannelsSnapshot): void {
+    this.save(socket, snapshot, this.config.windowMs + this.refreshMs);
+  }
+
+  /** Tells a socket that joined a channel how far this node has delivered (see `POSITION_EVENT`). */
+  sendPosition(socket: Socket): void {
+    const position = this.feed.position;
+    if (position !== undefined && sessionIdOf(socket) !== undefined) socket.emit(POSITION_EVENT, position);
+  }
+
+  /** The socket is gone: after a drop its session stays restorable for `windowMs`. */
+  disconnected(socket: Socket, reason: string, snapshot: ChannelsSnapshot): void {
+    if (!this.saved.has(socket) && snapshot.channels.length === 0) return;
+    if (RECOVERABLE.has(reason)) this.save(socket, snapshot, this.config.windowMs);
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  private created(socket: Socket): void {
+    this.owners.set(socket, randomUUID());
+    const state = socket.recovered ? this.restoring.get(socket.id) : undefined;
+    this.restoring.delete(socket.id);
+    if (!state) return;
+    this.restored.set(socket, state);
+    // The new connection owns the session from now on; an older one's late writes are refused.
+    this.save(
+      socket,
+      { channels: state.channels, members: state.members },
+      this.config.windowMs + this.refreshMs,
+      true,
+    );
+  }
+
+  private async restore(pid: string, offset: string): Promise<PreviousSession | undefined> {
+    if (!isOffset(offset)) return this.fail('invalid_offset');
+    let result;
+    try {
+      result = await this.history.restore(pid, offset);
+    } catch (err) {
+      this.throttled.warn('restore', `Could not restore a session: ${(err as Error).message}`);
+      return this.fail('error');
+    }
+    if (!result.ok) return this.fail(result.reason);
+    // From here to the socket's creation no I/O runs: this node's position cannot move meanwhile.
+    const position = this.feed.position;
+    if (position === undefined) return this.fail('error');
+    const { session } = result;
+    const channels = new Set(session.channels);
+    const missed = result.entries.filter(([offset]) => compareOffsets(offset, position) <= 0);
+    if (compareOffsets(position, result.last) > 0) {
+      const later = this.feed.since(result.last);
+      if (!later) return this.fail('error');
+      missed.push(...later.filter(([, entry]) => channels.has(entry.c)));
+    }
+    // An older connection of this session still open here (its end not noticed yet) goes first:
+    // two sockets of one id on one node would share rooms.
+    this.sockets.io.sockets.sockets.get(session.sid)?.disconnect(true);
+    this.restoring.set(session.sid, session);
+    const packets = missed.filter(([, entry]) => entry.s !== session.sid).map(toPacket);
+    this.metrics.recoveries.inc({ result: 'recovered', reason: '' });
+    this.metrics.recoveryReplayed.inc(packets.length);
+    return { sid: session.sid, pid, rooms: session.channels, data: {}, missedPackets: packets };
+  }
+
+  private fail(reason: string): undefined {
+    this.metrics.recoveries.inc({ result: 'failed', reason });
+    return undefined;
+  }
+
+  private save(socket: Socket, snapshot: ChannelsSnapshot, ttlMs: number, force = false): void {
+    const pid = sessionIdOf(socket);
+    const owner = this.owners.get(socket);
+    if (!this.config.enabled || pid === undefined || owner === undefined) return;
+    this.saved.add(socket);
+    const state: SessionState = { sid: socket.id, channels: snapshot.channels, members: snapshot.members };
+    this.history
+      .saveSession(pid, owner, state, ttlMs, force)
+      .catch((err: Error) => this.throttled.warn('save', `Could not save a recovery session: ${err.message}`));
+  }
+
+  private async refresh(): Promise<void> {
+    const pids: string[] = [];
+    for (const socket of this.sockets.localSockets()) {
+      const pid = sessionIdOf(socket);
+      if (pid !== undefined && this.saved.has(socket)) pids.push(pid);
+    }
+    await this.history
+      .touchSessions(pids, this.config.windowMs + this.refreshMs)
+      .catch((err: Error) => this.throttled.warn('refresh', `Could not extend recovery sessions: ${err.message}`));
+  }
+}
+
+function toPacket([offset, entry]: [Offset, HistoryEntry]): unknown[] {
+  return [entry.e, entry.c, entry.d, offset];
+}

@@ -1,0 +1,268 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
+import { ThrottledLog } from '../logging/throttled-log.js';
+import { RelayMetrics } from '../metrics/relay-metrics.js';
+import type { HistoryEntry, PendingEntry } from './recovery-log.js';
+import { RecoveryLog } from './recovery-log.js';
+import { RecoveryConfig } from './recovery.config.js';
+
+/** A Laravel broadcast this node received and has not yet seen come back sequenced. */
+interface Held {
+  key: string;
+  entry: PendingEntry;
+  since: number;
+  /** Handed to an append that has not failed (ours as sequencer, or a rescue). */
+  appended: boolean;
+}
+
+/** Held entries past which the oldest are given up (a sequencer that never answers, Redis away for long). */
+const MAX_HELD = 100_000;
+/** Keys seen sequenced before their raw message arrived are forgotten after this long. */
+const EARLY_TTL_MS = 60_000;
+
+/**
+ * Puts Laravel's broadcasts in one order for the whole cluster. Every node receives each of them
+ * from Redis pub/sub; exactly one, the sequencer (holder of a lease in Redis), appends them to the
+ * history, and every node delivers them from the history's notification (`RecoveryFeed`), offset
+ * included, so all agree on the offsets.
+ *
+ * Every node holds each broadcast it received until it sees it come back sequenced (matched by a
+ * hash of its Redis channel and raw text; identical broadcasts are interchangeable, so matching
+ * them in any order delivers each one once). The node that takes the lease over appends what it
+ * still holds, in the order received: a sequencer that dies costs a delay of at most
+ * `recovery.leaseMs`, not a broadcast. A held broadcast that the live sequencer did not append
+ * within two lease periods (its subscription missed it) is appended by the node holding it.
+ *
+ * The append script refuses a token that does not hold the lease, so a deposed sequencer whose
+ * appends arrive late cannot order anything twice.
+ */
+@Injectable()
+export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly log = new Logger('Sequencer');
+  private readonly throttled = new ThrottledLog(this.log);
+  private readonly token = randomUUID();
+  private leader = false;
+  private stopped = false;
+  /** In arrival order; matched entries are removed lazily from the front. */
+  private held: Held[] = [];
+  private readonly heldByKey = new Map<string, Held[]>();
+  private readonly early = new Map<string, { count: number; since: number }>();
+  private appending = false;
+  private timer?: NodeJS.Timeout;
+  /** Whether this node's notifications arrive (`RecoveryFeed`): otherwise held entries may be sequenced already. */
+  private feedLive = false;
+
+  constructor(
+    private readonly recovery: RecoveryLog,
+    private readonly config: RecoveryConfig,
+    private readonly metrics: RelayMetrics,
+  ) {}
+
+  /** True while this node holds the lease. */
+  get isSequencer(): boolean {
+    return this.leader;
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.config.enabled) return;
+    this.metrics.sequencer.set(0);
+    void this.tick();
+    this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.config.leaseMs / 3)));
+    this.timer.unref();
+  }
+
+  /** Laravel broadcasts from one Redis read, in order. */
+  submit(broadcasts: { broadcast: BroadcastDto; raw: string; redisChannel: string }[]): void {
+    const now = Date.now();
+    for (const { broadcast, raw, redisChannel } of broadcasts) {
+      const key = createHash('sha1').update(redisChannel).update('\n').update(raw).digest('base64url');
+      const early = this.early.get(key);
+      if (early) {
+        if (--early.count === 0) this.early.delete(key);
+        continue;
+      }
+      const entry: HistoryEntry = {
+        c: broadcast.channel,
+        e: broadcast.event,
+        d: broadcast.data,
+        s: broadcast.socket ?? null,
+        k: key,
+      };
+      const held: Held = {
+        key,
+        entry: { channel: broadcast.channel, json: JSON.stringify(entry) },
+        since: now,
+        appended: false,
+      };
+      this.held.push(held);
+      let same = this.heldByKey.get(key);
+      if (!same) this.heldByKey.set(key, (same = []));
+      same.push(held);
+    }
+    this.trimHeld();
+    if (this.leader) void this.flush();
+  }
+
+  /** A Laravel broadcast came back sequenced (from any node): it is no longer held here. */
+  sequenced(key: string): void {
+    const same = this.heldByKey.get(key);
+    const held = same?.shift();
+    if (held) {
+      if (same!.length === 0) this.heldByKey.delete(key);
+      held.key = '';
+      this.compact();
+      return;
+    }
+    const early = this.early.get(key);
+    if (early) early.count++;
+    else this.early.set(key, { count: 1, since: Date.now() });
+  }
+
+  /** `RecoveryFeed` tells whether notifications reach this node. */
+  setFeedLive(live: boolean): void {
+    this.feedLive = live;
+  }
+
+  /** The sequencer gave its lease up: try to take over now rather than at the next tick. */
+  released(): void {
+    if (!this.leader && !this.stopped) void this.tick();
+  }
+
+  /** Graceful stop: finish the appends in flight and hand the lease to another node at once. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    if (!this.leader) return;
+    await this.flush();
+    this.leader = false;
+    this.metrics.sequencer.set(0);
+    await this.recovery
+      .releaseLease(this.token)
+      .catch((err: Error) => this.log.warn(`Could not release the sequencer lease: ${err.message}`));
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      if (this.leader) {
+        if (!(await this.recovery.renewLease(this.token))) this.demote('the lease was lost');
+      } else if (await this.recovery.acquireLease(this.token)) {
+        this.leader = true;
+        this.metrics.sequencer.set(1);
+        const waiting = this.live().length;
+        this.log.log(`This node orders Laravel's broadcasts now${waiting ? `; appending ${waiting} held` : ''}`);
+      }
+    } catch (err) {
+      this.throttled.warn('lease', `Sequencer lease check failed: ${(err as Error).message}`);
+    }
+    this.expireEarly();
+    if (this.leader) await this.flush();
+    else await this.rescue();
+  }
+
+  /** As sequencer: appends every held entry not yet appended, one script call at a time, in order. */
+  private async flush(): Promise<void> {
+    if (this.appending) return;
+    this.appending = true;
+    try {
+      while (this.leader) {
+        const batch = this.live().filter((h) => !h.appended);
+        if (batch.length === 0) break;
+        for (const h of batch) h.appended = true;
+        try {
+          await this.recovery.append(
+            batch.map((h) => h.entry),
+            this.token,
+          );
+        } catch (err) {
+          for (const h of batch) h.appended = false;
+          if ((err as Error).message.startsWith('NOTSEQUENCER')) this.demote('another node holds the lease');
+          else
+            this.throttled.warn(
+              'append',
+              `Appending ${batch.length} broadcast(s) failed, will retry: ${(err as Error).message}`,
+            );
+          break;
+        }
+      }
+    } finally {
+      this.appending = false;
+    }
+  }
+
+  /**
+   * As a follower: entries held for two lease periods although a sequencer is alive were missed by
+   * it (its subscription was down); they are appended unfenced by this node.
+   */
+  private async rescue(): Promise<void> {
+    if (this.appending || !this.feedLive) return;
+    const before = Date.now() - 2 * this.config.leaseMs;
+    const stale = this.live().filter((h) => !h.appended && h.since < before);
+    if (stale.length === 0) return;
+    this.appending = true;
+    for (const h of stale) h.appended = true;
+    try {
+      await this.recovery.append(stale.map((h) => h.entry));
+      this.metrics.recoveryRescued.inc(stale.length);
+      this.log.warn(
+        `Appended ${stale.length} broadcast(s) the sequencer had not ordered within ${2 * this.config.leaseMs} ms`,
+      );
+    } catch (err) {
+      for (const h of stale) h.appended = false;
+      this.throttled.warn(
+        'append',
+        `Appending ${stale.length} held broadcast(s) failed, will retry: ${(err as Error).message}`,
+      );
+    } finally {
+      this.appending = false;
+    }
+  }
+
+  private demote(why: string): void {
+    if (!this.leader) return;
+    this.leader = false;
+    this.metrics.sequencer.set(0);
+    // What was handed to our appends may not have been appended: hold it as unappended again.
+    for (const h of this.live()) h.appended = false;
+    this.log.warn(`No longer the sequencer: ${why}`);
+  }
+
+  /** Held entries still waiting, in arrival order. */
+  private live(): Held[] {
+    this.compact();
+    return this.held.filter((h) => h.key !== '');
+  }
+
+  private compact(): void {
+    let start = 0;
+    while (start < this.held.length && this.held[start].key === '') start++;
+    if (start > 0) this.held = this.held.slice(start);
+  }
+
+  private trimHeld(): void {
+    const excess = this.held.length - MAX_HELD;
+    if (excess <= 0) return;
+    for (const h of this.held.slice(0, excess)) this.forget(h);
+    this.compact();
+    this.metrics.messagesDropped.inc({ reason: 'unsequenced' }, excess);
+    this.throttled.warn(
+      'overflow',
+      `Gave up ${excess} broadcast(s) that no sequencer ordered (more than ${MAX_HELD} held)`,
+    );
+  }
+
+  private forget(h: Held): void {
+    if (h.key === '') return;
+    const same = this.heldByKey.get(h.key);
+    const index = same?.indexOf(h) ?? -1;
+    if (index >= 0) same!.splice(index, 1);
+    if (same?.length === 0) this.heldByKey.delete(h.key);
+    h.key = '';
+  }
+
+  private expireEarly(): void {
+    const before = Date.now() - EARLY_TTL_MS;
+    for (const [key, early] of this.early) if (early.since < before) this.early.delete(key);
+  }
+}
