@@ -4,7 +4,7 @@ import { chromiumMissing, launchChromium, type TestBrowser } from '../support/br
 import { connected } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
 import { startPageServer, type PageServer } from '../support/page-server.js';
-import { proxyTo, recordAll, waitForBroadcasts } from '../support/recovery.js';
+import { proxyTo, recordAll, sequenced } from '../support/recovery.js';
 import type { TestRelay } from '../support/relay.js';
 import type { TcpProxy } from '../support/tcp-proxy.js';
 
@@ -73,11 +73,13 @@ function recordingPage(host: string, ioSrc: string): string {
     proxy.cut();
     await page.waitForFunction('window.disconnects.length === 1');
     await relay.waitForSubscribers('orders', 1);
-    await tick(2);
+    // Each published once the last is in the history: Laravel's and the API's have no order otherwise.
     const api = fx.api(APP.appId, APP.key);
-    expect((await api.publish({ channel: 'orders', name: 'tick', data: { n: 3 } })).status).toBe(200);
-    await tick(4);
-    await waitForBroadcasts(seen, 'orders', 'tick', 4);
+    await sequenced(seen, 'orders', 'tick', () => tick(2));
+    await sequenced(seen, 'orders', 'tick', async () => {
+      expect((await api.publish({ channel: 'orders', name: 'tick', data: { n: 3 } })).status).toBe(200);
+    });
+    await sequenced(seen, 'orders', 'tick', () => tick(4));
     proxy.accept();
     await page.waitForFunction('window.connects.length === 2');
     await tick(5);

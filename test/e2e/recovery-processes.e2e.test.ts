@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { connected } from '../support/echo-client.js';
 import { useFixture, type Fixture } from '../support/fixture.js';
 import { ApiClient } from '../support/http-api.js';
@@ -14,7 +14,7 @@ import {
   waitForBroadcasts,
   type Received,
 } from '../support/recovery.js';
-import { waitReady, type RelayProcess } from '../support/relay-process.js';
+import { killRelay, waitReady, type RelayProcess } from '../support/relay-process.js';
 
 const PREFIX = 'laravel_database_';
 const APP = { appId: 'app', key: 'app-key' };
@@ -25,12 +25,18 @@ const NODE_ENV = {
   ECHO_RELAY_SHUTDOWN_DISCONNECT_SPREAD_MS: '0',
 };
 
+/** Child processes started by the running test, killed after it (a later test needs its own sequencer). */
+const started: RelayProcess[] = [];
+
 /** A ready echo-relay child process on the suite's Redis. */
 async function node(fx: Fixture): Promise<RelayProcess> {
   const child = fx.spawnNode({ env: NODE_ENV });
+  started.push(child);
   await waitReady(child);
   return child;
 }
+
+const running = (child: RelayProcess): boolean => child.child.exitCode === null && child.child.signalCode === null;
 
 const portOf = (child: RelayProcess): number => Number(new URL(child.url).port);
 
@@ -62,6 +68,10 @@ async function kill(child: RelayProcess, signal: NodeJS.Signals): Promise<void> 
 
 describe('recovery across node restarts and node failures', () => {
   const fx = useFixture({ prefix: PREFIX, nodes: 0, env: NODE_ENV });
+  afterEach(async () => {
+    fx.closeTestClients();
+    for (const child of started.splice(0)) await killRelay(child);
+  });
 
   const tick = (channel: string, n: number | string): Promise<void> => fx.laravel.broadcast([channel], 'tick', { n });
 
@@ -139,9 +149,7 @@ describe('recovery across node restarts and node failures', () => {
     const got = await Promise.all(nodes.map((n) => listener(fx, n, 'stream')));
     await waitForCount(nodes[0], 'stream', 3);
     const sequencers = async (): Promise<RelayProcess[]> => {
-      const flags = await Promise.all(
-        nodes.map(async (n) => (n.child.exitCode === null ? metric(n.url, SEQUENCER) : 0)),
-      );
+      const flags = await Promise.all(nodes.map(async (n) => (running(n) ? metric(n.url, SEQUENCER) : 0)));
       return nodes.filter((_, i) => flags[i] === 1);
     };
     await waitUntil(async () => (await sequencers()).length === 1, 10_000, 'one sequencer');

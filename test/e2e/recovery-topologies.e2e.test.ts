@@ -13,6 +13,7 @@ import {
   recordAll,
   RECONNECTING,
   RECOVERIES,
+  sequenced,
   waitForBroadcasts,
 } from '../support/recovery.js';
 import { cannotStart, type RedisKind } from '../support/redis-topologies.js';
@@ -59,22 +60,23 @@ for (const kind of KINDS) {
       await connected(observer);
       await fx.nodes[0].waitForSubscribers('orders', 1);
       await fx.nodes[1].waitForSubscribers('orders', 1);
-      await tick(1);
-      await publish(2);
+      // Each published once the last is in the history: Laravel's and the API's have no order otherwise.
+      const inOrder = (publishing: () => Promise<void>): Promise<void> => sequenced(seen, 'orders', 'tick', publishing);
+      await inOrder(() => tick(1));
+      await inOrder(() => publish(2));
       await waitForBroadcasts(got, 'orders', 'tick', 2);
       const id = echo.socketId();
 
       const back = await offline(echo, proxy, async () => {
         await fx.nodes[0].waitForSubscribers('orders', 0);
-        await tick(3);
-        await publish(4);
-        await tick(5);
-        await waitForBroadcasts(seen, 'orders', 'tick', 5);
+        await inOrder(() => tick(3));
+        await inOrder(() => publish(4));
+        await inOrder(() => tick(5));
       });
 
       expect(back).toMatchObject({ id, recovered: true });
-      await publish(6);
-      await tick('end');
+      await inOrder(() => publish(6));
+      await inOrder(() => tick('end'));
       await waitForBroadcasts(got, 'orders', 'tick', 7);
       expect(dataOf(got, 'orders', 'tick')).toEqual([1, 2, 3, 4, 5, 6, 'end'].map((n) => ({ n })));
       expect(offsetsAscend(broadcasts(got, 'orders', 'tick'))).toBe(true);

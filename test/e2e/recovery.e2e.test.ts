@@ -15,6 +15,7 @@ import {
   RECONNECTING,
   RECOVERIES,
   REPLAYED,
+  sequenced,
   waitForBroadcasts,
   presenceChanges,
   presenceSnapshots,
@@ -78,8 +79,10 @@ describe('recovering a dropped connection on one node', () => {
     await connected(echo);
     const seen = await observer('orders');
     await fx.relay.waitForSubscribers('orders', 2);
-    await tick('orders', 1);
-    await publish('orders', 2);
+    // Each published once the last is in the history: Laravel's and the API's have no order otherwise.
+    const inOrder = (publishing: () => Promise<void>): Promise<void> => sequenced(seen, 'orders', 'tick', publishing);
+    await inOrder(() => tick('orders', 1));
+    await inOrder(() => publish('orders', 2));
     await waitForBroadcasts(got, 'orders', 'tick', 2);
     const id = echo.socketId();
     const before = await metric(fx.relay.apiUrl, RECOVERIES, { result: 'recovered' });
@@ -87,15 +90,14 @@ describe('recovering a dropped connection on one node', () => {
 
     const back = await offline(echo, proxy, async () => {
       await fx.relay.waitForSubscribers('orders', 1);
-      await tick('orders', 3);
-      await publish('orders', 4);
-      await tick('orders', 5);
-      await waitForBroadcasts(seen, 'orders', 'tick', 5);
+      await inOrder(() => tick('orders', 3));
+      await inOrder(() => publish('orders', 4));
+      await inOrder(() => tick('orders', 5));
     });
 
     expect(back).toMatchObject({ id, recovered: true });
-    await tick('orders', 6);
-    await publish('orders', 'end');
+    await inOrder(() => tick('orders', 6));
+    await inOrder(() => publish('orders', 'end'));
     await waitForBroadcasts(got, 'orders', 'tick', 7);
     expect(dataOf(got, 'orders', 'tick')).toEqual([1, 2, 3, 4, 5, 6, 'end'].map((n) => ({ n })));
     // Each carries its history offset last; the replayed ones carry the offsets the observer saw live.
@@ -117,9 +119,8 @@ describe('recovering a dropped connection on one node', () => {
 
     const back = await offline(echo, proxy, async () => {
       await fx.relay.waitForSubscribers('quiet', 1);
-      await tick('quiet', 1);
-      await publish('quiet', 2);
-      await waitForBroadcasts(seen, 'quiet', 'tick', 2);
+      await sequenced(seen, 'quiet', 'tick', () => tick('quiet', 1));
+      await sequenced(seen, 'quiet', 'tick', () => publish('quiet', 2));
     });
 
     expect(back).toMatchObject({ id, recovered: true });
@@ -169,9 +170,8 @@ describe('recovering a dropped connection on one node', () => {
 
     const back = await offline(echo, proxy, async () => {
       await fx.relay.waitForSubscribers('private-orders.7', 1);
-      await tick('private-orders.7', 1);
-      await publish('private-orders.7', 2);
-      await waitForBroadcasts(seen, 'private-orders.7', 'tick', 2);
+      await sequenced(seen, 'private-orders.7', 'tick', () => tick('private-orders.7', 1));
+      await sequenced(seen, 'private-orders.7', 'tick', () => publish('private-orders.7', 2));
     });
 
     expect(back).toMatchObject({ id, recovered: true });

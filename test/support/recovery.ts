@@ -202,3 +202,20 @@ export function presenceChanges(received: Received[]): Received[] {
 export function presenceSnapshots(received: Received[]): unknown[][] {
   return received.filter(([event]) => event === 'presence:subscribed').map(([, , members]) => members as unknown[]);
 }
+
+/**
+ * Runs `publish` and waits until `seen` (a client that stays connected) has one more `event` on
+ * `channel`. Broadcasts that enter through different paths (Laravel over Redis, the HTTP API,
+ * another node) have no order of their own; published this way, each is in the history before
+ * the next is published, so a spec may assert their order.
+ */
+export async function sequenced(
+  seen: Received[],
+  channel: string,
+  event: string,
+  publish: () => Promise<void>,
+): Promise<void> {
+  const count = broadcasts(seen, channel, event).length;
+  await publish();
+  await waitForBroadcasts(seen, channel, event, count + 1);
+}
