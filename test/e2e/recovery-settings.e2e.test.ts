@@ -15,6 +15,7 @@ import {
   recordAll,
   RECONNECTING,
   RECOVERIES,
+  sequenced,
   sessionKey,
   waitForBroadcasts,
   presenceChanges,
@@ -193,9 +194,11 @@ describe('recovery disabled', () => {
     await connected(echo);
     const seen = await suite.observer('plain');
     await fx.relay.waitForSubscribers('plain', 2);
-    await suite.tick('plain', 1);
-    const answer = await fx.api(APP.appId, APP.key).publish({ channel: 'plain', name: 'tick', data: { n: 2 } });
-    expect(answer.status).toBe(200);
+    await sequenced(seen, 'plain', 'tick', () => suite.tick('plain', 1));
+    await sequenced(seen, 'plain', 'tick', async () => {
+      const answer = await fx.api(APP.appId, APP.key).publish({ channel: 'plain', name: 'tick', data: { n: 2 } });
+      expect(answer.status).toBe(200);
+    });
     await waitForBroadcasts(got, 'plain', 'tick', 2);
     const id = echo.socketId();
     expect(clientSocket(echo)._pid).toBeUndefined();

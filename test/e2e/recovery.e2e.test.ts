@@ -250,8 +250,8 @@ describe('recovering a dropped connection on one node', () => {
     await connected(echo);
     const seen = await observer('legacy');
     await fx.relay.waitForSubscribers('legacy', 2);
-    await tick('legacy', 1);
-    await publish('legacy', 2);
+    await sequenced(seen, 'legacy', 'tick', () => tick('legacy', 1));
+    await sequenced(seen, 'legacy', 'tick', () => publish('legacy', 2));
     await waitForBroadcasts(got, 'legacy', 'tick', 2);
     const id = echo.socketId();
 
