@@ -225,6 +225,8 @@ describe('recovering a dropped connection on one node', () => {
     bob.join('lobby');
     await connected(bob);
     await waitUntil(() => presenceChanges(annGot).length === 1, 5000, "Bob's joining");
+    // Bob's own member list too: one still in flight through the proxy would be lost with the drop.
+    await waitUntil(() => presenceSnapshots(bobGot).length === 1, 5000, 'presence:subscribed for Bob');
     const id = bob.socketId();
 
     const back = await offline(bob, proxy, async () => {
