@@ -45,7 +45,7 @@ export class BroadcastController {
     if (this.recovery.enabled) {
       // Delivered from the history, in the cluster's one order, once the sequencer appended them.
       for (const { broadcast } of batch.accepted) this.prefixAdvisor.inspect(broadcast.channel);
-      this.sequencer.submit(batch.accepted);
+      this.sequencer.submit(batch.accepted, arrived);
       return;
     }
     for (const { broadcast, redisChannel } of batch.accepted) {

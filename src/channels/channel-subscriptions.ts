@@ -128,9 +128,9 @@ export class ChannelSubscriptions {
 
   /**
    * A recovered socket: socket.io restored its rooms; its channels and presence members become
-   * this node's, without asking the app again. Presence members are added back (the others see
-   * them join unless `presence.leaveGraceMs` kept them) and the socket gets the current member
-   * list, since it may have missed joins and leaves.
+   * this node's, without asking the app again. Presence members are added back under this
+   * connection's own entry (the others see them join unless `presence.leaveGraceMs` kept the old
+   * entry) and the socket gets the current member list, since it may have missed joins and leaves.
    */
   async adopt(socket: Socket, { channels, members }: SessionState): Promise<void> {
     const state = this.stateOf(socket);
@@ -140,7 +140,7 @@ export class ChannelSubscriptions {
         if (!state.joined.has(channel)) return;
         state.members.set(channel, member as PresenceMember);
         try {
-          await this.presence.add(socket, channel, member as PresenceMember, (list) => {
+          await this.presence.rejoin(socket, channel, member as PresenceMember, (list) => {
             if (socket.connected && state.joined.has(channel)) socket.emit('presence:subscribed', channel, list);
           });
         } catch (err) {
@@ -152,22 +152,25 @@ export class ChannelSubscriptions {
     );
   }
 
-  /** Everything a disconnected socket held, on this node and in the presence store. */
+  /**
+   * Everything a disconnected socket held, on this node and in the presence store. Its session is
+   * saved first (while it still names the channels and members), for a recovery. Its presence
+   * entries go to `PresenceService.disconnected` (at once, or after `presence.leaveGraceMs`):
+   * once it took them, the leaves below remove no presence member.
+   */
   async leaveAll(socket: Socket, reason = ''): Promise<void> {
     const state = this.sockets.get(socket);
     this.sessions.disconnected(socket, reason, this.snapshot(state));
-    const channels = new Set([
-      ...(state?.joined ?? []),
-      ...(state?.pending.keys() ?? []),
-      ...this.presence.channelsOf(socket),
-    ]);
-    await Promise.all(
-      [...channels].map((channel) =>
+    const presence = this.presence.disconnected(socket);
+    const channels = new Set([...(state?.joined ?? []), ...(state?.pending.keys() ?? [])]);
+    await Promise.all([
+      presence,
+      ...[...channels].map((channel) =>
         this.leave(socket, channel).catch((err: Error) =>
           this.log.warn(`${socket.id}: could not leave ${channel}: ${err.message}`),
         ),
       ),
-    );
+    ]);
   }
 
   /**

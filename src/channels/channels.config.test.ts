@@ -4,26 +4,39 @@ import { fromLegacyFile, loadConfig } from '../config/load-config.js';
 const cwd = '/nonexistent-dir-for-config-tests';
 
 describe('presence and whisper settings', () => {
-  it('defaults to a 30 s presence lease and 10 whispers/s', () => {
+  it('defaults to a 30 s presence lease, no leave grace and 10 whispers/s', () => {
     const { config } = loadConfig({ env: {}, cwd });
-    expect(config.presence.leaseMs).toBe(30_000);
+    expect(config.presence).toEqual({ leaseMs: 30_000, leaveGraceMs: 0 });
     expect(config.whispers).toEqual({ enabled: true, ratePerSecond: 10 });
   });
 
   it('reads every new key from the environment', () => {
     const { config } = loadConfig({
       cwd,
-      env: { ECHO_RELAY_PRESENCE_LEASE_MS: '2000', ECHO_RELAY_WHISPERS: 'off', ECHO_RELAY_WHISPER_RATE: '3' },
+      env: {
+        ECHO_RELAY_PRESENCE_LEASE_MS: '2000',
+        ECHO_RELAY_PRESENCE_LEAVE_GRACE_MS: '5000',
+        ECHO_RELAY_WHISPERS: 'off',
+        ECHO_RELAY_WHISPER_RATE: '3',
+      },
     });
-    expect(config.presence.leaseMs).toBe(2000);
+    expect(config.presence).toEqual({ leaseMs: 2000, leaveGraceMs: 5000 });
     expect(config.whispers).toEqual({ enabled: false, ratePerSecond: 3 });
   });
 
   it('maps the new nested blocks of the file without "unsupported" warnings', () => {
     const warnings: string[] = [];
-    const layer = fromLegacyFile({ presence: { leaseMs: 5000 }, whispers: { enabled: false } }, warnings);
-    expect(layer).toEqual({ presence: { leaseMs: 5000 }, whispers: { enabled: false } });
+    const file = { presence: { leaseMs: 5000, leaveGraceMs: 3000 }, whispers: { enabled: false } };
+    expect(fromLegacyFile(file, warnings)).toEqual(file);
     expect(warnings).toEqual([]);
+  });
+
+  it('refuses a negative leave grace, or one over 10 minutes', () => {
+    for (const value of ['-1', '600001']) {
+      expect(() => loadConfig({ cwd, env: { ECHO_RELAY_PRESENCE_LEAVE_GRACE_MS: value } })).toThrow(
+        /LEAVE_GRACE_MS|leaveGraceMs/,
+      );
+    }
   });
 
   it("warns about the old file's SQLite presence store, and accepts Redis silently", () => {

@@ -8,6 +8,12 @@ export class PresenceConfig {
    * renew their lease four times per period and purge the members of expired ones. @default 30000
    */
   @IsInt() @Min(500) @Max(600_000) leaseMs!: number;
+  /**
+   * How long a disconnected socket stays a member before its departure is announced. A client
+   * that reconnects within it (missed-event recovery, or a node restart) re-adds itself without
+   * anyone seeing it leave and join again. 0 removes it at once. @default 0
+   */
+  @IsInt() @Min(0) @Max(600_000) leaveGraceMs!: number;
 }
 
 /** Client events (`whisper`) between members of private and presence channels. */
@@ -20,8 +26,16 @@ export class WhisperConfig {
 
 export const presenceConfigSlice: ConfigSlice<PresenceConfig> = {
   type: PresenceConfig,
-  defaults: () => ({ leaseMs: 30_000 }),
-  keys: [{ path: 'presence.leaseMs', file: 'presence.leaseMs', env: ['ECHO_RELAY_PRESENCE_LEASE_MS'], kind: 'int' }],
+  defaults: () => ({ leaseMs: 30_000, leaveGraceMs: 0 }),
+  keys: [
+    { path: 'presence.leaseMs', file: 'presence.leaseMs', env: ['ECHO_RELAY_PRESENCE_LEASE_MS'], kind: 'int' },
+    {
+      path: 'presence.leaveGraceMs',
+      file: 'presence.leaveGraceMs',
+      env: ['ECHO_RELAY_PRESENCE_LEAVE_GRACE_MS'],
+      kind: 'int',
+    },
+  ],
   /**
    * The old server kept presence members in Redis or SQLite (`database`, `databaseConfig.sqlite`);
    * they always live in Redis here, so another choice is worth a warning, not a failed start.

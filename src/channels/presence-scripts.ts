@@ -2,14 +2,18 @@
  * Lua run inside Redis, so "is this the user's first socket?" and "was it the last?" are decided
  * atomically across every node. Layout under the namespace `ns`:
  *
- *   ns..'ch:'..channel..':sockets'  hash  socket id → user key
- *   ns..'ch:'..channel..':counts'   hash  user key  → sockets of that user in the channel
+ *   ns..'ch:'..channel..':sockets'  hash  entry key → user key
+ *   ns..'ch:'..channel..':counts'   hash  user key  → entries of that user in the channel
  *   ns..'ch:'..channel..':users'    hash  user key  → member JSON {user_id, user_info}
- *   ns..'node:'..node               set   "socketId channel" entries a node registered
+ *   ns..'node:'..node               set   "entryKey channel" entries a node registered
  *   ns..'nodes'                     zset  node id → lease expiry (ms, Redis clock)
  *   ns..'purged:'..node             string  set when another node purged this one's entries (and
  *                                           announced its members' departures); read and deleted
  *                                           by that node's next heartbeat, expires after a day
+ *
+ * An entry key is one socket connection's: its socket id and a suffix of its own (no spaces), so a
+ * recovered socket, same id on a new connection, is a second entry of its user while the old one
+ * is still stored (see `PresenceService`).
  *
  * Keys are derived inside the scripts (a dead node's entries span channels); `ns` carries a hash tag
  * so that on a Cluster they all share the slot of KEYS[1] (the `nodes` key, declared for routing).
@@ -23,7 +27,7 @@ local function now_ms()
 end
 `;
 
-/** Removes one socket; returns the member JSON when it was that user's last socket, else false. */
+/** Removes one entry; returns the member JSON when it was that user's last entry, else false. */
 const REMOVE_SOCKET = `
 local function remove_socket(ns, channel, sid)
   local base = ns .. 'ch:' .. channel
@@ -38,7 +42,7 @@ local function remove_socket(ns, channel, sid)
 end
 `;
 
-/** ARGV: ns, node, channel, socket id, user key, member JSON. Returns {first (0|1), members...}. */
+/** ARGV: ns, node, channel, entry key, user key, member JSON. Returns {first (0|1), members...}. */
 export const ADD_SCRIPT = `${REMOVE_SOCKET}
 local ns, node, channel, sid, user, member = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local base = ns .. 'ch:' .. channel
@@ -56,7 +60,7 @@ table.insert(out, 1, first)
 return out
 `;
 
-/** ARGV: ns, node, channel, socket id. Returns the member JSON when the user left, else nil. */
+/** ARGV: ns, node, channel, entry key. Returns the member JSON when the user left, else nil. */
 export const REMOVE_SCRIPT = `${REMOVE_SOCKET}
 local ns, node, channel, sid = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 redis.call('SREM', ns .. 'node:' .. node, sid .. ' ' .. channel)

@@ -5,7 +5,8 @@ import { Redis } from 'ioredis';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Socket } from 'socket.io';
+import type { Server, Socket } from 'socket.io';
+import { waitUntil } from '../../test/support/ports.js';
 import { startRedis, type TestRedis } from '../../test/support/redis-server.js';
 import { ConfigModule } from '../config/config.module.js';
 import { loadConfig } from '../config/load-config.js';
@@ -13,7 +14,7 @@ import type { RelayConfig } from '../config/relay-config.js';
 import type { PresenceMember } from './presence-directory.js';
 import { SocketServer } from '../gateway/socket-server.js';
 import { PresenceService } from './presence.service.js';
-import { RedisPresenceStore } from './redis-presence.store.js';
+import { RedisPresenceStore, type Departure } from './redis-presence.store.js';
 
 /** One echo-relay node's presence: the real service and store, on the spec's own Redis. */
 interface Node {
@@ -37,6 +38,18 @@ class FakeSocket {
   }
 }
 
+/**
+ * Stands in for the socket.io server of one node: what `emitToRoom` sends (presence:leaving) is
+ * recorded in a log shared by every node, as the Redis adapter would deliver it to all of them.
+ */
+function fakeServer(log: unknown[][]): Server {
+  const server = {
+    sockets: { sockets: new Map<string, Socket>() },
+    to: (room: string) => ({ emit: (...args: unknown[]) => log.push([room, ...args]) > 0 }),
+  };
+  return server as unknown as Server;
+}
+
 const user = (id: number, name = `user ${id}`): PresenceMember => ({ user_id: id, user_info: { name } });
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -44,11 +57,14 @@ describe('PresenceService and RedisPresenceStore against a real Redis', () => {
   let redis: TestRedis;
   let client: Redis;
   let config: RelayConfig;
+  let baseEnv: Record<string, string>;
+  const cwd = mkdtempSync(join(tmpdir(), 'echo-relay-presence-'));
   const nodes: Node[] = [];
 
-  async function node(): Promise<Node> {
+  async function node(env: Record<string, string> = {}): Promise<Node> {
+    const nodeConfig = Object.keys(env).length === 0 ? config : loadConfig({ env: { ...baseEnv, ...env }, cwd }).config;
     const module = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config)],
+      imports: [ConfigModule.forRoot(nodeConfig)],
       // No socket.io server is attached: announcements go nowhere, as before the gateway starts.
       providers: [RedisPresenceStore, PresenceService, SocketServer],
     }).compile();
@@ -61,10 +77,8 @@ describe('PresenceService and RedisPresenceStore against a real Redis', () => {
     Logger.overrideLogger(false);
     redis = await startRedis();
     client = new Redis(redis.url);
-    ({ config } = loadConfig({
-      env: { REDIS_URL: redis.url, ECHO_RELAY_PRESENCE_LEASE_MS: '500' },
-      cwd: mkdtempSync(join(tmpdir(), 'echo-relay-presence-')),
-    }));
+    baseEnv = { REDIS_URL: redis.url, ECHO_RELAY_PRESENCE_LEASE_MS: '500' };
+    ({ config } = loadConfig({ env: baseEnv, cwd }));
   });
 
   beforeEach(async () => {
@@ -191,6 +205,164 @@ describe('PresenceService and RedisPresenceStore against a real Redis', () => {
       const late = new FakeSocket('s3');
       await a.presence.add(late.asSocket, 'presence-z', user(3));
       expect(late.toRoom).toEqual([]);
+    });
+  });
+
+  describe('leave grace (presence.leaveGraceMs) and per-connection entries', () => {
+    /** Long enough that the steps a spec takes before it ends run well within it. */
+    const GRACE_MS = 1000;
+    /** As recorded: the room, then the event and its arguments. */
+    const leaving = (channel: string, member: PresenceMember): unknown[] => [
+      channel,
+      'presence:leaving',
+      channel,
+      member,
+    ];
+    const joining = (channel: string, member: PresenceMember): unknown[] => [
+      channel,
+      'presence:joining',
+      channel,
+      member,
+    ];
+    let said: unknown[][];
+
+    /** A node whose announcements land in `said`. */
+    async function announcingNode(graceMs: number): Promise<Node> {
+      const created = await node({ ECHO_RELAY_PRESENCE_LEAVE_GRACE_MS: String(graceMs) });
+      created.module.get(SocketServer).attach(fakeServer(said));
+      return created;
+    }
+
+    /** The entries the store holds for a channel (one per connection), straight from Redis. */
+    const entryCount = (channel: string): Promise<number> => client.hlen(`echo-relay:{presence}:ch:${channel}:sockets`);
+
+    beforeEach(() => {
+      said = [];
+    });
+
+    it('without a grace removes a disconnected socket at once and announces the departure', async () => {
+      const { presence, store } = await announcingNode(0);
+      const [s1, s2] = [new FakeSocket('s1'), new FakeSocket('s2')];
+      await presence.add(s1.asSocket, 'presence-x', user(1));
+      await presence.add(s2.asSocket, 'presence-x', user(2));
+      await presence.disconnected(s1.asSocket);
+      expect(presence.channelsOf(s1.asSocket)).toEqual([]);
+      expect(await store.members('presence-x')).toEqual([user(2)]);
+      expect(said).toEqual([leaving('presence-x', user(1))]);
+    });
+
+    it('keeps a recovered socket (same id, another node) present within the grace: no leaving, no joining', async () => {
+      const [a, b] = [await announcingNode(GRACE_MS), await announcingNode(GRACE_MS)];
+      const [before, other] = [new FakeSocket('s1'), new FakeSocket('s2')];
+      await a.presence.add(before.asSocket, 'presence-x', user(1));
+      await a.presence.add(other.asSocket, 'presence-x', user(2));
+      const removed = a.presence.disconnected(before.asSocket);
+      const after = new FakeSocket('s1');
+      const welcomes: PresenceMember[][] = [];
+      await b.presence.rejoin(after.asSocket, 'presence-x', user(1), (members) => welcomes.push(members));
+      expect(welcomes).toEqual([[user(1), user(2)]]);
+      expect(after.toRoom).toEqual([]);
+      expect(await entryCount('presence-x')).toBe(3);
+      await removed;
+      expect(await entryCount('presence-x')).toBe(2);
+      expect(await b.store.members('presence-x')).toEqual([user(1), user(2)]);
+      expect(said).toEqual([]);
+      // The recovered socket's own entry is recorded: its disconnect removes it, after its grace.
+      expect(b.presence.channelsOf(after.asSocket)).toEqual(['presence-x']);
+      await b.presence.disconnected(after.asSocket);
+      expect(said).toEqual([leaving('presence-x', user(1))]);
+    });
+
+    it('announces the departure of a socket that did not come back once the grace ended', async () => {
+      const { presence, store } = await announcingNode(GRACE_MS);
+      const [s1, s2] = [new FakeSocket('s1'), new FakeSocket('s2')];
+      await presence.add(s1.asSocket, 'presence-x', user(1));
+      await presence.add(s1.asSocket, 'presence-y', user(1));
+      await presence.add(s2.asSocket, 'presence-y', user(1));
+      const removed = presence.disconnected(s1.asSocket);
+      expect(await store.members('presence-x')).toEqual([user(1)]);
+      expect(said).toEqual([]);
+      await removed;
+      // presence-y: the user's other socket is still there.
+      expect(said).toEqual([leaving('presence-x', user(1))]);
+      expect(await store.members('presence-x')).toEqual([]);
+      expect(await store.members('presence-y')).toEqual([user(1)]);
+      // Past the grace a returning socket is a new arrival again.
+      const back = new FakeSocket('s1');
+      await presence.rejoin(back.asSocket, 'presence-x', user(1), () => undefined);
+      expect(back.toRoom).toEqual([joining('presence-x', user(1))]);
+    });
+
+    it('writes entries still in their grace back after Redis lost them, so their departure is still announced', async () => {
+      const { presence, store } = await announcingNode(GRACE_MS);
+      const s1 = new FakeSocket('s1');
+      await presence.add(s1.asSocket, 'presence-x', user(1));
+      const removed = presence.disconnected(s1.asSocket);
+      await client.flushall();
+      await presence.reregister(false);
+      expect(await store.members('presence-x')).toEqual([user(1)]);
+      await removed;
+      expect(said).toEqual([leaving('presence-x', user(1))]);
+      expect(await store.members('presence-x')).toEqual([]);
+    });
+
+    it('removes at once on an explicit unsubscribe, grace or not', async () => {
+      const { presence, store } = await announcingNode(GRACE_MS);
+      const s1 = new FakeSocket('s1');
+      await presence.add(s1.asSocket, 'presence-x', user(1));
+      await presence.remove(s1.asSocket, 'presence-x');
+      expect(said).toEqual([leaving('presence-x', user(1))]);
+      expect(await store.members('presence-x')).toEqual([]);
+      // Nothing left for the disconnect to remove later.
+      await presence.disconnected(s1.asSocket);
+      expect(said).toHaveLength(1);
+    });
+
+    it("keeps one node's entry for a socket id apart from another node's entry for the same id", async () => {
+      const [a, b] = [await announcingNode(0), await announcingNode(0)];
+      const [onA, onB] = [new FakeSocket('s1'), new FakeSocket('s1')];
+      await a.presence.add(onA.asSocket, 'presence-x', user(1));
+      await b.presence.add(onB.asSocket, 'presence-x', user(1));
+      expect(onB.toRoom).toEqual([]);
+      expect(await entryCount('presence-x')).toBe(2);
+      await a.presence.disconnected(onA.asSocket);
+      expect(said).toEqual([]);
+      expect(await b.store.members('presence-x')).toEqual([user(1)]);
+      await b.presence.remove(onB.asSocket, 'presence-x');
+      expect(said).toEqual([leaving('presence-x', user(1))]);
+    });
+
+    it('on a graceful stop with a grace, leaves the purge (and the departures) to the other nodes after it', async () => {
+      const [stopping, other] = [await announcingNode(GRACE_MS), await announcingNode(GRACE_MS)];
+      const [s1, s2, s3] = [new FakeSocket('s1'), new FakeSocket('s2'), new FakeSocket('s3')];
+      await stopping.presence.add(s1.asSocket, 'presence-x', user(1));
+      await stopping.presence.add(s2.asSocket, 'presence-x', user(2));
+      await stopping.presence.add(s3.asSocket, 'presence-x', user(3));
+      // Disconnected before the stop, still within its grace: its removal is left to the purge too.
+      const removed = stopping.presence.disconnected(s3.asSocket);
+      await stopping.presence.release(2000);
+      await removed;
+      expect(said).toEqual([]);
+      expect(await other.store.members('presence-x')).toEqual([user(1), user(2), user(3)]);
+      // s2's client reconnects to the other node: a second entry of its user, not a new member.
+      const s2Again = new FakeSocket('s2');
+      await other.presence.add(s2Again.asSocket, 'presence-x', user(2));
+      expect(s2Again.toRoom).toEqual([]);
+      // The stopped node's lease ends with the grace, not before.
+      expect(await other.store.purgeExpired()).toEqual([]);
+      let departures: Departure[] = [];
+      await waitUntil(
+        async () => (departures = await other.store.purgeExpired()).length > 0,
+        10 * GRACE_MS,
+        'the purge of the stopped node',
+      );
+      const byUser = (d: Departure): number => Number(d.member.user_id);
+      expect(departures.sort((x, y) => byUser(x) - byUser(y))).toEqual([
+        { channel: 'presence-x', member: user(1) },
+        { channel: 'presence-x', member: user(3) },
+      ]);
+      expect(await other.store.members('presence-x')).toEqual([user(2)]);
+      expect(said).toEqual([]);
     });
   });
 });

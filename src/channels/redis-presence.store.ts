@@ -29,7 +29,7 @@ export interface Departure {
 }
 
 /**
- * Presence members in Redis, shared by every node: one entry per socket, counted per user, so a
+ * Presence members in Redis, shared by every node: one entry per socket connection, counted per user, so a
  * user with two tabs (on any nodes) is one member. Each node renews a lease; the entries of a node
  * whose lease ran out are purged by whichever node gets to them first.
  */
@@ -57,20 +57,23 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
     };
   }
 
-  /** Records a socket's membership; `first` is true when the user had no other socket in the channel. */
+  /**
+   * Records a socket's membership under its entry key (one per Socket object, see `PresenceService`;
+   * no spaces); `first` is true when the user had no other entry in the channel.
+   */
   async add(
     channel: string,
-    socketId: string,
+    entryKey: string,
     member: PresenceMember,
   ): Promise<{ first: boolean; members: PresenceMember[] }> {
-    const args = [PRESENCE_NAMESPACE, this.nodeId, channel, socketId, userKey(member), JSON.stringify(member)];
+    const args = [PRESENCE_NAMESPACE, this.nodeId, channel, entryKey, userKey(member), JSON.stringify(member)];
     const [first, ...members] = (await this.scripts.add(...args)) as [number, ...string[]];
     return { first: first === 1, members: parseMembers(members) };
   }
 
-  /** Drops a socket's membership; returns the member when that was the user's last socket. */
-  async remove(channel: string, socketId: string): Promise<PresenceMember | undefined> {
-    const left = (await this.scripts.remove(PRESENCE_NAMESPACE, this.nodeId, channel, socketId)) as string | null;
+  /** Drops an entry; returns the member when that was the user's last entry in the channel. */
+  async remove(channel: string, entryKey: string): Promise<PresenceMember | undefined> {
+    const left = (await this.scripts.remove(PRESENCE_NAMESPACE, this.nodeId, channel, entryKey)) as string | null;
     return left === null ? undefined : parseMembers([left])[0];
   }
 
@@ -90,6 +93,15 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
     const validMs = Math.floor((this.config.leaseMs * 3) / 4);
     const state = (await this.scripts.heartbeat(PRESENCE_NAMESPACE, this.nodeId, validMs)) as number;
     return state === 0 ? 'held' : state === 1 ? 'purged' : 'lapsed';
+  }
+
+  /**
+   * Sets this node's lease to end `ms` from now (Redis clock) and renews it no more: a graceful
+   * stop with a presence leave grace leaves its entries to the other nodes' sweep, which purges
+   * and announces those still there when it ends.
+   */
+  async holdLease(ms: number): Promise<void> {
+    await this.scripts.heartbeat(PRESENCE_NAMESPACE, this.nodeId, ms);
   }
 
   /** Removes the entries of nodes whose lease expired; returns who left. `maxCalls` bounds the work per sweep. */

@@ -7,6 +7,7 @@ import { LimitsConfig } from '../limits/limits.config.js';
 import { isValidChannelName, requiresAuthorization } from './channel-type.js';
 import { ChannelSubscriptions } from './channel-subscriptions.js';
 import { TokenBucket } from './token-bucket.js';
+import { RecoveryConfig } from '../recovery/recovery.config.js';
 
 /** Longest client event name relayed. */
 const MAX_EVENT_LENGTH = 200;
@@ -28,6 +29,7 @@ export class WhisperService {
     private readonly metrics: RelayMetrics,
     private readonly subscriptions: ChannelSubscriptions,
     private readonly limits: LimitsConfig,
+    private readonly recovery: RecoveryConfig,
   ) {}
 
   relay(socket: Socket, body: unknown): void {
@@ -45,7 +47,11 @@ export class WhisperService {
     let allowance = this.allowances.get(socket);
     if (!allowance) this.allowances.set(socket, (allowance = new TokenBucket(this.config.ratePerSecond)));
     if (!allowance.take()) return this.drop(socket, 'rate_limited', `more than ${this.config.ratePerSecond}/s`);
-    socket.to(channel).emit(event, channel, data);
+    // socket.io-client ≥ 4.6 takes the last argument of any event, when it is a string, as its
+    // recovery offset: a text whisper would become the offset it reconnects from. A trailing null
+    // (ignored by Echo's listeners, as is any extra argument) keeps it from being taken.
+    if (this.recovery.enabled && typeof data === 'string') socket.to(channel).emit(event, channel, data, null);
+    else socket.to(channel).emit(event, channel, data);
     this.metrics.whispers.inc({ result: 'relayed' });
   }
 

@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io';
+import { Redis } from 'ioredis';
 import { startRedis, type TestRedis } from '../../test/support/redis-server.js';
 import { ChannelAuthorizer, type AuthRequest, type AuthResult } from '../auth/channel-authorizer.js';
 import { RedisPresenceStore } from '../channels/redis-presence.store.js';
@@ -12,6 +13,9 @@ import { ConfigModule } from '../config/config.module.js';
 import { loadConfig } from '../config/load-config.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { RecoveryModule } from '../recovery/recovery.module.js';
+import { RecoveryLog, type SessionState } from '../recovery/recovery-log.js';
+import { RecoverySessions } from '../recovery/recovery-sessions.js';
 import { ChannelRequestPipe } from './channel-request.pipe.js';
 import { InvalidClientMessage } from './client-errors.js';
 import { EchoGateway } from './echo.gateway.js';
@@ -60,6 +64,10 @@ class FakeServer {
 
 class FakeSocket {
   connected = true;
+  /** What socket.io sets on a restored socket. */
+  recovered = false;
+  /** The session id the recovery handshake gives Engine.IO 4 sockets. */
+  pid?: string;
   readonly handshake = { headers: { cookie: 'session=1' }, auth: {} };
   readonly conn = { protocol: 4 };
   readonly received: unknown[][] = [];
@@ -74,8 +82,22 @@ class FakeSocket {
     this.server.rooms.get(room)!.add(this);
   }
 
+  /**
+   * What socket.io does before its 'disconnect' event: the socket leaves every room and is no
+   * longer connected (the gateway then leaves only what the fake's rooms cannot know: presence).
+   * `join` stays real, so a late join by the gateway would show.
+   */
+  close(): void {
+    for (const members of this.server.rooms.values()) members.delete(this);
+    this.connected = false;
+  }
+
+  /** Rooms the gateway asked this socket to leave. */
+  readonly left: string[] = [];
+
   /** Resolves a turn later, as a leave through a remote adapter would. */
   async leave(room: string): Promise<void> {
+    this.left.push(room);
     await new Promise((resolve) => setImmediate(resolve));
     this.server.rooms.get(room)?.delete(this);
   }
@@ -119,18 +141,22 @@ const user = (id: number): { user_id: number; user_info: { name: string } } => (
   user_info: { name: `user ${id}` },
 });
 
-/** The gateway's module with its real providers on `redisUrl`, the app's authorizer replaced by `authorizer`. */
+/**
+ * The gateway's module with its real providers on `redisUrl`, the app's authorizer replaced by
+ * `authorizer`. Recovery is off: these sockets are fakes without a socket.io handshake, so no
+ * session could be saved for them anyway.
+ */
 async function gatewayModule(
   redisUrl: string,
   authorizer: ScriptedAuthorizer,
   env: Record<string, string>,
 ): Promise<TestingModule> {
   const { config } = loadConfig({
-    env: { REDIS_URL: redisUrl, ...env },
+    env: { REDIS_URL: redisUrl, ECHO_RELAY_RECOVERY: 'false', ...env },
     cwd: mkdtempSync(join(tmpdir(), 'echo-relay-gateway-')),
   });
   return Test.createTestingModule({
-    imports: [ConfigModule.forRoot(config), MetricsModule, GatewayModule],
+    imports: [ConfigModule.forRoot(config), MetricsModule, RecoveryModule, GatewayModule],
     providers: [WsErrorFilter],
   })
     .overrideProvider(ChannelAuthorizer)
@@ -242,7 +268,7 @@ describe('EchoGateway subscribe, unsubscribe and whispers', () => {
     const subscribes = [send(unsubscribing, 'subscribe', 'private-b'), send(disconnecting, 'subscribe', 'private-b')];
     await tick();
     await send(unsubscribing, 'unsubscribe', 'private-b');
-    disconnecting.connected = false;
+    disconnecting.close();
     gateway.handleDisconnect(disconnecting as unknown as Socket);
     authorizer.release();
     await Promise.all(subscribes);
@@ -280,20 +306,22 @@ describe('EchoGateway subscribe, unsubscribe and whispers', () => {
     expect(authorizer.calls).toHaveLength(1);
   });
 
-  it('leaves every room and presence channel on disconnect', async () => {
+  it('removes the presence members of a disconnected socket, and leaves its rooms to socket.io', async () => {
     const socket = server.socket();
     const other = server.socket();
     authorizer.answer = (request) =>
       allowed(request.type === 'presence' ? user(request.socketId === socket.id ? 1 : 2) : undefined);
     for (const channel of ['orders', 'private-c', 'presence-c']) await send(socket, 'subscribe', channel);
     await send(other, 'subscribe', 'presence-c');
-    socket.connected = false;
+    socket.close();
     gateway.handleDisconnect(socket as unknown as Socket);
     await eventually(async () => {
       for (const channel of ['orders', 'private-c']) expect(server.in(channel)).toEqual([]);
       expect(server.in('presence-c')).toEqual([other.id]);
       expect(await store.members('presence-c')).toEqual([user(2)]);
     });
+    // Its id may be a recovered socket's by now: a leave would take that socket out of its rooms.
+    expect(socket.left).toEqual([]);
   });
 
   it('sends presence:subscribed with every member, and presence:joining to the others on a first socket only', async () => {
@@ -476,7 +504,7 @@ describe('EchoGateway limits of one socket', () => {
     await eventually(() => expect(authorizer.calls).toHaveLength(4));
     expect(await gauge('socket')).toBe(2);
     await send(unsubscribing, 'unsubscribe', 'private-w.2');
-    disconnecting.connected = false;
+    disconnecting.close();
     gateway.handleDisconnect(disconnecting as unknown as Socket);
     expect(await gauge('socket')).toBe(0);
     authorizer.release();
@@ -517,5 +545,154 @@ describe('EchoGateway limits of one socket', () => {
     await send(socket, 'subscribe', 'c.4');
     expect(server.in('c.4')).toEqual([socket.id]);
     expect(socket.received).toHaveLength(2);
+  });
+});
+
+describe('EchoGateway with recovery on', () => {
+  let redis: TestRedis;
+  let moduleRef: TestingModule;
+  let gateway: EchoGateway;
+  let store: RedisPresenceStore;
+  let history: RecoveryLog;
+  let sessions: RecoverySessions;
+  let authorizer: ScriptedAuthorizer;
+  let server: FakeServer;
+  let admin: Redis;
+
+  async function send(socket: FakeSocket, event: 'subscribe' | 'unsubscribe', channel: string): Promise<void> {
+    const request = { channel, headers: {} };
+    const client = socket as unknown as Socket;
+    await (event === 'subscribe' ? gateway.subscribe(client, request) : gateway.unsubscribe(client, request));
+  }
+
+  /**
+   * What the recovery handshake does for an Engine.IO 4 socket before the gateway sees it (these
+   * fakes have no handshake): a pid, and `RecoverySessions` told of the socket (and, for a
+   * restored one, of the session it restored).
+   */
+  function handshake(socket: FakeSocket, pid: string, restored?: SessionState): void {
+    socket.pid = pid;
+    const internals = sessions as unknown as {
+      restoring: Map<string, SessionState>;
+      created(socket: unknown): void;
+    };
+    if (restored) {
+      socket.recovered = true;
+      internals.restoring.set(socket.id, restored);
+      // socket.io joins the restored rooms itself.
+      for (const channel of restored.channels) socket.join(channel);
+    }
+    internals.created(socket);
+  }
+
+  async function stored(pid: string): Promise<{ owner: string; state: SessionState } | undefined> {
+    const value = await admin.get(`echo-relay:{recovery}:session:${pid}`);
+    if (value === null) return undefined;
+    const newline = value.indexOf('\n');
+    return { owner: value.slice(0, newline), state: JSON.parse(value.slice(newline + 1)) as SessionState };
+  }
+
+  beforeAll(async () => {
+    Logger.overrideLogger(false);
+    redis = await startRedis();
+    admin = new Redis({ host: redis.host, port: redis.port });
+    authorizer = new ScriptedAuthorizer();
+    moduleRef = await gatewayModule(redis.url, authorizer, {
+      ECHO_RELAY_RECOVERY: 'true',
+      ECHO_RELAY_RECOVERY_WINDOW_MS: '60000',
+    });
+    gateway = moduleRef.get(EchoGateway);
+    store = moduleRef.get(RedisPresenceStore);
+    history = moduleRef.get(RecoveryLog);
+    sessions = moduleRef.get(RecoverySessions);
+  });
+
+  afterAll(async () => {
+    admin.disconnect();
+    await moduleRef?.close();
+    await redis?.close();
+  });
+
+  beforeEach(() => {
+    server = new FakeServer();
+    authorizer.calls.length = 0;
+    authorizer.answer = (request) => allowed(request.type === 'presence' ? user(1) : undefined);
+  });
+
+  it('writes the session when the channels change and when the socket drops, presence member included', async () => {
+    const socket = server.socket();
+    handshake(socket, 'pid-write');
+    await send(socket, 'subscribe', 'orders');
+    await send(socket, 'subscribe', 'presence-write');
+    await eventually(async () =>
+      expect((await stored('pid-write'))?.state).toEqual({
+        sid: socket.id,
+        channels: ['orders', 'presence-write'],
+        members: { 'presence-write': user(1) },
+      }),
+    );
+    await send(socket, 'unsubscribe', 'orders');
+    await eventually(async () => expect((await stored('pid-write'))?.state.channels).toEqual(['presence-write']));
+
+    socket.close();
+    gateway.handleDisconnect(socket as unknown as Socket, 'transport close');
+    await eventually(async () => {
+      // Presence is left at once (presence.leaveGraceMs is 0); the session keeps the member for a restore.
+      expect(await store.members('presence-write')).toEqual([]);
+      expect(await admin.pttl('echo-relay:{recovery}:session:pid-write')).toBeLessThanOrEqual(60_000);
+    });
+    const restore = await history.restore('pid-write', '0-0');
+    expect(restore).toMatchObject({
+      ok: true,
+      session: { sid: socket.id, channels: ['presence-write'], members: { 'presence-write': user(1) } },
+    });
+  });
+
+  it('does not keep the session of a socket that left on purpose (client namespace disconnect) for a restore', async () => {
+    const socket = server.socket();
+    handshake(socket, 'pid-leave');
+    await send(socket, 'subscribe', 'orders');
+    await eventually(async () => expect(await stored('pid-leave')).toBeDefined());
+    socket.close();
+    gateway.handleDisconnect(socket as unknown as Socket, 'client namespace disconnect');
+    // A save would have been sent on the log's connection by now: a later command there follows it.
+    await history.newest(1);
+    // Not rewritten with the window's TTL: it expires with the TTL of a live socket's session
+    // (windowMs + the refresh period), no longer refreshed.
+    expect(await admin.pttl('echo-relay:{recovery}:session:pid-leave')).toBeGreaterThan(60_000);
+  });
+
+  it('gives a recovered socket its channels without asking the app, its presence member back and the member list', async () => {
+    const other = server.socket();
+    authorizer.answer = () => allowed(user(2));
+    await send(other, 'subscribe', 'presence-back');
+    authorizer.calls.length = 0;
+
+    const recovered = server.socket();
+    handshake(recovered, 'pid-back', {
+      sid: recovered.id,
+      channels: ['private-back', 'presence-back'],
+      members: { 'presence-back': user(1) },
+    });
+    gateway.handleConnection(recovered as unknown as Socket);
+
+    await eventually(async () => {
+      expect(recovered.events('presence:subscribed')).toEqual([['presence-back', [user(2), user(1)]]]);
+      expect(await store.members('presence-back')).toEqual([user(2), user(1)]);
+    });
+    expect(authorizer.calls).toEqual([]);
+    // Its channels are this node's again: whispers pass, an unsubscribe leaves the room.
+    gateway.whisper(recovered as unknown as Socket, { channel: 'presence-back', event: 'client-typing', data: {} });
+    expect(other.events('client-typing')).toEqual([['presence-back', {}]]);
+    await send(recovered, 'unsubscribe', 'private-back');
+    expect(recovered.left).toEqual(['private-back']);
+    // The new connection owns the session now.
+    await eventually(async () =>
+      expect((await stored('pid-back'))?.state).toEqual({
+        sid: recovered.id,
+        channels: ['presence-back'],
+        members: { 'presence-back': user(1) },
+      }),
+    );
   });
 });

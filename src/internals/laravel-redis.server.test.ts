@@ -92,8 +92,19 @@ describe('LaravelRedisServer', () => {
     expect(batches).toHaveLength(1);
     expect(typeof batches[0].receivedAt).toBe('number');
     expect(batches[0].messages).toEqual([
-      { channel: 'orders', redisChannel: 'laravel_database_orders', payload: { event: 'a', data: { n: 1 } } },
-      { channel: 'shipments', redisChannel: 'laravel_database_shipments', payload: { event: 'b', data: { n: 2 } } },
+      {
+        channel: 'orders',
+        redisChannel: 'laravel_database_orders',
+        payload: { event: 'a', data: { n: 1 } },
+        // The text as published: other nodes match the message by it (Sequencer).
+        raw: '{"event":"a","data":{"n":1}}',
+      },
+      {
+        channel: 'shipments',
+        redisChannel: 'laravel_database_shipments',
+        payload: { event: 'b', data: { n: 2 } },
+        raw: '{"event":"b","data":{"n":2}}',
+      },
       {
         channel: 'orders',
         redisChannel: 'laravel_database_orders',
@@ -106,12 +117,13 @@ describe('LaravelRedisServer', () => {
     expect(batches[1].messages.map((m) => m.payload)).toEqual([{ event: 'c', data: {} }]);
   });
 
-  it("ignores the socket.io adapter's channels, which a bare `*` also matches", async () => {
+  it("ignores the socket.io adapter's and the recovery notifications' channels, which a bare `*` also matches", async () => {
     const { batches } = await subscribe(redis, '');
     await pub
       .multi()
       .publish('socket.io#/#', 'adapter packet')
       .publish('socket.io-request#/#', 'adapter request')
+      .publish('echo-relay#recovery', '[["1-0",{"c":"orders","e":"x","d":{},"s":null}]]')
       .publish('orders', '{"event":"e","data":{}}')
       .exec();
     await waitUntil(() => batches.length > 0, 5000, 'a batch');

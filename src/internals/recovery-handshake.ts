@@ -34,7 +34,7 @@ export interface RecoveryHandshake {
    * session to restore, or `undefined` for a fresh connection. Must not reject.
    */
   restore(pid: string, offset: string): Promise<PreviousSession | undefined>;
-  /** Called with every socket created, restored or not, before it is connected. */
+  /** Called with every Engine.IO 4 socket created, restored or not, before it is connected. */
   created?(socket: Socket): void;
 }
 

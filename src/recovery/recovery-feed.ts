@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { BroadcastDelivery } from '../gateway/broadcast-delivery.js';
 import { ThrottledLog } from '../logging/throttled-log.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
@@ -34,7 +35,7 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
   private closing = false;
   /** Notifications that arrived while the history was being read. */
   private buffered?: string[];
-  private readonly recent: ([Offset, HistoryEntry] | undefined)[] = new Array(RECENT);
+  private readonly recent = new Array<[Offset, HistoryEntry] | undefined>(RECENT);
   private recentNext = 0;
   private recentCount = 0;
 
@@ -171,11 +172,12 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
       this.recent[this.recentNext] = item;
       this.recentNext = (this.recentNext + 1) % RECENT;
       if (this.recentCount < RECENT) this.recentCount++;
-      if (entry.k !== undefined) this.sequencer.sequenced(entry.k);
+      // Laravel's broadcasts were received here too: the histogram spans the ordering hop.
+      const receivedAt = entry.k !== undefined ? this.sequencer.sequenced(entry.k) : undefined;
       try {
         this.delivery.deliverLocal(
-          { channel: entry.c, event: entry.e, data: entry.d, socket: entry.s } as never,
-          undefined,
+          { channel: entry.c, event: entry.e, data: entry.d as BroadcastDto['data'], socket: entry.s },
+          receivedAt,
           offset,
         );
       } catch (err) {

@@ -115,7 +115,7 @@ export class RecoveryLog implements OnApplicationShutdown {
       this.config.maxHistory * 2,
     )) as (string | number)[];
     if (reply[0] === 0) return { ok: false, reason: 'unknown_session' };
-    const [, json, last, deleted] = reply as [number, string, string, string];
+    const [, json, last, deleted, trimmedBefore] = reply as [number, string, string, string, string];
     const session = JSON.parse(json) as SessionState;
     // No history at all: only a client that had seen none of it (the start position) missed nothing.
     if (last === '') {
@@ -124,8 +124,9 @@ export class RecoveryLog implements OnApplicationShutdown {
     if (!isOffset(last) || compareOffsets(offset, last) > 0) return { ok: false, reason: 'invalid_offset' };
     // Something after the client's offset may have been trimmed away: it cannot be told what it missed.
     if (isOffset(deleted) && compareOffsets(offset, deleted) < 0) return { ok: false, reason: 'trimmed' };
+    if (isOffset(trimmedBefore) && compareOffsets(offset, trimmedBefore) < 0) return { ok: false, reason: 'trimmed' };
     const entries: [Offset, HistoryEntry][] = [];
-    for (let i = 4; i < reply.length; i += 2) {
+    for (let i = 5; i < reply.length; i += 2) {
       entries.push([String(reply[i]), JSON.parse(String(reply[i + 1])) as HistoryEntry]);
     }
     return { ok: true, session, last, entries };

@@ -32,24 +32,30 @@ return #parts
 /**
  * KEYS[1] history. ARGV: session key, offset, most entries to return. Claims the session (deletes
  * it: one restore per disconnect) and returns {found (0|1), session JSON, last id, max deleted id,
- * offset/entry pairs after `offset` on the session's channels…}. The ids are '' when the stream
- * does not exist.
+ * first id if entries were trimmed ('' if none were), offset/entry pairs after `offset` on the
+ * session's channels…}. The ids are '' when the stream does not exist. Trimming (`XADD MAXLEN`)
+ * leaves `max-deleted-entry-id` alone (only `XDEL` sets it, Redis 7.0): what was trimmed is told by
+ * the first entry kept and `entries-added` exceeding `length`.
  */
 export const RESTORE_SCRIPT = `
 local stored = redis.call('GET', ARGV[1])
 if not stored then return {0} end
 redis.call('DEL', ARGV[1])
 local json = string.sub(stored, string.find(stored, '\\n', 1, true) + 1)
-if redis.call('EXISTS', KEYS[1]) == 0 then return {1, json, '', ''} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {1, json, '', '', ''} end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
-local last, deleted = '', ''
+local last, deleted, first, added, length = '', '', '', 0, 0
 for i = 1, #info, 2 do
   if info[i] == 'last-generated-id' then last = info[i + 1] end
   if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end
+  if info[i] == 'recorded-first-entry-id' then first = info[i + 1] end
+  if info[i] == 'entries-added' then added = info[i + 1] end
+  if info[i] == 'length' then length = info[i + 1] end
 end
+if added <= length then first = '' end
 local wanted = {}
 for _, channel in ipairs(cjson.decode(json).channels) do wanted[channel] = true end
-local out = {1, json, last, deleted}
+local out = {1, json, last, deleted, first}
 for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '(' .. ARGV[2], '+', 'COUNT', tonumber(ARGV[3]))) do
   local fields = entry[2]
   if wanted[fields[2]] then

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { BroadcastModule } from '../broadcast/broadcast.module.js';
 import { SocketServerModule } from '../gateway/socket-server.module.js';
 import { RecoveryFeed } from './recovery-feed.js';
 import { RecoveryLog } from './recovery-log.js';
@@ -12,7 +13,7 @@ import { Sequencer } from './sequencer.js';
  */
 @Global()
 @Module({
-  imports: [SocketServerModule],
+  imports: [SocketServerModule, BroadcastModule],
   providers: [RecoveryLog, Sequencer, RecoveryFeed, RecoverySessions],
   exports: [RecoveryLog, Sequencer, RecoveryFeed, RecoverySessions],
 })

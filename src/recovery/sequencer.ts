@@ -1,5 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  Optional,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { BroadcastConfig } from '../broadcast/broadcast.config.js';
+import { LaravelRedisServer } from '../internals/laravel-redis.server.js';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { ThrottledLog } from '../logging/throttled-log.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
@@ -12,6 +20,8 @@ interface Held {
   key: string;
   entry: PendingEntry;
   since: number;
+  /** `performance.now()` when its Redis read arrived, for the ingest-to-emit histogram. */
+  receivedAt?: number;
   /** Handed to an append that has not failed (ours as sequencer, or a rescue). */
   appended: boolean;
 }
@@ -57,7 +67,19 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly recovery: RecoveryLog,
     private readonly config: RecoveryConfig,
     private readonly metrics: RelayMetrics,
+    /** Laravel's subscription on this node; absent in specs that feed `submit` themselves. */
+    @Optional() private readonly subscriber?: LaravelRedisServer,
+    @Optional() private readonly broadcast?: BroadcastConfig,
   ) {}
+
+  /**
+   * Only a node that receives Laravel's broadcasts may order them: one whose subscription is down
+   * (or switched off) would hold the lease and order nothing, and everything would wait for rescue.
+   */
+  private get canSequence(): boolean {
+    if (this.broadcast && !this.broadcast.redis) return false;
+    return this.subscriber === undefined || this.subscriber.subscribed;
+  }
 
   /** True while this node holds the lease. */
   get isSequencer(): boolean {
@@ -73,7 +95,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   /** Laravel broadcasts from one Redis read, in order. */
-  submit(broadcasts: { broadcast: BroadcastDto; raw: string; redisChannel: string }[]): void {
+  submit(broadcasts: { broadcast: BroadcastDto; raw: string; redisChannel: string }[], receivedAt?: number): void {
     const now = Date.now();
     for (const { broadcast, raw, redisChannel } of broadcasts) {
       const key = createHash('sha1').update(redisChannel).update('\n').update(raw).digest('base64url');
@@ -93,6 +115,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
         key,
         entry: { channel: broadcast.channel, json: JSON.stringify(entry) },
         since: now,
+        receivedAt,
         appended: false,
       };
       this.held.push(held);
@@ -104,19 +127,23 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     if (this.leader) void this.flush();
   }
 
-  /** A Laravel broadcast came back sequenced (from any node): it is no longer held here. */
-  sequenced(key: string): void {
+  /**
+   * A Laravel broadcast came back sequenced (from any node): it is no longer held here. Returns
+   * when this node received it (`performance.now()`), if it did.
+   */
+  sequenced(key: string): number | undefined {
     const same = this.heldByKey.get(key);
     const held = same?.shift();
     if (held) {
       if (same!.length === 0) this.heldByKey.delete(key);
       held.key = '';
       this.compact();
-      return;
+      return held.receivedAt;
     }
     const early = this.early.get(key);
     if (early) early.count++;
     else this.early.set(key, { count: 1, since: Date.now() });
+    return undefined;
   }
 
   /** `RecoveryFeed` tells whether notifications reach this node. */
@@ -145,9 +172,13 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   private async tick(): Promise<void> {
     if (this.stopped) return;
     try {
-      if (this.leader) {
+      if (this.leader && !this.canSequence) {
+        await this.flush();
+        this.demote("this node's subscription to Laravel's broadcasts is down");
+        await this.recovery.releaseLease(this.token);
+      } else if (this.leader) {
         if (!(await this.recovery.renewLease(this.token))) this.demote('the lease was lost');
-      } else if (await this.recovery.acquireLease(this.token)) {
+      } else if (this.canSequence && (await this.recovery.acquireLease(this.token))) {
         this.leader = true;
         this.metrics.sequencer.set(1);
         const waiting = this.live().length;

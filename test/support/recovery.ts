@@ -1,4 +1,9 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { loadConfig } from '../../src/config/load-config.js';
+import type { RelayConfig } from '../../src/config/relay-config.js';
 import { rawSocket, withTimeout, type TestEcho } from './echo-client.js';
 import type { Fixture } from './fixture.js';
 import { scrape } from './http-api.js';
@@ -14,6 +19,14 @@ import { TcpProxy } from './tcp-proxy.js';
 
 /** socket.io's own reconnection, quick enough for specs (the default waits a second and more). */
 export const RECONNECTING = { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 200 };
+
+/** The configuration of a node on `redisUrl` with recovery on, `env` on top (e.g. `ECHO_RELAY_RECOVERY_LEASE_MS`). */
+export function recoveryConfig(redisUrl: string, env: Record<string, string> = {}): RelayConfig {
+  return loadConfig({
+    env: { REDIS_URL: redisUrl, ECHO_RELAY_RECOVERY: 'true', ...env },
+    cwd: mkdtempSync(join(tmpdir(), 'echo-relay-recovery-')),
+  }).config;
+}
 
 /** A history offset as the design writes it: the Redis stream id `<ms>-<seq>`. */
 export const OFFSET = /^\d+-\d+$/;

@@ -1,0 +1,148 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { waitUntil } from '../../test/support/ports.js';
+import { RecoveryNode } from '../../test/support/recovery-node.js';
+import { startRedis, type TestRedis } from '../../test/support/redis-server.js';
+import { START, type Offset } from './offsets.js';
+import { HISTORY_KEY, LEASE_KEY, NOTIFY_CHANNEL, type HistoryEntry, type PendingEntry } from './recovery-log.js';
+import { APPEND_SCRIPT } from './recovery-scripts.js';
+
+function entry(channel: string, event: string): PendingEntry {
+  const history: HistoryEntry = { c: channel, e: event, d: {}, s: null };
+  return { channel, json: JSON.stringify(history) };
+}
+
+// The recovery keys are fixed: this spec has a Redis of its own, emptied per test.
+describe('RecoveryFeed', () => {
+  let redis: TestRedis;
+  let admin: Redis;
+  const nodes: RecoveryNode[] = [];
+
+  async function node(): Promise<RecoveryNode> {
+    const started = new RecoveryNode(redis.url);
+    nodes.push(started);
+    started.start();
+    await waitUntil(() => started.feed.subscribed, 5000, 'the recovery notifications');
+    return started;
+  }
+
+  async function ids(): Promise<Offset[]> {
+    return ((await admin.xrange(HISTORY_KEY, '-', '+')) as [string, string[]][]).map(([id]) => id);
+  }
+
+  beforeAll(async () => {
+    Logger.overrideLogger(false);
+    redis = await startRedis();
+    admin = new Redis({ host: redis.host, port: redis.port });
+  });
+
+  afterAll(async () => {
+    admin.disconnect();
+    await redis.close();
+  });
+
+  beforeEach(() => admin.flushall());
+
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  });
+
+  it('starts at the newest entry and advances its position with every entry it delivers, each once', async () => {
+    const before = new RecoveryNode(redis.url);
+    expect(before.feed.position).toBeUndefined();
+    await before.log.append([entry('orders', 'old')]);
+    nodes.push(before);
+    before.start();
+    await waitUntil(() => before.feed.subscribed, 5000, 'the recovery notifications');
+    const [old] = await ids();
+    // What was appended before this node ran is not delivered: its sockets connected after it.
+    expect(before.feed.position).toBe(old);
+    expect(before.delivered).toEqual([]);
+
+    await before.log.append([entry('orders', 'a'), entry('shipments', 'b')]);
+    await waitUntil(() => before.delivered.length === 2, 5000, 'two deliveries');
+    const all = await ids();
+    expect(before.delivered.map((d) => [d.offset, d.channel, d.event])).toEqual([
+      [all[1], 'orders', 'a'],
+      [all[2], 'shipments', 'b'],
+    ]);
+    expect(before.feed.position).toBe(all[2]);
+
+    // A notification seen twice (or read from the history, then notified) is delivered once.
+    const again = JSON.stringify([[all[2], JSON.parse(entry('shipments', 'b').json) as HistoryEntry]]);
+    await admin.publish(NOTIFY_CHANNEL, again);
+    await admin.publish(NOTIFY_CHANNEL, 'not json');
+    await before.log.append([entry('orders', 'c')]);
+    await waitUntil(() => before.delivered.length === 3, 5000, 'a third delivery');
+    expect(before.events()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('starts at the start position on an empty history', async () => {
+    const fresh = await node();
+    expect(fresh.feed.position).toBe(START);
+    await fresh.log.append([entry('orders', 'a')]);
+    await waitUntil(() => fresh.delivered.length === 1, 5000, 'one delivery');
+    expect(fresh.feed.position).toBe((await ids())[0]);
+  });
+
+  it('since(offset): what it delivered after offset, oldest first, while memory reaches back that far', async () => {
+    const n = await node();
+    await n.log.append([entry('orders', 'a'), entry('orders', 'b'), entry('shipments', 'c')]);
+    await waitUntil(() => n.delivered.length === 3, 5000, 'three deliveries');
+    const [a, b, c] = await ids();
+
+    expect(n.feed.since(a)?.map(([offset, e]) => [offset, e.e])).toEqual([
+      [b, 'b'],
+      [c, 'c'],
+    ]);
+    expect(n.feed.since(c)).toEqual([]);
+    // From where it started (nothing before it was delivered here), everything.
+    expect(n.feed.since(START)?.map(([offset]) => offset)).toEqual([a, b, c]);
+  });
+
+  it('since(offset) is undefined for an offset from before the node started: it cannot know what lies between', async () => {
+    const seed = new RecoveryNode(redis.url);
+    nodes.push(seed);
+    await seed.log.append([entry('orders', 'x'), entry('orders', 'y')]);
+    const [x] = await ids();
+    const n = await node();
+    await n.log.append([entry('orders', 'z')]);
+    await waitUntil(() => n.delivered.length === 1, 5000, 'one delivery');
+    expect(n.feed.since(x)).toBeUndefined();
+  });
+
+  it('catches up from the history after its subscription is killed: what was appended meanwhile arrives once, in order', async () => {
+    const n = await node();
+    await n.log.append([entry('orders', 'a')]);
+    await waitUntil(() => n.delivered.length === 1, 5000, 'the first delivery');
+
+    const reads = jest.spyOn(n.log, 'after');
+    const clients = await admin.client('LIST');
+    const id = /id=(\d+) [^\n]*name=echo-relay:recovery-sub /.exec(String(clients))?.[1];
+    expect(id).toBeDefined();
+    // One transaction: the subscriber is closed before the append's notification could reach it
+    // (Redis writes nothing more to a client it is closing), so only the history has them.
+    await admin
+      .multi()
+      .client('KILL', 'ID', id!)
+      .eval(APPEND_SCRIPT, 1, HISTORY_KEY, LEASE_KEY, '', '10000', NOTIFY_CHANNEL, ...pair(entry('orders', 'b')))
+      .eval(APPEND_SCRIPT, 1, HISTORY_KEY, LEASE_KEY, '', '10000', NOTIFY_CHANNEL, ...pair(entry('shipments', 'c')))
+      .exec();
+    await waitUntil(() => n.delivered.length === 3, 5000, 'the missed entries');
+    await waitUntil(() => n.feed.subscribed, 5000, 'the notifications again');
+    // Read from the history on resubscribing, from the position it had delivered.
+    expect(reads.mock.calls[0]?.[0]).toBe(n.delivered[0].offset);
+    const read = (await reads.mock.results[0]?.value) as [Offset, HistoryEntry][];
+    expect(read.map(([, e]) => e.e)).toEqual(['b', 'c']);
+
+    await n.log.append([entry('orders', 'd')]);
+    await waitUntil(() => n.delivered.length === 4, 5000, 'the next delivery');
+    expect(n.delivered.map((d) => d.offset)).toEqual(await ids());
+    expect(n.events()).toEqual(['a', 'b', 'c', 'd']);
+  });
+});
+
+function pair({ channel, json }: PendingEntry): [string, string] {
+  return [channel, json];
+}

@@ -1,0 +1,264 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { startRedis, type TestRedis } from '../../test/support/redis-server.js';
+import { recoveryConfig } from '../../test/support/recovery.js';
+import { waitUntil } from '../../test/support/ports.js';
+import type { Offset } from './offsets.js';
+import {
+  HISTORY_KEY,
+  LEASE_KEY,
+  NOTIFY_CHANNEL,
+  RELEASED,
+  RecoveryLog,
+  type HistoryEntry,
+  type PendingEntry,
+  type SessionState,
+} from './recovery-log.js';
+
+/** An entry of `channel` as the ingest paths build them. */
+function entry(channel: string, event: string, n = 0): PendingEntry {
+  const history: HistoryEntry = { c: channel, e: event, d: { n }, s: null };
+  return { channel, json: JSON.stringify(history) };
+}
+
+const session = (sid: string, channels: string[]): SessionState => ({ sid, channels, members: {} });
+
+// The recovery keys are fixed (`echo-relay:{recovery}:*`): this spec has a Redis of its own and empties it per test.
+describe('RecoveryLog', () => {
+  let redis: TestRedis;
+  let admin: Redis;
+  let sub: Redis;
+  let notifications: string[];
+  const logs: RecoveryLog[] = [];
+
+  function open(env: Record<string, string> = {}): RecoveryLog {
+    const config = recoveryConfig(redis.url, env);
+    const log = new RecoveryLog(config.redis, config.recovery);
+    logs.push(log);
+    return log;
+  }
+
+  async function offsets(): Promise<Offset[]> {
+    return ((await admin.xrange(HISTORY_KEY, '-', '+')) as [string, string[]][]).map(([id]) => id);
+  }
+
+  beforeAll(async () => {
+    Logger.overrideLogger(false);
+    redis = await startRedis();
+    admin = new Redis({ host: redis.host, port: redis.port });
+    sub = new Redis({ host: redis.host, port: redis.port });
+    sub.on('message', (_channel: string, message: string) => notifications.push(message));
+    await sub.subscribe(NOTIFY_CHANNEL);
+  });
+
+  afterAll(async () => {
+    sub.disconnect();
+    admin.disconnect();
+    await redis.close();
+  });
+
+  beforeEach(async () => {
+    await admin.flushall();
+    notifications = [];
+  });
+
+  afterEach(async () => {
+    await Promise.all(logs.splice(0).map((log) => log.onApplicationShutdown()));
+  });
+
+  describe('append', () => {
+    it('appends the entries in order and announces each call as one notification with their offsets', async () => {
+      const log = open();
+      await log.append([entry('orders', 'a'), entry('shipments', 'b'), entry('orders', 'c')]);
+      await log.append([entry('orders', 'd')]);
+      await waitUntil(() => notifications.length === 2, 5000, 'two notifications');
+
+      const ids = await offsets();
+      expect(ids).toHaveLength(4);
+      const batches = notifications.map((message) => JSON.parse(message) as [Offset, HistoryEntry][]);
+      expect(batches.map((batch) => batch.map(([offset, e]) => [offset, e.c, e.e]))).toEqual([
+        [
+          [ids[0], 'orders', 'a'],
+          [ids[1], 'shipments', 'b'],
+          [ids[2], 'orders', 'c'],
+        ],
+        [[ids[3], 'orders', 'd']],
+      ]);
+      // What a node catching up reads is the same, in the same order.
+      expect((await log.after(ids[0], 10)).map(([offset, e]) => [offset, e.e])).toEqual([
+        [ids[1], 'b'],
+        [ids[2], 'c'],
+        [ids[3], 'd'],
+      ]);
+      expect((await log.newest(2)).map(([offset]) => offset)).toEqual([ids[3], ids[2]]);
+    });
+
+    it('refuses a fenced append unless its token holds the lease, appending and announcing nothing', async () => {
+      const [one, two] = [open(), open()];
+      await expect(one.append([entry('orders', 'a')], 'token-1')).rejects.toThrow(/^NOTSEQUENCER/);
+      expect(await one.acquireLease('token-1')).toBe(true);
+      expect(await two.acquireLease('token-2')).toBe(false);
+      await expect(two.append([entry('orders', 'b')], 'token-2')).rejects.toThrow(/^NOTSEQUENCER/);
+      expect(await two.renewLease('token-2')).toBe(false);
+      await one.append([entry('orders', 'c')], 'token-1');
+      expect(await one.renewLease('token-1')).toBe(true);
+      await waitUntil(() => notifications.length === 1, 5000, 'one notification');
+      expect((await log0(one)).map(([, e]) => e.e)).toEqual(['c']);
+
+      // A holder that gives the lease up says so; from then on its token appends nothing.
+      await two.releaseLease('token-2'); // not its lease: nothing happens
+      expect(await admin.get(LEASE_KEY)).toBe('token-1');
+      await one.releaseLease('token-1');
+      await waitUntil(() => notifications.length === 2, 5000, 'the release notice');
+      expect(notifications[1]).toBe(RELEASED);
+      expect(await admin.exists(LEASE_KEY)).toBe(0);
+      await expect(one.append([entry('orders', 'd')], 'token-1')).rejects.toThrow(/^NOTSEQUENCER/);
+      expect(await two.acquireLease('token-2')).toBe(true);
+      expect(await offsets()).toHaveLength(1);
+    });
+
+    it('keeps a lease for leaseMs unless renewed', async () => {
+      const log = open({ ECHO_RELAY_RECOVERY_LEASE_MS: '5000' });
+      expect(await log.acquireLease('token-1')).toBe(true);
+      const ttl = await admin.pttl(LEASE_KEY);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(5000);
+      await admin.pexpire(LEASE_KEY, 100);
+      expect(await log.renewLease('token-1')).toBe(true);
+      expect(await admin.pttl(LEASE_KEY)).toBeGreaterThan(100);
+    });
+  });
+
+  /** All entries, oldest first. */
+  function log0(log: RecoveryLog): Promise<[Offset, HistoryEntry][]> {
+    return log.after('0-0', 1000);
+  }
+
+  describe('restore', () => {
+    it('fails for a session never saved, expired or already claimed', async () => {
+      const log = open();
+      await log.append([entry('orders', 'a')]);
+      const [first] = await offsets();
+      expect(await log.restore('no-such-pid', first)).toEqual({ ok: false, reason: 'unknown_session' });
+
+      await log.saveSession('pid-1', 'owner-1', session('sid-1', ['orders']), 60_000);
+      expect(await log.restore('pid-1', first)).toMatchObject({ ok: true });
+      // One restore per disconnect: the session is claimed.
+      expect(await log.restore('pid-1', first)).toEqual({ ok: false, reason: 'unknown_session' });
+
+      await log.saveSession('pid-2', 'owner-2', session('sid-2', ['orders']), 1_000);
+      await admin.pexpire(`echo-relay:{recovery}:session:pid-2`, 1);
+      await waitUntil(async () => (await admin.exists('echo-relay:{recovery}:session:pid-2')) === 0);
+      expect(await log.restore('pid-2', first)).toEqual({ ok: false, reason: 'unknown_session' });
+    });
+
+    it('returns the session and, in order, what its channels missed after the offset, and nothing of other channels', async () => {
+      const log = open();
+      await log.append([entry('orders', 'seen')]);
+      await log.append([entry('orders', 'a', 1), entry('shipments', 'x'), entry('private-orders.1', 'b', 2)]);
+      await log.append([entry('presence-room', 'y'), entry('orders', 'c', 3)]);
+      const ids = await offsets();
+      const state: SessionState = {
+        sid: 'sid-1',
+        channels: ['orders', 'private-orders.1'],
+        members: { 'presence-other': { user_id: 1 } },
+      };
+      await log.saveSession('pid-1', 'owner-1', state, 60_000);
+
+      const result = await log.restore('pid-1', ids[0]);
+
+      expect(result).toEqual({
+        ok: true,
+        session: state,
+        last: ids[5],
+        entries: [
+          [ids[1], { c: 'orders', e: 'a', d: { n: 1 }, s: null }],
+          [ids[3], { c: 'private-orders.1', e: 'b', d: { n: 2 }, s: null }],
+          [ids[5], { c: 'orders', e: 'c', d: { n: 3 }, s: null }],
+        ],
+      });
+    });
+
+    it('recovers a client that missed nothing, at the newest offset or before any history', async () => {
+      const log = open();
+      await log.saveSession('pid-1', 'owner-1', session('sid-1', ['orders']), 60_000);
+      // No history yet: only the start position (a client that saw none of it) is covered.
+      expect(await log.restore('pid-1', '0-0')).toEqual({
+        ok: true,
+        session: session('sid-1', ['orders']),
+        last: '0-0',
+        entries: [],
+      });
+      await log.saveSession('pid-2', 'owner-2', session('sid-2', ['orders']), 60_000);
+      expect(await log.restore('pid-2', '5-0')).toEqual({ ok: false, reason: 'trimmed' });
+
+      await log.append([entry('orders', 'a')]);
+      const [only] = await offsets();
+      await log.saveSession('pid-3', 'owner-3', session('sid-3', ['orders']), 60_000);
+      expect(await log.restore('pid-3', only)).toMatchObject({ ok: true, last: only, entries: [] });
+    });
+
+    it('refuses an offset the history never handed out (after its newest entry)', async () => {
+      const log = open();
+      await log.append([entry('orders', 'a')]);
+      const [only] = await offsets();
+      const [ms] = only.split('-').map(Number);
+      await log.saveSession('pid-1', 'owner-1', session('sid-1', ['orders']), 60_000);
+      expect(await log.restore('pid-1', `${ms + 60_000}-0`)).toEqual({ ok: false, reason: 'invalid_offset' });
+    });
+
+    it('fails with trimmed when entries after the offset are gone (maxHistory), and recovers a recent offset', async () => {
+      // MAXLEN ~ trims whole stream nodes (100 entries): a few hundred entries make it trim.
+      const log = open({ ECHO_RELAY_RECOVERY_MAX_HISTORY: '100' });
+      for (let batch = 0; batch < 6; batch++) {
+        await log.append(Array.from({ length: 50 }, (_, i) => entry('orders', 'e', batch * 50 + i)));
+      }
+      const kept = await offsets();
+      expect(kept.length).toBeLessThan(300);
+      expect(kept.length).toBeGreaterThanOrEqual(100);
+      await waitUntil(() => notifications.length === 6, 5000, 'six notifications');
+      const [[firstAppended]] = JSON.parse(notifications[0]) as [Offset, HistoryEntry][];
+      expect(kept).not.toContain(firstAppended);
+      await log.saveSession('pid-1', 'owner-1', session('sid-1', ['orders']), 60_000);
+      await log.saveSession('pid-2', 'owner-2', session('sid-2', ['orders']), 60_000);
+
+      // A client at the first entry missed entries that were trimmed since: they cannot be replayed.
+      expect(await log.restore('pid-1', firstAppended)).toEqual({ ok: false, reason: 'trimmed' });
+      const recent = await log.restore('pid-2', kept.at(-4)!);
+      expect(recent.ok && recent.entries.map(([, e]) => e.d)).toEqual([{ n: 297 }, { n: 298 }, { n: 299 }]);
+    });
+  });
+
+  describe('sessions', () => {
+    it('refuses a save by another owner unless forced; the owner itself may save again', async () => {
+      const log = open();
+      await log.append([entry('orders', 'a')]);
+      const [only] = await offsets();
+      const key = 'echo-relay:{recovery}:session:pid-1';
+
+      await log.saveSession('pid-1', 'old-connection', session('sid-1', ['orders']), 60_000);
+      await log.saveSession('pid-1', 'old-connection', session('sid-1', ['orders', 'b']), 60_000);
+      await log.saveSession('pid-1', 'other-connection', session('sid-1', ['c']), 60_000);
+      expect(await admin.get(key)).toBe(`old-connection\n${JSON.stringify(session('sid-1', ['orders', 'b']))}`);
+
+      // A restored connection takes the session over; the old one's late writes are refused.
+      await log.saveSession('pid-1', 'new-connection', session('sid-1', ['orders']), 60_000, true);
+      await log.saveSession('pid-1', 'old-connection', session('sid-1', []), 60_000);
+      expect(await log.restore('pid-1', only)).toMatchObject({ ok: true, session: session('sid-1', ['orders']) });
+    });
+
+    it('keeps sessions alive for ttl, and touchSessions extends them', async () => {
+      const log = open();
+      await log.saveSession('pid-1', 'owner-1', session('sid-1', ['orders']), 2_000);
+      const key = 'echo-relay:{recovery}:session:pid-1';
+      const ttl = await admin.pttl(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(2_000);
+      await log.touchSessions(['pid-1', 'pid-unknown'], 60_000);
+      expect(await admin.pttl(key)).toBeGreaterThan(2_000);
+      // Touching does not create sessions.
+      expect(await admin.exists('echo-relay:{recovery}:session:pid-unknown')).toBe(0);
+    });
+  });
+});

@@ -1,0 +1,163 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { waitUntil } from '../../test/support/ports.js';
+import { laravelMessage, RecoveryNode } from '../../test/support/recovery-node.js';
+import { startRedis, type TestRedis } from '../../test/support/redis-server.js';
+import { HISTORY_KEY, LEASE_KEY } from './recovery-log.js';
+
+// Two "nodes" (each its own Redis connections, log, sequencer and feed) on one Redis of this spec's
+// own: the recovery keys are fixed, so it is emptied per test.
+describe('Sequencer', () => {
+  let redis: TestRedis;
+  let admin: Redis;
+  const nodes: RecoveryNode[] = [];
+
+  /** A node, started, once its notifications arrive; `sequencer` waits until it holds the lease. */
+  async function node(env: Record<string, string> = {}, sequencer = false): Promise<RecoveryNode> {
+    const started = new RecoveryNode(redis.url, env);
+    nodes.push(started);
+    started.start();
+    await waitUntil(() => started.feed.subscribed, 5000, 'the recovery notifications');
+    if (sequencer) await waitUntil(() => started.sequencer.isSequencer, 5000, 'the sequencer lease');
+    return started;
+  }
+
+  async function historyEvents(): Promise<string[]> {
+    const rows = (await admin.xrange(HISTORY_KEY, '-', '+')) as [string, string[]][];
+    return rows.map(([, fields]) => (JSON.parse(fields[3]) as { e: string }).e);
+  }
+
+  /** Waits until every node holds nothing: from then on no node appends anything more. */
+  async function settled(...of: RecoveryNode[]): Promise<void> {
+    await waitUntil(() => of.every((n) => n.held() === 0), 10_000, 'every held broadcast sequenced');
+  }
+
+  beforeAll(async () => {
+    Logger.overrideLogger(false);
+    redis = await startRedis();
+    admin = new Redis({ host: redis.host, port: redis.port });
+  });
+
+  afterAll(async () => {
+    admin.disconnect();
+    await redis.close();
+  });
+
+  beforeEach(() => admin.flushall());
+
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  });
+
+  it('lets only the lease holder append; every node delivers each broadcast once, in one order, with the same offsets', async () => {
+    const a = await node({}, true);
+    const b = await node();
+    expect(b.sequencer.isSequencer).toBe(false);
+
+    const messages = [
+      laravelMessage('orders', 'a', { n: 1 }),
+      laravelMessage('shipments', 'b', { n: 2 }),
+      laravelMessage('orders', 'c', { n: 3 }),
+    ];
+    // Pub/sub hands every node the same messages; B's read splits them differently.
+    a.sequencer.submit(messages);
+    b.sequencer.submit(messages.slice(0, 1));
+    b.sequencer.submit(messages.slice(1));
+    await waitUntil(() => a.delivered.length === 3 && b.delivered.length === 3, 5000, 'three deliveries on each');
+    await settled(a, b);
+
+    expect(await historyEvents()).toEqual(['a', 'b', 'c']);
+    expect(a.delivered).toEqual(b.delivered);
+    expect(a.delivered.map(({ channel, event, data }) => [channel, event, data])).toEqual([
+      ['orders', 'a', { n: 1 }],
+      ['shipments', 'b', { n: 2 }],
+      ['orders', 'c', { n: 3 }],
+    ]);
+    const ids = ((await admin.xrange(HISTORY_KEY, '-', '+')) as [string, string[]][]).map(([id]) => id);
+    expect(a.delivered.map((d) => d.offset)).toEqual(ids);
+    expect(await b.rescued()).toBe(0);
+  });
+
+  it('delivers identical messages once each, however many there are', async () => {
+    const a = await node({}, true);
+    const b = await node();
+    const same = laravelMessage('orders', 'tick', { n: 1 });
+    const messages = [same, same, laravelMessage('orders', 'tock'), same];
+    a.sequencer.submit(messages);
+    b.sequencer.submit(messages);
+    await waitUntil(() => a.delivered.length === 4 && b.delivered.length === 4, 5000, 'four deliveries on each');
+    await settled(a, b);
+
+    expect(await historyEvents()).toEqual(['tick', 'tick', 'tock', 'tick']);
+    expect(b.events()).toEqual(['tick', 'tick', 'tock', 'tick']);
+  });
+
+  it('hands over at once on a graceful stop: the next node appends what it still holds, nothing twice', async () => {
+    const a = await node({}, true);
+    const b = await node();
+    const first = laravelMessage('orders', 'first');
+    a.sequencer.submit([first]);
+    b.sequencer.submit([first]);
+    await waitUntil(() => b.delivered.length === 1, 5000, 'the first delivery');
+
+    // A never got `missed` (its subscription was already gone); `last` it appends while stopping.
+    const missed = laravelMessage('orders', 'missed');
+    const last = laravelMessage('orders', 'last');
+    b.sequencer.submit([missed]);
+    a.sequencer.submit([last]);
+    b.sequencer.submit([last]);
+    await a.stop();
+
+    await waitUntil(() => b.delivered.length === 3, 5000, 'three deliveries');
+    await settled(b);
+    expect(b.sequencer.isSequencer).toBe(true);
+    expect(await admin.get(LEASE_KEY)).not.toBeNull();
+    expect(await historyEvents()).toEqual(['first', 'last', 'missed']);
+    expect(b.events()).toEqual(['first', 'last', 'missed']);
+    // Taken over on the release notice, not appended as a rescue of a silent sequencer.
+    expect(await b.rescued()).toBe(0);
+  });
+
+  it('takes over from a killed sequencer once its lease expires; what was published meanwhile is delivered late, not lost', async () => {
+    const env = { ECHO_RELAY_RECOVERY_LEASE_MS: '300' };
+    const a = await node(env, true);
+    const b = await node(env);
+    const before = laravelMessage('orders', 'before');
+    a.sequencer.submit([before]);
+    b.sequencer.submit([before]);
+    await waitUntil(() => b.delivered.length === 1, 5000, 'the first delivery');
+
+    await a.kill();
+    expect(await admin.get(LEASE_KEY)).not.toBeNull();
+    const during = [laravelMessage('orders', 'during', { n: 1 }), laravelMessage('orders', 'during', { n: 2 })];
+    b.sequencer.submit(during);
+
+    await waitUntil(() => b.sequencer.isSequencer, 5000, 'the takeover');
+    await waitUntil(() => b.delivered.length === 3, 5000, 'the broadcasts published meanwhile');
+    await settled(b);
+    expect(await historyEvents()).toEqual(['before', 'during', 'during']);
+    expect(b.delivered.map((d) => [d.event, d.data])).toEqual([
+      ['before', {}],
+      ['during', { n: 1 }],
+      ['during', { n: 2 }],
+    ]);
+  });
+
+  it('refuses appends of a deposed sequencer: a node whose lease another took appends nothing more', async () => {
+    const a = await node({}, true);
+    const b = await node();
+    // A's lease is taken from under it (it expired while A was stalled, and B took it).
+    await admin.set(LEASE_KEY, 'someone-else');
+    const message = laravelMessage('orders', 'fenced');
+    a.sequencer.submit([message]);
+    await waitUntil(() => !a.sequencer.isSequencer, 5000, 'A noticing it was deposed');
+    expect(await historyEvents()).toEqual([]);
+    // B holds the message too; once the lease is free again, the next holder appends it, once.
+    b.sequencer.submit([message]);
+    await admin.del(LEASE_KEY);
+    await waitUntil(() => a.delivered.length === 1 && b.delivered.length === 1, 10_000, 'one delivery on each');
+    await settled(a, b);
+    expect(await historyEvents()).toEqual(['fenced']);
+  });
+});

@@ -1,0 +1,102 @@
+import type { BroadcastDto } from '../../src/broadcast/broadcast.dto.js';
+import { RelayMetrics } from '../../src/metrics/relay-metrics.js';
+import type { Offset } from '../../src/recovery/offsets.js';
+import { RecoveryFeed } from '../../src/recovery/recovery-feed.js';
+import { RecoveryLog } from '../../src/recovery/recovery-log.js';
+import { Sequencer } from '../../src/recovery/sequencer.js';
+import { recoveryConfig } from './recovery.js';
+
+/** One broadcast as a node delivered it to its sockets. */
+export interface Delivered {
+  offset: Offset | undefined;
+  channel: string;
+  event: string;
+  data: unknown;
+  socket: string | null | undefined;
+}
+
+/** A Laravel broadcast as it arrives from Redis pub/sub: the text as published, and its Redis channel. */
+export interface RawBroadcast {
+  broadcast: BroadcastDto;
+  raw: string;
+  redisChannel: string;
+}
+
+/** Laravel's message for `event` on `channel`, as Redis pub/sub hands it to every node. */
+export function laravelMessage(channel: string, event: string, data: unknown = {}): RawBroadcast {
+  return {
+    broadcast: { channel, event, data } as BroadcastDto,
+    raw: JSON.stringify({ event, data }),
+    redisChannel: `laravel_database_${channel}`,
+  };
+}
+
+/**
+ * The recovery core of one echo-relay node without Nest or socket.io: its own Redis connections,
+ * `RecoveryLog`, `Sequencer` and `RecoveryFeed`, the feed delivering into `delivered` (what the
+ * node's sockets would be sent).
+ */
+export class RecoveryNode {
+  readonly metrics = new RelayMetrics();
+  readonly log: RecoveryLog;
+  readonly sequencer: Sequencer;
+  readonly feed: RecoveryFeed;
+  readonly delivered: Delivered[] = [];
+
+  constructor(redisUrl: string, env: Record<string, string> = {}) {
+    const config = recoveryConfig(redisUrl, env);
+    this.log = new RecoveryLog(config.redis, config.recovery);
+    this.sequencer = new Sequencer(this.log, config.recovery, this.metrics);
+    const delivery = {
+      deliverLocal: (broadcast: BroadcastDto, _receivedAt?: number, offset?: Offset): number => {
+        const { channel, event, data, socket } = broadcast;
+        this.delivered.push({ offset, channel, event, data, socket });
+        return 1;
+      },
+    };
+    this.feed = new RecoveryFeed(
+      config.recovery,
+      config.redis,
+      this.log,
+      this.sequencer,
+      delivery as never,
+      this.metrics,
+    );
+  }
+
+  /** Boots as Nest would (feed, then sequencer). */
+  start(): void {
+    this.feed.onApplicationBootstrap();
+    this.sequencer.onApplicationBootstrap();
+  }
+
+  /** Graceful stop, in Nest's order: the sequencer hands its lease over, then the connections close. */
+  async stop(): Promise<void> {
+    await this.sequencer.beforeApplicationShutdown();
+    await this.feed.onApplicationShutdown();
+    await this.log.onApplicationShutdown();
+  }
+
+  /** As if the process died: its timers stop and its connections drop, the lease is not released. */
+  async kill(): Promise<void> {
+    clearInterval((this.sequencer as unknown as { timer?: NodeJS.Timeout }).timer);
+    (this.sequencer as unknown as { stopped: boolean }).stopped = true;
+    await this.feed.onApplicationShutdown();
+    await this.log.onApplicationShutdown();
+  }
+
+  /** Events delivered, in order. */
+  events(): string[] {
+    return this.delivered.map((d) => d.event);
+  }
+
+  /** Broadcasts this node still holds, waiting to see them sequenced (the sequencer's own state). */
+  held(): number {
+    const held = (this.sequencer as unknown as { held: { key: string }[] }).held;
+    return held.filter((h) => h.key !== '').length;
+  }
+
+  async rescued(): Promise<number> {
+    return (await this.metrics.recoveryRescued.get()).values[0]?.value ?? 0;
+  }
+}
