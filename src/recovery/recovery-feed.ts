@@ -128,7 +128,7 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
   private async start(): Promise<void> {
     const recent = await this.recovery.newest(PAGE);
     const head = recent[0]?.[0] ?? START;
-    for (const [, entry] of recent) if (entry.k !== undefined) this.sequencer.sequenced(entry.k);
+    for (const [, entry] of recent) if (entry.k !== undefined) this.sequencer.sequenced(entry.k, false);
     this.watermark = head;
     this.firstKnown = head;
   }

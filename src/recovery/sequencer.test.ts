@@ -93,6 +93,28 @@ describe('Sequencer', () => {
     expect(b.events()).toEqual(['tick', 'tick', 'tock', 'tick']);
   });
 
+  it('appends a broadcast identical to ones already in the history when it starts, and to one just notified', async () => {
+    const a = await node({}, true);
+    const ping = laravelMessage('orders', 'ping', {});
+    a.sequencer.submit([ping]);
+    await waitUntil(() => a.delivered.length === 1, 5000, 'the first ping');
+    await a.stop();
+    nodes.splice(nodes.indexOf(a), 1);
+    // A node starting now reads that entry from the history; the same broadcast published again
+    // is a new one, and must not be taken for the copy of the old, even by a node that does not
+    // hold the lease yet (a dead sequencer's lease has not expired).
+    await admin.set(LEASE_KEY, 'a-dead-node', 'PX', 1500);
+    const b = await node();
+    b.sequencer.submit([ping]);
+    expect(b.held()).toBe(1);
+    await waitUntil(() => b.delivered.length === 1, 5000, 'the second ping');
+    // As sequencer it appends what it receives even right after an identical one was notified.
+    b.sequencer.submit([ping]);
+    await waitUntil(() => b.delivered.length === 2, 5000, 'the third ping');
+    await settled(b);
+    expect(await historyEvents()).toEqual(['ping', 'ping', 'ping']);
+  });
+
   it('hands over at once on a graceful stop: the next node appends what it still holds, nothing twice', async () => {
     const a = await node({}, true);
     const b = await node();

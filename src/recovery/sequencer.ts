@@ -28,8 +28,11 @@ interface Held {
 
 /** Held entries past which the oldest are given up (a sequencer that never answers, Redis away for long). */
 const MAX_HELD = 100_000;
-/** Keys seen sequenced before their raw message arrived are forgotten after this long. */
-const EARLY_TTL_MS = 60_000;
+/**
+ * Keys seen sequenced before their raw message arrived are forgotten after this long: long enough
+ * for the copy still on its way, short enough not to swallow a later identical broadcast.
+ */
+const EARLY_TTL_MS = 1_000;
 
 /**
  * Puts Laravel's broadcasts in one order for the whole cluster. Every node receives each of them
@@ -62,6 +65,8 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   private timer?: NodeJS.Timeout;
   /** Whether this node's notifications arrive (`RecoveryFeed`): otherwise held entries may be sequenced already. */
   private feedLive = false;
+  private ticking = false;
+  private lastTakeOver = 0;
 
   constructor(
     private readonly recovery: RecoveryLog,
@@ -99,8 +104,11 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     const now = Date.now();
     for (const { broadcast, raw, redisChannel } of broadcasts) {
       const key = createHash('sha1').update(redisChannel).update('\n').update(raw).digest('base64url');
-      const early = this.early.get(key);
-      if (early) {
+      // A follower whose copy comes after the notification (Cluster nodes relay pub/sub on their
+      // own links) does not hold it. The sequencer always appends what it receives: a notification
+      // without a copy here may have been an identical broadcast of a moment ago.
+      const early = this.leader ? undefined : this.early.get(key);
+      if (early && early.since >= now - EARLY_TTL_MS) {
         if (--early.count === 0) this.early.delete(key);
         continue;
       }
@@ -125,13 +133,27 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     }
     this.trimHeld();
     if (this.leader) void this.flush();
+    else this.tryTakeOver();
+  }
+
+  /**
+   * Broadcasts arrive while no node orders them (the first node starting, the only node
+   * restarting): try for the lease now rather than at the next tick, at most every 100 ms.
+   */
+  private tryTakeOver(): void {
+    const now = Date.now();
+    if (this.stopped || this.ticking || now - this.lastTakeOver < 100) return;
+    this.lastTakeOver = now;
+    void this.tick();
   }
 
   /**
    * A Laravel broadcast came back sequenced (from any node): it is no longer held here. Returns
-   * when this node received it (`performance.now()`), if it did.
+   * when this node received it (`performance.now()`), if it did. Without a copy held, it is
+   * remembered for a moment as arriving early, unless `remember` is false (entries read from the
+   * history at startup, whose copies this node may never receive).
    */
-  sequenced(key: string): number | undefined {
+  sequenced(key: string, remember = true): number | undefined {
     const same = this.heldByKey.get(key);
     const held = same?.shift();
     if (held) {
@@ -140,6 +162,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
       this.compact();
       return held.receivedAt;
     }
+    if (!remember) return undefined;
     const early = this.early.get(key);
     if (early) early.count++;
     else this.early.set(key, { count: 1, since: Date.now() });
@@ -170,7 +193,16 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   private async tick(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.ticking) return;
+    this.ticking = true;
+    try {
+      await this.checkLease();
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async checkLease(): Promise<void> {
     try {
       if (this.leader && !this.canSequence) {
         await this.flush();
