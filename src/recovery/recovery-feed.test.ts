@@ -112,6 +112,21 @@ describe('RecoveryFeed', () => {
     expect(n.feed.since(x)).toBeUndefined();
   });
 
+  it('reach(offset): resolves once the node delivered that far, with the whole batch delivered; false after the wait', async () => {
+    const a = await node();
+    await a.log.append([entry('orders', 'one')]);
+    await waitUntil(() => a.delivered.length === 1, 5000, 'the first entry');
+    const [first] = await ids();
+    expect(await a.feed.reach(first, 10)).toBe(true);
+    // An offset the node has not delivered yet: reached when the batch holding it arrives.
+    const [ms, seq] = first.split('-').map(Number);
+    const ahead = `${ms}-${seq + 1}`;
+    const reached = a.feed.reach(ahead, 5000).then((ok) => ({ ok, delivered: a.delivered.length }));
+    await a.log.append([entry('orders', 'two'), entry('orders', 'three')]);
+    await expect(reached).resolves.toEqual({ ok: true, delivered: 3 });
+    expect(await a.feed.reach(`${ms + 3_600_000}-0`, 50)).toBe(false);
+  });
+
   it('catches up from the history after its subscription is killed: what was appended meanwhile arrives once, in order', async () => {
     const n = await node();
     await n.log.append([entry('orders', 'a')]);

@@ -35,6 +35,7 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
   private client?: RedisClient;
   private watermark?: Offset;
   private live = false;
+  private readonly waiters: { offset: Offset; resolve: (reached: boolean) => void; timer: NodeJS.Timeout }[] = [];
   private closing = false;
   /** Notifications that arrived while the history was being read. */
   private buffered?: string[];
@@ -96,6 +97,32 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
     const complete =
       this.recentCount < RECENT && this.firstKnown !== undefined && compareOffsets(offset, this.firstKnown) >= 0;
     return complete ? out.reverse() : undefined;
+  }
+
+  /** Resolves true once this node delivered as far as `offset`, false after `timeoutMs`. */
+  reach(offset: Offset, timeoutMs: number): Promise<boolean> {
+    if (this.watermark !== undefined && compareOffsets(this.watermark, offset) >= 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = {
+        offset,
+        resolve,
+        timer: setTimeout(() => {
+          this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          resolve(false);
+        }, timeoutMs),
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  private wake(): void {
+    const position = this.watermark!;
+    for (const waiter of this.waiters.filter((w) => compareOffsets(position, w.offset) >= 0)) {
+      clearTimeout(waiter.timer);
+      this.waiters.splice(this.waiters.indexOf(waiter), 1);
+      // After the batch is processed: the restore continues from a complete position.
+      queueMicrotask(() => waiter.resolve(true));
+    }
   }
 
   /** The position when the feed first ran: everything this node delivered is after it. */
@@ -172,6 +199,7 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
       // Already delivered (read from the history while catching up, then notified).
       if (this.watermark !== undefined && compareOffsets(offset, this.watermark) <= 0) continue;
       this.watermark = offset;
+      if (this.waiters.length > 0) this.wake();
       this.recent[this.recentNext] = item;
       this.recentNext = (this.recentNext + 1) % RECENT;
       if (this.recentCount < RECENT) this.recentCount++;

@@ -143,6 +143,12 @@ export class RecoverySessions implements OnApplicationShutdown {
       // From here to the socket's creation no I/O runs: this node's position cannot move meanwhile.
       const position = this.feed.position;
       if (position === undefined) return this.fail('error');
+      if (compareOffsets(position, offset) < 0) {
+        // The client comes from a node that was ahead of this one: what lies between this node's
+        // position and the client's offset the client has, and this node is about to deliver.
+        if (read === MAX_READS || !(await this.feed.reach(offset, REACH_MS))) return this.fail('error');
+        continue;
+      }
       if (compareOffsets(position, last) <= 0) {
         // What lies beyond the position is on its way to this node: the socket gets it as a member.
         missed = entries.filter(([offset]) => compareOffsets(offset, position) <= 0);
@@ -205,6 +211,8 @@ export class RecoverySessions implements OnApplicationShutdown {
 
 /** History reads of one restore racing a node that delivers faster than it reads. */
 const MAX_READS = 20;
+/** Longest wait for this node to deliver as far as a client that comes from a node ahead of it. */
+const REACH_MS = 2_000;
 const READ_PAGE = 1_000;
 
 function toPacket([offset, entry]: [Offset, HistoryEntry]): unknown[] {
