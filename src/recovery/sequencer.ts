@@ -59,6 +59,8 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   private stopped = false;
   /** In arrival order; matched entries are removed lazily from the front. */
   private held: Held[] = [];
+  /** Entries before this index in `held` are matched (skipped lazily, see `compact`). */
+  private head = 0;
   private readonly heldByKey = new Map<string, Held[]>();
   private readonly early = new Map<string, { count: number; since: number }>();
   private appending = false;
@@ -294,19 +296,30 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   /** Held entries still waiting, in arrival order. */
   private live(): Held[] {
     this.compact();
-    return this.held.filter((h) => h.key !== '');
+    const out: Held[] = [];
+    for (let i = this.head; i < this.held.length; i++) if (this.held[i].key !== '') out.push(this.held[i]);
+    return out;
   }
 
+  /**
+   * Skips matched entries at the front. The array is copied only when the skipped part is large
+   * and most of it: matching happens once per broadcast, so a copy each time would cost O(n²).
+   */
   private compact(): void {
-    let start = 0;
-    while (start < this.held.length && this.held[start].key === '') start++;
-    if (start > 0) this.held = this.held.slice(start);
+    while (this.head < this.held.length && this.held[this.head].key === '') this.head++;
+    if (this.head === this.held.length) {
+      this.held = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.held.length) {
+      this.held = this.held.slice(this.head);
+      this.head = 0;
+    }
   }
 
   private trimHeld(): void {
-    const excess = this.held.length - MAX_HELD;
+    const excess = this.held.length - this.head - MAX_HELD;
     if (excess <= 0) return;
-    for (const h of this.held.slice(0, excess)) this.forget(h);
+    for (const h of this.held.slice(this.head, this.head + excess)) this.forget(h);
     this.compact();
     this.metrics.messagesDropped.inc({ reason: 'unsequenced' }, excess);
     this.throttled.warn(
