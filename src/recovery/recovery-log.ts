@@ -54,7 +54,7 @@ export interface SessionState {
   members: Record<string, unknown>;
 }
 
-export type RestoreFailure = 'unknown_session' | 'trimmed' | 'invalid_offset';
+export type RestoreFailure = 'unknown_session' | 'trimmed' | 'invalid_offset' | 'unsupported';
 
 export type RestoreResult =
   | { ok: true; session: SessionState; last: Offset; entries: [Offset, HistoryEntry][] }
@@ -124,6 +124,10 @@ export class RecoveryLog implements OnApplicationShutdown {
       this.config.maxHistory * 2,
     )) as (string | number)[];
     if (reply[0] === 0) return { ok: false, reason: 'unknown_session' };
+    if (reply[0] === 2) {
+      this.log.warn('Redis before 7.0 cannot tell what the history trimmed: sessions are not restored');
+      return { ok: false, reason: 'unsupported' };
+    }
     const [, json, last, deleted, trimmedBefore] = reply as [number, string, string, string, string];
     const session = JSON.parse(json) as SessionState;
     // No history: it expired idle (nothing appended for twice the window, so nothing was missed;

@@ -38,7 +38,8 @@ return #parts
  * first id if entries were trimmed ('' if none were), offset/entry pairs after `offset` on the
  * session's channels…}. The ids are '' when the stream does not exist. Trimming (`XADD MAXLEN`)
  * leaves `max-deleted-entry-id` alone (only `XDEL` sets it, Redis 7.0): what was trimmed is told by
- * the first entry kept and `entries-added` exceeding `length`.
+ * the first entry kept and `entries-added` exceeding `length`. Returns {2} on a Redis that does not
+ * report `entries-added` (before 7.0).
  */
 export const RESTORE_SCRIPT = `
 local stored = redis.call('GET', ARGV[1])
@@ -47,7 +48,7 @@ redis.call('DEL', ARGV[1])
 local json = string.sub(stored, string.find(stored, '\\n', 1, true) + 1)
 if redis.call('EXISTS', KEYS[1]) == 0 then return {1, json, '', '', ''} end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
-local last, deleted, first, added, length = '', '', '', 0, 0
+local last, deleted, first, added, length = '', '', '', -1, 0
 for i = 1, #info, 2 do
   if info[i] == 'last-generated-id' then last = info[i + 1] end
   if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end
@@ -55,6 +56,8 @@ for i = 1, #info, 2 do
   if info[i] == 'entries-added' then added = info[i + 1] end
   if info[i] == 'length' then length = info[i + 1] end
 end
+-- Redis < 7 does not count entries added: what was trimmed cannot be told.
+if added < 0 then return {2} end
 if added <= length then first = '' end
 local wanted = {}
 for _, channel in ipairs(cjson.decode(json).channels) do wanted[channel] = true end
