@@ -8,7 +8,7 @@ import { DroppedMessage } from './dropped-message.js';
 import { parsePublishRequest, toBroadcasts } from './publish-request.js';
 import { RedisUnavailable } from './redis-unavailable.js';
 import { RecoveryConfig } from '../recovery/recovery.config.js';
-import { RecoveryLog } from '../recovery/recovery-log.js';
+import { pendingEntry, RecoveryLog } from '../recovery/recovery-log.js';
 
 /**
  * `POST /apps/:appId/events`: an event published over HTTP, validated like Laravel's messages from
@@ -45,17 +45,7 @@ export class EventsController {
     }
     if (this.recovery.enabled) {
       this.metrics.messagesReceived.inc({ source: 'http' }, broadcasts.length);
-      const entries = broadcasts.map((b) => ({
-        channel: b.channel,
-        json: JSON.stringify({
-          c: b.channel,
-          e: b.event,
-          d: b.data,
-          s: b.socket ?? null,
-          o: this.history.node,
-          t: receivedAt,
-        }),
-      }));
+      const entries = broadcasts.map((b) => pendingEntry(b, { o: this.history.node, t: receivedAt }));
       try {
         await this.history.append(entries);
       } catch (err) {

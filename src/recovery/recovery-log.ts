@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { defineScript, type ScriptRunner } from '../internals/ioredis-commands.js';
 import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
@@ -45,6 +46,23 @@ export interface HistoryEntry {
 export interface PendingEntry {
   channel: string;
   json: string;
+}
+
+/**
+ * A broadcast as an entry to append: its channel and its `HistoryEntry` JSON, with `extra` naming
+ * where it came from (`k` for Laravel's, `o`/`t` for HTTP publishes).
+ */
+export function pendingEntry(
+  broadcast: BroadcastDto,
+  extra: Pick<HistoryEntry, 'k'> | Pick<HistoryEntry, 'o' | 't'>,
+): PendingEntry {
+  const entry: HistoryEntry = {
+    c: broadcast.channel,
+    e: broadcast.event,
+    d: broadcast.data,
+    s: broadcast.socket ?? null,
+  };
+  return { channel: broadcast.channel, json: JSON.stringify(Object.assign(entry, extra)) };
 }
 
 /** What a session holds: the socket's id and channels, and its presence members. */

@@ -11,8 +11,7 @@ import { LaravelRedisServer } from '../internals/laravel-redis.server.js';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { ThrottledLog } from '../logging/throttled-log.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
-import type { HistoryEntry, PendingEntry } from './recovery-log.js';
-import { RecoveryLog } from './recovery-log.js';
+import { pendingEntry, RecoveryLog, type PendingEntry } from './recovery-log.js';
 import { RecoveryConfig } from './recovery.config.js';
 
 /** A Laravel broadcast this node received and has not yet seen come back sequenced. */
@@ -114,16 +113,9 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
         if (--early.count === 0) this.early.delete(key);
         continue;
       }
-      const entry: HistoryEntry = {
-        c: broadcast.channel,
-        e: broadcast.event,
-        d: broadcast.data,
-        s: broadcast.socket ?? null,
-        k: key,
-      };
       const held: Held = {
         key,
-        entry: { channel: broadcast.channel, json: JSON.stringify(entry) },
+        entry: pendingEntry(broadcast, { k: key }),
         since: now,
         receivedAt,
         appended: false,
