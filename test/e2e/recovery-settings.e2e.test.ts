@@ -1,6 +1,5 @@
-import { beforeAll, describe, expect, it } from '@jest/globals';
-import { connected, type TestEcho } from '../support/echo-client.js';
-import { useFixture, type Fixture } from '../support/fixture.js';
+import { describe, expect, it } from '@jest/globals';
+import { connected } from '../support/echo-client.js';
 import { waitUntil } from '../support/ports.js';
 import { byJson } from '../support/presence-view.js';
 import {
@@ -11,59 +10,20 @@ import {
   keys,
   metric,
   offline,
-  proxyTo,
   recordAll,
-  RECONNECTING,
   RECOVERIES,
   sequenced,
   sessionKey,
   waitForBroadcasts,
   presenceChanges,
   presenceSnapshots,
-  type Received,
+  recoverySuite,
+  ANN,
+  APP,
+  BOB,
+  CAROL,
+  PREFIX,
 } from '../support/recovery.js';
-import type { TcpProxy } from '../support/tcp-proxy.js';
-
-const PREFIX = 'laravel_database_';
-const APP = { appId: 'app', key: 'app-key' };
-const ANN = { id: 1, info: { name: 'Ann' } };
-const BOB = { id: 2, info: { name: 'Bob' } };
-const CAROL = { id: 3, info: { name: 'Carol' } };
-
-/** One node with `env`, a proxy in front of it, and the helpers every suite below uses. */
-function recoverySuite(env: Record<string, string>): {
-  fx: Fixture;
-  proxy: () => TcpProxy;
-  roaming(token?: string): { echo: TestEcho; got: Received[] };
-  observer(channel: string): Promise<Received[]>;
-  tick(channel: string, n: number | string): Promise<void>;
-} {
-  const fx = useFixture({
-    prefix: PREFIX,
-    env: { ECHO_RELAY_CLIENTS: JSON.stringify([APP]), ...env },
-    auth: { ann: ANN, bob: BOB, carol: CAROL },
-  });
-  let proxy: TcpProxy;
-  beforeAll(async () => {
-    proxy = await proxyTo(fx, fx.relay.port);
-  });
-  return {
-    fx,
-    proxy: () => proxy,
-    roaming(token) {
-      const echo = fx.client({ on: proxy.url, token, client: RECONNECTING });
-      return { echo, got: recordAll(echo) };
-    },
-    async observer(channel) {
-      const echo = fx.client();
-      const got = recordAll(echo);
-      echo.channel(channel);
-      await connected(echo);
-      return got;
-    },
-    tick: (channel, n) => fx.laravel.broadcast([channel], 'tick', { n }),
-  };
-}
 
 describe('recovery window', () => {
   const suite = recoverySuite({ ECHO_RELAY_RECOVERY_WINDOW_MS: '1000' });
@@ -158,7 +118,7 @@ describe('presence leave grace', () => {
     await connected(ann);
     ann.join('lobby');
     await fx.relay.waitForSubscribers('presence-lobby', 1);
-    const { echo: bob, got: bobGot } = suite.roaming('bob');
+    const { echo: bob, got: bobGot } = suite.roaming({ token: 'bob' });
     bob.join('lobby');
     await connected(bob);
     await waitUntil(() => presenceChanges(annGot).length === 1, 5000, "Bob's joining");

@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { connected, type TestEcho } from '../support/echo-client.js';
-import { useFixture } from '../support/fixture.js';
+import { connected } from '../support/echo-client.js';
 import type { ApiClient } from '../support/http-api.js';
 import { byJson } from '../support/presence-view.js';
 import {
@@ -10,25 +9,20 @@ import {
   metric,
   offline,
   offsetsAscend,
-  proxyTo,
   recordAll,
-  RECONNECTING,
   RECOVERIES,
   REPLAYED,
   sequenced,
   waitForBroadcasts,
   presenceChanges,
   presenceSnapshots,
-  type Received,
+  recoverySuite,
+  ANN,
+  APP,
+  BOB,
 } from '../support/recovery.js';
 import { waitUntil } from '../support/ports.js';
 import type { TcpProxy } from '../support/tcp-proxy.js';
-
-const PREFIX = 'laravel_database_';
-const APP = { appId: 'app', key: 'app-key' };
-const ANN = { id: 1, info: { name: 'Ann' } };
-const BOB = { id: 2, info: { name: 'Bob' } };
-const CAROL = { id: 3, info: { name: 'Carol' } };
 
 /**
  * Connection-state recovery (issue #12) on one node: a socket.io-client 4 client behind a TCP proxy
@@ -37,36 +31,15 @@ const CAROL = { id: 3, info: { name: 'Carol' } };
  * live; once it has the gap's events they are in the history, so the client may come back.
  */
 describe('recovering a dropped connection on one node', () => {
-  const fx = useFixture({
-    prefix: PREFIX,
-    env: { ECHO_RELAY_CLIENTS: JSON.stringify([APP]) },
-    auth: { ann: ANN, bob: BOB, carol: CAROL },
-  });
+  const suite = recoverySuite();
+  const { fx, roaming, observer, tick } = suite;
   let proxy: TcpProxy;
   let api: ApiClient;
 
-  beforeAll(async () => {
-    proxy = await proxyTo(fx, fx.relay.port);
+  beforeAll(() => {
+    proxy = suite.proxy();
     api = fx.api(APP.appId, APP.key);
   });
-
-  /** An Echo client behind the proxy that reconnects by itself, recording everything it receives. */
-  function roaming(options: { version?: 2 | 4; token?: string } = {}): { echo: TestEcho; got: Received[] } {
-    const echo = fx.client({ on: proxy.url, version: options.version, token: options.token, client: RECONNECTING });
-    return { echo, got: recordAll(echo) };
-  }
-
-  /** A client straight on the node, subscribed to `channel`, recording everything. */
-  async function observer(channel: string): Promise<Received[]> {
-    const echo = fx.client();
-    const got = recordAll(echo);
-    echo.channel(channel);
-    await connected(echo);
-    return got;
-  }
-
-  const tick = (channel: string, n: number | string, socket: string | null = null): Promise<void> =>
-    fx.laravel.broadcast([channel], 'tick', { n }, socket);
 
   async function publish(channel: string, n: number | string, socketId?: string): Promise<void> {
     const answer = await api.publish({ channel, name: 'tick', data: { n }, socket_id: socketId });

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { RelayConfig } from '../../src/config/relay-config.js';
-import { rawSocket, withTimeout, type TestEcho } from './echo-client.js';
-import type { Fixture } from './fixture.js';
+import { beforeAll } from '@jest/globals';
+import { connected, rawSocket, withTimeout, type TestEcho } from './echo-client.js';
+import { useFixture, type Fixture } from './fixture.js';
 import { scrape } from './http-api.js';
 import { waitUntil } from './ports.js';
 import { TcpProxy } from './tcp-proxy.js';
@@ -16,6 +17,54 @@ import { TcpProxy } from './tcp-proxy.js';
  * to an Engine.IO 4 socket carries its history offset as the last one), and what recovery leaves in
  * Redis and in `/metrics`.
  */
+
+export const PREFIX = 'laravel_database_';
+export const APP = { appId: 'app', key: 'app-key' };
+export const ANN = { id: 1, info: { name: 'Ann' } };
+export const BOB = { id: 2, info: { name: 'Bob' } };
+export const CAROL = { id: 3, info: { name: 'Carol' } };
+
+/** A suite of recovery specs on one node: its fixture, a proxy in front of it, and their clients. */
+export interface RecoverySuite {
+  fx: Fixture;
+  /** The TCP proxy in front of the node (from the suite's `beforeAll` on). */
+  proxy: () => TcpProxy;
+  /** An Echo client behind the proxy that reconnects by itself, recording everything it receives. */
+  roaming: (options?: { version?: 2 | 4; token?: string }) => { echo: TestEcho; got: Received[] };
+  /** A client straight on the node, subscribed to `channel`, recording everything. */
+  observer: (channel: string) => Promise<Received[]>;
+  /** Laravel broadcasts `tick` `{n}` on `channel`, leaving out `socket`. */
+  tick: (channel: string, n: number | string, socket?: string | null) => Promise<void>;
+}
+
+/** One node with `env` (users ann, bob and carol at its auth stub, the HTTP API app `APP`), behind a proxy. */
+export function recoverySuite(env: Record<string, string> = {}): RecoverySuite {
+  const fx = useFixture({
+    prefix: PREFIX,
+    env: { ECHO_RELAY_CLIENTS: JSON.stringify([APP]), ...env },
+    auth: { ann: ANN, bob: BOB, carol: CAROL },
+  });
+  let proxy: TcpProxy;
+  beforeAll(async () => {
+    proxy = await proxyTo(fx, fx.relay.port);
+  });
+  return {
+    fx,
+    proxy: () => proxy,
+    roaming: ({ version, token } = {}) => {
+      const echo = fx.client({ on: proxy.url, version, token, client: RECONNECTING });
+      return { echo, got: recordAll(echo) };
+    },
+    observer: async (channel) => {
+      const echo = fx.client();
+      const got = recordAll(echo);
+      echo.channel(channel);
+      await connected(echo);
+      return got;
+    },
+    tick: (channel, n, socket = null) => fx.laravel.broadcast([channel], 'tick', { n }, socket),
+  };
+}
 
 /** socket.io's own reconnection, quick enough for specs (the default waits a second and more). */
 export const RECONNECTING = { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 200 };
