@@ -1,9 +1,7 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { Logger } from '@nestjs/common';
+import { beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { waitUntil } from '../../test/support/ports.js';
-import { RecoveryNode } from '../../test/support/recovery-node.js';
-import { startRedis, type TestRedis } from '../../test/support/redis-server.js';
+import { useRecoveryRedis } from '../../test/support/recovery-node.js';
 import { START, type Offset } from './offsets.js';
 import { HISTORY_KEY, LEASE_KEY, NOTIFY_CHANNEL, type HistoryEntry, type PendingEntry } from './recovery-log.js';
 import { APPEND_SCRIPT } from './recovery-scripts.js';
@@ -15,44 +13,21 @@ function entry(channel: string, event: string): PendingEntry {
 
 // The recovery keys are fixed: this spec has a Redis of its own, emptied per test.
 describe('RecoveryFeed', () => {
-  let redis: TestRedis;
+  const harness = useRecoveryRedis();
+  const { node } = harness;
   let admin: Redis;
-  const nodes: RecoveryNode[] = [];
-
-  async function node(): Promise<RecoveryNode> {
-    const started = new RecoveryNode(redis.url);
-    nodes.push(started);
-    started.start();
-    await waitUntil(() => started.feed.subscribed, 5000, 'the recovery notifications');
-    return started;
-  }
+  beforeAll(() => {
+    admin = harness.admin();
+  });
 
   async function ids(): Promise<Offset[]> {
     return ((await admin.xrange(HISTORY_KEY, '-', '+')) as [string, string[]][]).map(([id]) => id);
   }
 
-  beforeAll(async () => {
-    Logger.overrideLogger(false);
-    redis = await startRedis();
-    admin = new Redis({ host: redis.host, port: redis.port });
-  });
-
-  afterAll(async () => {
-    admin.disconnect();
-    await redis.close();
-  });
-
-  beforeEach(() => admin.flushall());
-
-  afterEach(async () => {
-    await Promise.all(nodes.splice(0).map((n) => n.stop()));
-  });
-
   it('starts at the newest entry and advances its position with every entry it delivers, each once', async () => {
-    const before = new RecoveryNode(redis.url);
+    const before = harness.create();
     expect(before.feed.position).toBeUndefined();
     await before.log.append([entry('orders', 'old')]);
-    nodes.push(before);
     before.start();
     await waitUntil(() => before.feed.subscribed, 5000, 'the recovery notifications');
     const [old] = await ids();
@@ -102,8 +77,7 @@ describe('RecoveryFeed', () => {
   });
 
   it('since(offset) is undefined for an offset from before the node started: it cannot know what lies between', async () => {
-    const seed = new RecoveryNode(redis.url);
-    nodes.push(seed);
+    const seed = harness.create();
     await seed.log.append([entry('orders', 'x'), entry('orders', 'y')]);
     const [x] = await ids();
     const n = await node();
@@ -141,28 +115,8 @@ describe('RecoveryFeed', () => {
     await admin
       .multi()
       .client('KILL', 'ID', id!)
-      .eval(
-        APPEND_SCRIPT,
-        1,
-        HISTORY_KEY,
-        LEASE_KEY,
-        '',
-        '10000',
-        NOTIFY_CHANNEL,
-        '240000',
-        ...pair(entry('orders', 'b')),
-      )
-      .eval(
-        APPEND_SCRIPT,
-        1,
-        HISTORY_KEY,
-        LEASE_KEY,
-        '',
-        '10000',
-        NOTIFY_CHANNEL,
-        '240000',
-        ...pair(entry('shipments', 'c')),
-      )
+      .eval(APPEND_SCRIPT, 1, HISTORY_KEY, ...appendArgs(entry('orders', 'b')))
+      .eval(APPEND_SCRIPT, 1, HISTORY_KEY, ...appendArgs(entry('shipments', 'c')))
       .exec();
     await waitUntil(() => n.delivered.length === 3, 5000, 'the missed entries');
     await waitUntil(() => n.feed.subscribed, 5000, 'the notifications again');
@@ -178,6 +132,7 @@ describe('RecoveryFeed', () => {
   });
 });
 
-function pair({ channel, json }: PendingEntry): [string, string] {
-  return [channel, json];
+/** The append script's arguments for one unfenced entry, as `RecoveryLog.append` passes them. */
+function appendArgs({ channel, json }: PendingEntry): string[] {
+  return [LEASE_KEY, '', '10000', NOTIFY_CHANNEL, '240000', channel, json];
 }

@@ -1,27 +1,18 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Logger } from '@nestjs/common';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { waitUntil } from '../../test/support/ports.js';
-import { laravelMessage, RecoveryNode } from '../../test/support/recovery-node.js';
-import { startRedis, type TestRedis } from '../../test/support/redis-server.js';
+import { laravelMessage, useRecoveryRedis, type RecoveryNode } from '../../test/support/recovery-node.js';
 import { HISTORY_KEY, LEASE_KEY } from './recovery-log.js';
 
 // Two "nodes" (each its own Redis connections, log, sequencer and feed) on one Redis of this spec's
 // own: the recovery keys are fixed, so it is emptied per test.
 describe('Sequencer', () => {
-  let redis: TestRedis;
+  const harness = useRecoveryRedis();
+  const { node } = harness;
   let admin: Redis;
-  const nodes: RecoveryNode[] = [];
-
-  /** A node, started, once its notifications arrive; `sequencer` waits until it holds the lease. */
-  async function node(env: Record<string, string> = {}, sequencer = false): Promise<RecoveryNode> {
-    const started = new RecoveryNode(redis.url, env);
-    nodes.push(started);
-    started.start();
-    await waitUntil(() => started.feed.subscribed, 5000, 'the recovery notifications');
-    if (sequencer) await waitUntil(() => started.sequencer.isSequencer, 5000, 'the sequencer lease');
-    return started;
-  }
+  beforeAll(() => {
+    admin = harness.admin();
+  });
 
   async function historyEvents(): Promise<string[]> {
     const rows = (await admin.xrange(HISTORY_KEY, '-', '+')) as [string, string[]][];
@@ -32,23 +23,6 @@ describe('Sequencer', () => {
   async function settled(...of: RecoveryNode[]): Promise<void> {
     await waitUntil(() => of.every((n) => n.held() === 0), 10_000, 'every held broadcast sequenced');
   }
-
-  beforeAll(async () => {
-    Logger.overrideLogger(false);
-    redis = await startRedis();
-    admin = new Redis({ host: redis.host, port: redis.port });
-  });
-
-  afterAll(async () => {
-    admin.disconnect();
-    await redis.close();
-  });
-
-  beforeEach(() => admin.flushall());
-
-  afterEach(async () => {
-    await Promise.all(nodes.splice(0).map((n) => n.stop()));
-  });
 
   it('lets only the lease holder append; every node delivers each broadcast once, in one order, with the same offsets', async () => {
     const a = await node({}, true);
@@ -99,7 +73,7 @@ describe('Sequencer', () => {
     a.sequencer.submit([ping]);
     await waitUntil(() => a.delivered.length === 1, 5000, 'the first ping');
     await a.stop();
-    nodes.splice(nodes.indexOf(a), 1);
+    harness.forget(a);
     // A node starting now reads that entry from the history; the same broadcast published again
     // is a new one, and must not be taken for the copy of the old, even by a node that does not
     // hold the lease yet (a dead sequencer's lease has not expired).

@@ -1,9 +1,14 @@
+import { afterAll, afterEach, beforeAll, beforeEach } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { Redis } from 'ioredis';
 import type { BroadcastDto } from '../../src/broadcast/broadcast.dto.js';
 import { RelayMetrics } from '../../src/metrics/relay-metrics.js';
 import type { Offset } from '../../src/recovery/offsets.js';
 import { RecoveryFeed } from '../../src/recovery/recovery-feed.js';
 import { RecoveryLog } from '../../src/recovery/recovery-log.js';
 import { Sequencer } from '../../src/recovery/sequencer.js';
+import { waitUntil } from './ports.js';
+import { startRedis, type TestRedis } from './redis-server.js';
 import { recoveryConfig } from './recovery.js';
 
 /** One broadcast as a node delivered it to its sockets. */
@@ -99,4 +104,58 @@ export class RecoveryNode {
   async rescued(): Promise<number> {
     return (await this.metrics.recoveryRescued.get()).values[0]?.value ?? 0;
   }
+}
+
+/**
+ * A redis-server of the spec file's own (the recovery keys are fixed, so specs cannot share one),
+ * emptied before each test, and the `RecoveryNode`s of the running test, stopped after it.
+ */
+export function useRecoveryRedis(): {
+  /** The server (from the file's `beforeAll` on). */
+  redis: () => TestRedis;
+  /** A client of it for the spec's own reads and writes. */
+  admin: () => Redis;
+  /** A node on it, not started; stopped after the test unless `forget` was called. */
+  create: (env?: Record<string, string>) => RecoveryNode;
+  /** A node started, once its notifications arrive; with `sequencer`, once it holds the lease. */
+  node: (env?: Record<string, string>, sequencer?: boolean) => Promise<RecoveryNode>;
+  /** The test stopped (or killed) this node itself. */
+  forget: (node: RecoveryNode) => void;
+} {
+  let redis: TestRedis;
+  let admin: Redis;
+  const nodes: RecoveryNode[] = [];
+  beforeAll(async () => {
+    Logger.overrideLogger(false);
+    redis = await startRedis();
+    admin = new Redis({ host: redis.host, port: redis.port });
+  });
+  afterAll(async () => {
+    admin.disconnect();
+    await redis.close();
+  });
+  beforeEach(() => admin.flushall());
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  });
+  const create = (env: Record<string, string> = {}): RecoveryNode => {
+    const created = new RecoveryNode(redis.url, env);
+    nodes.push(created);
+    return created;
+  };
+  return {
+    redis: () => redis,
+    admin: () => admin,
+    create,
+    node: async (env = {}, sequencer = false) => {
+      const started = create(env);
+      started.start();
+      await waitUntil(() => started.feed.subscribed, 5000, 'the recovery notifications');
+      if (sequencer) await waitUntil(() => started.sequencer.isSequencer, 5000, 'the sequencer lease');
+      return started;
+    },
+    forget: (node) => {
+      nodes.splice(nodes.indexOf(node), 1);
+    },
+  };
 }
