@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { connected } from '../support/echo-client.js';
+import { connected, type TestEcho } from '../support/echo-client.js';
+import type { TcpProxy } from '../support/tcp-proxy.js';
 import { useFixture, type Fixture } from '../support/fixture.js';
 import { ApiClient } from '../support/http-api.js';
 import { sleep, waitUntil } from '../support/ports.js';
@@ -60,6 +61,20 @@ async function listener(fx: Fixture, child: RelayProcess, channel: string): Prom
   return got;
 }
 
+/** A client behind a proxy to `child` that reconnects by itself, subscribed to `channel`, recording everything. */
+async function roaming(
+  fx: Fixture,
+  child: RelayProcess,
+  channel: string,
+): Promise<{ proxy: TcpProxy; echo: TestEcho; got: Received[] }> {
+  const proxy = await proxyTo(fx, portOf(child));
+  const echo = fx.client({ on: proxy.url, client: RECONNECTING });
+  const got = recordAll(echo);
+  echo.channel(channel);
+  await connected(echo);
+  return { proxy, echo, got };
+}
+
 /** Resolves once `child` has exited after `signal`. */
 async function kill(child: RelayProcess, signal: NodeJS.Signals): Promise<void> {
   child.child.kill(signal);
@@ -79,11 +94,7 @@ describe('recovery across node restarts and node failures', () => {
     // A second node stays up: Laravel's pub/sub broadcasts need a node to sequence them.
     const stable = await node(fx);
     let restarted = await node(fx);
-    const proxy = await proxyTo(fx, portOf(restarted));
-    const echo = fx.client({ on: proxy.url, client: RECONNECTING });
-    const got = recordAll(echo);
-    echo.channel('orders');
-    await connected(echo);
+    const { proxy, echo, got } = await roaming(fx, restarted, 'orders');
     const seen = await listener(fx, stable, 'orders');
     await waitForCount(stable, 'orders', 2);
     await tick('orders', 1);
@@ -113,11 +124,7 @@ describe('recovery across node restarts and node failures', () => {
 
   it('a single node restarted: its client recovers what was published once the new process was up', async () => {
     let only = await node(fx);
-    const proxy = await proxyTo(fx, portOf(only));
-    const echo = fx.client({ on: proxy.url, client: RECONNECTING });
-    const got = recordAll(echo);
-    echo.channel('orders');
-    await connected(echo);
+    const { proxy, echo, got } = await roaming(fx, only, 'orders');
     await waitForCount(only, 'orders', 1);
     await tick('orders', 1);
     await waitForBroadcasts(got, 'orders', 'tick', 1);
@@ -154,11 +161,7 @@ describe('recovery across node restarts and node failures', () => {
 
   it('three nodes: a client whose node was killed recovers on another node through the balancer', async () => {
     const [a, b, c] = [await node(fx), await node(fx), await node(fx)];
-    const proxy = await proxyTo(fx, portOf(a));
-    const echo = fx.client({ on: proxy.url, client: RECONNECTING });
-    const got = recordAll(echo);
-    echo.channel('fleet');
-    await connected(echo);
+    const { proxy, echo, got } = await roaming(fx, a, 'fleet');
     const seen = await listener(fx, b, 'fleet');
     await waitForCount(b, 'fleet', 2);
     await tick('fleet', 1);
