@@ -126,11 +126,6 @@ export class PresenceService {
     return [...(this.entries.get(socket)?.channels.keys() ?? [])];
   }
 
-  /** The socket's member per channel, as added (for a recovery session); empty once it disconnected. */
-  membershipsOf(socket: Socket): Map<string, PresenceMember> {
-    return new Map(this.entries.get(socket)?.channels);
-  }
-
   /** Tells each channel's remaining sockets, on every node, who left. */
   announce(departures: Departure[]): void {
     if (this.stopped) return;
