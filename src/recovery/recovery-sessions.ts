@@ -111,7 +111,6 @@ export class RecoverySessions implements OnApplicationShutdown {
   }
 
   private created(socket: Socket): void {
-    this.owners.set(socket, randomUUID());
     const state = socket.recovered ? this.restoring.get(socket.id) : undefined;
     this.restoring.delete(socket.id);
     if (!state) return;
@@ -188,8 +187,10 @@ export class RecoverySessions implements OnApplicationShutdown {
 
   private save(socket: Socket, snapshot: ChannelsSnapshot, ttlMs: number, force = false): void {
     const pid = sessionIdOf(socket);
-    const owner = this.owners.get(socket);
-    if (!this.config.enabled || pid === undefined || owner === undefined) return;
+    if (!this.config.enabled || pid === undefined) return;
+    // Made on the first save, not for every connection: most sockets that never subscribe need none.
+    let owner = this.owners.get(socket);
+    if (owner === undefined) this.owners.set(socket, (owner = randomUUID()));
     this.saved.add(socket);
     const state: SessionState = { sid: socket.id, channels: snapshot.channels, members: snapshot.members };
     this.history
