@@ -101,6 +101,16 @@ describe('RecoveryFeed', () => {
     expect(await a.feed.reach(`${ms + 3_600_000}-0`, 50)).toBe(false);
   });
 
+  it('ignores what it cannot read on the notification channel (anyone may PUBLISH there) and delivers what follows', async () => {
+    const n = await node();
+    const junk = ['not json', '{"a":1}', '[["1-0"', '', '[["x",null]]', '[["1-0",null],[2]]', '[["1-0",{"e":1}]]'];
+    for (const message of junk) await harness.admin().publish(NOTIFY_CHANNEL, message);
+    await n.log.append([entry('orders', 'after')]);
+    await waitUntil(() => n.delivered.length === 1, 5000, 'the entry after the junk');
+    expect(n.events()).toEqual(['after']);
+    expect(n.feed.subscribed).toBe(true);
+  });
+
   it('catches up from the history after its subscription is killed: what was appended meanwhile arrives once, in order', async () => {
     const n = await node();
     await n.log.append([entry('orders', 'a')]);

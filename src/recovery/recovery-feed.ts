@@ -6,7 +6,7 @@ import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
 import type { RedisClient } from '../redis/redis-options.js';
 import { RedisConfig } from '../redis/redis.config.js';
-import { compareOffsets, START, type Offset } from './offsets.js';
+import { compareOffsets, isOffset, START, type Offset } from './offsets.js';
 import { NOTIFY_CHANNEL, RELEASED, RecoveryLog, type HistoryEntry } from './recovery-log.js';
 import { RecoveryConfig } from './recovery.config.js';
 import { Sequencer } from './sequencer.js';
@@ -195,6 +195,10 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
 
   private process(batch: [Offset, HistoryEntry][]): void {
     for (const item of batch) {
+      if (!isWellFormed(item)) {
+        this.throttled.warn('undecodable', 'Ignored a malformed entry in a recovery notification');
+        continue;
+      }
       const [offset, entry] = item;
       // Already delivered (read from the history while catching up, then notified).
       if (this.watermark !== undefined && compareOffsets(offset, this.watermark) <= 0) continue;
@@ -231,4 +235,11 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
     if (live) this.log.log('Receiving recovery notifications');
     else if (!this.closing) this.log.warn('Recovery notifications lost; resubscribing');
   }
+}
+
+/** An `[offset, entry]` pair as the append script publishes them (the channel is open to any Redis client). */
+function isWellFormed(item: unknown): item is [Offset, HistoryEntry] {
+  if (!Array.isArray(item) || !isOffset(item[0])) return false;
+  const entry = item[1] as Partial<HistoryEntry> | null;
+  return typeof entry === 'object' && entry !== null && typeof entry.c === 'string' && typeof entry.e === 'string';
 }
