@@ -19,6 +19,7 @@ import { BroadcastDrops } from './broadcast-drops.js';
 import { LARAVEL_BROADCAST, type IncomingBatch } from './laravel.deserializer.js';
 import { LaravelRedisServer } from '../internals/laravel-redis.server.js';
 import { PrefixAdvisor } from './prefix-advisor.js';
+import { singleRedisPlan } from './subscription-plan.js';
 import { RecoveryConfig } from '../recovery/recovery.config.js';
 import { HISTORY_KEY, RecoveryLog, type HistoryEntry } from '../recovery/recovery-log.js';
 import { Sequencer } from '../recovery/sequencer.js';
@@ -91,7 +92,7 @@ describe('BroadcastController on Nest microservice dispatch', () => {
       ],
     }).compile();
     server = new LaravelRedisServer({
-      connect: (extra) => new Redis({ host: redis.host, port: redis.port, ...extra }),
+      plan: singleRedisPlan((extra) => new Redis({ host: redis.host, port: redis.port, ...extra })),
       prefix: PREFIX,
       maxMessageBytes: 1024,
     });

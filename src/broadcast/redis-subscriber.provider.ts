@@ -1,7 +1,7 @@
 import type { Provider } from '@nestjs/common';
 import { RedisConfig } from '../redis/redis.config.js';
 import { BroadcastConfig } from './broadcast.config.js';
-import { createRedisClient } from '../redis/redis-options.js';
+import { subscriptionPlan } from './subscription-plan.js';
 import { LaravelRedisServer } from '../internals/laravel-redis.server.js';
 
 /**
@@ -14,7 +14,7 @@ export const redisSubscriberProvider: Provider = {
   inject: [RedisConfig, BroadcastConfig],
   useFactory: (redis: RedisConfig, broadcast: BroadcastConfig) =>
     new LaravelRedisServer({
-      connect: (extra) => createRedisClient(redis, 'subscriber', extra),
+      plan: subscriptionPlan(redis),
       prefix: redis.prefix,
       maxMessageBytes: broadcast.maxMessageBytes,
     }),

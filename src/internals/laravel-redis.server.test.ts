@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { startRedis, type TestRedis } from '../../test/support/redis-server.js';
 import { sleep, waitUntil } from '../../test/support/ports.js';
 import { LARAVEL_BROADCAST, type IncomingBatch } from '../broadcast/laravel.deserializer.js';
+import { singleRedisPlan } from '../broadcast/subscription-plan.js';
 import { LaravelRedisServer } from './laravel-redis.server.js';
 
 /** What the server logged, so the spec can check the lines operators see. */
@@ -39,7 +40,7 @@ const started: LaravelRedisServer[] = [];
 async function subscribe(redis: TestRedis, prefix: string): Promise<Subscriber> {
   let client: Redis | undefined;
   const server = new LaravelRedisServer({
-    connect: (extra) => (client = new Redis({ host: redis.host, port: redis.port, ...extra })),
+    plan: singleRedisPlan((extra) => (client = new Redis({ host: redis.host, port: redis.port, ...extra }))),
     prefix,
     maxMessageBytes: 1024,
   });

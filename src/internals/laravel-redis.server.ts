@@ -2,19 +2,19 @@
  * Written against @nestjs/microservices 12.1.1 and ioredis 6.0.0 (see WRITTEN_AGAINST in
  * ./written-against.ts).
  *
- * Nest internals used: `ServerRedis` overridden in `listen`, `createRedisClient`,
- * `getRouteFromPattern` and `close`; its protected fields `subClient`, `isManuallyClosed`,
- * `transportId`, `deserializer` and `_status$` (written with `next`, read by Nest's `status`); and
- * `Server#handleEvent(pattern, packet, context)`, which runs the handler's pipes and filters.
- * ioredis: the `pmessageBuffer` event (pattern, channel, message) and `lazyConnect`/`autoResubscribe`.
+ * Nest internals used: `ServerRedis` overridden in `listen`, `getRouteFromPattern` and `close`;
+ * its protected fields `isManuallyClosed`, `transportId`, `deserializer` and `_status$` (written
+ * with `next`, read by Nest's `status`); and `Server#handleEvent(pattern, packet, context)`, which
+ * runs the handler's pipes and filters. The Redis connections are LaravelSubscriptions' own (ioredis:
+ * the `pmessageBuffer` event (pattern, channel, message) and `lazyConnect`/`autoResubscribe`).
  *
  * Contract: ./laravel-redis.server.contract.test.ts (its batching and reconnect state:
  * ./laravel-redis.server.test.ts).
  */
 import { Logger } from '@nestjs/common';
 import { RedisContext, ServerRedis, Transport } from '@nestjs/microservices';
-import type { RedisOptions } from 'ioredis';
-import { reconnectDelay, type RedisClient } from '../redis/redis-options.js';
+import { LaravelSubscriptions } from '../broadcast/laravel-subscriptions.js';
+import type { SubscriptionPlan } from '../broadcast/subscription-plan.js';
 import {
   LARAVEL_BROADCAST,
   LaravelDeserializer,
@@ -24,8 +24,8 @@ import {
 import { subscriptionPattern } from '../broadcast/laravel-prefix.js';
 
 export interface LaravelRedisServerOptions {
-  /** Opens the subscriber connection (single Redis, Sentinel or Cluster) with extra ioredis options. */
-  connect: (extra: RedisOptions) => RedisClient;
+  /** Where the subscriptions go (single Redis, Sentinel or Cluster) and how to connect there. */
+  plan: SubscriptionPlan;
   /** Laravel's channel prefix; the subscription is `<prefix>*`. */
   prefix: string;
   maxMessageBytes: number;
@@ -38,15 +38,17 @@ export interface LaravelRedisServerOptions {
 const FOREIGN_CHANNEL = /^(?:socket\.io[#-]|echo-relay#)/;
 
 /**
- * Nest's Redis transport, fitted to Laravel: one pattern subscription (`<prefix>*`) whose
- * messages all go to the `LARAVEL_BROADCAST` event handler, one `IncomingBatch` per Redis read
- * (see there), raw bytes so invalid UTF-8 is seen,
- * no reply publisher, and a subscriber that never gives up reconnecting. Startup does not wait for
- * Redis: the HTTP side comes up and readiness reports the subscription.
+ * Nest's Redis transport, fitted to Laravel: pattern subscriptions (`<prefix>*`) whose messages
+ * all go to the `LARAVEL_BROADCAST` event handler, one `IncomingBatch` per Redis read (see
+ * there), raw bytes so invalid UTF-8 is seen, no reply publisher, and subscriptions that never
+ * give up: on Sentinel and Cluster several at once, so a failover loses nothing
+ * (`LaravelSubscriptions`). Startup does not wait for Redis: the HTTP side comes up and readiness
+ * reports the subscription.
  */
 export class LaravelRedisServer extends ServerRedis {
   private readonly log = new Logger('RedisSubscriber');
   private readonly pattern: string;
+  private subscriptions?: LaravelSubscriptions;
   private subscribedNow = false;
   /** Messages of the current Redis read, handed to the handler once the read is processed. */
   private pending: IncomingBroadcast[] = [];
@@ -58,38 +60,37 @@ export class LaravelRedisServer extends ServerRedis {
     this.pattern = subscriptionPattern(settings.prefix);
   }
 
-  /** True while the pattern subscription is live on a connected Redis. */
+  /** True while at least one pattern subscription is live on a connected Redis. */
   get subscribed(): boolean {
     return this.subscribedNow;
   }
 
-  override async listen(callback: (err?: unknown) => void): Promise<void> {
+  /** Live pattern subscriptions (more than one on Sentinel and Cluster). */
+  get liveSubscriptions(): number {
+    return this.subscriptions?.live ?? 0;
+  }
+
+  /** Copies of a message dropped because another of this node's subscriptions delivered it first. */
+  get duplicatesMerged(): number {
+    return this.subscriptions?.duplicates ?? 0;
+  }
+
+  override listen(callback: (err?: unknown) => void): Promise<void> {
     try {
-      const client = await this.createRedisClient();
-      this.subClient = client;
-      client.on('error', (err: Error) => this.log.warn(`Redis subscriber error: ${err.message}`));
-      client.on('close', () => this.markUnsubscribed());
-      client.on('ready', () => void this.subscribe(client));
-      client.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer, message: Buffer) =>
-        this.onMessage(channel.toString(), message),
-      );
-      client.connect().catch((err: Error) => this.log.warn(`Redis not reachable yet (${err.message}); retrying`));
+      this.subscriptions = new LaravelSubscriptions({
+        plan: this.settings.plan,
+        pattern: this.pattern,
+        ignore: FOREIGN_CHANNEL,
+        onMessage: (channel, message) => this.onMessage(channel, message),
+        onChange: () => this.onSubscriptionChange(),
+        log: this.log,
+      });
+      this.subscriptions.start();
       callback();
     } catch (err) {
       callback(err);
     }
-  }
-
-  override createRedisClient(): Promise<RedisClient> {
-    return Promise.resolve(
-      this.settings.connect({
-        lazyConnect: true,
-        // We subscribe on every `ready` ourselves, so the state we report is the real one.
-        autoResubscribe: false,
-        // Nest's own strategy gives up after retryAttempts; a broadcast server never should.
-        retryStrategy: (times: number) => (this.isManuallyClosed ? null : reconnectDelay(times)),
-      }),
-    );
+    return Promise.resolve();
   }
 
   /**
@@ -102,28 +103,15 @@ export class LaravelRedisServer extends ServerRedis {
 
   override async close(): Promise<void> {
     this.isManuallyClosed = true;
-    this.markUnsubscribed();
-    const client = this.subClient as RedisClient | undefined;
-    if (!client) return;
-    await client.quit().catch(() => client.disconnect());
+    await this.subscriptions?.close();
+    this.onSubscriptionChange();
   }
 
-  private async subscribe(client: RedisClient): Promise<void> {
-    try {
-      await client.psubscribe(this.pattern);
-      this.subscribedNow = true;
-      this._status$.next('connected' as never);
-      this.log.log(`Subscribed to Redis pattern "${this.pattern}" for Laravel broadcasts`);
-    } catch (err) {
-      this.log.error(`Could not subscribe to "${this.pattern}": ${(err as Error).message}`);
-    }
-  }
-
-  private markUnsubscribed(): void {
-    if (!this.subscribedNow) return;
-    this.subscribedNow = false;
-    this._status$.next('disconnected' as never);
-    if (!this.isManuallyClosed) this.log.warn('Redis subscription lost; reconnecting');
+  private onSubscriptionChange(): void {
+    const subscribed = !this.isManuallyClosed && (this.subscriptions?.live ?? 0) > 0;
+    if (subscribed === this.subscribedNow) return;
+    this.subscribedNow = subscribed;
+    this._status$.next((subscribed ? 'connected' : 'disconnected') as never);
   }
 
   /**
@@ -132,7 +120,6 @@ export class LaravelRedisServer extends ServerRedis {
    * the handler does no I/O, so a batch is delivered before the next read is parsed.
    */
   private onMessage(channel: string, message: Buffer): void {
-    if (FOREIGN_CHANNEL.test(channel)) return;
     const incoming = (this.deserializer.deserialize(message, { channel }) as { data: IncomingBroadcast }).data;
     if (this.pending.length === 0) {
       this.pendingSince = performance.now();

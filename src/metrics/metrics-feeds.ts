@@ -20,7 +20,11 @@ export class MetricsFeeds implements OnModuleInit, OnApplicationBootstrap {
 
   onModuleInit(): void {
     collectDefaultMetrics({ register: this.metrics.registry, prefix: METRIC_PREFIX });
-    this.metrics.watchRedisSubscription(() => this.subscriber.subscribed);
+    this.metrics.watchRedisSubscription(() => ({
+      subscribed: this.subscriber.subscribed,
+      live: this.subscriber.liveSubscriptions,
+      duplicates: this.subscriber.duplicatesMerged,
+    }));
   }
 
   /** The socket.io server exists from here on. */

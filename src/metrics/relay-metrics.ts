@@ -4,6 +4,15 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 /** Metric names carry this prefix. */
 export const METRIC_PREFIX = 'echo_relay_';
 
+/** What the Laravel subscriptions of this node look like, read at scrape time. */
+export interface RedisLinkState {
+  subscribed: boolean;
+  /** Live subscriptions. */
+  live: number;
+  /** Copies dropped because another subscription delivered them first, since start. */
+  duplicates: number;
+}
+
 /**
  * Every counter echo-relay keeps, in one registry. Labels carry bounded values only (sources,
  * reasons, channel types), never channel names or user ids.
@@ -11,7 +20,7 @@ export const METRIC_PREFIX = 'echo_relay_';
 @Injectable()
 export class RelayMetrics {
   readonly registry = new Registry();
-  private redisState: () => boolean = () => false;
+  private redisLink: () => RedisLinkState = () => ({ subscribed: false, live: 0, duplicates: 0 });
 
   readonly messagesReceived = new Counter({
     name: `${METRIC_PREFIX}messages_received_total`,
@@ -44,7 +53,24 @@ export class RelayMetrics {
     name: `${METRIC_PREFIX}redis_subscribed`,
     help: '1 while the Redis pattern subscription for Laravel broadcasts is live',
     registers: [this.registry],
-    collect: (): void => this.redisSubscribed.set(this.redisState() ? 1 : 0),
+    collect: (): void => this.redisSubscribed.set(this.redisLink().subscribed ? 1 : 0),
+  });
+
+  readonly redisSubscriptions: Gauge = new Gauge({
+    name: `${METRIC_PREFIX}redis_subscriptions`,
+    help: 'Live Redis pattern subscriptions for Laravel broadcasts (several on Sentinel and Cluster, so a failover loses nothing)',
+    registers: [this.registry],
+    collect: (): void => this.redisSubscriptions.set(this.redisLink().live),
+  });
+
+  readonly redisDuplicates: Counter = new Counter({
+    name: `${METRIC_PREFIX}redis_duplicates_merged_total`,
+    help: "Copies of a Laravel broadcast dropped because another of this node's subscriptions delivered it first",
+    registers: [this.registry],
+    collect: (): void => {
+      this.redisDuplicates.reset();
+      this.redisDuplicates.inc(this.redisLink().duplicates);
+    },
   });
 
   readonly subscriptions = new Gauge({
@@ -136,8 +162,8 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
-  /** Where `redisSubscribed` reads the subscription state, at every scrape. */
-  watchRedisSubscription(state: () => boolean): void {
-    this.redisState = state;
+  /** Where the Redis subscription metrics read their state, at every scrape. */
+  watchRedisSubscription(link: () => RedisLinkState): void {
+    this.redisLink = link;
   }
 }

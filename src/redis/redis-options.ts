@@ -44,6 +44,18 @@ export function createRedisClient(config: RedisConfig, role: string, extra: Redi
   return new Cluster(config.clusterNodes.map(hostPort), clusterOptions);
 }
 
+/**
+ * Options for a direct connection to one data node found through Sentinel or a Cluster: the
+ * credentials, TLS and pass-through options of the config, without the Sentinel discovery.
+ */
+export function nodeOptions(config: RedisConfig, role: string): RedisOptions {
+  const direct = redisOptions(config, role);
+  delete direct.sentinels;
+  delete direct.name;
+  delete direct.sentinelPassword;
+  return direct;
+}
+
 function fromUrl(url: string): RedisOptions {
   const parsed = new URL(url);
   const db = parsed.pathname.replace(/^\//, '');
@@ -57,7 +69,7 @@ function fromUrl(url: string): RedisOptions {
   };
 }
 
-function hostPort(address: string): { host: string; port: number } {
+export function hostPort(address: string): { host: string; port: number } {
   const at = address.lastIndexOf(':');
   return at > 0 ? { host: address.slice(0, at), port: Number(address.slice(at + 1)) } : { host: address, port: 6379 };
 }
