@@ -12,6 +12,11 @@ const AVOID_MS = 5_000;
 /** The plan is asked again this often (new replicas, a promoted master), and sooner while nothing is live. */
 const REPLAN_MS = 5_000;
 const REPLAN_UNSUBSCRIBED_MS = 500;
+/**
+ * One Redis is retried at least this often: what Laravel publishes between Redis coming back and
+ * the next attempt is lost, so the attempts stay frequent (they cost one refused connect each).
+ */
+const SINGLE_RETRY_CAP_MS = 500;
 
 /** One subscription: its node, its connection, and whether the pattern subscription is live on it. */
 interface Held {
@@ -141,7 +146,7 @@ export class LaravelSubscriptions {
       // then given up so the plan can name another (the subscriptions elsewhere carry on).
       retryStrategy: (times: number) => {
         if (this.closed) return null;
-        if (plan.single) return reconnectDelay(times);
+        if (plan.single) return Math.min(reconnectDelay(times), SINGLE_RETRY_CAP_MS);
         return times <= NODE_RETRIES ? (times - 1) * 100 : null;
       },
     };
