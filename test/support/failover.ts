@@ -1,4 +1,6 @@
-import { waitUntil } from './ports.js';
+import { Cluster, Redis } from 'ioredis';
+import { BROADCAST_SCRIPT, phpJsonEncode } from './laravel-publisher.js';
+import { sleep, waitUntil } from './ports.js';
 import { call, SENTINEL_MASTER, type RedisSetup } from './redis-topologies.js';
 
 /** The name every Laravel subscription of echo-relay gives its connection (`CLIENT SETNAME`). */
@@ -79,9 +81,9 @@ export async function subscriberNodes(setup: RedisSetup): Promise<string[]> {
 }
 
 /**
- * Waits until `killed` (a master, already killed) has been replaced: on Sentinel, the sentinels
- * name another master and that node says it is one; on a Cluster, every live node reports
- * `cluster_state:ok` and no live master's slots are missing. Resolves with the new master(s).
+ * Waits until `killed` (a data node, already killed) is replaced if it was a master: on Sentinel,
+ * the sentinels name another master and that node says it is one; on a Cluster, every live node
+ * reports `cluster_state:ok` and live masters serve every slot. Resolves with the master(s) then.
  */
 export async function waitForFailover(setup: RedisSetup, killed: string, timeoutMs = 20_000): Promise<string[]> {
   let masters: string[] = [];
@@ -105,4 +107,81 @@ export async function waitForFailover(setup: RedisSetup, killed: string, timeout
 
 function slotCount(node: ClusterNode): number {
   return node.slots.reduce((sum, [a, b]) => sum + b - a + 1, 0);
+}
+
+/** What became of one publish: Redis answered (`accepted`), or the call failed (it may have run or not). */
+export interface PublishAttempt {
+  seq: number;
+  accepted: boolean;
+  /** `Date.now()` when the call settled. */
+  settledAt: number;
+}
+
+/**
+ * A Laravel app broadcasting `{seq}` on `channels` once every `everyMs`, through a client that
+ * follows failovers as a Laravel app's does: the sentinels name the master on every reconnect, a
+ * Cluster client maps the slots again. Like a PHP worker it publishes one call after the other and
+ * never sends a call again: a call that fails is recorded as failed, not retried, so a publish that
+ * ran on a dying master is never published twice, and accepted publishes ran in `seq` order.
+ */
+export class SteadyPublisher {
+  readonly attempts: PublishAttempt[] = [];
+  private readonly client: Redis | Cluster;
+  private running?: Promise<void>;
+  private stopping = false;
+
+  constructor(
+    setup: RedisSetup,
+    private readonly prefix: string,
+    private readonly channels: string[],
+    readonly event: string,
+    private readonly everyMs = 50,
+  ) {
+    // A failed call fails at once instead of waiting in a queue, and is never sent again.
+    const once = { maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, retryStrategy: () => 50 };
+    this.client = setup.kind.startsWith('cluster')
+      ? new Cluster(setup.nodes.map(hostAndPort), { retryDelayOnFailover: 0, redisOptions: once })
+      : new Redis({ sentinels: setup.sentinels.map(hostAndPort), name: SENTINEL_MASTER, ...once });
+    this.client.on('error', () => undefined);
+  }
+
+  /** `seq` of every accepted publish, in order. */
+  get accepted(): number[] {
+    return this.attempts.filter((a) => a.accepted).map((a) => a.seq);
+  }
+
+  /** `seq` of every publish tried. */
+  get attempted(): Set<number> {
+    return new Set(this.attempts.map((a) => a.seq));
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  /** Stops after the call in flight, and closes the client. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.running;
+    this.client.disconnect();
+  }
+
+  private async run(): Promise<void> {
+    for (let seq = 1; !this.stopping; seq++) {
+      const started = Date.now();
+      const payload = phpJsonEncode({ event: this.event, data: { seq }, socket: null });
+      const keys = this.channels.map((c) => this.prefix + c);
+      const accepted = await this.client.eval(BROADCAST_SCRIPT, 0, payload, ...keys).then(
+        () => true,
+        () => false,
+      );
+      this.attempts.push({ seq, accepted, settledAt: Date.now() });
+      await sleep(Math.max(0, this.everyMs - (Date.now() - started)));
+    }
+  }
+}
+
+function hostAndPort(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(':');
+  return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
 }

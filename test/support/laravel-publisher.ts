@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 
 /** The Lua script Laravel's RedisBroadcaster runs: one PUBLISH per channel, same payload. */
-const BROADCAST_SCRIPT = "for i = 2, #ARGV do\n  redis.call('publish', ARGV[i], ARGV[1])\nend";
+export const BROADCAST_SCRIPT = "for i = 2, #ARGV do\n  redis.call('publish', ARGV[i], ARGV[1])\nend";
 
 /**
  * PHP's `json_encode` output: `/` escaped as `\/`, everything outside ASCII as `\uXXXX`

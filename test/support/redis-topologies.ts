@@ -13,10 +13,13 @@ export interface RedisGroup {
   nodes: string[];
   /** `host:port` of the sentinels (Sentinel setups only). */
   sentinels: string[];
-  /** SIGKILLs the data node at `host:port`, for good. */
-  kill(address: string): Promise<void>;
+  /** Sends `signal` to the data node at `host:port`; resolves once it exited when that is SIGKILL. */
+  signal(address: string, signal: NodeSignal): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Kill for good, freeze (no answer, connections kept), thaw. */
+export type NodeSignal = 'SIGKILL' | 'SIGSTOP' | 'SIGCONT';
 
 const BINARY = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 
@@ -50,19 +53,21 @@ function startProcess(args: string[], children: ChildProcess[]): ChildProcess {
   return child;
 }
 
-/** A group's `kill`: the process started for each data node, by `host:port`. */
-function killer(processes: Map<string, ChildProcess>): (address: string) => Promise<void> {
-  return async (address) => {
+/** A group's `signal`: the process started for each data node, by `host:port`. */
+function signaller(processes: Map<string, ChildProcess>): RedisGroup['signal'] {
+  return async (address, signal) => {
     const child = processes.get(address);
     if (!child) throw new Error(`no data node at ${address}`);
-    await killAll([child]);
+    if (signal === 'SIGKILL') await killAll([child]);
+    else child.kill(signal);
   };
 }
 
 async function killAll(children: ChildProcess[]): Promise<void> {
   await Promise.all(
     children.map((child) => {
-      if (child.exitCode !== null) return Promise.resolve();
+      // A process killed by a signal has a `signalCode` and no `exitCode`.
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
       return exited;
@@ -149,7 +154,7 @@ export async function startRedisCluster(masters = 3, replicas = 0, nodeTimeoutMs
     await killAll(children);
     throw err;
   }
-  return { nodes, sentinels: [], kill: killer(processes), close: () => killAll(children) };
+  return { nodes, sentinels: [], signal: signaller(processes), close: () => killAll(children) };
 }
 
 /** How many replicas `CLUSTER NODES` on `port` lists. */
@@ -207,7 +212,7 @@ export async function startRedisSentinel(replicas = 0, sentinels = 1): Promise<R
   return {
     nodes: dataPorts.map((p) => `127.0.0.1:${p}`),
     sentinels: sentinelPorts.map((p) => `127.0.0.1:${p}`),
-    kill: killer(processes),
+    signal: signaller(processes),
     close: () => killAll(children),
   };
 }
@@ -263,6 +268,10 @@ export interface RedisSetup {
   live(): string[];
   /** SIGKILLs the data node at `host:port` for good (Sentinel and Cluster only). */
   kill(address: string): Promise<void>;
+  /** SIGSTOPs the data node at `host:port`: it keeps its connections and answers nothing. */
+  pause(address: string): Promise<void>;
+  /** SIGCONTs a paused data node. */
+  resume(address: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -285,7 +294,9 @@ export async function startRedisSetup(kind: RedisKind): Promise<RedisSetup> {
       url: server.url,
       server,
       live: () => [address],
-      kill: () => Promise.reject(new Error('a single Redis is stopped through `server`')),
+      kill: controlledThroughServer,
+      pause: controlledThroughServer,
+      resume: controlledThroughServer,
       close: () => server.close(),
     };
   }
@@ -303,10 +314,16 @@ export async function startRedisSetup(kind: RedisKind): Promise<RedisSetup> {
     live: () => group.nodes.filter((node) => !killed.has(node)),
     kill: async (address) => {
       killed.add(address);
-      await group.kill(address);
+      await group.signal(address, 'SIGKILL');
     },
+    pause: (address) => group.signal(address, 'SIGSTOP'),
+    resume: (address) => group.signal(address, 'SIGCONT'),
     close: () => group.close(),
   };
+}
+
+function controlledThroughServer(): Promise<void> {
+  return Promise.reject(new Error('a single Redis is stopped and started through `server`'));
 }
 
 function startGroup(kind: Exclude<RedisKind, 'single'>): Promise<RedisGroup> {
