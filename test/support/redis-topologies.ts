@@ -189,7 +189,7 @@ export async function startRedisSentinel(replicas = 0, sentinels = 1): Promise<R
     for (let i = 0; i <= replicas; i++) {
       const port = i === 0 ? master : await freePort();
       const replicaOf = i === 0 ? [] : ['--replicaof', '127.0.0.1', String(master)];
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
       processes.set(
         `127.0.0.1:${port}`,
         startProcess([...args, '--repl-diskless-sync-delay', '0', ...replicaOf], children),
