@@ -37,6 +37,8 @@ interface Failover {
   subscriptions: number;
   /** The data node to kill, chosen once the subscriptions are in place. */
   victim: (setup: RedisSetup) => Promise<string>;
+  /** Env for both nodes. @default {} */
+  env?: Record<string, string>;
 }
 
 const FAILOVERS: Failover[] = [
@@ -48,7 +50,16 @@ const FAILOVERS: Failover[] = [
     name: 'a Cluster node holding subscriptions dies',
     kind: 'cluster-replicated',
     subscriptions: 4,
-    victim: async (setup) => (await subscriberNodes(setup))[0],
+    victim: busiestSubscriber,
+  },
+  // Without the shared history a node has only its own subscriptions: nothing another node
+  // received can make up for a broadcast it missed.
+  {
+    name: 'a Cluster node holding subscriptions dies, recovery off',
+    kind: 'cluster-replicated',
+    subscriptions: 4,
+    victim: busiestSubscriber,
+    env: { ECHO_RELAY_RECOVERY: 'false' },
   },
 ];
 
@@ -60,7 +71,7 @@ for (const failover of FAILOVERS) {
       nodes: 2,
       prefix: PREFIX,
       auth: { ann: ANN, bob: BOB },
-      env: { ECHO_RELAY_PRESENCE_LEASE_MS: String(PRESENCE_LEASE_MS) },
+      env: { ECHO_RELAY_PRESENCE_LEASE_MS: String(PRESENCE_LEASE_MS), ...failover.env },
     });
 
     it('every broadcast Redis accepted reaches every client on both nodes once, in order; presence is unchanged', async () => {
@@ -156,6 +167,16 @@ async function subscribedMaster(setup: RedisSetup): Promise<string> {
   if (master) return master.address;
   const replica = nodes.find((n) => !n.master && held.has(n.address))!;
   return nodes.find((n) => n.id === replica.masterOf)!.address;
+}
+
+/**
+ * The data node holding the most subscriptions of echo-relay: one of each node where there is
+ * one, so that no node can make up through the shared history for what its own subscriptions miss.
+ */
+async function busiestSubscriber(setup: RedisSetup): Promise<string> {
+  const held = await subscriberNodes(setup);
+  const count = (node: string): number => held.filter((h) => h === node).length;
+  return [...held].sort((a, b) => count(b) - count(a))[0];
 }
 
 /** One channel on Sentinel; on a Cluster, one whose slot each master serves (the killed one among them). */
