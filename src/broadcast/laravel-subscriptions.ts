@@ -120,7 +120,7 @@ export class LaravelSubscriptions {
     for (const [address, until] of this.avoid) if (until <= now) this.avoid.delete(address);
     let targets: SubscriptionTarget[];
     try {
-      targets = await this.options.plan.targets([...this.held.keys()], new Set(this.avoid.keys()));
+      targets = await this.options.plan.targets(new Set(this.avoid.keys()));
     } catch (err) {
       this.throttled.warn('plan', `Cannot read the Redis topology to subscribe: ${(err as Error).message}`);
       return;

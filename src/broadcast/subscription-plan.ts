@@ -7,32 +7,34 @@ export interface SubscriptionTarget {
   /** `host:port`, or `redis` for the single configured Redis. */
   address: string;
   role: 'redis' | 'master' | 'replica';
-  /** Cluster: the master's node id (a master and its replicas share it), so subscriptions spread over shards. */
-  shard?: string;
 }
 
 /**
  * Where the Laravel subscriptions of one node go: which data nodes, and how to connect to one.
  * Single Redis: the one server, for ever. Sentinel: the master and every replica, since a master
- * replicates its pub/sub to them. Cluster: two nodes in different shards, since every node,
- * replicas included, receives every PUBLISH over the cluster bus.
+ * replicates its pub/sub to them. Cluster: every master (see `CLUSTER_MASTERS`).
  */
 export interface SubscriptionPlan {
   /** True when one subscription is the whole plan (no merging, no re-planning). */
   readonly single: boolean;
   /**
-   * The targets to hold now, best first. `held` are the addresses held now (kept where still
-   * fitting), `avoid` those that just failed (taken only when nothing else is left). Rejects when
-   * the topology cannot be read (every sentinel or Cluster node unreachable).
+   * The targets to hold now. `avoid` are those that just failed (taken only when nothing else is
+   * left). Rejects when the topology cannot be read (every sentinel or Cluster node unreachable).
    */
-  targets(held: readonly string[], avoid: ReadonlySet<string>): Promise<SubscriptionTarget[]>;
+  targets(avoid: ReadonlySet<string>): Promise<SubscriptionTarget[]>;
   /** A connection to `target` with `extra` ioredis options. */
   connect(target: SubscriptionTarget, extra: RedisOptions): RedisClient;
   close(): Promise<void>;
 }
 
-/** Subscriptions a Cluster node holds: two survive any one node's death. */
-const CLUSTER_SUBSCRIPTIONS = 2;
+/**
+ * Cluster: a subscription on every master, up to this many. A publish reaches the other nodes over
+ * the bus, whose links are not ordered with each other, but its own master hands it to local
+ * subscribers at once: holding every master keeps a sequential publisher's order (Laravel's
+ * script names no key, so its publishes land on any master), and any one master's death costs
+ * nothing while the others carry on.
+ */
+const CLUSTER_MASTERS = 8;
 /** Sentinel: the master and up to this many replicas. */
 const SENTINEL_REPLICAS = 3;
 /** How long a topology query may take before the next sentinel or node is asked. */
@@ -80,7 +82,7 @@ abstract class DiscoveredPlan implements SubscriptionPlan {
     this.sources = [...sources];
   }
 
-  abstract targets(held: readonly string[], avoid: ReadonlySet<string>): Promise<SubscriptionTarget[]>;
+  abstract targets(avoid: ReadonlySet<string>): Promise<SubscriptionTarget[]>;
 
   connect(target: SubscriptionTarget, extra: RedisOptions): RedisClient {
     return new Redis({ ...nodeOptions(this.config, 'subscriber'), ...hostPort(target.address), ...extra });
@@ -144,7 +146,7 @@ class SentinelPlan extends DiscoveredPlan {
     return { password: this.config.sentinelPassword || undefined, connectionName: 'echo-relay:discovery' };
   }
 
-  async targets(_held: readonly string[], avoid: ReadonlySet<string>): Promise<SubscriptionTarget[]> {
+  async targets(avoid: ReadonlySet<string>): Promise<SubscriptionTarget[]> {
     const name = this.config.sentinelName;
     const { master, replicas } = await this.ask(async (sentinel) => {
       const addr = (await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name)) as [string, string] | null;
@@ -176,7 +178,7 @@ class ClusterPlan extends DiscoveredPlan {
     return { ...nodeOptions(this.config, 'discovery') };
   }
 
-  async targets(held: readonly string[], avoid: ReadonlySet<string>): Promise<SubscriptionTarget[]> {
+  async targets(avoid: ReadonlySet<string>): Promise<SubscriptionTarget[]> {
     const nodes = (await this.ask((node) => node.call('CLUSTER', 'NODES') as Promise<string>))
       .split('\n')
       .map(parseClusterNode)
@@ -184,31 +186,26 @@ class ClusterPlan extends DiscoveredPlan {
     // Ask any node next time, not only the seeds: the seeds may all be gone by then.
     this.sources = [...new Set([...this.sources, ...nodes.filter((n) => n.ok).map((n) => n.address)])];
     const usable = nodes.filter((n) => n.ok);
-    const rank = (n: ClusterNode): number =>
-      (held.includes(n.address) ? 0 : 4) + (avoid.has(n.address) ? 2 : 0) + (n.role === 'replica' ? 0 : 1);
-    usable.sort((a, b) => rank(a) - rank(b));
-    const picked: SubscriptionTarget[] = [];
-    // One per shard first, then any: two nodes of one shard still beat one node.
-    for (const n of usable) {
-      if (picked.length < CLUSTER_SUBSCRIPTIONS && !picked.some((p) => p.shard === n.shard)) picked.push(n);
-    }
-    for (const n of usable) if (picked.length < CLUSTER_SUBSCRIPTIONS && !picked.includes(n)) picked.push(n);
-    return picked.map(({ address, role, shard }) => ({ address, role, shard }));
+    const fresh = usable.filter((n) => !avoid.has(n.address));
+    const pool = fresh.length > 0 ? fresh : usable;
+    const masters = pool.filter((n) => n.role === 'master').slice(0, CLUSTER_MASTERS);
+    // Fewer than two masters to hold (the others down or given up): replicas keep a second copy.
+    const replicas = pool.filter((n) => n.role === 'replica').slice(0, Math.max(0, 2 - masters.length));
+    return [...masters, ...replicas].map(({ address, role }) => ({ address, role }));
   }
 }
 
 /** One line of `CLUSTER NODES`: `<id> <ip:port@bus[,host]> <flags> <master-id|-> <ping> <pong> <epoch> <link> ...`. */
 function parseClusterNode(line: string): ClusterNode | undefined {
-  const [id, endpoint, flags, master, , , , link] = line.trim().split(' ');
+  const [id, endpoint, flags, , , , , link] = line.trim().split(' ');
   if (!id || !endpoint || !flags) return undefined;
   const address = endpoint.split('@')[0];
   if (!address || address.startsWith(':')) return undefined;
   const flagList = flags.split(',');
-  const replica = flagList.includes('slave');
   const ok =
     !flagList.some((f) => f === 'fail' || f === 'fail?' || f === 'noaddr' || f === 'handshake') &&
     (link === 'connected' || flagList.includes('myself'));
-  return { address, role: replica ? 'replica' : 'master', shard: replica ? master : id, ok };
+  return { address, role: flagList.includes('slave') ? 'replica' : 'master', ok };
 }
 
 /** A `SENTINEL REPLICAS` row (`[k1, v1, k2, v2, ...]`) as an object. */
