@@ -13,13 +13,12 @@ export interface RedisGroup {
   nodes: string[];
   /** `host:port` of the sentinels (Sentinel setups only). */
   sentinels: string[];
-  /** Sends `signal` to the data node at `host:port`; resolves once it exited when that is SIGKILL. */
-  signal(address: string, signal: NodeSignal): Promise<void>;
+  /** SIGKILLs the data node at `host:port`; resolves once it exited. */
+  kill(address: string): Promise<void>;
+  /** Starts a killed data node again, same port, same arguments (a Cluster node keeps its config file). */
+  restart(address: string): Promise<void>;
   close(): Promise<void>;
 }
-
-/** Kill for good, freeze (no answer, connections kept), thaw. */
-export type NodeSignal = 'SIGKILL' | 'SIGSTOP' | 'SIGCONT';
 
 const BINARY = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 
@@ -53,14 +52,34 @@ function startProcess(args: string[], children: ChildProcess[]): ChildProcess {
   return child;
 }
 
-/** A group's `signal`: the process started for each data node, by `host:port`. */
-function signaller(processes: Map<string, ChildProcess>): RedisGroup['signal'] {
-  return async (address, signal) => {
-    const child = processes.get(address);
-    if (!child) throw new Error(`no data node at ${address}`);
-    if (signal === 'SIGKILL') await killAll([child]);
-    else child.kill(signal);
-  };
+/** A group's data node processes by `host:port`, each with the arguments to start it again. */
+class DataNodes {
+  private readonly started = new Map<string, { args: string[]; child: ChildProcess }>();
+
+  constructor(private readonly children: ChildProcess[]) {}
+
+  start(port: number, args: string[]): void {
+    this.started.set(`127.0.0.1:${port}`, { args, child: startProcess(args, this.children) });
+  }
+
+  async kill(address: string): Promise<void> {
+    await killAll([this.get(address).child]);
+  }
+
+  async restart(address: string): Promise<void> {
+    const node = this.get(address);
+    node.child = startProcess(node.args, this.children);
+    const [, port] = splitAddress(address);
+    await waitUntil(async () => (await ask(port, 'PING')) === 'PONG', 5000, `${address} back`);
+  }
+
+  private get(address: string): { args: string[]; child: ChildProcess } {
+    return this.started.get(address) ?? fail(`no data node at ${address}`);
+  }
+}
+
+function fail(message: string): never {
+  throw new Error(message);
 }
 
 async function killAll(children: ChildProcess[]): Promise<void> {
@@ -102,7 +121,7 @@ export async function call(port: number | string, ...command: string[]): Promise
 export async function startRedisCluster(masters = 3, replicas = 0, nodeTimeoutMs = 2000): Promise<RedisGroup> {
   const dir = mkdtempSync(join(tmpdir(), 'echo-relay-cluster-'));
   const children: ChildProcess[] = [];
-  const processes = new Map<string, ChildProcess>();
+  const dataNodes = new DataNodes(children);
   const ports: number[] = [];
   for (let i = 0; i < masters * (1 + replicas); i++) ports.push(await clusterPort());
   for (const port of ports) {
@@ -126,7 +145,7 @@ export async function startRedisCluster(masters = 3, replicas = 0, nodeTimeoutMs
       '--dir',
       dir,
     ];
-    processes.set(`127.0.0.1:${port}`, startProcess(args, children));
+    dataNodes.start(port, args);
   }
   const nodes = ports.map((p) => `127.0.0.1:${p}`);
   try {
@@ -154,7 +173,13 @@ export async function startRedisCluster(masters = 3, replicas = 0, nodeTimeoutMs
     await killAll(children);
     throw err;
   }
-  return { nodes, sentinels: [], signal: signaller(processes), close: () => killAll(children) };
+  return {
+    nodes,
+    sentinels: [],
+    kill: (address) => dataNodes.kill(address),
+    restart: (address) => dataNodes.restart(address),
+    close: () => killAll(children),
+  };
 }
 
 /** How many replicas `CLUSTER NODES` on `port` lists. */
@@ -181,7 +206,7 @@ export const SENTINEL_MASTER = 'mymaster';
 export async function startRedisSentinel(replicas = 0, sentinels = 1): Promise<RedisGroup> {
   const dir = mkdtempSync(join(tmpdir(), 'echo-relay-sentinel-'));
   const children: ChildProcess[] = [];
-  const processes = new Map<string, ChildProcess>();
+  const dataNodes = new DataNodes(children);
   const master = await freePort();
   const dataPorts = [master];
   const sentinelPorts: number[] = [];
@@ -190,10 +215,7 @@ export async function startRedisSentinel(replicas = 0, sentinels = 1): Promise<R
       const port = i === 0 ? master : await freePort();
       const replicaOf = i === 0 ? [] : ['--replicaof', '127.0.0.1', String(master)];
       const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
-      processes.set(
-        `127.0.0.1:${port}`,
-        startProcess([...args, '--repl-diskless-sync-delay', '0', ...replicaOf], children),
-      );
+      dataNodes.start(port, [...args, '--repl-diskless-sync-delay', '0', ...replicaOf]);
       if (i > 0) dataPorts.push(port);
     }
     for (const port of dataPorts) {
@@ -212,7 +234,8 @@ export async function startRedisSentinel(replicas = 0, sentinels = 1): Promise<R
   return {
     nodes: dataPorts.map((p) => `127.0.0.1:${p}`),
     sentinels: sentinelPorts.map((p) => `127.0.0.1:${p}`),
-    signal: signaller(processes),
+    kill: (address) => dataNodes.kill(address),
+    restart: (address) => dataNodes.restart(address),
     close: () => killAll(children),
   };
 }
@@ -268,10 +291,8 @@ export interface RedisSetup {
   live(): string[];
   /** SIGKILLs the data node at `host:port` for good (Sentinel and Cluster only). */
   kill(address: string): Promise<void>;
-  /** SIGSTOPs the data node at `host:port`: it keeps its connections and answers nothing. */
-  pause(address: string): Promise<void>;
-  /** SIGCONTs a paused data node. */
-  resume(address: string): Promise<void>;
+  /** Starts a killed data node again on its port (Sentinel and Cluster only). */
+  restart(address: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -295,8 +316,7 @@ export async function startRedisSetup(kind: RedisKind): Promise<RedisSetup> {
       server,
       live: () => [address],
       kill: controlledThroughServer,
-      pause: controlledThroughServer,
-      resume: controlledThroughServer,
+      restart: controlledThroughServer,
       close: () => server.close(),
     };
   }
@@ -314,10 +334,12 @@ export async function startRedisSetup(kind: RedisKind): Promise<RedisSetup> {
     live: () => group.nodes.filter((node) => !killed.has(node)),
     kill: async (address) => {
       killed.add(address);
-      await group.signal(address, 'SIGKILL');
+      await group.kill(address);
     },
-    pause: (address) => group.signal(address, 'SIGSTOP'),
-    resume: (address) => group.signal(address, 'SIGCONT'),
+    restart: async (address) => {
+      await group.restart(address);
+      killed.delete(address);
+    },
     close: () => group.close(),
   };
 }
