@@ -11,6 +11,7 @@ import { LaravelRedisServer } from '../internals/laravel-redis.server.js';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { ThrottledLog } from '../logging/throttled-log.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { QUIET_OUTAGE_MS } from '../redis/redis-client.js';
 import { pendingEntry, RecoveryLog, type PendingEntry } from './recovery-log.js';
 import { RecoveryConfig } from './recovery.config.js';
 
@@ -47,7 +48,9 @@ const EARLY_TTL_MS = 1_000;
  * within two lease periods (its subscription missed it) is appended by the node holding it.
  *
  * The append script refuses a token that does not hold the lease, so a deposed sequencer whose
- * appends arrive late cannot order anything twice.
+ * appends arrive late cannot order anything twice. The sequencer appends only while its own
+ * notifications arrive: an append that failed with the connection (a failover) may have been
+ * appended all the same, and the feed's catch-up after it came back shows which.
  */
 @Injectable()
 export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -68,6 +71,8 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   private feedLive = false;
   private ticking = false;
   private lastTakeOver = 0;
+  /** Since when lease checks (`lease`) or appends (`append`) fail: Redis away or failing over. */
+  private readonly failing = new Map<string, number>();
 
   constructor(
     private readonly recovery: RecoveryLog,
@@ -166,6 +171,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   /** `RecoveryFeed` tells whether notifications reach this node. */
   setFeedLive(live: boolean): void {
     this.feedLive = live;
+    if (live && this.leader) void this.flush();
   }
 
   /** The sequencer gave its lease up: try to take over now rather than at the next tick. */
@@ -203,15 +209,18 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
         this.demote("this node's subscription to Laravel's broadcasts is down");
         await this.recovery.releaseLease(this.token);
       } else if (this.leader) {
-        if (!(await this.recovery.renewLease(this.token))) this.demote('the lease was lost');
+        // Expired while Redis failed over (nobody could take it meanwhile): taken again at once.
+        if (!(await this.recovery.renewLease(this.token)) && !(await this.recovery.acquireLease(this.token)))
+          this.demote('the lease was lost');
       } else if (this.canSequence && (await this.recovery.acquireLease(this.token))) {
         this.leader = true;
         this.metrics.sequencer.set(1);
         const waiting = this.live().length;
         this.log.log(`This node orders Laravel's broadcasts now${waiting ? `; appending ${waiting} held` : ''}`);
       }
+      this.failing.delete('lease');
     } catch (err) {
-      this.throttled.warn('lease', `Sequencer lease check failed: ${(err as Error).message}`);
+      this.failed('lease', `Sequencer lease check failed: ${(err as Error).message}`);
     }
     this.expireEarly();
     if (this.leader) await this.flush();
@@ -223,7 +232,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     if (this.appending) return;
     this.appending = true;
     try {
-      while (this.leader) {
+      while (this.leader && this.feedLive) {
         const batch = this.live().filter((h) => !h.appended);
         if (batch.length === 0) break;
         for (const h of batch) h.appended = true;
@@ -232,11 +241,12 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
             batch.map((h) => h.entry),
             this.token,
           );
+          this.failing.delete('append');
         } catch (err) {
           for (const h of batch) h.appended = false;
           if ((err as Error).message.startsWith('NOTSEQUENCER')) this.demote('another node holds the lease');
           else
-            this.throttled.warn(
+            this.failed(
               'append',
               `Appending ${batch.length} broadcast(s) failed, will retry: ${(err as Error).message}`,
             );
@@ -274,6 +284,15 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     } finally {
       this.appending = false;
     }
+  }
+
+  /** A failure of Redis: at debug while it is shorter than a failover, then a throttled warning. */
+  private failed(key: string, message: string): void {
+    const now = Date.now();
+    const since = this.failing.get(key) ?? now;
+    this.failing.set(key, since);
+    if (now - since < QUIET_OUTAGE_MS) this.log.debug(message);
+    else this.throttled.warn(key, message);
   }
 
   private demote(why: string): void {
