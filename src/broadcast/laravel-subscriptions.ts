@@ -12,6 +12,11 @@ const AVOID_MS = 5_000;
 /** The plan is asked again this often (new replicas, a promoted master), and sooner while nothing is live. */
 const REPLAN_MS = 5_000;
 const REPLAN_UNSUBSCRIBED_MS = 500;
+/**
+ * One Redis is retried at least this often: what Laravel publishes between Redis coming back and
+ * the next attempt is lost, so the attempts stay frequent (they cost one refused connect each).
+ */
+const SINGLE_RETRY_CAP_MS = 500;
 
 /** One subscription: its node, its connection, and whether the pattern subscription is live on it. */
 interface Held {
@@ -53,6 +58,8 @@ export class LaravelSubscriptions {
   private timer?: NodeJS.Timeout;
   private streams = 0;
   private closed = false;
+  /** `performance.now()` when the last live subscription was lost, while none is. */
+  private downSince?: number;
   /** Copies dropped because another subscription delivered them first. */
   duplicates = 0;
 
@@ -120,14 +127,17 @@ export class LaravelSubscriptions {
     }
     if (this.closed) return;
     const wanted = new Set(targets.map((t) => t.address));
+    // A live subscription the plan no longer names is left only once another live one is planned:
+    // a topology read in the middle of a failover must not cut the last working link.
+    const plannedLive = [...this.held.values()].some((h) => h.live && wanted.has(h.target.address));
     for (const [address, held] of this.held) {
-      if (!wanted.has(address)) this.drop(held, 'no longer a node to subscribe on');
+      if (!wanted.has(address) && (!held.live || plannedLive)) this.drop(held, 'no longer a node to subscribe on');
     }
     for (const target of targets) if (!this.held.has(target.address)) this.open(target);
   }
 
   private open(target: SubscriptionTarget): void {
-    const { plan, log } = this.options;
+    const { plan } = this.options;
     const extra: RedisOptions = {
       lazyConnect: true,
       // We subscribe on every `ready` ourselves, so the state we report is the real one.
@@ -136,7 +146,7 @@ export class LaravelSubscriptions {
       // then given up so the plan can name another (the subscriptions elsewhere carry on).
       retryStrategy: (times: number) => {
         if (this.closed) return null;
-        if (plan.single) return reconnectDelay(times);
+        if (plan.single) return Math.min(reconnectDelay(times), SINGLE_RETRY_CAP_MS);
         return times <= NODE_RETRIES ? (times - 1) * 100 : null;
       },
     };
@@ -154,7 +164,8 @@ export class LaravelSubscriptions {
       this.receive(held, channel.toString(), message),
     );
     client.connect().catch((err: Error) => {
-      if (this.current(held)) log.warn(`Redis not reachable yet${where} (${err.message}); retrying`);
+      if (this.current(held))
+        this.throttled.warn(`connect ${target.address}`, `Redis not reachable${where} (${err.message})`);
     });
   }
 
@@ -170,7 +181,10 @@ export class LaravelSubscriptions {
     if (!this.current(held) || held.live) return;
     held.live = true;
     held.stream = this.streams++;
-    log.log(`Subscribed to Redis pattern "${pattern}"${this.where(held.target)} for Laravel broadcasts`);
+    const gap =
+      this.downSince === undefined ? '' : ` after ${Math.round(performance.now() - this.downSince)} ms without one`;
+    this.downSince = undefined;
+    log.log(`Subscribed to Redis pattern "${pattern}"${this.where(held.target)} for Laravel broadcasts${gap}`);
     const from = this.lost.filter((address) => address !== held.target.address);
     if (from.length > 0) log.log(`Redis subscription moved from ${from.join(', ')} to ${held.target.address}`);
     this.lost = [];
@@ -191,6 +205,7 @@ export class LaravelSubscriptions {
     held.live = false;
     if (this.closed || !this.current(held)) return;
     const { log, plan } = this.options;
+    if (this.live === 0) this.downSince = performance.now();
     this.options.onChange();
     if (plan.single) {
       log.warn('Redis subscription lost; reconnecting');

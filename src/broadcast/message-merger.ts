@@ -3,13 +3,13 @@ import { createHash } from 'node:crypto';
 /** How long a message is remembered: a copy arriving later on another subscription is delivered again. */
 export const MERGE_WINDOW_MS = 10_000;
 /** Messages remembered at most; past it the oldest are forgotten early (and counted). */
-const MAX_REMEMBERED = 500_000;
+const MAX_REMEMBERED = 100_000;
 
 interface Seen {
   /** How many times this exact message was delivered: the most any one subscription carried it. */
   delivered: number;
-  /** Copies received, per subscription (connection) id. */
-  copies: Map<number, number>;
+  /** Copies received, as `[stream, count, stream, count, ...]` (a node has a handful of subscriptions). */
+  copies: number[];
 }
 
 /**
@@ -28,8 +28,9 @@ interface Seen {
  */
 export class MessageMerger {
   private readonly seen = new Map<string, Seen>();
-  /** Keys in arrival order with their first arrival time, for expiry. */
-  private readonly order: { key: string; at: number }[] = [];
+  /** Keys in order of first arrival, and when, for expiry. */
+  private readonly keys: string[] = [];
+  private readonly times: number[] = [];
   private head = 0;
   /** Messages forgotten before the window ended because `MAX_REMEMBERED` was reached. */
   forgottenEarly = 0;
@@ -46,12 +47,12 @@ export class MessageMerger {
     const key = createHash('sha1').update(channel).update('\n').update(message).digest('base64');
     let seen = this.seen.get(key);
     if (seen === undefined) {
-      seen = { delivered: 0, copies: new Map() };
+      seen = { delivered: 0, copies: [] };
       this.seen.set(key, seen);
-      this.order.push({ key, at: now });
+      this.keys.push(key);
+      this.times.push(now);
     }
-    const copies = (seen.copies.get(source) ?? 0) + 1;
-    seen.copies.set(source, copies);
+    const copies = countCopy(seen.copies, source);
     if (copies <= seen.delivered) return false;
     seen.delivered = copies;
     return true;
@@ -63,19 +64,26 @@ export class MessageMerger {
   }
 
   private expire(now: number): void {
-    const order = this.order;
-    while (this.head < order.length) {
-      const oldest = order[this.head];
-      const full = order.length - this.head > MAX_REMEMBERED;
-      if (!full && now - oldest.at < this.windowMs) break;
+    const { keys, times } = this;
+    while (this.head < keys.length) {
+      const full = keys.length - this.head > MAX_REMEMBERED;
+      if (!full && now - times[this.head] < this.windowMs) break;
       if (full) this.forgottenEarly++;
-      this.seen.delete(oldest.key);
+      this.seen.delete(keys[this.head]);
       this.head++;
     }
     // Drop the consumed front now and then rather than shifting on every message.
-    if (this.head > 1024 && this.head * 2 > order.length) {
-      order.splice(0, this.head);
+    if (this.head > 1024 && this.head * 2 > keys.length) {
+      keys.splice(0, this.head);
+      times.splice(0, this.head);
       this.head = 0;
     }
   }
+}
+
+/** Adds one copy from `stream` to `[stream, count, ...]`; returns that stream's count. */
+function countCopy(copies: number[], stream: number): number {
+  for (let i = 0; i < copies.length; i += 2) if (copies[i] === stream) return ++copies[i + 1];
+  copies.push(stream, 1);
+  return 1;
 }

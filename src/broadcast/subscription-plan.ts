@@ -153,7 +153,8 @@ class SentinelPlan extends DiscoveredPlan {
       return { master: `${addr[0]}:${addr[1]}`, replicas: rows.map(fields) };
     });
     const healthy = replicas
-      .filter((r) => !/s_down|o_down|disconnected/.test(r.flags ?? '') && r['master-link-status'] !== 'err')
+      // A replica whose link to a dead master is down is still the one to hold: it may be promoted.
+      .filter((r) => !/s_down|o_down|disconnected/.test(r.flags ?? ''))
       .map((r): SubscriptionTarget => ({ address: `${r.ip}:${r.port}`, role: 'replica' }))
       .filter((r) => r.address !== master)
       .sort((a, b) => Number(avoid.has(a.address)) - Number(avoid.has(b.address)))
