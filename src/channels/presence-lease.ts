@@ -24,6 +24,8 @@ export class PresenceLease implements OnApplicationBootstrap, BeforeApplicationS
   private renewedAt = Date.now();
   /** `store.connectionLosses` when this node's entries were last written after one. */
   private losses = 0;
+  /** No sweep before this time: see `renewAndSweep`. */
+  private sweepFrom = 0;
 
   constructor(
     private readonly store: RedisPresenceStore,
@@ -57,16 +59,22 @@ export class PresenceLease implements OnApplicationBootstrap, BeforeApplicationS
   private async renewAndSweep(): Promise<void> {
     try {
       const lease = await this.store.renewLease();
-      // Renewed late: Redis was out of reach for this node, so for the others too, whose
-      // renewals may still be on their way. Their leases are judged from the next tick on.
-      const late = Date.now() - this.renewedAt > this.config.leaseMs / 2;
-      this.renewedAt = Date.now();
+      // Renewed late: Redis was out of reach for this node, so for the others too. Their
+      // connections find the new master one by one (a sentinel may still name the old one for
+      // a while), so their leases are judged again only a lease from now: a node that died
+      // meanwhile leaves its members for one lease more.
+      const now = Date.now();
+      const late = now - this.renewedAt > this.config.leaseMs / 2;
+      this.renewedAt = now;
+      if (late) this.sweepFrom = now + this.config.leaseMs;
       const losses = this.store.connectionLosses;
       // Joining is announced again only to those who were told about the departure.
-      if (lease !== 'held') await this.presence.reregister(lease === 'purged');
-      else if (losses !== this.losses) await this.presence.reregister(false, false);
+      // Lapsed only because this renewal waited for Redis: nobody purged the entries, and the
+      // sweeps waiting after a late renewal gave this node the time to renew.
+      if (lease !== 'held') await this.presence.reregister(lease === 'purged', late && lease === 'lapsed');
+      else if (losses !== this.losses) await this.presence.reregister(false, true);
       this.losses = losses;
-      if (!late) this.presence.announce(await this.store.purgeExpired());
+      if (now >= this.sweepFrom) this.presence.announce(await this.store.purgeExpired());
     } catch (err) {
       // The lease runs three quarters of leaseMs from a renewal: past half of it, a quarter is left.
       const message = `Presence lease renewal failed: ${(err as Error).message}`;
