@@ -73,6 +73,12 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   private lastTakeOver = 0;
   /** Since when lease checks (`lease`) or appends (`append`) fail: Redis away or failing over. */
   private readonly failing = new Map<string, number>();
+  /**
+   * When Redis last came back for this node (its notifications resumed, or a lease check that
+   * failed or waited for a failover answered): no sequencer could append before, so neither a
+   * rescue nor a lost lease is judged from earlier.
+   */
+  private resumedAt = 0;
 
   constructor(
     private readonly recovery: RecoveryLog,
@@ -171,6 +177,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   /** `RecoveryFeed` tells whether notifications reach this node. */
   setFeedLive(live: boolean): void {
     this.feedLive = live;
+    if (live) this.resumedAt = Date.now();
     if (live && this.leader) void this.flush();
   }
 
@@ -203,6 +210,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   private async checkLease(): Promise<void> {
+    const started = Date.now();
     try {
       if (this.leader && !this.canSequence) {
         await this.flush();
@@ -218,7 +226,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
         const waiting = this.live().length;
         this.log.log(`This node orders Laravel's broadcasts now${waiting ? `; appending ${waiting} held` : ''}`);
       }
-      this.failing.delete('lease');
+      if (this.failing.delete('lease') || Date.now() - started > this.config.leaseMs / 3) this.resumedAt = Date.now();
     } catch (err) {
       this.failed('lease', `Sequencer lease check failed: ${(err as Error).message}`);
     }
@@ -260,11 +268,13 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
 
   /**
    * As a follower: entries held for two lease periods although a sequencer is alive were missed by
-   * it (its subscription was down); they are appended unfenced by this node.
+   * it (its subscription was down); they are appended unfenced by this node. Counted from when
+   * Redis came back for this node too: while it was away (a failover), nobody could append.
    */
   private async rescue(): Promise<void> {
     if (this.appending || !this.feedLive) return;
     const before = Date.now() - 2 * this.config.leaseMs;
+    if (this.resumedAt >= before) return;
     const stale = this.live().filter((h) => !h.appended && h.since < before);
     if (stale.length === 0) return;
     this.appending = true;
@@ -301,7 +311,9 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     this.metrics.sequencer.set(0);
     // What was handed to our appends may not have been appended: hold it as unappended again.
     for (const h of this.live()) h.appended = false;
-    this.log.warn(`No longer the sequencer: ${why}`);
+    // Right after Redis came back, the lease may have run out meanwhile and gone to another node.
+    if (Date.now() - this.resumedAt < QUIET_OUTAGE_MS) this.log.log(`No longer the sequencer: ${why}`);
+    else this.log.warn(`No longer the sequencer: ${why}`);
   }
 
   /** Held entries still waiting, in arrival order. */
