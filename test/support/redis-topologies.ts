@@ -62,7 +62,7 @@ function killer(processes: Map<string, ChildProcess>): (address: string) => Prom
 async function killAll(children: ChildProcess[]): Promise<void> {
   await Promise.all(
     children.map((child) => {
-      if (child.exitCode !== null) return Promise.resolve();
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
       return exited;
