@@ -13,6 +13,8 @@ export interface RedisGroup {
   nodes: string[];
   /** `host:port` of the sentinels (Sentinel setups only). */
   sentinels: string[];
+  /** SIGKILLs the data node at `host:port`, for good. */
+  kill(address: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -42,14 +44,25 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
-function startProcess(args: string[], children: ChildProcess[]): void {
-  children.push(spawn(BINARY, args, { stdio: 'ignore' }));
+function startProcess(args: string[], children: ChildProcess[]): ChildProcess {
+  const child = spawn(BINARY, args, { stdio: 'ignore' });
+  children.push(child);
+  return child;
+}
+
+/** A group's `kill`: the process started for each data node, by `host:port`. */
+function killer(processes: Map<string, ChildProcess>): (address: string) => Promise<void> {
+  return async (address) => {
+    const child = processes.get(address);
+    if (!child) throw new Error(`no data node at ${address}`);
+    await killAll([child]);
+  };
 }
 
 async function killAll(children: ChildProcess[]): Promise<void> {
   await Promise.all(
     children.map((child) => {
-      if (child.exitCode !== null) return Promise.resolve();
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
       return exited;
@@ -58,11 +71,17 @@ async function killAll(children: ChildProcess[]): Promise<void> {
 }
 
 async function ask(port: number, ...command: string[]): Promise<string> {
-  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null });
+  return String(await call(port, ...command));
+}
+
+/** One command on a fresh connection to `port` (or `host:port`), its raw reply. */
+export async function call(port: number | string, ...command: string[]): Promise<unknown> {
+  const [host, p] = typeof port === 'number' ? ['127.0.0.1', port] : splitAddress(port);
+  const client = new Redis({ port: p, host, lazyConnect: true, retryStrategy: () => null });
   client.on('error', () => undefined);
   try {
     await client.connect();
-    return String(await client.call(command[0], ...command.slice(1)));
+    return await client.call(command[0], ...command.slice(1));
   } finally {
     // A refused connection has already ended; disconnecting it again arms ioredis's 2 s
     // stream-close timer, which would hold the Jest worker open after the last test.
@@ -70,34 +89,39 @@ async function ask(port: number, ...command: string[]): Promise<string> {
   }
 }
 
-/** A Redis Cluster of `masters` real redis-server processes (no replicas), all slots covered. */
-export async function startRedisCluster(masters = 3): Promise<RedisGroup> {
+/**
+ * A Redis Cluster of `masters` real redis-server processes, all slots covered, each master with
+ * `replicas` replicas. Every node's `cluster-node-timeout` is `nodeTimeoutMs`: how long a dead
+ * master goes unnoticed before its replica takes over (plus about one more second of election).
+ */
+export async function startRedisCluster(masters = 3, replicas = 0, nodeTimeoutMs = 2000): Promise<RedisGroup> {
   const dir = mkdtempSync(join(tmpdir(), 'echo-relay-cluster-'));
   const children: ChildProcess[] = [];
+  const processes = new Map<string, ChildProcess>();
   const ports: number[] = [];
-  for (let i = 0; i < masters; i++) ports.push(await clusterPort());
+  for (let i = 0; i < masters * (1 + replicas); i++) ports.push(await clusterPort());
   for (const port of ports) {
-    startProcess(
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        join(dir, `nodes-${port}.conf`),
-        '--cluster-node-timeout',
-        '2000',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        dir,
-      ],
-      children,
-    );
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(dir, `nodes-${port}.conf`),
+      '--cluster-node-timeout',
+      String(nodeTimeoutMs),
+      '--repl-diskless-sync-delay',
+      '0',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ];
+    processes.set(`127.0.0.1:${port}`, startProcess(args, children));
   }
   const nodes = ports.map((p) => `127.0.0.1:${p}`);
   try {
@@ -107,7 +131,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisGroup> {
       'create',
       ...nodes,
       '--cluster-replicas',
-      '0',
+      String(replicas),
       '--cluster-yes',
     ]);
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${String(created.stdout)}`);
@@ -117,61 +141,128 @@ export async function startRedisCluster(masters = 3): Promise<RedisGroup> {
         10_000,
         'cluster ok',
       );
+      // redis-cli makes the replicas after the masters joined: each node must have heard of them.
+      await waitUntil(async () => (await replicasKnown(port)) === masters * replicas, 10_000, 'replicas known');
+      await waitUntil(() => replicaInSync(port), 10_000, `replica ${port} in sync`);
     }
   } catch (err) {
     await killAll(children);
     throw err;
   }
-  return { nodes, sentinels: [], close: () => killAll(children) };
+  return { nodes, sentinels: [], kill: killer(processes), close: () => killAll(children) };
 }
 
-/** A master plus one sentinel monitoring it as `mymaster`. */
-export async function startRedisSentinel(): Promise<RedisGroup> {
+/** How many replicas `CLUSTER NODES` on `port` lists. */
+async function replicasKnown(port: number): Promise<number> {
+  const lines = (await ask(port, 'CLUSTER', 'NODES')).trim().split('\n');
+  return lines.filter((line) => line.split(' ')[2].split(',').includes('slave')).length;
+}
+
+/** True for a master, and for a replica once its link to its master is up (its first sync done). */
+async function replicaInSync(port: number): Promise<boolean> {
+  const info = await ask(port, 'INFO', 'replication');
+  return info.includes('role:master') || info.includes('master_link_status:up');
+}
+
+/** The name the sentinels monitor the master by. */
+export const SENTINEL_MASTER = 'mymaster';
+
+/**
+ * A master with `replicas` replicas, monitored as `mymaster` by `sentinels` sentinels (quorum: a
+ * majority). A master is judged down after 1 s; a fresh replica syncs at once (no diskless delay).
+ * Resolves once every replica is in sync and every sentinel knows every replica and every other
+ * sentinel, so that a failover can start as soon as the master dies.
+ */
+export async function startRedisSentinel(replicas = 0, sentinels = 1): Promise<RedisGroup> {
   const dir = mkdtempSync(join(tmpdir(), 'echo-relay-sentinel-'));
   const children: ChildProcess[] = [];
+  const processes = new Map<string, ChildProcess>();
   const master = await freePort();
-  const sentinel = await freePort();
-  startProcess(['--port', String(master), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], children);
-  const conf = join(dir, 'sentinel.conf');
-  writeFileSync(
-    conf,
-    [
-      `port ${sentinel}`,
-      'bind 127.0.0.1',
-      `dir ${dir}`,
-      `sentinel monitor mymaster 127.0.0.1 ${master} 1`,
-      'sentinel down-after-milliseconds mymaster 1000',
-      'sentinel failover-timeout mymaster 2000',
-    ].join('\n'),
-  );
-  startProcess([conf, '--sentinel'], children);
+  const dataPorts = [master];
+  const sentinelPorts: number[] = [];
   try {
-    await waitUntil(
-      async () => (await ask(sentinel, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster')).includes(String(master)),
-      10_000,
-      'sentinel to know the master',
-    );
+    for (let i = 0; i <= replicas; i++) {
+      const port = i === 0 ? master : await freePort();
+      const replicaOf = i === 0 ? [] : ['--replicaof', '127.0.0.1', String(master)];
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+      processes.set(
+        `127.0.0.1:${port}`,
+        startProcess([...args, '--repl-diskless-sync-delay', '0', ...replicaOf], children),
+      );
+      if (i > 0) dataPorts.push(port);
+    }
+    for (const port of dataPorts) {
+      await waitUntil(async () => (await ask(port, 'PING')) === 'PONG', 5000, `redis ${port}`);
+      await waitUntil(() => replicaInSync(port), 10_000, `replica ${port} in sync`);
+    }
+    const quorum = Math.floor(sentinels / 2) + 1;
+    for (let i = 0; i < sentinels; i++) {
+      sentinelPorts.push(startSentinel(dir, await freePort(), master, quorum, children));
+    }
+    for (const port of sentinelPorts) await waitUntil(() => sentinelKnowsAll(port, dataPorts, sentinels - 1), 15_000);
   } catch (err) {
     await killAll(children);
     throw err;
   }
-  return { nodes: [`127.0.0.1:${master}`], sentinels: [`127.0.0.1:${sentinel}`], close: () => killAll(children) };
+  return {
+    nodes: dataPorts.map((p) => `127.0.0.1:${p}`),
+    sentinels: sentinelPorts.map((p) => `127.0.0.1:${p}`),
+    kill: killer(processes),
+    close: () => killAll(children),
+  };
 }
 
-/** Which Redis a suite runs on. */
-export type RedisKind = 'single' | 'sentinel' | 'cluster';
+function startSentinel(dir: string, port: number, master: number, quorum: number, children: ChildProcess[]): number {
+  const conf = join(dir, `sentinel-${port}.conf`);
+  writeFileSync(
+    conf,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `sentinel monitor ${SENTINEL_MASTER} 127.0.0.1 ${master} ${quorum}`,
+      `sentinel down-after-milliseconds ${SENTINEL_MASTER} 1000`,
+      `sentinel failover-timeout ${SENTINEL_MASTER} 2000`,
+    ].join('\n'),
+  );
+  startProcess([conf, '--sentinel'], children);
+  return port;
+}
+
+/** The sentinel at `port` knows the master, every replica of `dataPorts`, and `others` other sentinels. */
+async function sentinelKnowsAll(port: number, dataPorts: number[], others: number): Promise<boolean> {
+  const master = await ask(port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_MASTER);
+  if (!master.includes(String(dataPorts[0]))) return false;
+  const replicas = await ask(port, 'SENTINEL', 'REPLICAS', SENTINEL_MASTER);
+  if (!dataPorts.slice(1).every((p) => replicas.includes(`127.0.0.1:${p}`))) return false;
+  const peers = (await call(port, 'SENTINEL', 'SENTINELS', SENTINEL_MASTER)) as unknown[];
+  return peers.length === others;
+}
+
+/**
+ * Which Redis a suite runs on: one redis-server, a Sentinel-managed master alone (one sentinel) or
+ * with a replica (three sentinels, so a failover can happen), a 3-master Cluster without or with
+ * one replica per master.
+ */
+export type RedisKind = 'single' | 'sentinel' | 'sentinel-replicated' | 'cluster' | 'cluster-replicated';
 
 /** One Redis topology started for a suite, and how echo-relay and a Laravel app reach it. */
 export interface RedisSetup {
   kind: RedisKind;
   /** Env that points echo-relay (in this process or a child) at it. */
   env: Record<string, string>;
-  /** `host:port` of every data node (one for a single Redis or Sentinel). */
+  /** `host:port` of every data node (the master first on Sentinel; masters and replicas on a Cluster). */
   nodes: string[];
+  /** `host:port` of the sentinels (Sentinel setups only). */
+  sentinels: string[];
   /** A URL a plain client can PUBLISH through (a Cluster forwards publishes to every node). */
   url: string;
   /** The redis-server itself, to stop and start (single Redis only). */
   server?: TestRedis;
+  /** The data nodes not killed with `kill`. */
+  live(): string[];
+  /** SIGKILLs the data node at `host:port` for good (Sentinel and Cluster only). */
+  kill(address: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -181,23 +272,57 @@ export function cannotStart(kind: RedisKind): string | false {
   return canStartTopologies() ? false : 'needs redis-server and redis-cli';
 }
 
-/** Starts a single redis-server, a Sentinel-managed master, or a 3-master Cluster. */
+/** Starts the topology `kind` names. */
 export async function startRedisSetup(kind: RedisKind): Promise<RedisSetup> {
   if (kind === 'single') {
     const server = await startRedis();
+    const address = `${server.host}:${server.port}`;
     return {
       kind,
       env: { REDIS_URL: server.url },
-      nodes: [`${server.host}:${server.port}`],
+      nodes: [address],
+      sentinels: [],
       url: server.url,
       server,
+      live: () => [address],
+      kill: () => Promise.reject(new Error('a single Redis is stopped through `server`')),
       close: () => server.close(),
     };
   }
-  const group = kind === 'cluster' ? await startRedisCluster(3) : await startRedisSentinel();
-  const env: Record<string, string> =
-    kind === 'cluster'
-      ? { REDIS_CLUSTER_NODES: group.nodes.join(',') }
-      : { REDIS_SENTINELS: group.sentinels.join(','), REDIS_SENTINEL_MASTER: 'mymaster' };
-  return { kind, env, nodes: group.nodes, url: `redis://${group.nodes[0]}`, close: () => group.close() };
+  const group = await startGroup(kind);
+  const env: Record<string, string> = kind.startsWith('cluster')
+    ? { REDIS_CLUSTER_NODES: group.nodes.join(',') }
+    : { REDIS_SENTINELS: group.sentinels.join(','), REDIS_SENTINEL_MASTER: SENTINEL_MASTER };
+  const killed = new Set<string>();
+  return {
+    kind,
+    env,
+    nodes: group.nodes,
+    sentinels: group.sentinels,
+    url: `redis://${group.nodes[0]}`,
+    live: () => group.nodes.filter((node) => !killed.has(node)),
+    kill: async (address) => {
+      killed.add(address);
+      await group.kill(address);
+    },
+    close: () => group.close(),
+  };
+}
+
+function startGroup(kind: Exclude<RedisKind, 'single'>): Promise<RedisGroup> {
+  switch (kind) {
+    case 'sentinel':
+      return startRedisSentinel();
+    case 'sentinel-replicated':
+      return startRedisSentinel(1, 3);
+    case 'cluster':
+      return startRedisCluster(3);
+    case 'cluster-replicated':
+      return startRedisCluster(3, 1, 1500);
+  }
+}
+
+function splitAddress(address: string): [string, number] {
+  const at = address.lastIndexOf(':');
+  return [address.slice(0, at), Number(address.slice(at + 1))];
 }
