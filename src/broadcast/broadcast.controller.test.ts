@@ -193,6 +193,8 @@ describe('BroadcastController on Nest microservice dispatch', () => {
     beforeEach(async () => {
       await pub.del(HISTORY_KEY);
       await startApp(true);
+      // No RecoveryFeed in this module: the sequencer appends only while told its notifications arrive.
+      app.get(Sequencer).setFeedLive(true);
       await waitUntil(() => app.get(Sequencer).isSequencer, 5000, 'the sequencer lease');
     });
 

@@ -138,8 +138,10 @@ export class PresenceService {
    * joining again. Otherwise (Redis lost its data, or nobody swept us yet) nobody saw them leave,
    * and a `presence:joining` would show them twice: they are written silently, and so are those
    * of disconnected sockets still in their leave grace, whose departure is yet to be announced.
+   * `quiet`: Redis failed over (the lease held, or ran out only because the renewal waited for
+   * the new master), which may have lost the last writes; said at debug only.
    */
-  async reregister(announce: boolean): Promise<void> {
+  async reregister(announce: boolean, quiet = false): Promise<void> {
     let count = 0;
     for (const socket of this.sockets.localSockets()) {
       const entries = this.entries.get(socket);
@@ -159,6 +161,7 @@ export class PresenceService {
       }
     }
     if (count === 0) return;
+    if (quiet) return this.log.debug(`Wrote ${count} membership(s) of this node again after a Redis failover`);
     const why = announce ? 'other nodes had purged them' : 'Redis had lost them';
     this.log.warn(`Presence lease had lapsed; registered ${count} membership(s) of this node again (${why})`);
   }

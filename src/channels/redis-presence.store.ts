@@ -40,6 +40,7 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
   private readonly log = new Logger('Presence');
   private readonly redis: RedisClient;
   private readonly scripts: Record<'add' | 'remove' | 'heartbeat' | 'purge', ScriptRunner>;
+  private losses = 0;
 
   constructor(
     redisConfig: RedisConfig,
@@ -49,6 +50,8 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
     // Commands wait for Redis however long it is away (ioredis queues them in order), so a
     // removal is never lost to an outage and left behind as a member of a live node.
     this.redis = connectRedis(redisConfig, 'presence', this.log, { maxRetriesPerRequest: null });
+    // A Cluster client stays up while one of its nodes fails over: the node's connection goes.
+    this.redis.on(redisConfig.clusterNodes.length > 0 ? '-node' : 'close', () => this.losses++);
     this.scripts = {
       add: this.script('presenceAdd', ADD_SCRIPT),
       remove: this.script('presenceRemove', REMOVE_SCRIPT),
@@ -112,6 +115,15 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
   /** Removes every entry of this node (graceful stop); returns who left. */
   purgeOwn(): Promise<Departure[]> {
     return this.purge(this.nodeId, Number.MAX_SAFE_INTEGER);
+  }
+
+  /**
+   * Counts the connections to Redis lost so far (on a Cluster, to any of its nodes). Across a
+   * failover the promoted replica may lack the last writes made before it (replication is
+   * asynchronous): a change tells the lease to write this node's entries again.
+   */
+  get connectionLosses(): number {
+    return this.losses;
   }
 
   /** Whether commands are answered now; a graceful stop skips its cleanup otherwise. */

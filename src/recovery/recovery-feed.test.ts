@@ -53,6 +53,25 @@ describe('RecoveryFeed', () => {
     expect(before.events()).toEqual(['a', 'b', 'c']);
   });
 
+  it('delivers what a new master appends behind its position: a failover lost the last entries, its clock is behind', async () => {
+    // The old master's last entry, which this node delivered, carries an offset an hour ahead of
+    // the new master's clock; the failover lost it.
+    const ahead = `${Date.now() + 3_600_000}-0`;
+    await admin.xadd(HISTORY_KEY, ahead, 'c', 'orders', 'b', entry('orders', 'lost').json);
+    const a = await node();
+    expect(a.feed.position).toBe(ahead);
+    await admin.del(HISTORY_KEY);
+
+    await a.log.append([entry('orders', 'after'), entry('orders', 'next')]);
+    await waitUntil(() => a.delivered.length === 2, 5000, 'the entries appended after the failover');
+    const all = await ids();
+    expect(a.delivered.map((d) => [d.offset, d.event])).toEqual([
+      [all[0], 'after'],
+      [all[1], 'next'],
+    ]);
+    expect(a.feed.position).toBe(all[1]);
+  });
+
   it('starts at the start position on an empty history', async () => {
     const fresh = await node();
     expect(fresh.feed.position).toBe(START);

@@ -139,7 +139,7 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
       }
       const buffered = this.buffered;
       this.buffered = undefined;
-      for (const message of buffered) this.onNotification(message);
+      for (const message of buffered) this.onNotification(message, true);
       this.setLive(true);
     } catch (err) {
       this.buffered = undefined;
@@ -165,7 +165,7 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
     let caught = 0;
     for (;;) {
       const page = await this.recovery.after(this.watermark!, PAGE);
-      this.process(page);
+      this.process(page, true);
       caught += page.length;
       if (page.length < PAGE) break;
     }
@@ -173,7 +173,8 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
       this.log.warn(`Delivered ${caught} broadcast(s) appended while this node's notifications were down`);
   }
 
-  private onNotification(message: string): void {
+  /** `replayed`: held back while the history was read, so possibly delivered from it already. */
+  private onNotification(message: string, replayed = false): void {
     if (message === RELEASED) {
       this.sequencer.released();
       return;
@@ -190,18 +191,30 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
       this.throttled.warn('undecodable', `Ignored an undecodable recovery notification: ${(err as Error).message}`);
       return;
     }
-    this.process(batch);
+    this.process(batch, replayed);
   }
 
-  private process(batch: [Offset, HistoryEntry][]): void {
+  /**
+   * Delivers entries in order. One at or before the position was delivered already when it was
+   * read from the history (`replayed`) or is still in memory; otherwise the history went back: a
+   * failover lost the entries the old master had not replicated, and a new master whose clock is
+   * behind the old one's gives its new entries smaller offsets. Those are delivered, and the
+   * position follows them, rather than being skipped until the clock catches up.
+   */
+  private process(batch: [Offset, HistoryEntry][], replayed: boolean): void {
     for (const item of batch) {
       if (!isWellFormed(item)) {
         this.throttled.warn('undecodable', 'Ignored a malformed entry in a recovery notification');
         continue;
       }
       const [offset, entry] = item;
-      // Already delivered (read from the history while catching up, then notified).
-      if (this.watermark !== undefined && compareOffsets(offset, this.watermark) <= 0) continue;
+      if (this.watermark !== undefined && compareOffsets(offset, this.watermark) <= 0) {
+        if (replayed || this.delivered(offset, entry)) continue;
+        this.throttled.warn(
+          'behind',
+          `The history went back to ${offset}, before this node's position ${this.watermark} (a failover lost its last entries); delivering from there`,
+        );
+      }
       this.watermark = offset;
       if (this.waiters.length > 0) this.wake();
       this.recent[this.recentNext] = item;
@@ -226,6 +239,16 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
         this.throttled.warn('deliver', `Delivering ${entry.e} on "${entry.c}" failed: ${(err as Error).message}`);
       }
     }
+  }
+
+  /** Whether this very entry is among the last ones delivered (its notification came late). */
+  private delivered(offset: Offset, entry: HistoryEntry): boolean {
+    const json = JSON.stringify(entry);
+    for (let i = 1; i <= this.recentCount; i++) {
+      const [known, seen] = this.recent[(this.recentNext - i + RECENT) % RECENT]!;
+      if (known === offset) return JSON.stringify(seen) === json;
+    }
+    return false;
   }
 
   private setLive(live: boolean): void {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { waitUntil } from '../../test/support/ports.js';
+import { sleep, waitUntil } from '../../test/support/ports.js';
 import { laravelMessage, useRecoveryRedis, type RecoveryNode } from '../../test/support/recovery-node.js';
 import { HISTORY_KEY, LEASE_KEY } from './recovery-log.js';
 
@@ -155,5 +155,47 @@ describe('Sequencer', () => {
     await waitUntil(() => a.delivered.length === 1 && b.delivered.length === 1, 10_000, 'one delivery on each');
     await settled(a, b);
     expect(await historyEvents()).toEqual(['fenced']);
+  });
+
+  it('takes its lease again when it expired while Redis was away, staying the sequencer throughout', async () => {
+    const a = await node({ ECHO_RELAY_RECOVERY_LEASE_MS: '300' }, true);
+    let deposed = false;
+    const watch = setInterval(() => (deposed ||= !a.sequencer.isSequencer), 5);
+    try {
+      // The failover lost the lease, or it ran out before the new master was reachable.
+      await admin.del(LEASE_KEY);
+      await waitUntil(async () => (await admin.get(LEASE_KEY)) !== null, 5000, 'the lease taken again');
+      await sleep(300);
+    } finally {
+      clearInterval(watch);
+    }
+    expect(deposed).toBe(false);
+  });
+
+  it('appends nothing twice when an append failed with its connection but took effect: it waits for its catch-up', async () => {
+    const a = await node({ ECHO_RELAY_RECOVERY_LEASE_MS: '300' }, true);
+    const append = a.log.append.bind(a.log);
+    let failed!: () => void;
+    const failure = new Promise<void>((resolve) => (failed = resolve));
+    let first = true;
+    // The first append reaches Redis, but its answer is lost with the connection (the master died
+    // after replicating it); the notification is lost too, since the feed is down.
+    a.log.append = async (...args) => {
+      await append(...args);
+      if (!first) return;
+      first = false;
+      failed();
+      throw new Error('Connection is closed.');
+    };
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    await waitUntil(() => !a.feed.subscribed, 5000, 'the notifications lost');
+    a.sequencer.submit([laravelMessage('orders', 'first')]);
+    await failure;
+    a.sequencer.submit([laravelMessage('orders', 'second')]);
+
+    await waitUntil(() => a.delivered.length >= 2, 5000, 'both broadcasts');
+    await settled(a);
+    expect(await historyEvents()).toEqual(['first', 'second']);
+    expect(a.events()).toEqual(['first', 'second']);
   });
 });

@@ -11,6 +11,7 @@ import { LaravelRedisServer } from '../internals/laravel-redis.server.js';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { ThrottledLog } from '../logging/throttled-log.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { QUIET_OUTAGE_MS } from '../redis/redis-client.js';
 import { pendingEntry, RecoveryLog, type PendingEntry } from './recovery-log.js';
 import { RecoveryConfig } from './recovery.config.js';
 
@@ -47,7 +48,9 @@ const EARLY_TTL_MS = 1_000;
  * within two lease periods (its subscription missed it) is appended by the node holding it.
  *
  * The append script refuses a token that does not hold the lease, so a deposed sequencer whose
- * appends arrive late cannot order anything twice.
+ * appends arrive late cannot order anything twice. The sequencer appends only while its own
+ * notifications arrive: an append that failed with the connection (a failover) may have been
+ * appended all the same, and the feed's catch-up after it came back shows which.
  */
 @Injectable()
 export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -68,6 +71,14 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   private feedLive = false;
   private ticking = false;
   private lastTakeOver = 0;
+  /** Since when lease checks (`lease`) or appends (`append`) fail: Redis away or failing over. */
+  private readonly failing = new Map<string, number>();
+  /**
+   * When Redis last came back for this node (its notifications resumed, or a lease check that
+   * failed or waited for a failover answered): no sequencer could append before, so neither a
+   * rescue nor a lost lease is judged from earlier.
+   */
+  private resumedAt = 0;
 
   constructor(
     private readonly recovery: RecoveryLog,
@@ -166,6 +177,8 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   /** `RecoveryFeed` tells whether notifications reach this node. */
   setFeedLive(live: boolean): void {
     this.feedLive = live;
+    if (live) this.resumedAt = Date.now();
+    if (live && this.leader) void this.flush();
   }
 
   /** The sequencer gave its lease up: try to take over now rather than at the next tick. */
@@ -197,21 +210,25 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   private async checkLease(): Promise<void> {
+    const started = Date.now();
     try {
       if (this.leader && !this.canSequence) {
         await this.flush();
         this.demote("this node's subscription to Laravel's broadcasts is down");
         await this.recovery.releaseLease(this.token);
       } else if (this.leader) {
-        if (!(await this.recovery.renewLease(this.token))) this.demote('the lease was lost');
+        // Expired while Redis failed over (nobody could take it meanwhile): taken again at once.
+        if (!(await this.recovery.renewLease(this.token)) && !(await this.recovery.acquireLease(this.token)))
+          this.demote('the lease was lost');
       } else if (this.canSequence && (await this.recovery.acquireLease(this.token))) {
         this.leader = true;
         this.metrics.sequencer.set(1);
         const waiting = this.live().length;
         this.log.log(`This node orders Laravel's broadcasts now${waiting ? `; appending ${waiting} held` : ''}`);
       }
+      if (this.failing.delete('lease') || Date.now() - started > this.config.leaseMs / 3) this.resumedAt = Date.now();
     } catch (err) {
-      this.throttled.warn('lease', `Sequencer lease check failed: ${(err as Error).message}`);
+      this.failed('lease', `Sequencer lease check failed: ${(err as Error).message}`);
     }
     this.expireEarly();
     if (this.leader) await this.flush();
@@ -223,7 +240,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     if (this.appending) return;
     this.appending = true;
     try {
-      while (this.leader) {
+      while (this.leader && this.feedLive) {
         const batch = this.live().filter((h) => !h.appended);
         if (batch.length === 0) break;
         for (const h of batch) h.appended = true;
@@ -232,11 +249,12 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
             batch.map((h) => h.entry),
             this.token,
           );
+          this.failing.delete('append');
         } catch (err) {
           for (const h of batch) h.appended = false;
           if ((err as Error).message.startsWith('NOTSEQUENCER')) this.demote('another node holds the lease');
           else
-            this.throttled.warn(
+            this.failed(
               'append',
               `Appending ${batch.length} broadcast(s) failed, will retry: ${(err as Error).message}`,
             );
@@ -250,11 +268,13 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
 
   /**
    * As a follower: entries held for two lease periods although a sequencer is alive were missed by
-   * it (its subscription was down); they are appended unfenced by this node.
+   * it (its subscription was down); they are appended unfenced by this node. Counted from when
+   * Redis came back for this node too: while it was away (a failover), nobody could append.
    */
   private async rescue(): Promise<void> {
     if (this.appending || !this.feedLive) return;
     const before = Date.now() - 2 * this.config.leaseMs;
+    if (this.resumedAt >= before) return;
     const stale = this.live().filter((h) => !h.appended && h.since < before);
     if (stale.length === 0) return;
     this.appending = true;
@@ -276,13 +296,24 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     }
   }
 
+  /** A failure of Redis: at debug while it is shorter than a failover, then a throttled warning. */
+  private failed(key: string, message: string): void {
+    const now = Date.now();
+    const since = this.failing.get(key) ?? now;
+    this.failing.set(key, since);
+    if (now - since < QUIET_OUTAGE_MS) this.log.debug(message);
+    else this.throttled.warn(key, message);
+  }
+
   private demote(why: string): void {
     if (!this.leader) return;
     this.leader = false;
     this.metrics.sequencer.set(0);
     // What was handed to our appends may not have been appended: hold it as unappended again.
     for (const h of this.live()) h.appended = false;
-    this.log.warn(`No longer the sequencer: ${why}`);
+    // Right after Redis came back, the lease may have run out meanwhile and gone to another node.
+    if (Date.now() - this.resumedAt < QUIET_OUTAGE_MS) this.log.log(`No longer the sequencer: ${why}`);
+    else this.log.warn(`No longer the sequencer: ${why}`);
   }
 
   /** Held entries still waiting, in arrival order. */

@@ -31,7 +31,28 @@ function redisOptions(config: RedisConfig, role = 'subscriber'): RedisOptions {
   return { ...base, ...(config.options as RedisOptions) };
 }
 
-/** Opens a client for the configured topology; `extra` (e.g. lazyConnect, retryStrategy) applies to every node. */
+/** Pause before a Cluster command is retried after its node went away or the Cluster was down. */
+const CLUSTER_RETRY_MS = 250;
+/** How long a Cluster command waits for a failover to end. */
+const CLUSTER_FAILOVER_WAIT_MS = 20_000;
+
+/**
+ * Opens a client for the configured topology; `extra` (e.g. lazyConnect, retryStrategy) applies to every node.
+ *
+ * A command issued while Redis fails over must wait for the promoted replica, not fail at once:
+ * - Sentinel: commands wait in ioredis's offline queue while it reconnects, each attempt asking a
+ *   sentinel for the master (the caller's `retryStrategy` paces them, `maxRetriesPerRequest` says
+ *   how many a command waits). No `failoverDetector`: the sentinels themselves kill the clients
+ *   of every instance they reconfigure, and the detector would hold sentinel connections per client.
+ * - Cluster: a command whose node is gone is retried every `retryDelayOnFailover` (refreshing the
+ *   slots), one refused during the failover (`CLUSTERDOWN`) every `retryDelayOnClusterDown`, each
+ *   retry and each MOVED redirection counting against `maxRedirections`. ioredis's defaults (16,
+ *   100 ms) give up after about 1.6 s, before any failover ends ("Too many Cluster redirections").
+ *   While a master is down, a retry goes to the dead node and back to a replica that redirects it
+ *   there again: two redirections per 250 ms, so 160 cover about 20 s, a failover with Redis's
+ *   default `cluster-node-timeout` (15 s) and its election. A Cluster that is really gone still
+ *   fails commands then; readiness does not wait for them (it follows the subscriptions).
+ */
 export function createRedisClient(config: RedisConfig, role: string, extra: RedisOptions = {}): RedisClient {
   const options = { ...redisOptions(config, role), ...extra };
   if (config.clusterNodes.length === 0) return new Redis(options);
@@ -40,6 +61,9 @@ export function createRedisClient(config: RedisConfig, role: string, extra: Redi
     redisOptions: perNode,
     lazyConnect,
     clusterRetryStrategy: retryStrategy ? (times: number) => retryStrategy(times) ?? null : undefined,
+    retryDelayOnFailover: CLUSTER_RETRY_MS,
+    retryDelayOnClusterDown: CLUSTER_RETRY_MS,
+    maxRedirections: Math.ceil((2 * CLUSTER_FAILOVER_WAIT_MS) / CLUSTER_RETRY_MS),
   };
   return new Cluster(config.clusterNodes.map(hostPort), clusterOptions);
 }

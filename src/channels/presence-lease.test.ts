@@ -1,0 +1,149 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { Redis } from 'ioredis';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Server, Socket } from 'socket.io';
+import { waitUntil } from '../../test/support/ports.js';
+import { startRedis, type TestRedis } from '../../test/support/redis-server.js';
+import { ConfigModule } from '../config/config.module.js';
+import { loadConfig } from '../config/load-config.js';
+import { SocketServer } from '../gateway/socket-server.js';
+import type { PresenceMember } from './presence-directory.js';
+import { PresenceLease } from './presence-lease.js';
+import { PresenceService } from './presence.service.js';
+import { PRESENCE_NAMESPACE, RedisPresenceStore } from './redis-presence.store.js';
+
+/** A socket that records what `to(room).emit` sends to the room (presence:joining). */
+class FakeSocket {
+  readonly toRoom: unknown[][] = [];
+
+  constructor(readonly id: string) {}
+
+  to(room: string): { emit: (...args: unknown[]) => boolean } {
+    return { emit: (...args) => this.toRoom.push([room, ...args]) > 0 };
+  }
+
+  get asSocket(): Socket {
+    return this as unknown as Socket;
+  }
+}
+
+/** One node's presence with its lease running, announcing into `said`, its sockets those given. */
+interface Node {
+  store: RedisPresenceStore;
+  presence: PresenceService;
+  module: TestingModule;
+}
+
+const user = (id: number): PresenceMember => ({ user_id: id, user_info: { name: `user ${id}` } });
+/** presence.leaseMs of these specs: renewed and swept every 250 ms, a lease valid 750 ms. */
+const LEASE_MS = 1000;
+
+describe('PresenceLease across a Redis failover', () => {
+  let redis: TestRedis;
+  let admin: Redis;
+  const cwd = mkdtempSync(join(tmpdir(), 'echo-relay-lease-'));
+  const nodes: Node[] = [];
+  let said: unknown[][];
+
+  async function node(sockets: FakeSocket[], lease = true): Promise<Node> {
+    const env = { REDIS_URL: redis.url, ECHO_RELAY_PRESENCE_LEASE_MS: String(LEASE_MS) };
+    const module = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot(loadConfig({ env, cwd }).config)],
+      providers: [RedisPresenceStore, PresenceService, SocketServer, ...(lease ? [PresenceLease] : [])],
+    }).compile();
+    const server = {
+      sockets: { sockets: new Map(sockets.map((s) => [s.id, s.asSocket])) },
+      to: (room: string) => ({ emit: (...args: unknown[]) => said.push([room, ...args]) > 0 }),
+    };
+    module.get(SocketServer).attach(server as unknown as Server);
+    await module.init();
+    const created = { module, store: module.get(RedisPresenceStore), presence: module.get(PresenceService) };
+    nodes.push(created);
+    return created;
+  }
+
+  beforeAll(async () => {
+    Logger.overrideLogger(false);
+    redis = await startRedis();
+    admin = new Redis(redis.url);
+  });
+
+  beforeEach(async () => {
+    said = [];
+    await admin.flushall();
+  });
+
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((created) => created.module.close()));
+  });
+
+  afterAll(async () => {
+    admin?.disconnect();
+    await redis?.close();
+  });
+
+  it("writes this node's entries again once its connection comes back, silently: the promoted replica may lack them", async () => {
+    const socket = new FakeSocket('s1');
+    const { presence, store } = await node([socket]);
+    await presence.add(socket.asSocket, 'presence-x', user(1));
+    expect(socket.toRoom).toHaveLength(1);
+
+    // What a failover looks like from here: the connection drops, and the new master lacks the
+    // last writes (the lease, renewed long before, it has).
+    for (const suffix of ['sockets', 'counts', 'users'])
+      await admin.del(`${PRESENCE_NAMESPACE}ch:presence-x:${suffix}`);
+    await admin.del(`${PRESENCE_NAMESPACE}node:${store.nodeId}`);
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+
+    await waitUntil(async () => (await store.members('presence-x')).length === 1, 5000, 'the member written again');
+    expect(await store.members('presence-x')).toEqual([user(1)]);
+    expect(await admin.smembers(`${PRESENCE_NAMESPACE}node:${store.nodeId}`)).toHaveLength(1);
+    // Nobody was told anything: nobody saw the member go.
+    expect(socket.toRoom).toHaveLength(1);
+    expect(said).toEqual([]);
+  });
+
+  it('after renewing late (Redis was out of reach for everyone) judges the other leases only a lease later', async () => {
+    // A node that died just before Redis stalled: its lease runs out during the stall.
+    const dead = await node([], false);
+    await dead.presence.add(new FakeSocket('d1').asSocket, 'presence-x', user(2));
+    const socket = new FakeSocket('s1');
+    const live = await node([socket]);
+    await live.presence.add(socket.asSocket, 'presence-x', user(1));
+    await dead.store.renewLease();
+
+    // Right after one of the live node's sweeps, every command of every client waits 1 s: a
+    // failover, from the clients' side. The next renewal is answered late.
+    const calls: { call: string; at: number }[] = [];
+    let stall = true;
+    const renew = live.store.renewLease.bind(live.store);
+    const purge = live.store.purgeExpired.bind(live.store);
+    live.store.renewLease = async () => {
+      const state = await renew();
+      if (!stall) calls.push({ call: 'renew', at: Date.now() });
+      return state;
+    };
+    live.store.purgeExpired = async (maxCalls?: number) => {
+      const departures = await purge(maxCalls);
+      if (!stall) calls.push({ call: `purge ${departures.length}`, at: Date.now() });
+      if (stall) {
+        stall = false;
+        await admin.client('PAUSE', '1000', 'ALL');
+      }
+      return departures;
+    };
+
+    await waitUntil(() => said.length > 0, 5000, "the dead node's departure");
+    // A live node whose renewal came a moment after this one's would have been purged at once.
+    const purges = calls.filter(({ call }) => call.startsWith('purge'));
+    expect(calls[0].call).toBe('renew');
+    expect(purges[0].call).toBe('purge 1');
+    expect(purges[0].at - calls[0].at).toBeGreaterThanOrEqual(LEASE_MS);
+    expect(said).toEqual([['presence-x', 'presence:leaving', 'presence-x', user(2)]]);
+    expect(await live.store.members('presence-x')).toEqual([user(1)]);
+  });
+});
