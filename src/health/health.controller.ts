@@ -5,6 +5,7 @@ import { BroadcastConfig } from '../broadcast/broadcast.config.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
 import { RecoveryConfig } from '../recovery/recovery.config.js';
 import { RecoveryFeed } from '../recovery/recovery-feed.js';
+import { Sequencer } from '../recovery/sequencer.js';
 
 /** Probes for load balancers and orchestrators; never behind a key. */
 @Controller()
@@ -17,6 +18,7 @@ export class HealthController {
     private readonly broadcast: BroadcastConfig,
     private readonly recovery: RecoveryConfig,
     private readonly feed: RecoveryFeed,
+    private readonly sequencer: Sequencer,
   ) {}
 
   /** The old server's root answer, kept for monitors that poll it. */
@@ -34,8 +36,9 @@ export class HealthController {
   }
 
   /**
-   * Readiness: 200 only while the Redis subscription is live (with recovery on, the history's
-   * notifications too: broadcasts are delivered from them) and the node is not shutting down.
+   * Readiness: 200 only while a Redis subscription is live (with recovery on, the history's
+   * notifications too, and the history takes appends: broadcasts are delivered from it) and the node
+   * is not shutting down.
    */
   @Get('ready')
   @HealthCheck()
@@ -53,7 +56,14 @@ export class HealthController {
       () => {
         const session = this.indicators.check('recovery');
         if (!this.recovery.enabled) return session.up({ message: 'recovery disabled by config' });
-        return this.feed.subscribed ? session.up() : session.down({ message: 'not receiving the history' });
+        if (!this.feed.subscribed) return session.down({ message: 'not receiving the history' });
+        // A sequencer that died is replaced within a lease and what it missed is rescued after two:
+        // a broadcast waiting longer means the history cannot be written (e.g. its Cluster slot is down).
+        const waiting = this.sequencer.oldestWaitingMs();
+        if (waiting > 2 * this.recovery.leaseMs + 1000) {
+          return session.down({ message: `broadcasts waiting ${waiting} ms for the history` });
+        }
+        return session.up();
       },
     ]);
   }

@@ -316,6 +316,17 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     else this.log.warn(`No longer the sequencer: ${why}`);
   }
 
+  /**
+   * How long the oldest broadcast this node received has waited to come back from the history
+   * (0 when none waits). Past two lease periods even a rescue has failed: the history cannot be
+   * written, and nothing this node receives is delivered.
+   */
+  oldestWaitingMs(now = Date.now()): number {
+    this.compact();
+    const oldest = this.held[this.head];
+    return oldest === undefined ? 0 : now - oldest.since;
+  }
+
   /** Held entries still waiting, in arrival order. */
   private live(): Held[] {
     this.compact();

@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { PresenceDirectory } from '../../src/channels/presence-directory.js';
+import { LaravelRedisServer } from '../../src/internals/laravel-redis.server.js';
+import { HISTORY_KEY } from '../../src/recovery/recovery-log.js';
 import { connected, rawSocket, type ClientVersion, type TestEcho } from '../support/echo-client.js';
 import { call, cannotStart, type RedisKind, type RedisSetup } from '../support/redis-topologies.js';
 import {
@@ -153,6 +155,44 @@ for (const failover of FAILOVERS) {
     await fx.relay.waitForSubscribers('after', 1);
     await fx.publishTo(`redis://${back}`).broadcast(['after'], EVENT, { seq: 1 });
     await waitUntil(() => allReceived(client, ['after'], 1), 5000, 'the broadcast after the move');
+  });
+});
+
+(cannotStart('cluster') ? describe.skip : describe)('readiness on a Cluster without replicas, recovery on', () => {
+  // A 1 s lease: a broadcast waiting more than two leases plus a second for the history fails readiness.
+  const fx = useFixture({
+    redis: 'cluster',
+    nodes: 1,
+    prefix: PREFIX,
+    env: { ECHO_RELAY_RECOVERY_LEASE_MS: '1000' },
+  });
+
+  it('/ready fails while broadcasts wait for a history the Cluster cannot write, and none is lost', async () => {
+    const client = await listener(fx, fx.relay, ['orders'], 4);
+    await fx.relay.waitForSubscribers('orders', 1);
+    // The master serving the history's slot: with it gone, appends fail at once.
+    const slot = Number(await call(fx.redis.live()[0], 'CLUSTER', 'KEYSLOT', HISTORY_KEY));
+    const victim = await masterOfSlot(fx.redis, slot);
+    const live = (await clusterNodes(fx.redis)).find((n) => n.master && n.address !== victim)!.address;
+    // PUBLISH names no key: a master of a Cluster that lost another still takes it.
+    const laravel = fx.publishTo(`redis://${live}`);
+    await laravel.broadcast(['orders'], EVENT, { seq: 1 });
+    await waitUntil(() => allReceived(client, ['orders'], 1), 5000, 'the first broadcast');
+
+    await fx.redis.kill(victim);
+    // The subscriptions on the other masters still receive, but nothing can be delivered.
+    for (let seq = 2; seq <= 6; seq++) {
+      await laravel.broadcast(['orders'], EVENT, { seq });
+      await sleep(300);
+    }
+    await waitUntil(async () => (await fx.relay.ready()) === 503, 10_000, '/ready to fail');
+    expect(fx.relay.app.get(LaravelRedisServer).subscribed).toBe(true);
+    expect(client.seqs.get('orders')).toEqual([1]);
+
+    await fx.redis.restart(victim);
+    await waitUntil(async () => (await fx.relay.ready()) === 200, 30_000, '/ready to pass again');
+    await waitUntil(() => allReceived(client, ['orders'], 6), 10_000, 'the broadcasts held meanwhile');
+    expect(client.seqs.get('orders')).toEqual([1, 2, 3, 4, 5, 6]);
   });
 });
 
