@@ -1,6 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { RedisOptions } from 'ioredis';
 import { ThrottledLog } from '../logging/throttled-log.js';
+import { closeRedisClient, dropRedisClient } from '../redis/redis-client.js';
 import { reconnectDelay, type RedisClient } from '../redis/redis-options.js';
 import { MessageMerger } from './message-merger.js';
 import type { SubscriptionPlan, SubscriptionTarget } from './subscription-plan.js';
@@ -90,7 +91,7 @@ export class LaravelSubscriptions {
     const held = [...this.held.values()];
     this.held.clear();
     if (held.some((h) => h.live)) this.options.onChange();
-    await Promise.all(held.map((h) => h.client.quit().catch(() => h.client.disconnect())));
+    await Promise.all(held.map((h) => closeRedisClient(h.client)));
     await this.options.plan.close();
   }
 
@@ -236,7 +237,7 @@ export class LaravelSubscriptions {
       this.options.log.log(`Leaving the Redis subscription on ${held.target.address}: ${why}`);
       this.options.onChange();
     }
-    held.client.disconnect();
+    dropRedisClient(held.client);
   }
 
   private remember(address: string): void {

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisConfig } from '../redis/redis.config.js';
+import { dropRedisClient } from '../redis/redis-client.js';
 import { createRedisClient, hostPort, nodeOptions, type RedisClient } from '../redis/redis-options.js';
 
 /** A Redis data node to hold a Laravel subscription on. */
@@ -89,7 +90,7 @@ abstract class DiscoveredPlan implements SubscriptionPlan {
   }
 
   close(): Promise<void> {
-    this.asking?.client.disconnect();
+    if (this.asking) dropRedisClient(this.asking.client);
     this.asking = undefined;
     return Promise.resolve();
   }
@@ -108,7 +109,7 @@ abstract class DiscoveredPlan implements SubscriptionPlan {
         return result;
       } catch (err) {
         last = err;
-        if (this.asking?.address === address) this.asking.client.disconnect();
+        if (this.asking?.address === address) dropRedisClient(this.asking.client);
         this.asking = undefined;
       }
     }
@@ -117,7 +118,7 @@ abstract class DiscoveredPlan implements SubscriptionPlan {
 
   private async client(address: string): Promise<Redis> {
     if (this.asking?.address === address && this.asking.client.status === 'ready') return this.asking.client;
-    this.asking?.client.disconnect();
+    if (this.asking) dropRedisClient(this.asking.client);
     const client = new Redis({
       ...this.askOptions(),
       ...hostPort(address),

@@ -91,6 +91,14 @@ function isUnreachable(err: Error): boolean {
 /** QUIT, or drop the connection when Redis is not there to answer. */
 export async function closeRedisClient(client: RedisClient): Promise<void> {
   if (client.status === 'end') return;
-  if (client.status !== 'ready') return client.disconnect();
-  await client.quit().catch(() => client.disconnect());
+  if (client.status !== 'ready') return dropRedisClient(client);
+  await client.quit().catch(() => dropRedisClient(client));
+}
+
+/**
+ * Drops the connection at once. One that has ended already is left alone: disconnecting it again
+ * arms ioredis's 2 s stream-close timer, which keeps the process alive after everything closed.
+ */
+export function dropRedisClient(client: RedisClient): void {
+  if (client.status !== 'end') client.disconnect();
 }
