@@ -211,10 +211,15 @@ function nodeFigures(node, publishes, killAt) {
   const bySeq = new Map();
   let maxSeq = -Infinity;
   let outOfOrder = 0;
+  /** @type {string[]} first inversions, `<seq> after <max seq so far>` */
+  const outOfOrderSample = [];
   for (const d of node.deliveries) {
     if (d.seq < 0) continue; // warm-up probes
     bySeq.set(d.seq, (bySeq.get(d.seq) ?? 0) + 1);
-    if (d.seq < maxSeq) outOfOrder++;
+    if (d.seq < maxSeq) {
+      outOfOrder++;
+      if (outOfOrderSample.length < 20) outOfOrderSample.push(`${d.seq} after ${maxSeq}`);
+    }
     maxSeq = Math.max(maxSeq, d.seq);
   }
   const accepted = publishes.filter((p) => p.ok);
@@ -222,6 +227,7 @@ function nodeFigures(node, publishes, killAt) {
   const failedButDelivered = publishes.filter((p) => !p.ok && bySeq.has(p.seq)).length;
   let duplicates = 0;
   for (const n of bySeq.values()) duplicates += n - 1;
+  const duplicateSeqs = [...bySeq].filter(([, n]) => n > 1).map(([seq]) => seq);
   const phaseOf = new Map(publishes.map((p) => [p.seq, p.phase]));
   const steady = createHistogram();
   const around = createHistogram();
@@ -251,7 +257,9 @@ function nodeFigures(node, publishes, killAt) {
     lost: lost.length,
     lostSeqs: lost,
     duplicates,
+    duplicateSeqs,
     outOfOrder,
+    outOfOrderSample,
     failedButDelivered,
     noSubscriptionMsLog: gaps.reduce((a, b) => a + b, 0),
     noSubscriptionMsPolled: badMs(probes, (p) => p.subscriptions === 0 || p.subscriptions === null),
