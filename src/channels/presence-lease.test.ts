@@ -1,12 +1,12 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
+import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Server, Socket } from 'socket.io';
 import { waitUntil } from '../../test/support/ports.js';
+import { FakeSocket, fakeServer, type PresenceNode } from '../../test/support/presence-nodes.js';
 import { startRedis, type TestRedis } from '../../test/support/redis-server.js';
 import { ConfigModule } from '../config/config.module.js';
 import { loadConfig } from '../config/load-config.js';
@@ -16,28 +16,6 @@ import { PresenceLease } from './presence-lease.js';
 import { PresenceService } from './presence.service.js';
 import { PRESENCE_NAMESPACE, RedisPresenceStore } from './redis-presence.store.js';
 
-/** A socket that records what `to(room).emit` sends to the room (presence:joining). */
-class FakeSocket {
-  readonly toRoom: unknown[][] = [];
-
-  constructor(readonly id: string) {}
-
-  to(room: string): { emit: (...args: unknown[]) => boolean } {
-    return { emit: (...args) => this.toRoom.push([room, ...args]) > 0 };
-  }
-
-  get asSocket(): Socket {
-    return this as unknown as Socket;
-  }
-}
-
-/** One node's presence with its lease running, announcing into `said`, its sockets those given. */
-interface Node {
-  store: RedisPresenceStore;
-  presence: PresenceService;
-  module: TestingModule;
-}
-
 const user = (id: number): PresenceMember => ({ user_id: id, user_info: { name: `user ${id}` } });
 /** presence.leaseMs of these specs: renewed and swept every 250 ms, a lease valid 750 ms. */
 const LEASE_MS = 1000;
@@ -46,20 +24,16 @@ describe('PresenceLease across a Redis failover', () => {
   let redis: TestRedis;
   let admin: Redis;
   const cwd = mkdtempSync(join(tmpdir(), 'echo-relay-lease-'));
-  const nodes: Node[] = [];
+  const nodes: PresenceNode[] = [];
   let said: unknown[][];
 
-  async function node(sockets: FakeSocket[], lease = true): Promise<Node> {
+  async function node(sockets: FakeSocket[], lease = true): Promise<PresenceNode> {
     const env = { REDIS_URL: redis.url, ECHO_RELAY_PRESENCE_LEASE_MS: String(LEASE_MS) };
     const module = await Test.createTestingModule({
       imports: [ConfigModule.forRoot(loadConfig({ env, cwd }).config)],
       providers: [RedisPresenceStore, PresenceService, SocketServer, ...(lease ? [PresenceLease] : [])],
     }).compile();
-    const server = {
-      sockets: { sockets: new Map(sockets.map((s) => [s.id, s.asSocket])) },
-      to: (room: string) => ({ emit: (...args: unknown[]) => said.push([room, ...args]) > 0 }),
-    };
-    module.get(SocketServer).attach(server as unknown as Server);
+    module.get(SocketServer).attach(fakeServer(said, sockets));
     await module.init();
     const created = { module, store: module.get(RedisPresenceStore), presence: module.get(PresenceService) };
     nodes.push(created);

@@ -1,12 +1,12 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
+import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Server, Socket } from 'socket.io';
 import { waitUntil } from '../../test/support/ports.js';
+import { FakeSocket, fakeServer, type PresenceNode } from '../../test/support/presence-nodes.js';
 import { startRedis, type TestRedis } from '../../test/support/redis-server.js';
 import { ConfigModule } from '../config/config.module.js';
 import { loadConfig } from '../config/load-config.js';
@@ -15,40 +15,6 @@ import type { PresenceMember } from './presence-directory.js';
 import { SocketServer } from '../gateway/socket-server.js';
 import { PresenceService } from './presence.service.js';
 import { RedisPresenceStore, type Departure } from './redis-presence.store.js';
-
-/** One echo-relay node's presence: the real service and store, on the spec's own Redis. */
-interface Node {
-  store: RedisPresenceStore;
-  presence: PresenceService;
-  module: TestingModule;
-}
-
-/** A socket that records what `to(room).emit` sends to the room (presence:joining). */
-class FakeSocket {
-  readonly toRoom: unknown[][] = [];
-
-  constructor(readonly id: string) {}
-
-  to(room: string): { emit: (...args: unknown[]) => boolean } {
-    return { emit: (...args) => this.toRoom.push([room, ...args]) > 0 };
-  }
-
-  get asSocket(): Socket {
-    return this as unknown as Socket;
-  }
-}
-
-/**
- * Stands in for the socket.io server of one node: what `emitToRoom` sends (presence:leaving) is
- * recorded in a log shared by every node, as the Redis adapter would deliver it to all of them.
- */
-function fakeServer(log: unknown[][]): Server {
-  const server = {
-    sockets: { sockets: new Map<string, Socket>() },
-    to: (room: string) => ({ emit: (...args: unknown[]) => log.push([room, ...args]) > 0 }),
-  };
-  return server as unknown as Server;
-}
 
 const user = (id: number, name = `user ${id}`): PresenceMember => ({ user_id: id, user_info: { name } });
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -59,9 +25,9 @@ describe('PresenceService and RedisPresenceStore against a real Redis', () => {
   let config: RelayConfig;
   let baseEnv: Record<string, string>;
   const cwd = mkdtempSync(join(tmpdir(), 'echo-relay-presence-'));
-  const nodes: Node[] = [];
+  const nodes: PresenceNode[] = [];
 
-  async function node(env: Record<string, string> = {}): Promise<Node> {
+  async function node(env: Record<string, string> = {}): Promise<PresenceNode> {
     const nodeConfig = Object.keys(env).length === 0 ? config : loadConfig({ env: { ...baseEnv, ...env }, cwd }).config;
     const module = await Test.createTestingModule({
       imports: [ConfigModule.forRoot(nodeConfig)],
@@ -227,7 +193,7 @@ describe('PresenceService and RedisPresenceStore against a real Redis', () => {
     let said: unknown[][];
 
     /** A node whose announcements land in `said`. */
-    async function announcingNode(graceMs: number): Promise<Node> {
+    async function announcingNode(graceMs: number): Promise<PresenceNode> {
       const created = await node({ ECHO_RELAY_PRESENCE_LEAVE_GRACE_MS: String(graceMs) });
       created.module.get(SocketServer).attach(fakeServer(said));
       return created;
