@@ -10,7 +10,10 @@ const benchDir = fileURLToPath(new URL('.', import.meta.url));
 const needed = ['socket.io', 'socket.io-client', 'ioredis', 'laravel-echo-server', 'ws'];
 const pinned = JSON.parse(readFileSync(new URL('package.json', import.meta.url), 'utf8')).dependencies;
 
-/** Installed at the pinned version: an older install may hold laravel-echo-server's socket.io-client 2 there. */
+/**
+ * Installed at the pinned version: an older install may hold laravel-echo-server's socket.io-client 2 there.
+ * @param {string} name
+ */
 function installed(name) {
   const manifest = new URL(`node_modules/${name}/package.json`, import.meta.url);
   return existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).version === pinned[name];

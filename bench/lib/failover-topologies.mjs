@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis, Cluster } from 'ioredis';
 import { spawnChild, stopChild, freePort, waitFor, sleep } from './proc.mjs';
-import { REDIS_SERVER } from './redis.mjs';
+import { REDIS_SERVER, redisServerArgs } from './redis.mjs';
 
 /** redis-cli next to redis-server (used for `--cluster create`). */
 const REDIS_CLI = REDIS_SERVER.replace(/redis-server$/, 'redis-cli');
@@ -74,26 +74,7 @@ export async function ask(port, cmd, ...args) {
  */
 export async function startRedisProc({ dir, name, args = [], port, conf }) {
   const p = port ?? (await freePort());
-  const argv = [
-    ...(conf ? [conf] : []),
-    '--port',
-    String(p),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    dir,
-    '--loglevel',
-    'warning',
-    '--daemonize',
-    'no',
-    '--repl-diskless-sync-delay',
-    '0',
-    ...args,
-  ];
+  const argv = [...(conf ? [conf] : []), ...redisServerArgs(p, dir), '--repl-diskless-sync-delay', '0', ...args];
   /** @type {import('./proc.mjs').BenchChild} */
   let child;
   const spawnIt = async () => {

@@ -9,34 +9,41 @@ import { spawnChild, stopChild, freePort, waitFor, sleep } from './proc.mjs';
 export const REDIS_SERVER = process.env.BENCH_REDIS_SERVER || '/usr/bin/redis-server';
 
 /**
+ * The arguments every benchmark redis-server runs with: loopback only, nothing on disk but in
+ * `dir`, quiet, in the foreground.
+ * @param {number} port
+ * @param {string} dir
+ * @returns {string[]}
+ */
+export function redisServerArgs(port, dir) {
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--loglevel',
+    'warning',
+    '--daemonize',
+    'no',
+  ];
+}
+
+/**
  * Start a throw-away redis-server on a free loopback port.
  * @param {{dir: string}} opts working directory (no files are written: persistence is off)
  * @returns {Promise<{port: number, pid: number, stop: () => Promise<void>}>}
  */
 export async function startRedis({ dir }) {
   const port = await freePort();
-  const child = spawnChild(
-    REDIS_SERVER,
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-      '--loglevel',
-      'warning',
-      '--daemonize',
-      'no',
-      '--maxclients',
-      '1000',
-    ],
-    { name: 'redis-server' },
-  );
+  const child = spawnChild(REDIS_SERVER, [...redisServerArgs(port, dir), '--maxclients', '1000'], {
+    name: 'redis-server',
+  });
   const probe = new Redis({
     host: '127.0.0.1',
     port,
