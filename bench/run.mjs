@@ -19,6 +19,7 @@ import { renderMarkdown } from './lib/report.mjs';
 import { killAllChildrenSync, stopAllChildren } from './lib/proc.mjs';
 import { pickTargets } from './targets/index.mjs';
 import { s1Idle, s1Max, s2FanOut, s3ManyChannels, s4PresenceChurn } from './lib/scenarios.mjs';
+import { s5ReconnectStorm } from './lib/storm.mjs';
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 const REPO_ROOT = resolve(BENCH_DIR, '..');
@@ -45,6 +46,7 @@ const SCENARIOS = {
   s2small: (s, c, eio) => s2FanOut(s, c.s2small, eio),
   s3: (s, c, eio) => s3ManyChannels(s, c.s3, eio),
   s4: (s, c, eio) => s4PresenceChurn(s, c.s4, eio),
+  s5: (s, c, eio) => s5ReconnectStorm(s, c.s5, eio),
 };
 /** @type {Record<string, string>} */
 const TITLES = {
@@ -54,6 +56,7 @@ const TITLES = {
   s2small: 'S2 fan-out, small room',
   s3: 'S3 many channels',
   s4: 'S4 presence churn',
+  s5: 'S5 reconnect storm',
 };
 
 /**

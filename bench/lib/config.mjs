@@ -8,7 +8,7 @@ import { nofileLimit } from './proc.mjs';
 export const FULL = {
   mode: 'full',
   targets: ['bare', 'laravel-echo-server', 'echo-relay'],
-  scenarios: ['s1', 's1max', 's2', 's2small', 's3', 's4'],
+  scenarios: ['s1', 's1max', 's2', 's2small', 's3', 's4', 's5'],
   workers: 2, // load-generator worker threads
   dataBytes: 256, // size of the `data` object in each broadcast
   connectConcurrency: 200, // in-flight handshakes per worker
@@ -45,12 +45,29 @@ export const FULL = {
     joinConcurrency: 50,
     joinTimeoutMs: 30_000,
   },
+  // clients: 0 = as many as the descriptor limit allows (see loadConfig). Each client is on one of
+  // publicChannels public channels, its own private channel and a presence room of roomSize users.
+  // Auth answers wait authDelayMinMs..authDelayMaxMs; reconnects follow socket.io-client's backoff
+  // (reconnectionDelay / reconnectionDelayMax). probeMs: how often pending subscribes are probed.
+  s5: {
+    clients: 0,
+    publicChannels: 100,
+    roomSize: 10,
+    authDelayMinMs: 5,
+    authDelayMaxMs: 20,
+    authKeepAlive: true,
+    reconnectDelayMs: 1000,
+    reconnectDelayMaxMs: 5000,
+    probeMs: 50,
+    settleMs: 2000,
+    timeoutMs: 120_000,
+  },
 };
 
 /** --quick: the same scenarios minus the long ones, smaller and shorter (under 2 minutes for two targets). */
 export const QUICK = {
   mode: 'quick',
-  scenarios: ['s1', 's2', 's3', 's4'],
+  scenarios: ['s1', 's2', 's3', 's4', 's5'],
   drainQuietMs: 500,
   maxDrainMs: 5000,
   settleMs: 300,
@@ -73,6 +90,19 @@ export const QUICK = {
     settleMs: 2000,
     joinConcurrency: 50,
     joinTimeoutMs: 15_000,
+  },
+  s5: {
+    clients: 1000,
+    publicChannels: 100,
+    roomSize: 10,
+    authDelayMinMs: 5,
+    authDelayMaxMs: 20,
+    authKeepAlive: true,
+    reconnectDelayMs: 1000,
+    reconnectDelayMaxMs: 5000,
+    probeMs: 50,
+    settleMs: 1000,
+    timeoutMs: 60_000,
   },
 };
 
@@ -141,6 +171,16 @@ const FLAGS = {
   's4-churn-rate': [['s4', 'churnRate'], Number],
   's4-churn-ms': [['s4', 'churnMs'], Number],
   's4-settle-ms': [['s4', 'settleMs'], Number],
+  's5-clients': [['s5', 'clients'], Number],
+  's5-public-channels': [['s5', 'publicChannels'], Number],
+  's5-room-size': [['s5', 'roomSize'], Number],
+  's5-auth-delay-min-ms': [['s5', 'authDelayMinMs'], Number],
+  's5-auth-delay-max-ms': [['s5', 'authDelayMaxMs'], Number],
+  's5-auth-keep-alive': [['s5', 'authKeepAlive'], (v) => v !== 'false'],
+  's5-reconnect-delay-ms': [['s5', 'reconnectDelayMs'], Number],
+  's5-reconnect-delay-max-ms': [['s5', 'reconnectDelayMaxMs'], Number],
+  's5-probe-ms': [['s5', 'probeMs'], Number],
+  's5-timeout-ms': [['s5', 'timeoutMs'], Number],
 };
 
 /**
@@ -221,5 +261,8 @@ export function loadConfig(argv, env) {
   if (cfg.s1max.levels.some((l) => l > cfg.fdCap)) levels.push(cfg.fdCap);
   cfg.s1max.requestedMax = Math.max(...cfg.s1max.levels);
   cfg.s1max.levels = [...new Set(levels)];
+  // S5: the server also holds its connections to the auth host, and the harness the stub's end of
+  // them: keep 1,000 descriptors for those.
+  if (!cfg.s5.clients) cfg.s5.clients = Math.max(1000, Math.floor((cfg.fdCap - 1000) / 1000) * 1000);
   return cfg;
 }

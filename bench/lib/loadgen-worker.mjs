@@ -8,6 +8,7 @@ import { EioConnection, readStamp, stamp, subscribeFrame } from './eio-client.mj
 import { createHistogram, bucketOf } from './histogram.mjs';
 import { SLOT } from './loadgen-slots.mjs';
 import { PresencePool, observe } from './presence-client.mjs';
+import { StormPool } from './storm-client.mjs';
 
 if (!parentPort) throw new Error('loadgen-worker.mjs only runs as a worker thread');
 const parent = parentPort;
@@ -27,6 +28,7 @@ const closeReasons = new Map();
 /** @type {NodeJS.Timeout|null} */
 let pingTimer = null;
 const presence = new PresencePool(counters, (conn) => conns.push(conn));
+const storm = new StormPool(counters, (conn) => conns.push(conn));
 
 /**
  * What a plain (non-presence) client carries as its EioConnection tag: the channels it subscribed to,
@@ -191,9 +193,25 @@ parent.on('message', async (m) => {
       parent.postMessage({ id: m.id, observed: await observe(m) });
       break;
     }
+    case 'stormSetup': {
+      const r = await storm.setup(m);
+      startPinger();
+      parent.postMessage({ id: m.id, ...r });
+      break;
+    }
+    case 'stormBegin': {
+      storm.begin();
+      parent.postMessage({ id: m.id });
+      break;
+    }
+    case 'stormCollect': {
+      parent.postMessage({ id: m.id, ...storm.collect() });
+      break;
+    }
     case 'closeAll': {
       closing = true;
       presence.reset();
+      storm.reset();
       const n = conns.length;
       for (const c of conns) c.close();
       conns = [];

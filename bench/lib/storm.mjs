@@ -1,0 +1,398 @@
+// @ts-check
+// S5 reconnect storm: what a deploy does to one node. N clients, each on a public, a private and
+// a presence channel (auth answered by the stub with Laravel's delay), are connected and
+// subscribed; then the server is stopped with SIGTERM and started again on the same port, and
+// every client reconnects with socket.io-client's backoff and subscribes again. Measured: the
+// time until every client is back on all its channels, the new server's CPU per reconnect, the
+// auth requests/s the storm drove, subscribe latency, and what failed. The cold join before
+// the restart is reported the same way.
+//
+// Public and private subscribes are never acknowledged, so this thread publishes a probe (a
+// broadcast whose seq is the channel's kind) every `probeMs` to each channel that has a client
+// waiting: a public channel as soon as one of its clients sent its subscribe, a private channel
+// once the stub has answered its auth (the server joins right after reading the answer). A
+// client's subscribe counts as done at the first probe it receives, so public and private
+// latencies are late by up to `probeMs`; presence latency is exact (`presence:subscribed`).
+
+import { sampleProcess, sleep, backgroundCpu, waitQuiet } from './proc.mjs';
+import { wsUrl } from './eio-client.mjs';
+import { startAuthStub } from './auth-stub.mjs';
+import { laravelPayload, nowMicros } from './redis.mjs';
+import { createHistogram, mergeInto, percentiles } from './histogram.mjs';
+import { KIND, KIND_NAMES, KINDS, STATE, stormChannels } from './storm-client.mjs';
+
+/**
+ * @typedef {typeof import('./config.mjs').FULL.s5} StormParams
+ * @typedef {import('./storm-client.mjs').StormStats} StormStats
+ * @typedef {{state: Uint8Array, sentAt: Float64Array, gen: Int32Array, stopping: Int32Array}} Shared
+ *   the arrays the workers write (stopping: this thread's, 1 while the old server is being stopped)
+ */
+
+const epochMs = () => performance.timeOrigin + performance.now();
+
+/**
+ * S5 on one target: start it with the auth stub, connect and subscribe every client (the cold
+ * join), restart it, and measure the storm.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {StormParams & {clients: number}} p
+ * @param {3|4} eio
+ */
+export async function s5ReconnectStorm(s, p, eio) {
+  const stub = await startAuthStub({ delayMs: [p.authDelayMinMs, p.authDelayMaxMs], keepAlive: p.authKeepAlive });
+  try {
+    const t0 = performance.now();
+    await s.startServer(eio, { authHost: stub.url, authEndpoint: stub.endpoint });
+    try {
+      return await storm(s, p, eio, stub, performance.now() - t0);
+    } finally {
+      await s.loadgen.closeAll();
+      await s.stopServer();
+    }
+  } finally {
+    await stub.close();
+  }
+}
+
+/**
+ * The measured part of S5 on a started server.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {StormParams & {clients: number}} p
+ * @param {3|4} eio
+ * @param {import('./auth-stub.mjs').AuthStub} stub
+ * @param {number} coldStartMs spawn until a published message reached a client
+ */
+async function storm(s, p, eio, stub, coldStartMs) {
+  // A target without presence channels (S4 not applicable: the bare floor) has no channel auth: public part only.
+  const kinds = s.target.notApplicable?.s4 ? [KIND.PUBLIC] : [KIND.PUBLIC, KIND.PRIVATE, KIND.PRESENCE];
+  const shared = {
+    state: new Uint8Array(new SharedArrayBuffer(p.clients * KINDS)),
+    sentAt: new Float64Array(new SharedArrayBuffer(p.clients * KINDS * 8)),
+    gen: new Int32Array(new SharedArrayBuffer(p.clients * 4)),
+    stopping: new Int32Array(new SharedArrayBuffer(4)),
+  };
+  const boot = sampleProcess(s.live().server.pid);
+  const prober = startProber(s, p, shared, kinds, stub);
+  try {
+    const out = {
+      eio,
+      params: p,
+      clients: p.clients,
+      kinds: kinds.map((k) => KIND_NAMES[k]),
+      coldStartMs,
+      bootCpuSec: boot.cpuSec,
+      bootRssMiB: boot.rssBytes / 2 ** 20,
+      join: /** @type {Awaited<ReturnType<typeof coldJoin>>|null} */ (null),
+      restart: /** @type {Awaited<ReturnType<typeof restartStorm>>|null} */ (null),
+    };
+    out.join = await coldJoin(s, p, eio, shared, kinds, stub, prober);
+    if (out.join.notBack > 0) throw new Error(`cold join: ${out.join.notBack}/${p.clients} clients never subscribed`);
+    await sleep(p.settleMs);
+    out.restart = await restartStorm(s, p, shared, kinds, stub, prober, boot.cpuSec);
+    return out;
+  } finally {
+    prober.stop();
+  }
+}
+
+/**
+ * Publishes probes to the channels that have a client waiting (see the file comment).
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {StormParams & {clients: number}} p
+ * @param {Shared} shared
+ * @param {number[]} kinds
+ * @param {import('./auth-stub.mjs').AuthStub} stub
+ * @returns {{published: () => number, stop: () => void}}
+ */
+function startProber(s, p, shared, kinds, stub) {
+  const { state, sentAt } = shared;
+  const authorisedAt = new Float64Array(p.clients);
+  stub.onAuthorised((channel, user) => {
+    if (channel.startsWith('private-') && user >= 1 && user <= p.clients) authorisedAt[user - 1] = epochMs();
+  });
+  const privateToo = kinds.includes(KIND.PRIVATE);
+  const { publisher } = s.live(); // the session's, which outlives the restart
+  let published = 0;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return; // the previous round is still being written
+    /** @type {Set<string>} */
+    const channels = new Set();
+    /** @type {string[]} */
+    const privates = [];
+    for (let i = 0; i < p.clients; i++) {
+      const b = i * KINDS;
+      if (state[b + KIND.PUBLIC] === STATE.PENDING) channels.add(stormChannels(i, p)[KIND.PUBLIC]);
+      if (privateToo && state[b + KIND.PRIVATE] === STATE.PENDING && authorisedAt[i] >= sentAt[b + KIND.PRIVATE])
+        privates.push(stormChannels(i, p)[KIND.PRIVATE]);
+    }
+    if (channels.size === 0 && privates.length === 0) return;
+    const pipe = publisher.pipeline();
+    const ts = nowMicros();
+    for (const ch of channels) pipe.publish(ch, laravelPayload(KIND.PUBLIC, 0, ts, ''));
+    for (const ch of privates) pipe.publish(ch, laravelPayload(KIND.PRIVATE, 0, ts, ''));
+    published += channels.size + privates.length;
+    busy = true;
+    pipe.exec().finally(() => {
+      busy = false;
+    });
+  }, p.probeMs);
+  return {
+    published: () => published,
+    stop: () => {
+      clearInterval(timer);
+      stub.onAuthorised(null);
+    },
+  };
+}
+
+/**
+ * Clients whose channels have all settled (subscribed or refused) on a connection made after
+ * `gen0` was taken.
+ * @param {Shared} shared
+ * @param {number[]} kinds
+ * @param {Int32Array} gen0 connections per client at the start of the phase
+ * @returns {number}
+ */
+function countBack({ state, gen }, kinds, gen0) {
+  let n = 0;
+  outer: for (let i = 0; i < gen.length; i++) {
+    if (gen[i] <= gen0[i]) continue;
+    for (const k of kinds) {
+      const st = state[i * KINDS + k];
+      if (st !== STATE.SUBSCRIBED && st !== STATE.REFUSED) continue outer;
+    }
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Wait until every client is back (or `timeoutMs` passed since `t0`).
+ * @param {StormParams & {clients: number}} p
+ * @param {Shared} shared
+ * @param {number[]} kinds
+ * @param {Int32Array} gen0
+ * @param {number} t0 performance.now() the phase started
+ * @returns {Promise<{back: number, at: number}>} at: performance.now() when the last one was seen back
+ */
+async function waitBack(p, shared, kinds, gen0, t0) {
+  for (;;) {
+    const back = countBack(shared, kinds, gen0);
+    const now = performance.now();
+    if (back >= p.clients || now - t0 > p.timeoutMs) return { back, at: now };
+    await sleep(20);
+  }
+}
+
+/**
+ * The workers' counters of the phase that is ending, merged.
+ * @param {import('./loadgen.mjs').Loadgen} lg
+ * @param {number[]} kinds
+ */
+async function collectPhase(lg, kinds) {
+  /** @type {StormStats[]} */
+  const rs = await lg.callAll({ cmd: 'stormCollect' });
+  const all = createHistogram();
+  /** @type {Record<string, {confirmed: number, p50: number|null, p99: number|null}>} */
+  const latency = {};
+  for (const k of kinds) {
+    const h = createHistogram();
+    for (const r of rs) mergeInto(h, r.hist[k]);
+    mergeInto(all, h);
+    const [p50, p99] = percentiles(h, [50, 99]);
+    latency[KIND_NAMES[k]] = { confirmed: rs.reduce((a, r) => a + r.confirmed[k], 0), p50, p99 };
+  }
+  const [p50, p99] = percentiles(all, [50, 99]);
+  /** @param {(r: StormStats) => Record<string, number>} pick */
+  const sumKeys = (pick) => {
+    /** @type {Record<string, number>} */
+    const out = {};
+    for (const r of rs) for (const [k, v] of Object.entries(pick(r))) out[k] = (out[k] ?? 0) + v;
+    return out;
+  };
+  /** @param {(r: StormStats) => number} pick */
+  const sum = (pick) => rs.reduce((a, r) => a + pick(r), 0);
+  return {
+    p50,
+    p99,
+    latency,
+    attempts: sum((r) => r.attempts),
+    connects: sum((r) => r.connects),
+    disconnects: sum((r) => r.disconnects),
+    attemptFailures: sumKeys((r) => r.attemptFailures),
+    refused: sumKeys((r) => r.refused),
+    lastBackAt: Math.max(...rs.map((r) => r.lastBackAt)),
+  };
+}
+
+/**
+ * The auth stub's figures since its last reset; the mean rate is over first to last request.
+ * @param {import('./auth-stub.mjs').AuthStub} stub
+ */
+function authFigures(stub) {
+  const st = stub.stats;
+  const sec = (st.lastAt - st.firstAt) / 1000;
+  return {
+    requests: st.requests,
+    denied: st.denied + st.bad,
+    perSecMean: sec > 0 ? st.requests / sec : null,
+    perSecPeak: stub.peakPerSec(),
+    peakInFlight: st.peakInFlight,
+    connections: st.connections,
+  };
+}
+
+/**
+ * The cold join: every client connects (bounded concurrency, as S1) and subscribes; until all are subscribed.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {StormParams & {clients: number}} p
+ * @param {3|4} eio
+ * @param {Shared} shared
+ * @param {number[]} kinds
+ * @param {import('./auth-stub.mjs').AuthStub} stub
+ * @param {{published: () => number}} prober
+ */
+async function coldJoin(s, p, eio, shared, kinds, stub, prober) {
+  const lg = s.loadgen;
+  const { server, redis } = s.live();
+  await waitQuiet([server.pid, redis.pid], s.opts.quiet);
+  stub.reset();
+  await lg.callAll({ cmd: 'stormBegin' });
+  const bg = backgroundCpu([server.pid, redis.pid]);
+  const srv0 = sampleProcess(server.pid);
+  const red0 = sampleProcess(redis.pid);
+  const probes0 = prober.published();
+  const gen0 = new Int32Array(shared.gen);
+  const t0 = performance.now();
+  /** @type {number[][]} */
+  const shares = lg.workers.map(() => []);
+  for (let i = 0; i < p.clients; i++) shares[i % shares.length].push(i);
+  const url = wsUrl(s.port, eio);
+  const plan = {
+    clients: p.clients,
+    publicChannels: p.publicChannels,
+    roomSize: p.roomSize,
+    reconnectDelayMs: p.reconnectDelayMs,
+    reconnectDelayMaxMs: p.reconnectDelayMaxMs,
+  };
+  await lg.callEach(
+    shares.map((clients) => ({
+      cmd: 'stormSetup',
+      url,
+      eio,
+      clients,
+      kinds,
+      plan,
+      state: shared.state.buffer,
+      sentAt: shared.sentAt.buffer,
+      gen: shared.gen.buffer,
+      stopping: shared.stopping.buffer,
+      concurrency: s.opts.connectConcurrency,
+      timeoutMs: s.opts.connectTimeoutMs,
+    })),
+  );
+  const { back, at } = await waitBack(p, shared, kinds, gen0, t0);
+  const sec = (at - t0) / 1000;
+  const srv1 = sampleProcess(server.pid);
+  const red1 = sampleProcess(redis.pid);
+  const ph = await collectPhase(lg, kinds);
+  const r = {
+    ...ph,
+    back,
+    notBack: p.clients - back,
+    seconds: sec,
+    serverCpuSec: srv1.cpuSec - srv0.cpuSec,
+    cpuMsPerClient: back ? ((srv1.cpuSec - srv0.cpuSec) * 1000) / back : null,
+    redisCpuSec: red1.cpuSec - red0.cpuSec,
+    rssMiB: srv1.rssBytes / 2 ** 20,
+    auth: authFigures(stub),
+    probes: prober.published() - probes0,
+    backgroundCpuPct: bg.stop(),
+  };
+  s.log(
+    `    cold join: ${back}/${p.clients} clients on ${kinds.length} channel(s) in ${Math.round(sec * 1000)} ms, ` +
+      `${fmt(r.cpuMsPerClient, 2)} server CPU ms/client, ${fmtAuth(r.auth)}, subscribe p50 ${fmt(ph.p50)} p99 ${fmt(ph.p99)} ms${fmtFailures(r)}`,
+  );
+  return r;
+}
+
+/**
+ * SIGTERM the server, start it again on the same port, and wait until every client is back.
+ * @param {import('./session.mjs').TargetSession} s
+ * @param {StormParams & {clients: number}} p
+ * @param {Shared} shared
+ * @param {number[]} kinds
+ * @param {import('./auth-stub.mjs').AuthStub} stub
+ * @param {{published: () => number}} prober
+ * @param {number} bootCpuSec CPU the cold-started server used until it was ready, without clients
+ */
+async function restartStorm(s, p, shared, kinds, stub, prober, bootCpuSec) {
+  const lg = s.loadgen;
+  const { server: old, redis } = s.live();
+  await waitQuiet([old.pid, redis.pid], s.opts.quiet);
+  stub.reset();
+  await lg.callAll({ cmd: 'stormBegin' });
+  const bg = backgroundCpu([old.pid, redis.pid]);
+  const red0 = sampleProcess(redis.pid);
+  const probes0 = prober.published();
+  const gen0 = new Int32Array(shared.gen);
+  const t0 = performance.now();
+  // The session's own stop/start would move the server to a new port; clients reconnect to the one they know.
+  s.server = null;
+  Atomics.store(shared.stopping, 0, 1);
+  await old.stop();
+  Atomics.store(shared.stopping, 0, 0);
+  const tExit = performance.now();
+  const ctx = { port: s.port, redisPort: redis.port, dir: /** @type {string} */ (s.dir) };
+  const fresh = await s.target.start({ ...ctx, authHost: stub.url, authEndpoint: stub.endpoint }, s.opts);
+  s.server = fresh;
+  const tReady = performance.now();
+  const ready = sampleProcess(fresh.pid);
+  const { back, at } = await waitBack(p, shared, kinds, gen0, t0);
+  const srv1 = sampleProcess(fresh.pid);
+  const red1 = sampleProcess(redis.pid);
+  const ph = await collectPhase(lg, kinds);
+  const sec = (at - t0) / 1000;
+  const r = {
+    ...ph,
+    back,
+    notBack: p.clients - back,
+    seconds: sec,
+    stopMs: tExit - t0,
+    startMs: tReady - tExit,
+    readyToBackMs: at - tReady,
+    serverCpuSec: srv1.cpuSec,
+    cpuAtReadySec: ready.cpuSec,
+    cpuMsPerReconnect: back ? (Math.max(0, srv1.cpuSec - bootCpuSec) * 1000) / back : null,
+    redisCpuSec: red1.cpuSec - red0.cpuSec,
+    rssMiB: srv1.rssBytes / 2 ** 20,
+    auth: authFigures(stub),
+    probes: prober.published() - probes0,
+    backgroundCpuPct: bg.stop(),
+    serverAlive: fresh.alive(),
+  };
+  s.log(
+    `    restart: SIGTERM -> exit ${Math.round(r.stopMs)} ms, start -> ready ${Math.round(r.startMs)} ms, ` +
+      `${back}/${p.clients} back ${Math.round(sec * 1000)} ms after SIGTERM (${Math.round(r.readyToBackMs)} ms after ready); ` +
+      `${fmt(r.cpuMsPerReconnect, 2)} server CPU ms/reconnect, ${fmtAuth(r.auth)}, subscribe p50 ${fmt(ph.p50)} p99 ${fmt(ph.p99)} ms${fmtFailures(r)}`,
+  );
+  return r;
+}
+
+/** @param {number|null|undefined} x @param {number} [d] decimals */
+const fmt = (x, d = 1) => (x == null ? '-' : x.toFixed(d));
+
+/** @param {ReturnType<typeof authFigures>} a */
+const fmtAuth = (a) =>
+  a.requests
+    ? `auth ${a.requests} req, peak ${a.perSecPeak}/s (mean ${Math.round(a.perSecMean ?? 0)}/s), ${a.peakInFlight} in flight, ${a.connections} TCP conns`
+    : 'no auth';
+
+/** @param {{notBack: number, refused: Record<string, number>, attemptFailures: Record<string, number>}} r */
+function fmtFailures(r) {
+  const parts = [];
+  if (r.notBack) parts.push(`${r.notBack} not back`);
+  if (Object.keys(r.refused).length) parts.push(`refused ${JSON.stringify(r.refused)}`);
+  if (Object.keys(r.attemptFailures).length) parts.push(`failed attempts ${JSON.stringify(r.attemptFailures)}`);
+  return parts.length ? `; ${parts.join(', ')}` : '';
+}
