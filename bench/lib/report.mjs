@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
  * @typedef {import('./results.js').TargetResult} TargetResult
  * @typedef {import('./results.js').Spread} Spread
  * @typedef {import('./results.js').S4Result} S4Result
+ * @typedef {import('./results.js').S5Result} S5Result
  * @typedef {import('./results.js').MemberCheck} MemberCheck
  * @typedef {(string|number)[]} Cells one table row
  */
@@ -144,6 +145,7 @@ function summary(results) {
             (t.name !== 'bare' ? ratio(s3.summary.perCpuSec.median, b3?.summary.perCpuSec.median) : '')
           : '–',
         s4Summary(s4, eio),
+        s5Summary(find(t, 's5', eio)),
       ]);
     }
   }
@@ -158,6 +160,7 @@ function summary(results) {
       'S3 p99 ms',
       'S3 deliveries per server CPU-s (× bare)',
       'S4 joins/s; ghosts / missing after churn',
+      'S5 restart: s until all back; server CPU ms per reconnect',
     ],
     rows,
   );
@@ -178,6 +181,17 @@ function s4Summary(s4, eio) {
   const joins = r.phaseA ? int(r.phaseA.joinsPerSec) : '–';
   if (r.final) return `${joins}; ${r.final.ghosts} / ${r.final.missing}`;
   return `${joins}; ${r.serverExited ? 'server exited' : 'not checked'}`;
+}
+
+/**
+ * Summary cell for S5: seconds from SIGTERM until every client was back, and the new server's CPU per reconnect.
+ * @param {S5Result|undefined} r the target's successful S5 run with these clients
+ * @returns {string}
+ */
+function s5Summary(r) {
+  const x = r?.restart;
+  if (!x) return '–';
+  return `${fix(x.seconds)}${x.notBack ? ` (${int(x.notBack)} not back)` : ''}; ${fix(x.cpuMsPerReconnect, 2)}${r.kinds.length < 3 ? ' (public only)' : ''}`;
 }
 
 /**
@@ -630,6 +644,162 @@ function s4Section(results) {
 }
 
 /**
+ * A failed connection attempt that a restart causes by design: the old server refusing while it
+ * shuts down, or nothing listening on the port yet.
+ * @param {string} reason key of S5Phase.attemptFailures
+ */
+const restartRefusal = (reason) => reason === 'ECONNREFUSED' || reason.startsWith('old server: ');
+
+/**
+ * Failures of an S5 phase, in one cell: clients not back, refused subscribes, failed connection
+ * attempts other than {@link restartRefusal}s.
+ * @param {import('./results.js').S5Phase} x
+ * @returns {string}
+ */
+function s5Failures(x) {
+  const parts = [];
+  if (x.notBack) parts.push(`${int(x.notBack)} not back (e.g. ${x.stuck.slice(0, 2).join('; ')})`);
+  for (const [k, v] of Object.entries(x.refused)) parts.push(`${k} refused × ${int(v)}`);
+  for (const [k, v] of Object.entries(x.attemptFailures))
+    if (!restartRefusal(k)) parts.push(`connect ${k} × ${int(v)}`);
+  return parts.length ? parts.join(', ') : 'none';
+}
+
+/**
+ * Subscribe latency cell: p50 / p99 over every channel, then p99 per kind.
+ * @param {import('./results.js').S5Phase} x
+ * @returns {string}
+ */
+function s5Latency(x) {
+  const kinds = Object.entries(x.latency);
+  const per = kinds.length > 1 ? ` (p99 ${kinds.map(([k, l]) => `${k} ${fix(l.p99)}`).join(', ')})` : '';
+  return `${pair(x.p50, x.p99)}${per}`;
+}
+
+/**
+ * Auth cell: peak requests/s over 1 s, the mean, and the connections the server opened.
+ * @param {import('./results.js').S5Phase} x
+ * @returns {string}
+ */
+const s5Auth = (x) =>
+  x.auth.requests
+    ? `${int(x.auth.perSecPeak)} (${int(x.auth.perSecMean)}); ${int(x.auth.requests)} req over ${int(x.auth.connections)} conns`
+    : '–';
+
+/** @param {import('./results.js').S5Phase} x */
+const s5Noise = (x) => ((x.backgroundCpuPct ?? 0) > NOISY_PCT ? ' †' : '');
+
+/**
+ * @param {Results} results
+ * @returns {string}
+ */
+function s5Section(results) {
+  /** @type {Cells[]} */
+  const storm = [];
+  /** @type {Cells[]} */
+  const join = [];
+  /** @type {S5Result|null} a successful run, for the parameters */
+  let r0 = null;
+  for (const t of liveTargets(results)) {
+    for (const r of t.scenarios.s5 ?? []) {
+      if (r.notApplicable || r.error || !r.join) {
+        const why = r.notApplicable ? `not applicable: ${r.notApplicable}` : `error: ${(r.error ?? '').split('\n')[0]}`;
+        storm.push([t.name, r.eio ? `EIO${r.eio}` : '–', why, ...Array(7).fill('')]);
+        continue;
+      }
+      r0 = r;
+      const j = r.join;
+      const x = r.restart;
+      const channels = r.kinds.join(' + ');
+      join.push([
+        t.name,
+        `EIO${r.eio}`,
+        channels,
+        `${fix(j.seconds)}${s5Noise(j)}`,
+        fix(j.cpuMsPerClient, 2),
+        s5Auth(j),
+        s5Latency(j),
+        s5Failures(j),
+      ]);
+      if (!x) continue;
+      storm.push([
+        t.name,
+        `EIO${r.eio}`,
+        channels,
+        `${int(x.stopMs)} / ${int(x.startMs)}`,
+        `${fix(x.seconds)} (${fix(x.readyToBackMs / 1000)})${s5Noise(x)}`,
+        fix(x.cpuMsPerReconnect, 2),
+        s5Auth(x),
+        s5Latency(x),
+        s5Failures(x),
+        `${int(
+          Object.entries(x.attemptFailures)
+            .filter(([k]) => restartRefusal(k))
+            .reduce((a, [, v]) => a + v, 0),
+        )} / ${int(x.attempts)}`,
+      ]);
+    }
+  }
+  if (!r0)
+    return storm.length
+      ? [
+          '## S5 reconnect storm',
+          '',
+          table(
+            ['target', 'clients', 'result'],
+            storm.map((c) => c.slice(0, 3)),
+          ),
+          '',
+        ].join('\n')
+      : '';
+  const p = r0.params;
+  return [
+    '## S5 reconnect storm',
+    '',
+    `${int(r0.clients)} clients on one node, each on a public channel (one of ${p.publicChannels}), its own private channel and a presence channel of ${p.roomSize} users ` +
+      `(\`bare\` has no channel auth: public channel only). \`/broadcasting/auth\` is a stub in the harness answering like Laravel (\`true\` / \`channel_data\`) after ${p.authDelayMinMs}–${p.authDelayMaxMs} ms, ` +
+      `${p.authKeepAlive ? 'keeping connections alive' : 'closing each connection'}. Clients reconnect as socket.io-client does (${p.reconnectDelayMs / 1000} s doubling to ${p.reconnectDelayMaxMs / 1000} s, ±50 % jitter) and send every \`subscribe\` again, as Laravel Echo does. ` +
+      `A public or private subscribe counts as done when a probe broadcast reaches it (probes go every ${p.probeMs} ms to channels with a client waiting, to a private one once the stub answered its auth: up to ${p.probeMs} ms late); a presence subscribe when \`presence:subscribed\` arrives.`,
+    '',
+    '- **Cold join**: a freshly started server; every client connects (as in S1) and subscribes. Server CPU over the join / clients.',
+    '- **Restart**: SIGTERM, wait for the process to exit, start it again on the same port (ready as the target defines it). "All back" = every client reconnected and each of its channels subscribed (or refused). ' +
+      "Server CPU per reconnect = the new process's CPU until all are back, minus what the cold-started server used to get ready without clients, / clients. Auth req/s: highest count in a 1 s window (mean from first to last request).",
+    '',
+    table(
+      [
+        'target',
+        'clients',
+        'channels each',
+        'join s',
+        'server CPU ms per client (connect + subscribes)',
+        'auth req/s peak (mean); requests over TCP conns',
+        'subscribe p50 / p99 ms',
+        'failures',
+      ],
+      join,
+    ),
+    '',
+    table(
+      [
+        'target',
+        'clients',
+        'channels each',
+        'SIGTERM → exit / start → ready ms',
+        'all back s after SIGTERM (after ready)',
+        'server CPU ms per reconnect',
+        'auth req/s peak (mean); requests over TCP conns',
+        'subscribe p50 / p99 ms',
+        'failures',
+        'connects refused by the stopping server or a closed port / attempts',
+      ],
+      storm,
+    ),
+    '',
+    [...join, ...storm].some((c) => c.some((cell) => String(cell).includes('†'))) ? NOISE_NOTE : '',
+  ].join('\n');
+}
+
+/**
  * The "Machine" table.
  * @param {Results['meta']['machine']} mc
  * @returns {string}
@@ -725,6 +895,7 @@ export function renderMarkdown(results, jsonPath, otherRuns = []) {
     s2Section(results, 's2small', 'S2 fan-out, small room'),
     s3Section(results),
     s4Section(results),
+    s5Section(results),
     '## Method',
     '',
     ...methodList(m),

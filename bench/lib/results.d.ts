@@ -141,6 +141,64 @@ export interface S4Result extends ScenarioBase {
   serverExited?: { error: string } | null;
 }
 
+/** One S5 phase (the cold join, or the storm after the restart); see storm.mjs. */
+export interface S5Phase {
+  back: number;
+  notBack: number;
+  stuck: string[];
+  seconds: number;
+  p50: number | null;
+  p99: number | null;
+  latency: Record<string, { confirmed: number; p50: number | null; p99: number | null }>;
+  attempts: number;
+  attemptFailures: Record<string, number>;
+  refused: Record<string, number>;
+  serverCpuSec: number;
+  redisCpuSec: number;
+  auth: {
+    requests: number;
+    denied: number;
+    perSecMean: number | null;
+    perSecPeak: number;
+    peakInFlight: number;
+    connections: number;
+  };
+  probes: number;
+  backgroundCpuPct: number;
+}
+
+export interface S5Result extends ScenarioBase {
+  params: {
+    clients: number;
+    publicChannels: number;
+    roomSize: number;
+    authDelayMinMs: number;
+    authDelayMaxMs: number;
+    authKeepAlive: boolean;
+    reconnectDelayMs: number;
+    reconnectDelayMaxMs: number;
+    probeMs: number;
+    settleMs: number;
+    timeoutMs: number;
+  };
+  clients: number;
+  kinds: string[];
+  coldStartMs: number;
+  bootCpuSec: number;
+  bootRssMiB: number;
+  join: (S5Phase & { cpuMsPerClient: number | null }) | null;
+  restart:
+    | (S5Phase & {
+        stopMs: number;
+        startMs: number;
+        readyToBackMs: number;
+        cpuAtReadySec: number;
+        cpuMsPerReconnect: number | null;
+        serverAlive: boolean;
+      })
+    | null;
+}
+
 export interface Scenarios {
   s1?: S1Result[];
   s1max?: S1MaxResult[];
@@ -148,6 +206,7 @@ export interface Scenarios {
   s2small?: FanOutResult[];
   s3?: S3Result[];
   s4?: S4Result[];
+  s5?: S5Result[];
 }
 
 export interface TargetResult {
