@@ -658,6 +658,7 @@ const restartRefusal = (reason) => reason === 'ECONNREFUSED' || reason.startsWit
  */
 function s5Failures(x) {
   const parts = [];
+  if (x.listenOverflows) parts.push(`${int(x.listenOverflows)} listen queue overflows (machine-wide)`);
   if (x.notBack) parts.push(`${int(x.notBack)} not back (e.g. ${x.stuck.slice(0, 2).join('; ')})`);
   for (const [k, v] of Object.entries(x.refused)) parts.push(`${k} refused × ${int(v)}`);
   for (const [k, v] of Object.entries(x.attemptFailures))
@@ -726,7 +727,7 @@ function s5Section(results) {
         t.name,
         `EIO${r.eio}`,
         channels,
-        `${int(x.stopMs)} / ${int(x.startMs)}`,
+        `${int(x.stopMs)}${x.exit === 'SIGKILL' ? ' (killed)' : ''} / ${int(x.startMs)}`,
         `${fix(x.seconds)} (${fix(x.readyToBackMs / 1000)})${s5Noise(x)}`,
         fix(x.cpuMsPerReconnect, 2),
         s5Auth(x),
@@ -762,7 +763,7 @@ function s5Section(results) {
       `A public or private subscribe counts as done when a probe broadcast reaches it (probes go every ${p.probeMs} ms to channels with a client waiting, to a private one once the stub answered its auth: up to ${p.probeMs} ms late); a presence subscribe when \`presence:subscribed\` arrives.`,
     '',
     '- **Cold join**: a freshly started server; every client connects (as in S1) and subscribes. Server CPU over the join / clients.',
-    '- **Restart**: SIGTERM, wait for the process to exit, start it again on the same port (ready as the target defines it). "All back" = every client reconnected and each of its channels subscribed (or refused). ' +
+    '- **Restart**: SIGTERM, wait for the process to exit (SIGKILL after 15 s: "killed"), start it again on the same port (ready as the target defines it). "All back" = every client reconnected and each of its channels subscribed (or refused). ' +
       "Server CPU per reconnect = the new process's CPU until all are back, minus what the cold-started server used to get ready without clients, / clients. Auth req/s: highest count in a 1 s window (mean from first to last request).",
     '',
     table(

@@ -164,6 +164,7 @@ export interface S5Phase {
     connections: number;
   };
   probes: number;
+  listenOverflows: number | null;
   backgroundCpuPct: number;
 }
 
@@ -190,6 +191,7 @@ export interface S5Result extends ScenarioBase {
   restart:
     | (S5Phase & {
         stopMs: number;
+        exit: string;
         startMs: number;
         readyToBackMs: number;
         cpuAtReadySec: number;

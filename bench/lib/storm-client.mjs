@@ -60,12 +60,11 @@ export function backoffMs(attempt, minMs, maxMs) {
 
 /**
  * @typedef {{
- *   hist: Float64Array<ArrayBuffer>[], confirmed: number[], back: number, lastBackAt: number,
+ *   hist: Float64Array<ArrayBuffer>[], confirmed: number[],
  *   attempts: number, connects: number, disconnects: number, attemptFailures: Record<string, number>,
  *   refused: Record<string, number>,
  * }} StormStats
- *   hist/confirmed per kind: subscribe -> confirmation latency; back: clients whose channels all
- *   settled; attempts: connection attempts; attemptFailures: failed attempts by reason, prefixed
+ *   hist/confirmed per kind: subscribe -> confirmation latency; attempts: connection attempts; attemptFailures: failed attempts by reason, prefixed
  *   `old server: ` while the old server was stopping; refused: subscription_error statuses
  */
 
@@ -74,8 +73,6 @@ function newStats() {
   return {
     hist: [createHistogram(), createHistogram(), createHistogram()],
     confirmed: [0, 0, 0],
-    back: 0,
-    lastBackAt: 0,
     attempts: 0,
     connects: 0,
     disconnects: 0,
@@ -262,7 +259,6 @@ export class StormPool {
       Atomics.store(this.state, slot, STATE.REFUSED);
       const key = `${KIND_NAMES[k]} ${status}`;
       this.stats.refused[key] = (this.stats.refused[key] ?? 0) + 1;
-      this.checkBack(c);
     }
   }
 
@@ -276,14 +272,6 @@ export class StormPool {
     Atomics.store(this.state, slot, STATE.SUBSCRIBED);
     this.stats.hist[k][bucketOf(epochMs() - this.sentAt[slot])]++;
     this.stats.confirmed[k]++;
-    this.checkBack(c);
-  }
-
-  /** @param {StormClient} c counted back once none of its channels is pending */
-  checkBack(c) {
-    for (const k of this.kinds) if (this.state[c.i * KINDS + k] === STATE.PENDING) return;
-    this.stats.back++;
-    this.stats.lastBackAt = epochMs();
   }
 
   /**

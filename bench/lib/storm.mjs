@@ -14,6 +14,7 @@
 // client's subscribe counts as done at the first probe it receives, so public and private
 // latencies are late by up to `probeMs`; presence latency is exact (`presence:subscribed`).
 
+import { readFileSync } from 'node:fs';
 import { sampleProcess, sleep, backgroundCpu, waitQuiet } from './proc.mjs';
 import { wsUrl } from './eio-client.mjs';
 import { startAuthStub } from './auth-stub.mjs';
@@ -29,6 +30,40 @@ import { KIND, KIND_NAMES, KINDS, STATE, stormChannels } from './storm-client.mj
  */
 
 const epochMs = () => performance.timeOrigin + performance.now();
+
+/**
+ * How long the old server gets to stop gracefully before SIGKILL: longer than echo-relay's own
+ * limit (shutdown.timeoutMs, 10 s), so its whole graceful stop is measured.
+ */
+const STOP_GRACE_MS = 15_000;
+
+/**
+ * The kernel's count of connections dropped because a listen queue was full (machine-wide:
+ * /proc/net/netstat TcpExt ListenOverflows). A reconnect storm can fill the server's accept queue
+ * (Node listens with a backlog of 511); each dropped SYN costs its client a retransmit 1, 3, 7 ... s later.
+ * @returns {number|null} null where the counter cannot be read
+ */
+function listenOverflows() {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    const k = lines.findIndex((l) => l.startsWith('TcpExt:'));
+    const names = lines[k].split(/\s+/);
+    const values = lines[k + 1].split(/\s+/);
+    const i = names.indexOf('ListenOverflows');
+    return i > 0 ? Number(values[i]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * @param {number|null} before {@link listenOverflows} at the start of a phase
+ * @returns {number|null}
+ */
+const overflowsSince = (before) => {
+  const now = listenOverflows();
+  return before == null || now == null ? null : now - before;
+};
 
 /**
  * S5 on one target: start it with the auth stub, connect and subscribe every client (the cold
@@ -100,7 +135,8 @@ async function storm(s, p, eio, stub, coldStartMs) {
  * @param {Shared} shared
  * @param {number[]} kinds
  * @param {import('./auth-stub.mjs').AuthStub} stub
- * @returns {{published: () => number, stop: () => void}}
+ * @returns {{published: () => number, authorisedAt: Float64Array, stop: () => void}} authorisedAt: epoch ms
+ *   the stub last answered 200 to user i + 1's private channel
  */
 function startProber(s, p, shared, kinds, stub) {
   const { state, sentAt } = shared;
@@ -137,6 +173,7 @@ function startProber(s, p, shared, kinds, stub) {
   }, p.probeMs);
   return {
     published: () => published,
+    authorisedAt,
     stop: () => {
       clearInterval(timer);
       stub.onAuthorised(null);
@@ -167,24 +204,31 @@ function countBack({ state, gen }, kinds, gen0) {
 
 /**
  * What keeps the first few clients that are not back from counting: no new connection yet, or a
- * channel still pending.
+ * channel still pending (for a private one: whether and when the stub answered its auth).
  * @param {StormParams & {clients: number}} p
  * @param {Shared} shared
  * @param {number[]} kinds
  * @param {Int32Array} gen0
+ * @param {Float64Array} authorisedAt from the prober
  * @returns {string[]}
  */
-function stuckSample(p, { state, gen }, kinds, gen0) {
+function stuckSample(p, { state, gen, sentAt }, kinds, gen0, authorisedAt) {
   /** @type {string[]} */
   const out = [];
   for (let i = 0; i < p.clients && out.length < 5; i++) {
-    if (gen[i] <= gen0[i]) out.push(`user ${i + 1} not reconnected`);
-    else {
-      const pending = kinds.filter(
-        (k) => state[i * KINDS + k] === STATE.PENDING || state[i * KINDS + k] === STATE.NONE,
-      );
-      if (pending.length) out.push(`user ${i + 1} waiting on ${pending.map((k) => stormChannels(i, p)[k]).join(', ')}`);
+    if (gen[i] <= gen0[i]) {
+      out.push(`user ${i + 1} not reconnected`);
+      continue;
     }
+    const pending = kinds.filter((k) => state[i * KINDS + k] === STATE.PENDING || state[i * KINDS + k] === STATE.NONE);
+    if (!pending.length) continue;
+    const names = pending.map((k) => {
+      const ch = stormChannels(i, p)[k];
+      if (k !== KIND.PRIVATE) return ch;
+      const ms = authorisedAt[i] - sentAt[i * KINDS + k];
+      return `${ch} (${authorisedAt[i] ? `auth answered ${ms.toFixed(0)} ms after the subscribe` : 'auth never answered'})`;
+    });
+    out.push(`user ${i + 1} waiting on ${names.join(', ')}`);
   }
   return out;
 }
@@ -244,7 +288,6 @@ async function collectPhase(lg, kinds) {
     disconnects: sum((r) => r.disconnects),
     attemptFailures: sumKeys((r) => r.attemptFailures),
     refused: sumKeys((r) => r.refused),
-    lastBackAt: Math.max(...rs.map((r) => r.lastBackAt)),
   };
 }
 
@@ -273,7 +316,7 @@ function authFigures(stub) {
  * @param {Shared} shared
  * @param {number[]} kinds
  * @param {import('./auth-stub.mjs').AuthStub} stub
- * @param {{published: () => number}} prober
+ * @param {{published: () => number, authorisedAt: Float64Array}} prober
  */
 async function coldJoin(s, p, eio, shared, kinds, stub, prober) {
   const lg = s.loadgen;
@@ -286,6 +329,7 @@ async function coldJoin(s, p, eio, shared, kinds, stub, prober) {
   const red0 = sampleProcess(redis.pid);
   const probes0 = prober.published();
   const gen0 = new Int32Array(shared.gen);
+  const overflows0 = listenOverflows();
   const t0 = performance.now();
   /** @type {number[][]} */
   const shares = lg.workers.map(() => []);
@@ -323,7 +367,7 @@ async function coldJoin(s, p, eio, shared, kinds, stub, prober) {
     ...ph,
     back,
     notBack: p.clients - back,
-    stuck: back < p.clients ? stuckSample(p, shared, kinds, gen0) : [],
+    stuck: back < p.clients ? stuckSample(p, shared, kinds, gen0, prober.authorisedAt) : [],
     seconds: sec,
     serverCpuSec: srv1.cpuSec - srv0.cpuSec,
     cpuMsPerClient: back ? ((srv1.cpuSec - srv0.cpuSec) * 1000) / back : null,
@@ -331,6 +375,7 @@ async function coldJoin(s, p, eio, shared, kinds, stub, prober) {
     rssMiB: srv1.rssBytes / 2 ** 20,
     auth: authFigures(stub),
     probes: prober.published() - probes0,
+    listenOverflows: overflowsSince(overflows0),
     backgroundCpuPct: bg.stop(),
   };
   s.log(
@@ -347,7 +392,7 @@ async function coldJoin(s, p, eio, shared, kinds, stub, prober) {
  * @param {Shared} shared
  * @param {number[]} kinds
  * @param {import('./auth-stub.mjs').AuthStub} stub
- * @param {{published: () => number}} prober
+ * @param {{published: () => number, authorisedAt: Float64Array}} prober
  * @param {number} bootCpuSec CPU the cold-started server used until it was ready, without clients
  */
 async function restartStorm(s, p, shared, kinds, stub, prober, bootCpuSec) {
@@ -360,11 +405,12 @@ async function restartStorm(s, p, shared, kinds, stub, prober, bootCpuSec) {
   const red0 = sampleProcess(redis.pid);
   const probes0 = prober.published();
   const gen0 = new Int32Array(shared.gen);
+  const overflows0 = listenOverflows();
   const t0 = performance.now();
   // The session's own stop/start would move the server to a new port; clients reconnect to the one they know.
   s.server = null;
   Atomics.store(shared.stopping, 0, 1);
-  await old.stop();
+  const exit = await old.stop(STOP_GRACE_MS);
   Atomics.store(shared.stopping, 0, 0);
   const tExit = performance.now();
   const ctx = { port: s.port, redisPort: redis.port, dir: /** @type {string} */ (s.dir) };
@@ -381,9 +427,10 @@ async function restartStorm(s, p, shared, kinds, stub, prober, bootCpuSec) {
     ...ph,
     back,
     notBack: p.clients - back,
-    stuck: back < p.clients ? stuckSample(p, shared, kinds, gen0) : [],
+    stuck: back < p.clients ? stuckSample(p, shared, kinds, gen0, prober.authorisedAt) : [],
     seconds: sec,
     stopMs: tExit - t0,
+    exit: String(exit),
     startMs: tReady - tExit,
     readyToBackMs: at - tReady,
     serverCpuSec: srv1.cpuSec,
@@ -393,11 +440,12 @@ async function restartStorm(s, p, shared, kinds, stub, prober, bootCpuSec) {
     rssMiB: srv1.rssBytes / 2 ** 20,
     auth: authFigures(stub),
     probes: prober.published() - probes0,
+    listenOverflows: overflowsSince(overflows0),
     backgroundCpuPct: bg.stop(),
     serverAlive: fresh.alive(),
   };
   s.log(
-    `    restart: SIGTERM -> exit ${Math.round(r.stopMs)} ms, start -> ready ${Math.round(r.startMs)} ms, ` +
+    `    restart: SIGTERM -> exit (${r.exit}) ${Math.round(r.stopMs)} ms, start -> ready ${Math.round(r.startMs)} ms, ` +
       `${back}/${p.clients} back ${Math.round(sec * 1000)} ms after SIGTERM (${Math.round(r.readyToBackMs)} ms after ready); ` +
       `${fmt(r.cpuMsPerReconnect, 2)} server CPU ms/reconnect, ${fmtAuth(r.auth)}, subscribe p50 ${fmt(ph.p50)} p99 ${fmt(ph.p99)} ms${fmtFailures(r)}`,
   );
@@ -413,9 +461,12 @@ const fmtAuth = (a) =>
     ? `auth ${a.requests} req, peak ${a.perSecPeak}/s (mean ${Math.round(a.perSecMean ?? 0)}/s), ${a.peakInFlight} in flight, ${a.connections} TCP conns`
     : 'no auth';
 
-/** @param {{notBack: number, stuck: string[], refused: Record<string, number>, attemptFailures: Record<string, number>}} r */
+/**
+ * @param {{notBack: number, stuck: string[], refused: Record<string, number>, attemptFailures: Record<string, number>, listenOverflows: number|null}} r
+ */
 function fmtFailures(r) {
   const parts = [];
+  if (r.listenOverflows) parts.push(`${r.listenOverflows} listen queue overflows (machine-wide)`);
   if (r.notBack) parts.push(`${r.notBack} not back (${r.stuck.join('; ')})`);
   if (Object.keys(r.refused).length) parts.push(`refused ${JSON.stringify(r.refused)}`);
   if (Object.keys(r.attemptFailures).length) parts.push(`failed attempts ${JSON.stringify(r.attemptFailures)}`);

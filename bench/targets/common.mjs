@@ -6,7 +6,8 @@ import { spawnChild, stopChild, waitFor, httpStatus } from '../lib/proc.mjs';
 /**
  * @typedef {object} RunningServer
  * @property {number} pid process whose tree is sampled for CPU and RSS
- * @property {() => Promise<void>} stop
+ * @property {(graceMs?: number) => Promise<number|NodeJS.Signals|null>} stop SIGTERM, SIGKILL after graceMs
+ *   (default 3 s); resolves to the exit code, or the signal that ended it
  * @property {() => string} logTail last lines of the server's output
  * @property {() => boolean} alive false once the process has exited
  */
@@ -52,7 +53,7 @@ export async function launch({ name, cmd, args, cwd, env, port, isReady, timeout
   }
   return {
     pid: /** @type {number} */ (child.pid), // it answered readiness, so it was spawned
-    stop: () => stopChild(child),
+    stop: (graceMs) => stopChild(child, graceMs).then(() => child.exited),
     logTail: () => child.logTail(),
     alive: () => child.exitCode === null && child.signalCode === null,
   };
