@@ -12,7 +12,9 @@
 // waiting: a public channel as soon as one of its clients sent its subscribe, a private channel
 // once the stub has answered its auth (the server joins right after reading the answer). A
 // client's subscribe counts as done at the first probe it receives, so public and private
-// latencies are late by up to `probeMs`; presence latency is exact (`presence:subscribed`).
+// latencies are late by up to `probeMs` (up to 1 s for a private one whose auth answer the stub
+// did not see after its subscribe: those are probed once a second); presence latency is exact
+// (`presence:subscribed`).
 
 import { readFileSync } from 'node:fs';
 import { sampleProcess, sleep, backgroundCpu, waitQuiet } from './proc.mjs';
@@ -153,8 +155,9 @@ function startProber(s, p, shared, kinds, stub) {
   const timer = setInterval(() => {
     if (busy) return; // the previous round is still being written
     // Once a second, private channels pending for over a second are probed whatever the stub saw:
-    // a wait the auth answer cannot explain (seen twice in ~100,000 at 10,000 clients, the last answer logged 1 ms
-    // before its subscribe was) must end in a join or show that none happened, not in a stuck harness.
+    // a wait the auth answer cannot explain (seen twice in ~100,000 at 10,000 clients: the last
+    // answer logged 1 ms before its subscribe was sent) must end in a join or show that none
+    // happened, not in a stuck harness.
     const sweep = round++ % everySecond === 0;
     const now = epochMs();
     /** @type {Set<string>} */
