@@ -45,13 +45,12 @@ export const FULL = {
     joinConcurrency: 50,
     joinTimeoutMs: 30_000,
   },
-  // clients: 0 = as many as the descriptor limit allows (see loadConfig). Each client is on one of
-  // publicChannels public channels, its own private channel and a presence room of roomSize users.
+  // clients: 0 = as many as the descriptor limit allows (see loadConfig). Each client is on a public
+  // channel and a presence room of roomSize users each, and on its own private channel.
   // Auth answers wait authDelayMinMs..authDelayMaxMs; reconnects follow socket.io-client's backoff
   // (reconnectionDelay / reconnectionDelayMax). probeMs: how often pending subscribes are probed.
   s5: {
     clients: 0,
-    publicChannels: 100,
     roomSize: 10,
     authDelayMinMs: 5,
     authDelayMaxMs: 20,
@@ -93,7 +92,6 @@ export const QUICK = {
   },
   s5: {
     clients: 1000,
-    publicChannels: 100,
     roomSize: 10,
     authDelayMinMs: 5,
     authDelayMaxMs: 20,
@@ -172,7 +170,6 @@ const FLAGS = {
   's4-churn-ms': [['s4', 'churnMs'], Number],
   's4-settle-ms': [['s4', 'settleMs'], Number],
   's5-clients': [['s5', 'clients'], Number],
-  's5-public-channels': [['s5', 'publicChannels'], Number],
   's5-room-size': [['s5', 'roomSize'], Number],
   's5-auth-delay-min-ms': [['s5', 'authDelayMinMs'], Number],
   's5-auth-delay-max-ms': [['s5', 'authDelayMaxMs'], Number],

@@ -757,10 +757,10 @@ function s5Section(results) {
   return [
     '## S5 reconnect storm',
     '',
-    `${int(r0.clients)} clients on one node, each on a public channel (one of ${p.publicChannels}), its own private channel and a presence channel of ${p.roomSize} users ` +
+    `${int(r0.clients)} clients on one node, each on a public channel and a presence channel of ${p.roomSize} users each and on its own private channel ` +
       `(\`bare\` has no channel auth: public channel only). \`/broadcasting/auth\` is a stub in the harness answering like Laravel (\`true\` / \`channel_data\`) after ${p.authDelayMinMs}–${p.authDelayMaxMs} ms, ` +
       `${p.authKeepAlive ? 'keeping connections alive' : 'closing each connection'}. Clients reconnect as socket.io-client does (${p.reconnectDelayMs / 1000} s doubling to ${p.reconnectDelayMaxMs / 1000} s, ±50 % jitter) and send every \`subscribe\` again, as Laravel Echo does. ` +
-      `A public or private subscribe counts as done when a probe broadcast reaches it (probes go every ${p.probeMs} ms to channels with a client waiting, to a private one once the stub answered its auth, or once a second after 1 s without: up to ${p.probeMs} ms late); a presence subscribe when \`presence:subscribed\` arrives.`,
+      `A public or private subscribe counts as done when a probe broadcast reaches it (probes go to each channel with a client waiting, to a private one once the stub answered its auth or after 1 s without, at once, ${p.probeMs} ms later, then at gaps doubling up to 500 ms: late by up to ${p.probeMs} ms when the server joins promptly, up to 500 ms when it is slow); a presence subscribe when \`presence:subscribed\` arrives.`,
     '',
     '- **Cold join**: a freshly started server; every client connects (as in S1) and subscribes. Server CPU over the join / clients.',
     '- **Restart**: SIGTERM, wait for the process to exit (SIGKILL after 15 s: "killed"), start it again on the same port (ready as the target defines it). "All back" = every client reconnected and each of its channels subscribed (or refused). ' +

@@ -171,7 +171,6 @@ export interface S5Phase {
 export interface S5Result extends ScenarioBase {
   params: {
     clients: number;
-    publicChannels: number;
     roomSize: number;
     authDelayMinMs: number;
     authDelayMaxMs: number;

@@ -31,16 +31,16 @@ const SUBSCRIPTION_ERROR = Buffer.from('42["subscription_error"');
 const epochMs = () => performance.timeOrigin + performance.now();
 
 /**
- * The channels of client `i` (0-based; its user id is i + 1), by kind: a public channel shared by
- * every `publicChannels`-th client, the user's own private channel (as Laravel's
- * `App.Models.User.{id}`), and a presence room of about `roomSize` users.
+ * The channels of client `i` (0-based; its user id is i + 1), by kind: a public channel of
+ * `roomSize` consecutive clients, the user's own private channel (as Laravel's
+ * `App.Models.User.{id}`), and a presence room of about `roomSize` users spread over the clients.
  * @param {number} i
- * @param {{clients: number, publicChannels: number, roomSize: number}} p
+ * @param {{clients: number, roomSize: number}} p
  * @returns {[string, string, string]}
  */
 export function stormChannels(i, p) {
   const rooms = Math.max(1, Math.ceil(p.clients / p.roomSize));
-  return [`storm-${i % p.publicChannels}`, `private-storm-user-${i + 1}`, `presence-storm-${i % rooms}`];
+  return [`storm-${Math.floor(i / p.roomSize)}`, `private-storm-user-${i + 1}`, `presence-storm-${i % rooms}`];
 }
 
 /**
@@ -94,7 +94,7 @@ function newStats() {
  * @property {3|4} eio
  * @property {number[]} clients global indices of this worker's clients
  * @property {number[]} kinds the kinds subscribed (a target without channel auth: public only)
- * @property {{clients: number, publicChannels: number, roomSize: number, reconnectDelayMs: number, reconnectDelayMaxMs: number}} plan
+ * @property {{clients: number, roomSize: number, reconnectDelayMs: number, reconnectDelayMaxMs: number}} plan
  * @property {SharedArrayBuffer} state Uint8Array, KINDS slots per client
  * @property {SharedArrayBuffer} sentAt Float64Array, epoch ms of each pending subscribe
  * @property {SharedArrayBuffer} gen Int32Array, connections established per client
