@@ -49,8 +49,10 @@ export const FULL = {
   // channel and a presence room of roomSize users each, and on its own private channel.
   // Auth answers wait authDelayMinMs..authDelayMaxMs; reconnects follow socket.io-client's backoff
   // (reconnectionDelay / reconnectionDelayMax). probeMs: how often pending subscribes are probed.
+  // publicOnly: every target subscribes its public channel only, as the bare floor does.
   s5: {
     clients: 0,
+    publicOnly: false,
     roomSize: 10,
     authDelayMinMs: 5,
     authDelayMaxMs: 20,
@@ -92,6 +94,7 @@ export const QUICK = {
   },
   s5: {
     clients: 1000,
+    publicOnly: false,
     roomSize: 10,
     authDelayMinMs: 5,
     authDelayMaxMs: 20,
@@ -170,6 +173,7 @@ const FLAGS = {
   's4-churn-ms': [['s4', 'churnMs'], Number],
   's4-settle-ms': [['s4', 'settleMs'], Number],
   's5-clients': [['s5', 'clients'], Number],
+  's5-public-only': [['s5', 'publicOnly'], (v) => v !== 'false'],
   's5-room-size': [['s5', 'roomSize'], Number],
   's5-auth-delay-min-ms': [['s5', 'authDelayMinMs'], Number],
   's5-auth-delay-max-ms': [['s5', 'authDelayMaxMs'], Number],

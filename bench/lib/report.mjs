@@ -758,7 +758,7 @@ function s5Section(results) {
     '## S5 reconnect storm',
     '',
     `${int(r0.clients)} clients on one node, each on a public channel and a presence channel of ${p.roomSize} users each and on its own private channel ` +
-      `(\`bare\` has no channel auth: public channel only). \`/broadcasting/auth\` is a stub in the harness answering like Laravel (\`true\` / \`channel_data\`) after ${p.authDelayMinMs}–${p.authDelayMaxMs} ms, ` +
+      `(\`bare\` has no channel auth: public channel only${p.publicOnly ? '; this run: every target on its public channel only' : ''}). \`/broadcasting/auth\` is a stub in the harness answering like Laravel (\`true\` / \`channel_data\`) after ${p.authDelayMinMs}–${p.authDelayMaxMs} ms, ` +
       `${p.authKeepAlive ? 'keeping connections alive' : 'closing each connection'}. Clients reconnect as socket.io-client does (${p.reconnectDelayMs / 1000} s doubling to ${p.reconnectDelayMaxMs / 1000} s, ±50 % jitter) and send every \`subscribe\` again, as Laravel Echo does. ` +
       `A public or private subscribe counts as done when a probe broadcast reaches it (probes go to each channel with a client waiting, to a private one once the stub answered its auth or after 1 s without, at once, ${p.probeMs} ms later, then at gaps doubling up to 500 ms: late by up to ${p.probeMs} ms when the server joins promptly, up to 500 ms when it is slow); a presence subscribe when \`presence:subscribed\` arrives.`,
     '',

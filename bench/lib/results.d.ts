@@ -171,6 +171,7 @@ export interface S5Phase {
 export interface S5Result extends ScenarioBase {
   params: {
     clients: number;
+    publicOnly: boolean;
     roomSize: number;
     authDelayMinMs: number;
     authDelayMaxMs: number;

@@ -102,7 +102,8 @@ export async function s5ReconnectStorm(s, p, eio) {
  */
 async function storm(s, p, eio, stub, coldStartMs) {
   // A target without presence channels (S4 not applicable: the bare floor) has no channel auth: public part only.
-  const kinds = s.target.notApplicable?.s4 ? [KIND.PUBLIC] : [KIND.PUBLIC, KIND.PRIVATE, KIND.PRESENCE];
+  // publicOnly runs every target that way, to compare it with the floor.
+  const kinds = p.publicOnly || s.target.notApplicable?.s4 ? [KIND.PUBLIC] : [KIND.PUBLIC, KIND.PRIVATE, KIND.PRESENCE];
   const shared = {
     state: new Uint8Array(new SharedArrayBuffer(p.clients * KINDS)),
     sentAt: new Float64Array(new SharedArrayBuffer(p.clients * KINDS * 8)),
