@@ -50,7 +50,10 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly sequencer: Sequencer,
     private readonly delivery: BroadcastDelivery,
     private readonly metrics: RelayMetrics,
-  ) {}
+  ) {
+    // A rescue skips what was appended after what this node has read.
+    sequencer.readPositionFrom(() => this.watermark);
+  }
 
   /** The offset of the last broadcast this node delivered; `undefined` before the feed first ran. */
   get position(): Offset | undefined {

@@ -10,6 +10,7 @@ import { RecoveryConfig } from './recovery.config.js';
 import {
   APPEND_SCRIPT,
   RELEASE_LEASE_SCRIPT,
+  RESCUE_SCRIPT,
   RENEW_LEASE_SCRIPT,
   RESTORE_SCRIPT,
   SAVE_SESSION_SCRIPT,
@@ -19,6 +20,8 @@ import {
 export const RECOVERY_NAMESPACE = 'echo-relay:{recovery}:';
 export const HISTORY_KEY = `${RECOVERY_NAMESPACE}history`;
 export const LEASE_KEY = `${RECOVERY_NAMESPACE}sequencer`;
+/** Broadcasts a follower rescued (`rescue`), counted by key, so that the sequencer skips its own late copy. */
+export const RESCUED_KEY = `${RECOVERY_NAMESPACE}rescued`;
 /** Where appended entries are announced to every node (outside any Laravel prefix's pattern). */
 export const NOTIFY_CHANNEL = 'echo-relay#recovery';
 /** Published on `NOTIFY_CHANNEL` when a sequencer gives its lease up. */
@@ -89,7 +92,7 @@ export class RecoveryLog implements OnApplicationShutdown {
   /** This process, as HTTP publishes name it in their entries. */
   readonly node = randomBytes(9).toString('base64url');
   private readonly redis: RedisClient;
-  private readonly scripts: Record<'append' | 'restore' | 'save' | 'renew' | 'release', ScriptRunner>;
+  private readonly scripts: Record<'append' | 'rescue' | 'restore' | 'save' | 'renew' | 'release', ScriptRunner>;
 
   constructor(
     redisConfig: RedisConfig,
@@ -101,6 +104,7 @@ export class RecoveryLog implements OnApplicationShutdown {
     if (config.enabled) this.redis.connect().catch(() => undefined);
     this.scripts = {
       append: defineScript(this.redis, 'recoveryAppend', APPEND_SCRIPT, HISTORY_KEY),
+      rescue: defineScript(this.redis, 'recoveryRescue', RESCUE_SCRIPT, HISTORY_KEY),
       restore: defineScript(this.redis, 'recoveryRestore', RESTORE_SCRIPT, HISTORY_KEY),
       save: defineScript(this.redis, 'recoverySaveSession', SAVE_SESSION_SCRIPT, HISTORY_KEY),
       renew: defineScript(this.redis, 'recoveryRenewLease', RENEW_LEASE_SCRIPT, HISTORY_KEY),
@@ -112,13 +116,43 @@ export class RecoveryLog implements OnApplicationShutdown {
     return this.redis.status === 'ready';
   }
 
-  /** Appends and announces entries in order; `token` fences Laravel's broadcasts to the lease holder. */
-  async append(entries: PendingEntry[], token = ''): Promise<void> {
+  /**
+   * Appends and announces entries in order; `token` fences Laravel's broadcasts to the lease
+   * holder, `seen` is the offset up to which the sequencer has read the history. Returns the
+   * indices of entries not appended because a follower rescued them beyond `seen`.
+   */
+  async append(entries: PendingEntry[], token = '', seen?: Offset): Promise<number[]> {
     // Idle for twice the window, the history holds nothing a session could still ask for.
     const ttl = String(2 * this.config.windowMs);
-    const args: string[] = [LEASE_KEY, token, String(this.config.maxHistory), NOTIFY_CHANNEL, ttl];
+    const args: string[] = [
+      LEASE_KEY,
+      token,
+      String(this.config.maxHistory),
+      NOTIFY_CHANNEL,
+      ttl,
+      RESCUED_KEY,
+      seen ?? '',
+    ];
     for (const { channel, json } of entries) args.push(channel, json);
-    await this.scripts.append(...args);
+    const reply = (await this.scripts.append(...args)) as number[];
+    return reply.slice(1);
+  }
+
+  /**
+   * Appends, unfenced, Laravel's broadcasts a follower holds and the sequencer has not appended
+   * (keyed as the sequencer matches them), skipping those appended after `seen`, the offset up to
+   * which this node has read the history. Returns how many were appended and how many skipped.
+   */
+  async rescue(
+    entries: { entry: PendingEntry; key: string }[],
+    seen: Offset | undefined,
+  ): Promise<{ appended: number; skipped: number }> {
+    const ttl = String(2 * this.config.windowMs);
+    const keep = String(2 * this.config.leaseMs);
+    const args: string[] = [String(this.config.maxHistory), NOTIFY_CHANNEL, ttl, RESCUED_KEY, keep, seen ?? ''];
+    for (const { entry, key } of entries) args.push(entry.channel, entry.json, key);
+    const [appended, skipped] = (await this.scripts.rescue(...args)) as [number, number];
+    return { appended, skipped };
   }
 
   /** The newest `count` entries, newest first. */

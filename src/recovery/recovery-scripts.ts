@@ -6,30 +6,100 @@
  *
  *   ns..'history'        stream  one entry per broadcast, all channels: c = channel, b = entry JSON
  *   ns..'sequencer'      string  the lease of the node that appends Laravel's broadcasts (its token)
+ *   ns..'rescued'        hash    key -> count (key@ -> offset) of broadcasts a follower appended for the sequencer
  *   ns..'session:'..pid  string  owner token, newline, session JSON {sid, channels, members}
  */
 
 /**
- * KEYS[1] history. ARGV: lease key, token ('' for an unfenced append), max length, notification
- * channel, ttl ms (an idle history expires), then channel/entry pairs. Appends the entries in order and publishes them, with their
- * offsets, as one notification `[["<offset>",<entry>],…]`. With a token, appends nothing unless
- * that token holds the lease (a deposed sequencer cannot append).
+ * KEYS[1] history. ARGV: lease key, token ('' for an unfenced append: the HTTP API's), max length,
+ * notification channel, ttl ms (an idle history expires), rescued key, the offset up to which this
+ * node has read the history ('' if none), then channel/entry pairs. With a token, appends nothing
+ * unless that token holds the lease (a deposed sequencer cannot append). Appends the entries in
+ * order and publishes them, with their offsets, as one notification `[["<offset>",<entry>],…]`,
+ * except a copy of one that a follower rescued (`RESCUE_SCRIPT`) beyond that offset: this node had
+ * not seen the rescue when it sent its copy, so its copy is the one rescued (had it seen the
+ * rescue, the rescue would have stood for its copy, and a copy sent after it is a new broadcast).
+ * Returns {appended, indices of the skipped entries…}.
  */
 export const APPEND_SCRIPT = `
-local lease, token, maxlen, notify, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local lease, token, maxlen, notify, ttl, rescued = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 if token ~= '' and redis.call('GET', lease) ~= token then
   return redis.error_reply('NOTSEQUENCER this node does not hold the sequencer lease')
 end
-local parts = {}
-for i = 6, #ARGV, 2 do
-  local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'c', ARGV[i], 'b', ARGV[i + 1])
-  parts[#parts + 1] = '["' .. id .. '",' .. ARGV[i + 1] .. ']'
+local function after(a, b)
+  if b == '' then return true end
+  local ams, aseq = string.match(a, '^(%d+)-(%d+)$')
+  local bms, bseq = string.match(b, '^(%d+)-(%d+)$')
+  if not ams or not bms then return false end
+  ams, aseq, bms, bseq = tonumber(ams), tonumber(aseq), tonumber(bms), tonumber(bseq)
+  return ams > bms or (ams == bms and aseq > bseq)
+end
+local check = token ~= '' and redis.call('EXISTS', rescued) == 1
+local parts, out = {}, {0}
+for i = 8, #ARGV, 2 do
+  local skip = false
+  if check then
+    local key = string.match(ARGV[i + 1], '"k":"([%w_%-]+)"}$')
+    local count = key and tonumber(redis.call('HGET', rescued, key) or '0') or 0
+    if count > 0 and after(redis.call('HGET', rescued, key .. '@') or '', ARGV[7]) then
+      redis.call('HINCRBY', rescued, key, -1)
+      skip = true
+      out[#out + 1] = (i - 8) / 2
+    end
+  end
+  if not skip then
+    local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'c', ARGV[i], 'b', ARGV[i + 1])
+    parts[#parts + 1] = '["' .. id .. '",' .. ARGV[i + 1] .. ']'
+  end
 end
 if #parts > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
   redis.call('PUBLISH', notify, '[' .. table.concat(parts, ',') .. ']')
 end
-return #parts
+out[1] = #parts
+return out
+`;
+
+/**
+ * KEYS[1] history. ARGV: max length, notification channel, ttl ms, rescued key, how long a rescue
+ * is remembered (ms), the offset up to which the rescuing node has seen the history ('' if none),
+ * then channel/entry/key triples. Appends, unfenced and in order, entries of Laravel's broadcasts
+ * that a follower holds and the sequencer has not appended: skipped are those already appended
+ * after the follower's offset (the sequencer got there first, the notification is on its way),
+ * and each one appended is counted in the rescued hash (`key` → count, `key@` → its offset) so that
+ * the sequencer skips its own copy if its append was on its way. Returns {appended, skipped}, or `BEHIND` when the follower has not yet seen more
+ * than 5,000 entries (it tries again once its feed caught up).
+ */
+export const RESCUE_SCRIPT = `
+local maxlen, notify, ttl, rescued, keep, after = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local seen = {}
+if after ~= '' then
+  local rows = redis.call('XRANGE', KEYS[1], '(' .. after, '+', 'COUNT', 5000)
+  if #rows == 5000 then return redis.error_reply('BEHIND the history is far ahead of this node') end
+  for _, row in ipairs(rows) do
+    local key = string.match(row[2][4], '"k":"([%w_%-]+)"}$')
+    if key then seen[key] = (seen[key] or 0) + 1 end
+  end
+end
+local parts, skipped = {}, 0
+for i = 7, #ARGV, 3 do
+  local key = ARGV[i + 2]
+  if (seen[key] or 0) > 0 then
+    seen[key] = seen[key] - 1
+    skipped = skipped + 1
+  else
+    local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'c', ARGV[i], 'b', ARGV[i + 1])
+    parts[#parts + 1] = '["' .. id .. '",' .. ARGV[i + 1] .. ']'
+    redis.call('HINCRBY', rescued, key, 1)
+    redis.call('HSET', rescued, key .. '@', id)
+  end
+end
+if #parts > 0 then
+  redis.call('PEXPIRE', rescued, keep)
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PUBLISH', notify, '[' .. table.concat(parts, ',') .. ']')
+end
+return {#parts, skipped}
 `;
 
 /**

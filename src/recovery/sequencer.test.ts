@@ -181,8 +181,8 @@ describe('Sequencer', () => {
     // The first append reaches Redis, but its answer is lost with the connection (the master died
     // after replicating it); the notification is lost too, since the feed is down.
     a.log.append = async (...args) => {
-      await append(...args);
-      if (!first) return;
+      const skipped = await append(...args);
+      if (!first) return skipped;
       first = false;
       failed();
       throw new Error('Connection is closed.');
@@ -197,5 +197,97 @@ describe('Sequencer', () => {
     await settled(a);
     expect(await historyEvents()).toEqual(['first', 'second']);
     expect(a.events()).toEqual(['first', 'second']);
+  });
+
+  it('appends, from the follower that got it, a broadcast the sequencer never received, before what came next', async () => {
+    const a = await node({}, true);
+    const b = await node();
+    const first = laravelMessage('orders', 'first');
+    a.sequencer.submit([first]);
+    b.sequencer.submit([first]);
+    await waitUntil(() => b.delivered.length === 1, 5000, 'the first delivery');
+
+    // A Redis node died while writing `partial` to its subscribers: only B's subscription got it.
+    const partial = laravelMessage('orders', 'partial');
+    b.sequencer.submit([partial]);
+    const rescueAfter = b.sequencer.rescueAfterMs;
+    await sleep(rescueAfter / 2);
+    expect(b.delivered).toHaveLength(1);
+    await waitUntil(() => b.delivered.length === 2, 5000, 'the partial broadcast rescued');
+    // What the app publishes next (after the Redis failover) comes after it, on every node.
+    const next = laravelMessage('orders', 'next');
+    a.sequencer.submit([next]);
+    b.sequencer.submit([next]);
+    await waitUntil(() => a.delivered.length === 3 && b.delivered.length === 3, 5000, 'three deliveries on each');
+    await settled(a, b);
+    expect(await historyEvents()).toEqual(['first', 'partial', 'next']);
+    expect(a.events()).toEqual(['first', 'partial', 'next']);
+    expect(b.events()).toEqual(['first', 'partial', 'next']);
+    expect(await b.rescued()).toBe(1);
+  });
+
+  it("rescues nothing twice: not what the sequencer appended beyond the follower's position, not a copy the sequencer was appending", async () => {
+    const a = await node({}, true);
+    const b = await node();
+    // A's append of `late` takes 2 s (a stalled sequencer); B rescues it meanwhile, and A's append,
+    // when it arrives, skips it: A had received it before the rescue.
+    const append = a.log.append.bind(a.log);
+    a.log.append = async (...args) => {
+      await sleep(2000);
+      return append(...args);
+    };
+    const late = laravelMessage('orders', 'late');
+    a.sequencer.submit([late]);
+    b.sequencer.submit([late]);
+    await waitUntil(() => b.delivered.length === 1, 5000, 'the rescue');
+    expect(await b.rescued()).toBe(1);
+    await settled(a, b);
+    await sleep(300);
+    expect(await historyEvents()).toEqual(['late']);
+    expect(a.events()).toEqual(['late']);
+    a.log.append = append;
+
+    // B holds `slow` while A's append of it is on its way: B's rescue finds it beyond its position.
+    const slow = laravelMessage('orders', 'slow');
+    const feedProcess = (b.feed as unknown as { process: (...args: unknown[]) => void }).process.bind(b.feed);
+    let paused = true;
+    const pausedBatches: unknown[][] = [];
+    (b.feed as unknown as { process: (...args: unknown[]) => void }).process = (...args: unknown[]) => {
+      if (paused) pausedBatches.push(args);
+      else feedProcess(...args);
+    };
+    a.sequencer.submit([slow]);
+    b.sequencer.submit([slow]);
+    await waitUntil(() => a.delivered.length === 2, 5000, "A's append of slow");
+    await sleep(b.sequencer.rescueAfterMs + 500);
+    paused = false;
+    for (const args of pausedBatches) feedProcess(...args);
+    await settled(a, b);
+    expect(await historyEvents()).toEqual(['late', 'slow']);
+    expect(b.events()).toEqual(['late', 'slow']);
+    expect(await b.rescued()).toBe(1);
+  });
+
+  it("does not rescue while the sequencer is busy appending what came before (a follower's oldest keeps moving)", async () => {
+    const a = await node({}, true);
+    const b = await node();
+    const append = a.log.append.bind(a.log);
+    // The sequencer's appends take a second each (a loaded Redis): broadcasts wait longer than the
+    // rescue wait, but the oldest one held changes with every append.
+    a.log.append = async (...args) => {
+      await sleep(1000);
+      return append(...args);
+    };
+    const events = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map((n) => `m${n}`);
+    for (const event of events) {
+      const message = laravelMessage('orders', event);
+      a.sequencer.submit([message]);
+      b.sequencer.submit([message]);
+      await sleep(250);
+    }
+    await waitUntil(() => b.delivered.length === events.length, 10_000, 'every delivery');
+    await settled(a, b);
+    expect(b.events()).toEqual(events);
+    expect(await b.rescued()).toBe(0);
   });
 });

@@ -33,6 +33,8 @@ const MAX_HELD = 100_000;
  * for the copy still on its way, short enough not to swallow a later identical broadcast.
  */
 const EARLY_TTL_MS = 1_000;
+/** How often a follower looks for broadcasts the sequencer skipped. */
+const RESCUE_CHECK_MS = 250;
 
 /**
  * Puts Laravel's broadcasts in one order for the whole cluster. Every node receives each of them
@@ -44,8 +46,17 @@ const EARLY_TTL_MS = 1_000;
  * hash of its Redis channel and raw text; identical broadcasts are interchangeable, so matching
  * them in any order delivers each one once). The node that takes the lease over appends what it
  * still holds, in the order received: a sequencer that dies costs a delay of at most
- * `recovery.leaseMs`, not a broadcast. A held broadcast that the live sequencer did not append
- * within two lease periods (its subscription missed it) is appended by the node holding it.
+ * `recovery.leaseMs`, not a broadcast.
+ *
+ * A broadcast can reach some nodes and not the sequencer: its subscription was down, or a Redis
+ * node died while it was writing the broadcast to its subscribers (it answers the publisher
+ * first). A follower sees that when the oldest broadcast it holds stays the oldest, unappended,
+ * for `rescueAfterMs` (half a lease, at least a second) while its notifications arrive: the
+ * sequencer appended everything before it and not it. The follower then appends it itself
+ * (`RecoveryLog.rescue`), unless the history already has it beyond what the follower has read,
+ * and marks it so that the sequencer skips its own copy if that was only late. Appended before
+ * whatever the app publishes next, it is still delivered in order unless the app published more
+ * meanwhile.
  *
  * The append script refuses a token that does not hold the lease, so a deposed sequencer whose
  * appends arrive late cannot order anything twice. The sequencer appends only while its own
@@ -67,6 +78,12 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly early = new Map<string, { count: number; since: number }>();
   private appending = false;
   private timer?: NodeJS.Timeout;
+  private rescueTimer?: NodeJS.Timeout;
+  /** The oldest held broadcast, and since when it has been the oldest (a sign the sequencer skipped it). */
+  private front?: Held;
+  private frontSince = 0;
+  /** The offset up to which this node has read the history (`RecoveryFeed`). */
+  private position: () => string | undefined = () => undefined;
   /** Whether this node's notifications arrive (`RecoveryFeed`): otherwise held entries may be sequenced already. */
   private feedLive = false;
   private ticking = false;
@@ -109,6 +126,20 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     void this.tick();
     this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.config.leaseMs / 3)));
     this.timer.unref();
+    this.rescueTimer = setInterval(() => {
+      if (!this.leader && !this.ticking) void this.rescue();
+    }, RESCUE_CHECK_MS);
+    this.rescueTimer.unref();
+  }
+
+  /** `RecoveryFeed` says how far this node has read the history. */
+  readPositionFrom(position: () => string | undefined): void {
+    this.position = position;
+  }
+
+  /** How long the oldest held broadcast waits unappended before a follower appends it itself. */
+  get rescueAfterMs(): number {
+    return Math.max(1000, Math.floor(this.config.leaseMs / 2));
   }
 
   /** Laravel broadcasts from one Redis read, in order. */
@@ -190,6 +221,7 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearInterval(this.rescueTimer);
     if (!this.leader) return;
     await this.flush();
     this.leader = false;
@@ -245,10 +277,14 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
         if (batch.length === 0) break;
         for (const h of batch) h.appended = true;
         try {
-          await this.recovery.append(
+          const skipped = await this.recovery.append(
             batch.map((h) => h.entry),
             this.token,
+            this.position(),
           );
+          // A follower appended these first (ours came late): its notification stands for them.
+          for (const index of skipped) if (batch[index]) this.forget(batch[index]);
+          if (skipped.length > 0) this.compact();
           this.failing.delete('append');
         } catch (err) {
           for (const h of batch) h.appended = false;
@@ -267,28 +303,42 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   /**
-   * As a follower: entries held for two lease periods although a sequencer is alive were missed by
-   * it (its subscription was down); they are appended unfenced by this node. Counted from when
-   * Redis came back for this node too: while it was away (a failover), nobody could append.
+   * As a follower: the oldest broadcast held here has stayed the oldest, unappended, for
+   * `rescueAfterMs` while notifications arrive, so the sequencer appended what came before it and
+   * not it (see the class comment). It and every other broadcast held that long are appended by
+   * this node, unfenced, skipping what the history already has beyond this node's position.
+   * Counted from when Redis came back for this node too: while it was away (a failover), nobody
+   * could append.
    */
   private async rescue(): Promise<void> {
-    if (this.appending || !this.feedLive) return;
-    const before = Date.now() - 2 * this.config.leaseMs;
-    if (this.resumedAt >= before) return;
+    if (this.appending || !this.feedLive || this.stopped) return;
+    const now = Date.now();
+    this.compact();
+    const after = this.rescueAfterMs;
+    const before = now - after;
+    if (this.front === undefined || this.resumedAt >= before || Math.max(this.frontSince, this.front.since) >= before)
+      return;
     const stale = this.live().filter((h) => !h.appended && h.since < before);
     if (stale.length === 0) return;
     this.appending = true;
     for (const h of stale) h.appended = true;
     try {
-      await this.recovery.append(stale.map((h) => h.entry));
-      this.metrics.recoveryRescued.inc(stale.length);
-      this.log.warn(
-        `Appended ${stale.length} broadcast(s) the sequencer had not ordered within ${2 * this.config.leaseMs} ms`,
+      const { appended, skipped } = await this.recovery.rescue(
+        stale.map((h) => ({ entry: h.entry, key: h.key })),
+        this.position(),
       );
+      if (appended > 0) {
+        this.metrics.recoveryRescued.inc(appended);
+        this.log.log(
+          `Appended ${appended} broadcast(s) the sequencer did not receive (held ${after} ms or more unappended)`,
+        );
+      }
+      // Appended by the sequencer after this node's position: their notification is on its way.
+      if (skipped > 0) this.log.debug(`${skipped} held broadcast(s) were appended by the sequencer meanwhile`);
     } catch (err) {
-      for (const h of stale) h.appended = false;
-      this.throttled.warn(
-        'append',
+      for (const h of stale) if (h.key !== '') h.appended = false;
+      this.failed(
+        'rescue',
         `Appending ${stale.length} held broadcast(s) failed, will retry: ${(err as Error).message}`,
       );
     } finally {
@@ -341,6 +391,11 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
    */
   private compact(): void {
     while (this.head < this.held.length && this.held[this.head].key === '') this.head++;
+    const front = this.held[this.head];
+    if (front !== this.front) {
+      this.front = front;
+      this.frontSince = Date.now();
+    }
     if (this.head === this.held.length) {
       this.held = [];
       this.head = 0;

@@ -84,7 +84,9 @@ export class RecoveryNode {
 
   /** As if the process died: its timers stop and its connections drop, the lease is not released. */
   async kill(): Promise<void> {
-    clearInterval((this.sequencer as unknown as { timer?: NodeJS.Timeout }).timer);
+    const timers = this.sequencer as unknown as { timer?: NodeJS.Timeout; rescueTimer?: NodeJS.Timeout };
+    clearInterval(timers.timer);
+    clearInterval(timers.rescueTimer);
     (this.sequencer as unknown as { stopped: boolean }).stopped = true;
     await this.feed.onApplicationShutdown();
     await this.log.onApplicationShutdown();
