@@ -38,6 +38,23 @@ export class SocketServer {
   }
 
   /**
+   * How many other echo-relay nodes share this one's adapter (the Redis adapter counts the
+   * subscribers of its channel), or `undefined` when that cannot be told within `timeoutMs`.
+   */
+  async otherNodes(timeoutMs = 500): Promise<number | undefined> {
+    const adapter = this.server?.of('/').adapter as { serverCount?: () => Promise<number> } | undefined;
+    if (typeof adapter?.serverCount !== 'function') return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
+    try {
+      const count = await Promise.race([adapter.serverCount().catch(() => undefined), timeout]);
+      return count === undefined ? undefined : Math.max(0, count - 1);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
    * Sockets of the whole cluster, optionally only those in one channel's room. Asks every node
    * through the socket.io adapter (the Redis adapter included), so counts are cluster-wide.
    */

@@ -74,9 +74,14 @@ export async function startServer(
         log.log(`Draining: readiness fails, serving ${graceMs} ms more`);
         await delay(graceMs);
       }
-      const connections = app.get(SocketServer).localConnections();
-      log.log(`Closing ${connections.length} client connection(s) over ${disconnectSpreadMs} ms`);
-      await closeInBatches(connections, disconnectSpreadMs);
+      const sockets = app.get(SocketServer);
+      const connections = sockets.localConnections();
+      // The spread keeps the other nodes from getting every client at once; without one, it
+      // only keeps clients away longer (a single node restarting).
+      const alone = connections.length > 0 && disconnectSpreadMs > 0 && (await sockets.otherNodes()) === 0;
+      if (alone) log.log(`Closing ${connections.length} client connection(s) at once: no other node to take them`);
+      else log.log(`Closing ${connections.length} client connection(s) over ${disconnectSpreadMs} ms`);
+      await closeInBatches(connections, alone ? 0 : disconnectSpreadMs);
       await app.close();
     })());
   return { app, port, url, stop };

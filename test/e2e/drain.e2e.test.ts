@@ -3,6 +3,7 @@ import { connected, rawSocket, type ClientVersion } from '../support/echo-client
 import { httpStatus } from '../support/http.js';
 import { waitUntil } from '../support/ports.js';
 import { useFixture } from '../support/fixture.js';
+import type { TestRelay } from '../support/relay.js';
 
 describe('graceful drain', () => {
   const fx = useFixture({ nodes: 0 });
@@ -31,5 +32,32 @@ describe('graceful drain', () => {
     await waitUntil(() => reasons.length === 3, 2000, 'every client to be disconnected');
     // a reason clients reconnect on
     expect(reasons).toEqual(['transport close', 'transport close', 'transport close']);
+  });
+
+  /** When each of `count` clients of `relay` lost its connection, after `relay` was stopped. */
+  async function disconnectTimes(relay: TestRelay, spreadMs: number, count = 4): Promise<number[]> {
+    const times: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const echo = fx.client({ on: relay, version: 4 });
+      echo.channel('orders');
+      await connected(echo);
+      rawSocket(echo).on('disconnect', () => times.push(Date.now()));
+    }
+    await relay.stop();
+    await waitUntil(() => times.length === count, spreadMs + 2000, 'every client disconnected');
+    return times;
+  }
+
+  it('spreads the disconnections while another node can take the clients, and closes at once on a lone node', async () => {
+    const env = { ECHO_RELAY_SHUTDOWN_DISCONNECT_SPREAD_MS: '2000' };
+    const lone = await fx.startNode({ env });
+    const loneTimes = await disconnectTimes(lone, 2000);
+    expect(Math.max(...loneTimes) - Math.min(...loneTimes)).toBeLessThan(500);
+    expect(lone.logs.lines.some((line) => /at once: no other node/.test(line.message))).toBe(true);
+
+    const [a] = [await fx.startNode({ env }), await fx.startNode({ env })];
+    // Four batches in four 500 ms slots: the first and the last are at least 500 ms apart.
+    const times = await disconnectTimes(a, 2000);
+    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(500);
   });
 });
