@@ -163,5 +163,5 @@ describe('RecoveryFeed', () => {
 
 /** The append script's arguments for one unfenced entry, as `RecoveryLog.append` passes them. */
 function appendArgs({ channel, json }: PendingEntry): string[] {
-  return [LEASE_KEY, '', '10000', NOTIFY_CHANNEL, '240000', channel, json];
+  return [LEASE_KEY, '', '10000', NOTIFY_CHANNEL, '240000', RESCUED_KEY, '', channel, json];
 }
