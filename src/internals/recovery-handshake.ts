@@ -75,8 +75,20 @@ export function installRecoveryHandshake(
 
 /** A session id as socket.io makes them: 15 random bytes, base64. */
 export function newSessionId(): string {
-  return randomBytes(15).toString('base64url');
+  if (poolOffset + ID_BYTES > pool.length) {
+    // One call into the CSPRNG per POOL_IDS ids instead of one per connection.
+    pool = randomBytes(ID_BYTES * POOL_IDS);
+    poolOffset = 0;
+  }
+  const id = pool.toString('base64url', poolOffset, poolOffset + ID_BYTES);
+  poolOffset += ID_BYTES;
+  return id;
 }
+
+const ID_BYTES = 15;
+const POOL_IDS = 512;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
 
 /** The session id a socket was given (Engine.IO 4 with recovery on), if any. */
 export function sessionIdOf(socket: Socket): string | undefined {

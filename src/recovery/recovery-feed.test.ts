@@ -3,7 +3,14 @@ import { Redis } from 'ioredis';
 import { waitUntil } from '../../test/support/ports.js';
 import { useRecoveryRedis } from '../../test/support/recovery-node.js';
 import { START, type Offset } from './offsets.js';
-import { HISTORY_KEY, LEASE_KEY, NOTIFY_CHANNEL, type HistoryEntry, type PendingEntry } from './recovery-log.js';
+import {
+  HISTORY_KEY,
+  LEASE_KEY,
+  NOTIFY_CHANNEL,
+  RESCUED_KEY,
+  type HistoryEntry,
+  type PendingEntry,
+} from './recovery-log.js';
 import { APPEND_SCRIPT } from './recovery-scripts.js';
 
 function entry(channel: string, event: string): PendingEntry {

@@ -13,7 +13,7 @@ import {
   RESCUE_SCRIPT,
   RENEW_LEASE_SCRIPT,
   RESTORE_SCRIPT,
-  SAVE_SESSION_SCRIPT,
+  SAVE_SESSIONS_SCRIPT,
 } from './recovery-scripts.js';
 
 /** Namespace of every recovery key; the hash tag keeps them in one Cluster slot. */
@@ -93,6 +93,16 @@ export class RecoveryLog implements OnApplicationShutdown {
   readonly node = randomBytes(9).toString('base64url');
   private readonly redis: RedisClient;
   private readonly scripts: Record<'append' | 'rescue' | 'restore' | 'save' | 'renew' | 'release', ScriptRunner>;
+  /**
+   * Session writes not sent yet, by session key and owner (a later write of the same connection
+   * replaces its earlier one), in the order of their latest write.
+   */
+  private readonly queued = new Map<string, QueuedSave>();
+  /** The write call in flight, if any: at most one at a time. */
+  private inFlight?: Promise<void>;
+  private flushTimer?: NodeJS.Timeout;
+  /** When the last write call was sent (`performance.now()`). */
+  private lastFlush = -Infinity;
 
   constructor(
     redisConfig: RedisConfig,
@@ -106,7 +116,7 @@ export class RecoveryLog implements OnApplicationShutdown {
       append: defineScript(this.redis, 'recoveryAppend', APPEND_SCRIPT, HISTORY_KEY),
       rescue: defineScript(this.redis, 'recoveryRescue', RESCUE_SCRIPT, HISTORY_KEY),
       restore: defineScript(this.redis, 'recoveryRestore', RESTORE_SCRIPT, HISTORY_KEY),
-      save: defineScript(this.redis, 'recoverySaveSession', SAVE_SESSION_SCRIPT, HISTORY_KEY),
+      save: defineScript(this.redis, 'recoverySaveSessions', SAVE_SESSIONS_SCRIPT, HISTORY_KEY),
       renew: defineScript(this.redis, 'recoveryRenewLease', RENEW_LEASE_SCRIPT, HISTORY_KEY),
       release: defineScript(this.redis, 'recoveryReleaseLease', RELEASE_LEASE_SCRIPT, HISTORY_KEY),
     };
@@ -157,18 +167,22 @@ export class RecoveryLog implements OnApplicationShutdown {
 
   /** The newest `count` entries, newest first. */
   async newest(count: number): Promise<[Offset, HistoryEntry][]> {
+    this.flushNow();
     const rows = (await this.redis.xrevrange(HISTORY_KEY, '+', '-', 'COUNT', count)) as [string, string[]][];
     return rows.map(([id, fields]) => [id, JSON.parse(fields[3]) as HistoryEntry]);
   }
 
   /** Entries after `offset`, oldest first (a node catching up after its notifications stopped). */
   async after(offset: Offset, count: number): Promise<[Offset, HistoryEntry][]> {
+    this.flushNow();
     const rows = (await this.redis.xrange(HISTORY_KEY, `(${offset}`, '+', 'COUNT', count)) as [string, string[]][];
     return rows.map(([id, fields]) => [id, JSON.parse(fields[3]) as HistoryEntry]);
   }
 
   /** Claims a session and reads what its channels missed after `offset`. */
   async restore(pid: string, offset: Offset): Promise<RestoreResult> {
+    // Session writes still queued go first, on the same connection: the restore reads them.
+    this.flushNow();
     const reply = (await this.scripts.restore(
       sessionKey(pid),
       offset,
@@ -196,9 +210,62 @@ export class RecoveryLog implements OnApplicationShutdown {
     return { ok: true, session, last, entries };
   }
 
-  /** Writes a session unless another connection took it over; `force` takes it over. */
-  async saveSession(pid: string, owner: string, state: SessionState, ttlMs: number, force = false): Promise<void> {
-    await this.scripts.save(sessionKey(pid), owner, JSON.stringify(state), ttlMs, force ? '1' : '0');
+  /**
+   * Writes a session unless another connection took it over; `force` takes it over. Writes are
+   * queued and sent together, one call at a time and at most one every `SAVE_INTERVAL_MS`; the
+   * promise settles with the call that carried this write. A restore, a history read and the
+   * shutdown send what is queued first, so on this connection every later command sees it.
+   */
+  saveSession(pid: string, owner: string, state: SessionState, ttlMs: number, force = false): Promise<void> {
+    const key = sessionKey(pid);
+    const id = `${owner}\n${key}`;
+    const earlier = this.queued.get(id);
+    // Re-inserted, so it goes in the order of its latest write; a takeover stays one.
+    if (earlier) this.queued.delete(id);
+    const save: QueuedSave = earlier ?? { key, owner, json: '', ttl: '', force: false, done: deferred() };
+    save.json = JSON.stringify(state);
+    save.ttl = String(ttlMs);
+    save.force ||= force;
+    this.queued.set(id, save);
+    this.scheduleFlush();
+    return save.done.promise;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer || this.inFlight || this.queued.size === 0) return;
+    const wait = Math.max(0, this.lastFlush + SAVE_INTERVAL_MS - performance.now());
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flushNow();
+    }, wait);
+  }
+
+  /** Sends what is queued now, in calls of at most `SAVE_BATCH` sessions. */
+  private flushNow(): void {
+    if (this.queued.size === 0) return;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    while (this.queued.size > 0) {
+      const batch: QueuedSave[] = [];
+      const args: string[] = [];
+      for (const [id, save] of this.queued) {
+        this.queued.delete(id);
+        batch.push(save);
+        args.push(save.key, save.owner, save.json, save.ttl, save.force ? '1' : '0');
+        if (batch.length === SAVE_BATCH) break;
+      }
+      this.lastFlush = performance.now();
+      const call = this.scripts.save(...args).then(
+        () => batch.forEach((save) => save.done.resolve()),
+        (err: unknown) => batch.forEach((save) => save.done.reject(err)),
+      );
+      const settled: Promise<void> = call.finally(() => {
+        if (this.inFlight !== settled) return;
+        this.inFlight = undefined;
+        this.scheduleFlush();
+      });
+      this.inFlight = settled;
+    }
   }
 
   /** Extends sessions of live connections (one pipeline). */
@@ -224,8 +291,42 @@ export class RecoveryLog implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    // Sessions of the sockets the shutdown disconnected: the clients restore them elsewhere.
+    this.flushNow();
     await closeRedisClient(this.redis);
   }
+}
+
+/** Fewest milliseconds between two session write calls: the writes of a burst go in one. */
+const SAVE_INTERVAL_MS = 20;
+/** Most sessions one write call carries (a call blocks Redis while its script runs). */
+const SAVE_BATCH = 500;
+
+interface QueuedSave {
+  key: string;
+  owner: string;
+  json: string;
+  ttl: string;
+  force: boolean;
+  done: Deferred;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((yes, no) => {
+    resolve = yes;
+    reject = no;
+  });
+  // Callers that drop the promise leave no unhandled rejection behind.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 function sessionKey(pid: string): string {

@@ -143,18 +143,28 @@ return out
 `;
 
 /**
- * KEYS[1] history (routing only). ARGV: session key, owner token, session JSON, ttl ms, force
- * ('1' or '0'). Writes the session unless another connection owns it (a client that recovered
- * elsewhere while this node had not yet noticed the old connection's end); `force` takes it over.
+ * KEYS[1] history (routing only). ARGV: groups of five, one per session: session key, owner token,
+ * session JSON, ttl ms, force ('1' or '0'), applied in order. Writes each session unless another
+ * connection owns it (a client that recovered elsewhere while this node had not yet noticed the
+ * old connection's end); `force` takes it over. One call carries every write queued meanwhile
+ * (`RecoveryLog.saveSession`), so a burst of subscribes costs Redis and this node one round trip,
+ * not one per subscribe. Returns how many were written.
  */
-export const SAVE_SESSION_SCRIPT = `
-local key, owner = ARGV[1], ARGV[2]
-if ARGV[5] ~= '1' then
-  local stored = redis.call('GET', key)
-  if stored and string.sub(stored, 1, #owner + 1) ~= owner .. '\\n' then return 0 end
+export const SAVE_SESSIONS_SCRIPT = `
+local written = 0
+for i = 1, #ARGV, 5 do
+  local key, owner = ARGV[i], ARGV[i + 1]
+  local allowed = true
+  if ARGV[i + 4] ~= '1' then
+    local stored = redis.call('GET', key)
+    if stored and string.sub(stored, 1, #owner + 1) ~= owner .. '\\n' then allowed = false end
+  end
+  if allowed then
+    redis.call('SET', key, owner .. '\\n' .. ARGV[i + 2], 'PX', ARGV[i + 3])
+    written = written + 1
+  end
 end
-redis.call('SET', key, owner .. '\\n' .. ARGV[3], 'PX', ARGV[4])
-return 1
+return written
 `;
 
 /** KEYS[1] history (routing only). ARGV: lease key, token, ms. Extends the lease if the token holds it. */

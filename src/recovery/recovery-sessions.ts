@@ -1,8 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Socket, type Server } from 'socket.io';
 import { SocketServer } from '../gateway/socket-server.js';
-import { installRecoveryHandshake, sessionIdOf, type PreviousSession } from '../internals/recovery-handshake.js';
+import {
+  installRecoveryHandshake,
+  newSessionId,
+  sessionIdOf,
+  type PreviousSession,
+} from '../internals/recovery-handshake.js';
 import { ThrottledLog } from '../logging/throttled-log.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { compareOffsets, isOffset, type Offset } from './offsets.js';
@@ -190,7 +194,7 @@ export class RecoverySessions implements OnApplicationShutdown {
     if (!this.config.enabled || pid === undefined) return;
     // Made on the first save, not for every connection: most sockets that never subscribe need none.
     let owner = this.owners.get(socket);
-    if (owner === undefined) this.owners.set(socket, (owner = randomUUID()));
+    if (owner === undefined) this.owners.set(socket, (owner = newSessionId()));
     this.saved.add(socket);
     const state: SessionState = { sid: socket.id, channels: snapshot.channels, members: snapshot.members };
     this.history
