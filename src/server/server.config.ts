@@ -1,4 +1,4 @@
-import { IsIn, IsInt, IsObject, IsString, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsObject, IsString, Max, Min } from '../internals/class-validator.js';
 import type { ConfigSlice } from '../config/config-slice.js';
 import { legacySocketioOrigins } from '../common/origins.js';
 
