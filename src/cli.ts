@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from './config/load-config.js';
 import { createLogger } from './logging/create-logger.js';
+import { releaseYoungGeneration } from './server/boot-heap.js';
 import { startServer } from './server/start-server.js';
 
 const USAGE = `Usage: echo-relay start [--config <laravel-echo-server.json>]
@@ -49,6 +50,7 @@ export async function run(argv: string[]): Promise<void> {
   const logger = createLogger(loaded.config.log);
   Logger.overrideLogger(logger);
   const server = await startServer(loaded.config, { logger, warnings: loaded.warnings });
+  releaseYoungGeneration();
   const log = new Logger('EchoRelay');
   const shutdown = (signal: string): void => {
     log.log(`${signal} received: stopping`);

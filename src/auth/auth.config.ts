@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsString, Max, Min, ValidateNested } from 'class-validator';
+import { IsIn, IsInt, IsString, Max, Min, ValidateNested } from '../internals/class-validator.js';
 import type { ConfigSlice } from '../config/config-slice.js';
 import { DEFAULT_BLOCKED_HEADERS } from './laravel/auth-target.js';
 

@@ -1,4 +1,4 @@
-import { IsBoolean, IsInt, Min } from 'class-validator';
+import { IsBoolean, IsInt, Min } from '../internals/class-validator.js';
 import type { ConfigSlice } from '../config/config-slice.js';
 
 /** Ingest of broadcasts published by Laravel. */

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { IsNotEmpty, IsNotIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsNotEmpty, IsNotIn, IsOptional, IsString, MaxLength } from '../internals/class-validator.js';
 import { IsJsonContainer, MaxJsonDepth } from './json-container.validator.js';
 
 /** socket.io refuses to emit these names; a publisher that uses one would otherwise fail late. */

@@ -1,4 +1,4 @@
-import { getMetadataStorage, ValidationTypes, type ValidationArguments } from 'class-validator';
+import { getMetadataStorage, ValidationTypes, type ValidationArguments } from '../internals/class-validator.js';
 
 type Condition = (object: object, value: unknown) => boolean;
 type Check = (object: object, value: unknown) => boolean;

@@ -1,4 +1,4 @@
-import { ValidateBy, type ValidationOptions } from 'class-validator';
+import { ValidateBy, type ValidationOptions } from '../internals/class-validator.js';
 
 /** `data` must be a JSON object or array (PHP encodes an empty array as `[]`). */
 export function IsJsonContainer(options?: ValidationOptions): PropertyDecorator {

@@ -1,4 +1,4 @@
-import { validateSync } from 'class-validator';
+import { validateSync } from '../internals/class-validator.js';
 import { isValidChannelName } from '../channels/channel-type.js';
 import { isPlainObject } from '../common/plain-object.js';
 import { BroadcastDto } from './broadcast.dto.js';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
-import { validateSync, type ValidationError } from 'class-validator';
+import { validateSync, type ValidationError } from '../internals/class-validator.js';
 import { isPlainObject, type PlainObject } from '../common/plain-object.js';
 import { CONFIG_KEYS, FILE_KEYS_HANDLED_ELSEWHERE, describeKey } from './config-keys.js';
 import type { ValueKind } from './config-slice.js';

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import { IsOptional, IsString, ValidateNested } from 'class-validator';
+import { IsOptional, IsString, ValidateNested } from '../internals/class-validator.js';
 import { AuthConfig, authConfigSlice } from '../auth/auth.config.js';
 import { BroadcastConfig, broadcastConfigSlice } from '../broadcast/broadcast.config.js';
 import { PresenceConfig, WhisperConfig, presenceConfigSlice, whisperConfigSlice } from '../channels/channels.config.js';

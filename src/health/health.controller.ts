@@ -1,5 +1,5 @@
-import { Controller, Get, Header } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
+import { Controller, Get, Header, type BeforeApplicationShutdown } from '@nestjs/common';
+import { down, healthCheck, HEALTH_CACHE_CONTROL, up, type HealthCheckResult } from './health-check.js';
 import { LaravelRedisServer } from '../internals/laravel-redis.server.js';
 import { BroadcastConfig } from '../broadcast/broadcast.config.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
@@ -9,10 +9,11 @@ import { Sequencer } from '../recovery/sequencer.js';
 
 /** Probes for load balancers and orchestrators; never behind a key. */
 @Controller()
-export class HealthController {
+export class HealthController implements BeforeApplicationShutdown {
+  /** Set when the app starts closing: both probes answer 503 `shutting_down`, as terminus's did. */
+  private shuttingDown = false;
+
   constructor(
-    private readonly health: HealthCheckService,
-    private readonly indicators: HealthIndicatorService,
     private readonly subscriber: LaravelRedisServer,
     private readonly lifecycle: LifecycleService,
     private readonly broadcast: BroadcastConfig,
@@ -30,9 +31,9 @@ export class HealthController {
 
   /** Liveness: 200 while the process serves requests. */
   @Get('health')
-  @HealthCheck()
-  live(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.indicators.check('process').up({ uptime: Math.round(process.uptime()) })]);
+  @Header('Cache-Control', HEALTH_CACHE_CONTROL)
+  live(): HealthCheckResult {
+    return healthCheck([up('process', { uptime: Math.round(process.uptime()) })], this.shuttingDown);
   }
 
   /**
@@ -41,30 +42,33 @@ export class HealthController {
    * is not shutting down.
    */
   @Get('ready')
-  @HealthCheck()
-  ready(): Promise<HealthCheckResult> {
-    return this.health.check([
-      () => {
-        const session = this.indicators.check('lifecycle');
-        return this.lifecycle.draining ? session.down({ message: 'shutting down' }) : session.up();
-      },
-      () => {
-        const session = this.indicators.check('redis');
-        if (!this.broadcast.redis) return session.up({ message: 'Redis subscription disabled by config' });
-        return this.subscriber.subscribed ? session.up() : session.down({ message: 'not subscribed to Redis' });
-      },
-      () => {
-        const session = this.indicators.check('recovery');
-        if (!this.recovery.enabled) return session.up({ message: 'recovery disabled by config' });
-        if (!this.feed.subscribed) return session.down({ message: 'not receiving the history' });
-        // A sequencer that died is replaced within a lease and what it missed is rescued after two:
-        // a broadcast waiting longer means the history cannot be written (e.g. its Cluster slot is down).
-        const waiting = this.sequencer.oldestWaitingMs();
-        if (waiting > 2 * this.recovery.leaseMs + 1000) {
-          return session.down({ message: `broadcasts waiting ${waiting} ms for the history` });
-        }
-        return session.up();
-      },
-    ]);
+  @Header('Cache-Control', HEALTH_CACHE_CONTROL)
+  ready(): HealthCheckResult {
+    return healthCheck([this.lifecycleCheck(), this.redisCheck(), this.recoveryCheck()], this.shuttingDown);
+  }
+
+  beforeApplicationShutdown(): void {
+    this.shuttingDown = true;
+  }
+
+  private lifecycleCheck(): ReturnType<typeof up> {
+    return this.lifecycle.draining ? down('lifecycle', { message: 'shutting down' }) : up('lifecycle');
+  }
+
+  private redisCheck(): ReturnType<typeof up> {
+    if (!this.broadcast.redis) return up('redis', { message: 'Redis subscription disabled by config' });
+    return this.subscriber.subscribed ? up('redis') : down('redis', { message: 'not subscribed to Redis' });
+  }
+
+  private recoveryCheck(): ReturnType<typeof up> {
+    if (!this.recovery.enabled) return up('recovery', { message: 'recovery disabled by config' });
+    if (!this.feed.subscribed) return down('recovery', { message: 'not receiving the history' });
+    // A sequencer that died is replaced within a lease and what it missed is rescued after two:
+    // a broadcast waiting longer means the history cannot be written (e.g. its Cluster slot is down).
+    const waiting = this.sequencer.oldestWaitingMs();
+    if (waiting > 2 * this.recovery.leaseMs + 1000) {
+      return down('recovery', { message: `broadcasts waiting ${waiting} ms for the history` });
+    }
+    return up('recovery');
   }
 }

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsString, Max, Min, ValidateNested } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, Max, Min, ValidateNested } from '../internals/class-validator.js';
 import type { ConfigSlice } from '../config/config-slice.js';
 
 /** One app allowed to call the HTTP API; the old `clients[]` entries. */

@@ -21,6 +21,7 @@ export const WRITTEN_AGAINST = {
   ioredis: '6.0.0',
   '@nestjs/microservices': '12.1.1',
   '@nestjs/platform-socket.io': '12.1.1',
+  'class-validator': '0.15.1',
 } as const;
 
 export type InternalsLibrary = keyof typeof WRITTEN_AGAINST;

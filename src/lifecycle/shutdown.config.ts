@@ -1,4 +1,4 @@
-import { IsInt, Min } from 'class-validator';
+import { IsInt, Min } from '../internals/class-validator.js';
 import type { ConfigSlice } from '../config/config-slice.js';
 
 /** Stopping. */

@@ -1,4 +1,4 @@
-import { IsInt, IsString, Max, Min } from 'class-validator';
+import { IsInt, IsString, Max, Min } from '../internals/class-validator.js';
 import type { ConfigKey, ConfigSlice } from '../config/config-slice.js';
 
 /**

@@ -1,4 +1,4 @@
-import { IsBoolean, IsIn } from 'class-validator';
+import { IsBoolean, IsIn } from '../internals/class-validator.js';
 import type { ConfigSlice } from '../config/config-slice.js';
 
 /** Log output. */

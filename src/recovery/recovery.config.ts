@@ -1,4 +1,4 @@
-import { IsBoolean, IsInt, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, Max, Min } from '../internals/class-validator.js';
 import type { ConfigSlice } from '../config/config-slice.js';
 
 /**

@@ -1,4 +1,4 @@
-import { IsArray, IsBoolean, IsInt, IsObject, IsString, Max, Min } from 'class-validator';
+import { IsArray, IsBoolean, IsInt, IsObject, IsString, Max, Min } from '../internals/class-validator.js';
 import { isPlainObject } from '../common/plain-object.js';
 import type { ConfigKey, ConfigSlice } from '../config/config-slice.js';
 import { getPath, setPath } from '../config/deep-merge.js';

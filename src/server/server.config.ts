@@ -1,4 +1,4 @@
-import { IsIn, IsInt, IsObject, IsString, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsObject, IsString, Max, Min } from '../internals/class-validator.js';
 import type { ConfigSlice } from '../config/config-slice.js';
 import { legacySocketioOrigins } from '../common/origins.js';
 
@@ -8,6 +8,12 @@ export class ServerConfig {
   @IsString() host!: string;
   /** Port for HTTP, the HTTP API and socket.io. @default 6001 */
   @IsInt() @Min(0) @Max(65535) port!: number;
+  /**
+   * Listen queue length: connections the kernel holds before echo-relay accepts them. Node's 511
+   * overflowed when 10,000 clients reconnected at once; the kernel caps it at
+   * `net.core.somaxconn`. @default 4096
+   */
+  @IsInt() @Min(1) @Max(65535) backlog!: number;
   /** `https` serves HTTPS/WSS with the certificate files below. @default 'http' */
   @IsIn(['http', 'https']) protocol!: 'http' | 'https';
   /** PEM certificate; reloaded when the file changes. @default '' */
@@ -36,6 +42,7 @@ export const serverConfigSlice: ConfigSlice<ServerConfig> = {
   defaults: () => ({
     host: '',
     port: 6001,
+    backlog: 4096,
     protocol: 'http',
     sslCertPath: '',
     sslKeyPath: '',
@@ -47,6 +54,7 @@ export const serverConfigSlice: ConfigSlice<ServerConfig> = {
   keys: [
     { path: 'server.host', file: 'host', env: ['LARAVEL_ECHO_SERVER_HOST', 'ECHO_RELAY_HOST'], kind: 'string' },
     { path: 'server.port', file: 'port', env: ['LARAVEL_ECHO_SERVER_PORT', 'PORT'], kind: 'int' },
+    { path: 'server.backlog', file: 'backlog', env: ['ECHO_RELAY_BACKLOG'], kind: 'int' },
     {
       path: 'server.protocol',
       file: 'protocol',

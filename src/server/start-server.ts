@@ -57,7 +57,11 @@ export async function startServer(
   }
   logSocketOrigins(config, log);
   configureHttpApi(app);
-  await (config.server.host ? app.listen(config.server.port, config.server.host) : app.listen(config.server.port));
+  // Nest hands these to net.Server#listen, where a numeric argument after the port (and host) is
+  // the backlog; its typings only list port, host and callback.
+  const { port: listenPort, host, backlog } = config.server;
+  const listen = app.listen.bind(app) as unknown as (port: number, ...rest: (string | number)[]) => Promise<unknown>;
+  await (host ? listen(listenPort, host, backlog) : listen(listenPort, backlog));
   const httpServer = app.getHttpServer() as HttpsServer;
   const stopWatching = https ? reloadCertificatesOnChange(httpServer, config.server, log) : () => undefined;
   const port = (httpServer.address() as AddressInfo).port;
