@@ -7,7 +7,7 @@
 //                       [--cpu-prof[=DIR]] [--settle-ms=2000] [--out=FILE.json]
 //
 // Each run spawns the target's Node process (bare: bench/targets/bare-server.mjs; echo-relay:
-// <root>/dist/main.js, cwd a temp dir) against one throw-away redis-server and polls every 5 ms
+// <root>/dist/echo-relay.mjs or, for older builds, dist/main.js, cwd a temp dir) against one throw-away redis-server and polls every 5 ms
 // until it is ready: echo-relay when GET /ready answers 200 (listening, Redis subscribed, history
 // fed), bare when its port accepts a connection (it listens only after its psubscribe). It then
 // reads /proc/<pid>/stat and status: wall ms from spawn to ready, CPU ms (user+sys) until then,
@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { startRedis } from './lib/redis.mjs';
 import { childEnv } from './targets/common.mjs';
-import { relayRoot } from './targets/echo-relay.mjs';
+import { entryOf, relayRoot } from './targets/echo-relay.mjs';
 import { machineInfo } from './lib/machine.mjs';
 import { summarize } from './lib/stats.mjs';
 import {
@@ -78,7 +78,7 @@ const TARGETS = [
   },
   {
     name: 'echo-relay',
-    args: (o) => [join(relayRoot(o), 'dist', 'main.js')],
+    args: (o) => [entryOf(relayRoot(o))],
     env: (port, redisPort) => ({ PORT: String(port), REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_PREFIX: '' }),
     ready: async (port) => (await httpStatus(port, '/ready', 500)) === 200,
   },

@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-import '../dist/main.js';
+// The bundled server (npm run build): one file, which starts in about half the time of dist/main.js.
+import '../dist/echo-relay.mjs';

@@ -1,7 +1,7 @@
 // @ts-check
 // Target (c): echo-relay, the project's own server, started from its build
-// output as `node <root>/dist/main.js` with PORT, REDIS_URL and an empty
-// REDIS_PREFIX (plus ECHO_RELAY_AUTH_HOST/_ENDPOINT when S4 passes its auth stub). Skipped with a message while dist/main.js does not exist.
+// output as `node <root>/dist/echo-relay.mjs (the bundle; dist/main.js for older builds)` with PORT, REDIS_URL and an empty
+// REDIS_PREFIX (plus ECHO_RELAY_AUTH_HOST/_ENDPOINT when S4 passes its auth stub). Skipped with a message while neither exists.
 // <root> defaults to the repository holding bench/; override with
 // --echo-relay-root=<dir> or BENCH_ECHO_RELAY_ROOT.
 
@@ -15,7 +15,18 @@ import { httpStatus } from '../lib/proc.mjs';
 const DEFAULT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
- * Repository root to take dist/main.js from.
+ * The server a build runs: the bundle (`dist/echo-relay.mjs`, what `npm start` runs), or for builds
+ * from before the bundle existed, `dist/main.js`.
+ * @param {string} root
+ * @returns {string}
+ */
+export const entryOf = (root) => {
+  const bundle = join(root, 'dist', 'echo-relay.mjs');
+  return existsSync(bundle) ? bundle : join(root, 'dist', 'main.js');
+};
+
+/**
+ * Repository root to take the built server from.
  * @param {{echoRelayRoot?: string}} opts
  * @returns {string}
  */
@@ -38,10 +49,10 @@ async function relayReady(port) {
 /** @type {import('./index.mjs').Target} */
 const echoRelay = {
   name: 'echo-relay',
-  description: 'echo-relay (this project), node dist/main.js',
+  description: 'echo-relay (this project), node dist/echo-relay.mjs',
   eio: [4, 3],
   unavailable: (opts) => {
-    const main = join(relayRoot(opts), 'dist', 'main.js');
+    const main = entryOf(relayRoot(opts));
     return existsSync(main) ? null : `${main} not found (build echo-relay first: npm run build)`;
   },
   version: (opts) => {
@@ -72,7 +83,7 @@ const echoRelay = {
     return launch({
       name: 'echo-relay',
       cmd: process.execPath,
-      args: [join(root, 'dist', 'main.js')],
+      args: [entryOf(root)],
       cwd: dir,
       env: childEnv({
         PORT: String(port),

@@ -2,7 +2,7 @@
  * limits.maxBufferedBytes against clients that stop taking what they are sent: a WebSocket whose
  * TCP socket stops reading, and a long-polling client that never polls again. Each sits on a
  * channel with a healthy Echo client while Laravel publishes tens of thousands of 1 KB broadcasts
- * to it. The relay is a child process (`node dist/main.js`), so its resident memory, read from its
+ * to it. The relay is a child process (`node dist/echo-relay.mjs`), so its resident memory, read from its
  * own `/metrics`, is the relay's alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';

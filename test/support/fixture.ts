@@ -118,7 +118,7 @@ export class Fixture {
     return relay;
   }
 
-  /** echo-relay in a child process (`node dist/main.js`), on the suite's setup unless `env` says otherwise. */
+  /** echo-relay in a child process (`node dist/echo-relay.mjs`), on the suite's setup unless `env` says otherwise. */
   spawnNode(options: Parameters<typeof spawnRelay>[0] = {}): RelayProcess {
     const child = spawnRelay({ ...options, env: { ...this.env, ...options.env } });
     this.defer(() => killRelay(child));

@@ -6,7 +6,7 @@ import { sleep } from './ports.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
- * Starting `node dist/main.js` (loading Nest and every module) takes about a second on an idle
+ * Starting `node dist/echo-relay.mjs` (Nest and every module, bundled) takes under a second on an idle
  * machine and well over ten on a loaded one; a child that fails exits early and is reported at once.
  */
 const START_TIMEOUT_MS = 60_000;
@@ -16,7 +16,7 @@ export interface ProcessExit {
   signal: NodeJS.Signals | null;
 }
 
-/** echo-relay as operators run it: the built `dist/main.js` (or the bin) in its own process. */
+/** echo-relay as operators run it: the bundled `dist/echo-relay.mjs` (or the bin) in its own process. */
 export interface RelayProcess {
   child: ChildProcess;
   /** Where it listens, known once it logged `serving on` (see `waitListening`). */
@@ -34,7 +34,7 @@ export interface RelayProcess {
 export function spawnRelay(
   options: { args?: string[]; env?: Record<string, string>; cwd?: string; bin?: boolean } = {},
 ): RelayProcess {
-  const entry = options.bin ? 'bin/echo-relay.js' : 'dist/main.js';
+  const entry = options.bin ? 'bin/echo-relay.js' : 'dist/echo-relay.mjs';
   const child = spawn(process.execPath, [ROOT + entry, ...(options.args ?? [])], {
     cwd: options.cwd ?? ROOT,
     env: { PATH: process.env.PATH, PORT: '0', ECHO_RELAY_HOST: '127.0.0.1', ...options.env },
