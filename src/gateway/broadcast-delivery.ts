@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
-import { LocalRoomEmitter, type PreparedEvent } from '../internals/local-room-emitter.js';
-import type { Socket } from 'socket.io';
+import { LocalRoomEmitter } from '../internals/local-room-emitter.js';
 import { SlowConsumers } from './slow-consumers.js';
 import { SocketServer } from './socket-server.js';
 
@@ -19,8 +18,6 @@ import { SocketServer } from './socket-server.js';
 @Injectable()
 export class BroadcastDelivery {
   private roomEmitter?: LocalRoomEmitter;
-  /** The last event `emitTo` encoded, for the next socket sent the same one. */
-  private last?: { event: string; arg: string; prepared: PreparedEvent };
 
   constructor(
     private readonly sockets: SocketServer,
@@ -42,22 +39,6 @@ export class BroadcastDelivery {
     const { channel, event, data, socket } = broadcast;
     const recipients = this.roomEmitter.emit(channel, socket ?? undefined, event, [channel, data], offset);
     return recipients === 0 ? 0 : this.count(recipients, receivedAt);
-  }
-
-  /**
-   * Emits `(event, arg)` to one socket of this node by the fast path of `deliverLocal`. The frame
-   * is kept for the next call with the same event and argument: in a reconnect storm every socket
-   * joining a channel is sent the same position, encoded once.
-   */
-  emitTo(socket: Socket, event: string, arg: string): void {
-    this.roomEmitter ??= new LocalRoomEmitter(this.sockets.io, this.slowConsumers);
-    let last = this.last;
-    if (last === undefined || last.event !== event || last.arg !== arg) {
-      const prepared = this.roomEmitter.prepare(event, [arg]);
-      if (prepared === undefined) return void socket.emit(event, arg);
-      this.last = last = { event, arg, prepared };
-    }
-    this.roomEmitter.sendTo(socket, last.prepared);
   }
 
   /**

@@ -88,12 +88,6 @@ interface EngineConnection {
  * A broadcast with a recovery offset has two encodings, with the offset for Engine.IO 4 sockets and
  * without it for Engine.IO 3 ones (see `emit`); each is still encoded and framed once per room.
  */
-/** An event encoded once (`LocalRoomEmitter.prepare`). */
-export interface PreparedEvent {
-  packet: string;
-  frame: Buffer[];
-}
-
 export class LocalRoomEmitter {
   private readonly nsp: Namespace;
   private readonly corked = new Set<CorkableSocket>();
@@ -143,53 +137,29 @@ export class LocalRoomEmitter {
         socketPacket = eio3Packet;
         socketFrame = eio3Frame;
       }
-      const bytes = this.write(conn, socketPacket, socketFrame);
-      if (bytes > max) (overflowing ??= []).push([socket, bytes]);
+      const ws = conn.transport.socket;
+      const sender = ws?._sender;
+      if (
+        conn.readyState === 'open' &&
+        conn.writeBuffer?.length === 0 &&
+        conn.transport.name === 'websocket' &&
+        ws?.readyState === 1 &&
+        sender?._state === SENDER_IDLE &&
+        sender._queue?.length === 0 &&
+        typeof sender.sendFrame === 'function'
+      ) {
+        const tcp = sender._socket;
+        this.cork(tcp);
+        sender.sendFrame(socketFrame);
+        if (tcp !== undefined && tcp.writableLength > max) (overflowing ??= []).push([socket, tcp.writableLength]);
+      } else {
+        // The options socket.io's adapter passes for a pre-encoded broadcast.
+        conn.write(socketPacket, { preEncoded: true, wsPreEncodedFrame: socketFrame });
+      }
       sent++;
     }
     if (overflowing) for (const [socket, bytes] of overflowing) this.limit!.onOverflow(socket, bytes);
     return sent;
-  }
-
-  /**
-   * `(event, ...args)` encoded and framed once, for `sendTo` to write to single sockets (as many
-   * as the caller likes); `undefined` when binary attachments split it.
-   */
-  prepare(event: string, args: readonly unknown[]): PreparedEvent | undefined {
-    const packet = this.encode([event, ...args]);
-    return packet === undefined ? undefined : { packet, frame: [webSocketTextFrame(ENGINE_MESSAGE + packet)] };
-  }
-
-  /** Writes a prepared event to one socket, by the same path and with the same limit as `emit`. */
-  sendTo(socket: Socket, prepared: PreparedEvent): void {
-    const bytes = this.write(socket.conn as unknown as EngineConnection, prepared.packet, prepared.frame);
-    if (bytes > (this.limit?.maxBufferedBytes ?? Infinity)) this.limit!.onOverflow(socket, bytes);
-  }
-
-  /**
-   * The finished frame straight to the TCP socket when the WebSocket is open and idle, else the
-   * packet through engine.io. Returns what the TCP socket holds after a direct write (0 otherwise).
-   */
-  private write(conn: EngineConnection, packet: string, frame: Buffer[]): number {
-    const ws = conn.transport.socket;
-    const sender = ws?._sender;
-    if (
-      conn.readyState === 'open' &&
-      conn.writeBuffer?.length === 0 &&
-      conn.transport.name === 'websocket' &&
-      ws?.readyState === 1 &&
-      sender?._state === SENDER_IDLE &&
-      sender._queue?.length === 0 &&
-      typeof sender.sendFrame === 'function'
-    ) {
-      const tcp = sender._socket;
-      this.cork(tcp);
-      sender.sendFrame(frame);
-      return tcp?.writableLength ?? 0;
-    }
-    // The options socket.io's adapter passes for a pre-encoded broadcast.
-    conn.write(packet, { preEncoded: true, wsPreEncodedFrame: frame });
-    return 0;
   }
 
   /** The EVENT packet holding `data` as one string, or `undefined` when binary attachments split it. */

@@ -1,6 +1,5 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Socket, type Server } from 'socket.io';
-import { BroadcastDelivery } from '../gateway/broadcast-delivery.js';
 import { SocketServer } from '../gateway/socket-server.js';
 import {
   installRecoveryHandshake,
@@ -55,8 +54,6 @@ export class RecoverySessions implements OnApplicationShutdown {
   private readonly owners = new WeakMap<Socket, string>();
   /** Sockets whose session was written, kept alive by the refresh. */
   private readonly saved = new WeakSet<Socket>();
-  /** The position each socket was last sent: a later join at the same position needs no new one. */
-  private readonly positionSent = new WeakMap<Socket, Offset>();
   /** Restored sessions between the restore and the socket's creation, by socket id. */
   private readonly restoring = new Map<string, SessionState>();
   /** What restored sockets had joined, until the gateway adopts it. */
@@ -70,7 +67,6 @@ export class RecoverySessions implements OnApplicationShutdown {
     private readonly feed: RecoveryFeed,
     private readonly sockets: SocketServer,
     private readonly metrics: RelayMetrics,
-    private readonly delivery: BroadcastDelivery,
   ) {
     this.refreshMs = Math.max(1_000, Math.floor(config.windowMs / 4));
   }
@@ -102,17 +98,10 @@ export class RecoverySessions implements OnApplicationShutdown {
     this.save(socket, snapshot, this.config.windowMs + this.refreshMs);
   }
 
-  /**
-   * Tells a socket that joined a channel how far this node has delivered (see `POSITION_EVENT`),
-   * unless it was told that very position already (Echo joins several channels at once): the
-   * offset it holds is that one or a later broadcast's, and covers the new channel as well.
-   */
+  /** Tells a socket that joined a channel how far this node has delivered (see `POSITION_EVENT`). */
   sendPosition(socket: Socket): void {
     const position = this.feed.position;
-    if (position === undefined || sessionIdOf(socket) === undefined) return;
-    if (this.positionSent.get(socket) === position) return;
-    this.positionSent.set(socket, position);
-    this.delivery.emitTo(socket, POSITION_EVENT, position);
+    if (position !== undefined && sessionIdOf(socket) !== undefined) socket.emit(POSITION_EVENT, position);
   }
 
   /** The socket is gone: after a drop its session stays restorable for `windowMs`. */

@@ -102,32 +102,6 @@ describe('recovering a dropped connection on one node', () => {
     expect(dataOf(got, 'quiet', 'tick')).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
   });
 
-  it('tells a client joining several channels its position once, and it recovers on each of them', async () => {
-    // Something in the history, so that this node has a position to tell.
-    const warm = await observer('warm-up');
-    await sequenced(warm, 'warm-up', 'tick', () => tick('warm-up', 0));
-    const { echo, got } = roaming();
-    const positions: unknown[] = [];
-    clientSocket(echo).onAny!((event, position) => {
-      if (event === 'echo-relay:position') positions.push(position);
-    });
-    echo.channel('calm-a');
-    echo.channel('calm-b');
-    await connected(echo);
-    await waitUntil(() => fx.relay.gateway.localSubscriberCount('calm-b') === 1, 5000, 'both joined');
-    await waitUntil(() => positions.length === 1, 5000, 'the position');
-    const seen = await observer('calm-b');
-
-    const back = await offline(echo, proxy, async () => {
-      await sequenced(seen, 'calm-b', 'tick', () => tick('calm-b', 1));
-    });
-
-    expect(back).toMatchObject({ recovered: true });
-    expect(positions).toHaveLength(1);
-    await waitForBroadcasts(got, 'calm-b', 'tick', 1);
-    expect(dataOf(got, 'calm-b', 'tick')).toEqual([{ n: 1 }]);
-  });
-
   it('toOthers(): events from the recovered socket itself are neither replayed nor delivered after', async () => {
     const { echo, got } = roaming();
     echo.channel('chat');
