@@ -63,8 +63,9 @@ export class HealthController implements BeforeApplicationShutdown {
   private recoveryCheck(): ReturnType<typeof up> {
     if (!this.recovery.enabled) return up('recovery', { message: 'recovery disabled by config' });
     if (!this.feed.subscribed) return down('recovery', { message: 'not receiving the history' });
-    // A sequencer that died is replaced within a lease and what it missed is rescued after two:
-    // a broadcast waiting longer means the history cannot be written (e.g. its Cluster slot is down).
+    // A sequencer that died is replaced within a lease and what it missed is rescued after half a
+    // lease: a broadcast waiting two leases and a second means the history cannot be written (e.g.
+    // its Cluster slot is down).
     const waiting = this.sequencer.oldestWaitingMs();
     if (waiting > 2 * this.recovery.leaseMs + 1000) {
       return down('recovery', { message: `broadcasts waiting ${waiting} ms for the history` });
