@@ -19,6 +19,16 @@ describe('Sequencer', () => {
     return rows.map(([, fields]) => (JSON.parse(fields[3]) as { e: string }).e);
   }
 
+  /** Makes every append of `n` take `ms` longer; returns the original append. */
+  function slowAppends(n: RecoveryNode, ms: number): RecoveryNode['log']['append'] {
+    const append = n.log.append.bind(n.log);
+    n.log.append = async (...args) => {
+      await sleep(ms);
+      return append(...args);
+    };
+    return append;
+  }
+
   /** Waits until every node holds nothing: from then on no node appends anything more. */
   async function settled(...of: RecoveryNode[]): Promise<void> {
     await waitUntil(() => of.every((n) => n.held() === 0), 10_000, 'every held broadcast sequenced');
@@ -231,11 +241,7 @@ describe('Sequencer', () => {
     const b = await node();
     // A's append of `late` takes 2 s (a stalled sequencer); B rescues it meanwhile, and A's append,
     // when it arrives, skips it: A had received it before the rescue.
-    const append = a.log.append.bind(a.log);
-    a.log.append = async (...args) => {
-      await sleep(2000);
-      return append(...args);
-    };
+    const append = slowAppends(a, 2000);
     const late = laravelMessage('orders', 'late');
     a.sequencer.submit([late]);
     b.sequencer.submit([late]);
@@ -271,13 +277,9 @@ describe('Sequencer', () => {
   it("does not rescue while the sequencer is busy appending what came before (a follower's oldest keeps moving)", async () => {
     const a = await node({}, true);
     const b = await node();
-    const append = a.log.append.bind(a.log);
     // The sequencer's appends take a second each (a loaded Redis): broadcasts wait longer than the
     // rescue wait, but the oldest one held changes with every append.
-    a.log.append = async (...args) => {
-      await sleep(1000);
-      return append(...args);
-    };
+    slowAppends(a, 1000);
     const events = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map((n) => `m${n}`);
     for (const event of events) {
       const message = laravelMessage('orders', event);
