@@ -92,19 +92,7 @@ export const QUICK = {
     joinConcurrency: 50,
     joinTimeoutMs: 15_000,
   },
-  s5: {
-    clients: 1000,
-    publicOnly: false,
-    roomSize: 10,
-    authDelayMinMs: 5,
-    authDelayMaxMs: 20,
-    authKeepAlive: true,
-    reconnectDelayMs: 1000,
-    reconnectDelayMaxMs: 5000,
-    probeMs: 50,
-    settleMs: 1000,
-    timeoutMs: 60_000,
-  },
+  s5: { ...FULL.s5, clients: 1000, settleMs: 1000, timeoutMs: 60_000 },
 };
 
 /** @param {string} v */

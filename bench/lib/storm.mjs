@@ -421,17 +421,9 @@ async function coldJoin(s, p, eio, shared, kinds, stub, prober) {
       timeoutMs: s.opts.connectTimeoutMs,
     })),
   );
-  const { back, at } = await waitBack(p, shared, kinds, gen0, t0);
-  const sec = (at - t0) / 1000;
-  const srv1 = sampleProcess(server.pid);
-  const red1 = sampleProcess(redis.pid);
-  const ph = await collectPhase(lg, kinds);
+  const { back, sec, srv1, red1, ph, common } = await backAgain(lg, p, shared, kinds, gen0, t0, prober, server, redis);
   const r = {
-    ...ph,
-    back,
-    notBack: p.clients - back,
-    stuck: back < p.clients ? stuckSample(p, shared, kinds, gen0, prober.authorisedAt) : [],
-    seconds: sec,
+    ...common,
     serverCpuSec: srv1.cpuSec - srv0.cpuSec,
     cpuMsPerClient: back ? ((srv1.cpuSec - srv0.cpuSec) * 1000) / back : null,
     redisCpuSec: red1.cpuSec - red0.cpuSec,
@@ -446,6 +438,35 @@ async function coldJoin(s, p, eio, shared, kinds, stub, prober) {
       `${fmt(r.cpuMsPerClient, 2)} server CPU ms/client, ${fmtAuth(r.auth)}, subscribe p50 ${fmt(ph.p50)} p99 ${fmt(ph.p99)} ms${fmtFailures(r)}`,
   );
   return r;
+}
+
+/**
+ * Waits until every client is back and subscribed, then samples the server and Redis and collects
+ * the load generator's phase figures: what the cold join and the restart report alike.
+ * @param {any} lg the session's load generator
+ * @param {StormParams & {clients: number}} p
+ * @param {Shared} shared
+ * @param {number[]} kinds
+ * @param {Int32Array} gen0
+ * @param {number} t0
+ * @param {{authorisedAt: Float64Array}} prober
+ * @param {{pid: number}} server
+ * @param {{pid: number}} redis
+ */
+async function backAgain(lg, p, shared, kinds, gen0, t0, prober, server, redis) {
+  const { back, at } = await waitBack(p, shared, kinds, gen0, t0);
+  const srv1 = sampleProcess(server.pid);
+  const red1 = sampleProcess(redis.pid);
+  const ph = await collectPhase(lg, kinds);
+  const sec = (at - t0) / 1000;
+  const common = {
+    ...ph,
+    back,
+    notBack: p.clients - back,
+    stuck: back < p.clients ? stuckSample(p, shared, kinds, gen0, prober.authorisedAt) : [],
+    seconds: sec,
+  };
+  return { back, at, sec, srv1, red1, ph, common };
 }
 
 /**
@@ -481,17 +502,19 @@ async function restartStorm(s, p, shared, kinds, stub, prober, bootCpuSec) {
   s.server = fresh;
   const tReady = performance.now();
   const ready = sampleProcess(fresh.pid);
-  const { back, at } = await waitBack(p, shared, kinds, gen0, t0);
-  const srv1 = sampleProcess(fresh.pid);
-  const red1 = sampleProcess(redis.pid);
-  const ph = await collectPhase(lg, kinds);
-  const sec = (at - t0) / 1000;
+  const { back, at, sec, srv1, red1, ph, common } = await backAgain(
+    lg,
+    p,
+    shared,
+    kinds,
+    gen0,
+    t0,
+    prober,
+    fresh,
+    redis,
+  );
   const r = {
-    ...ph,
-    back,
-    notBack: p.clients - back,
-    stuck: back < p.clients ? stuckSample(p, shared, kinds, gen0, prober.authorisedAt) : [],
-    seconds: sec,
+    ...common,
     stopMs: tExit - t0,
     exit: String(exit),
     startMs: tReady - tExit,
