@@ -288,8 +288,8 @@ export class ChannelSubscriptions {
     const state = this.stateOf(socket);
     state.joined.add(channel);
     await socket.join(channel);
+    this.sessions.joined(socket, channel);
     this.sessions.changed(socket, this.snapshot(state));
-    this.sessions.sendPosition(socket);
     return true;
   }
 

@@ -19,8 +19,8 @@ const require = createRequire(import.meta.url);
 const ioV2 = require('socket.io-client-v2') as typeof io;
 
 /** The test decides each restore; every call and every created socket is recorded. */
-const restores: [string, string][] = [];
-let answer: (pid: string, offset: string) => PreviousSession | undefined = () => undefined;
+const restores: [string, string | undefined][] = [];
+let answer: (pid: string, offset: string | undefined) => PreviousSession | undefined = () => undefined;
 /** Per created socket: whether it was connected then, and whether it was by the next macrotask. */
 const created: { socket: Socket; connectedThen: boolean; reachableNext: Promise<boolean> }[] = [];
 
@@ -185,11 +185,18 @@ describe('Engine.IO 4 (socket.io-client 4)', () => {
     expect(client.recovered).toBe(false);
   });
 
-  it('socket.io: a client without an offset yet (no string-ended event received) is not consulted', async () => {
+  it('socket.io: a client without an offset yet (no string-ended event received) is consulted with none, and restored', async () => {
     const [client, first] = await connect();
-    const fresh = await dropAndReconnect(client, first);
-    expect(restores).toEqual([]);
-    expect(fresh.id).not.toBe(first.id);
+    const pid = sessionIdOf(first)!;
+    answer = (p) => ({ sid: first.id, pid: p, rooms: ['orders'], data: {}, missedPackets: [] });
+
+    const restored = await dropAndReconnect(client, first);
+
+    // socket.io-client sends {pid} alone: its offset is undefined until an event ends with a string.
+    expect(restores).toEqual([[pid, undefined]]);
+    expect(restored.id).toBe(first.id);
+    expect(restored.recovered).toBe(true);
+    expect(restored.rooms.has('orders')).toBe(true);
   });
 });
 

@@ -30,10 +30,11 @@ export interface PreviousSession {
 
 export interface RecoveryHandshake {
   /**
-   * Called for an Engine.IO 4 client that presents `{pid, offset}` (strings). Resolves to the
-   * session to restore, or `undefined` for a fresh connection. Must not reject.
+   * Called for an Engine.IO 4 client that presents a `pid` (a string) and an `offset` that is a
+   * string or absent (socket.io-client sends none before its first string-ended event). Resolves
+   * to the session to restore, or `undefined` for a fresh connection. Must not reject.
    */
-  restore(pid: string, offset: string): Promise<PreviousSession | undefined>;
+  restore(pid: string, offset: string | undefined): Promise<PreviousSession | undefined>;
   /** Called with every Engine.IO 4 socket created, restored or not, before it is connected. */
   created?(socket: Socket): void;
 }
@@ -60,7 +61,7 @@ export function installRecoveryHandshake(
     if (client.conn.protocol !== 4) return original(client, auth);
     const { pid, offset } = auth ?? {};
     let socket: Socket | undefined;
-    if (typeof pid === 'string' && typeof offset === 'string') {
+    if (typeof pid === 'string' && (offset === undefined || typeof offset === 'string')) {
       const previous = await handshake.restore(pid, offset);
       if (previous) socket = new SocketClass(namespace, client, auth, previous);
     }

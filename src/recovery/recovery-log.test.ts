@@ -171,6 +171,7 @@ describe('RecoveryLog', () => {
       expect(result).toEqual({
         ok: true,
         session: state,
+        from: ids[0],
         last: ids[5],
         entries: [
           [ids[1], { c: 'orders', e: 'a', d: { n: 1 }, s: null }],
@@ -187,6 +188,7 @@ describe('RecoveryLog', () => {
       expect(await log.restore('pid-1', '0-0')).toEqual({
         ok: true,
         session: session('sid-1', ['orders']),
+        from: '0-0',
         last: '0-0',
         entries: [],
       });
@@ -194,6 +196,7 @@ describe('RecoveryLog', () => {
       expect(await log.restore('pid-2', '5-0')).toEqual({
         ok: true,
         session: session('sid-2', ['orders']),
+        from: '5-0',
         last: '5-0',
         entries: [],
       });
@@ -206,6 +209,43 @@ describe('RecoveryLog', () => {
       const ttl = await admin.pttl(HISTORY_KEY);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(2 * recoveryConfig(redis.url).recovery.windowMs);
+    });
+
+    it('without an offset reads from the earliest join position of the session, and fails when a channel has none', async () => {
+      const log = open();
+      await log.append([entry('orders', 'before', 1)]);
+      await log.append([entry('orders', 'a', 2), entry('shipments', 'b', 3)]);
+      await log.append([entry('shipments', 'c', 4)]);
+      const ids = await offsets();
+      // Joined orders after the first entry, shipments after the second (the later join wins nothing).
+      const state: SessionState = {
+        sid: 'sid-1',
+        channels: ['orders', 'shipments'],
+        members: {},
+        since: { shipments: ids[1], orders: ids[0] },
+      };
+      await log.saveSession('pid-1', 'owner-1', state, 60_000);
+
+      expect(await log.restore('pid-1', undefined)).toEqual({
+        ok: true,
+        session: state,
+        from: ids[0],
+        last: ids[3],
+        entries: [
+          [ids[1], { c: 'orders', e: 'a', d: { n: 2 }, s: null }],
+          [ids[2], { c: 'shipments', e: 'b', d: { n: 3 }, s: null }],
+          [ids[3], { c: 'shipments', e: 'c', d: { n: 4 }, s: null }],
+        ],
+      });
+
+      // A channel without a join position (or a session of an older version): nothing to read from.
+      await log.saveSession('pid-2', 'owner-2', { ...state, since: { orders: ids[0] } }, 60_000);
+      expect(await log.restore('pid-2', undefined)).toEqual({ ok: false, reason: 'no_offset' });
+      await log.saveSession('pid-3', 'owner-3', session('sid-3', ['orders']), 60_000);
+      expect(await log.restore('pid-3', undefined)).toEqual({ ok: false, reason: 'no_offset' });
+      // With the client's offset, the join positions do not move where the read starts.
+      await log.saveSession('pid-4', 'owner-4', state, 60_000);
+      expect(await log.restore('pid-4', ids[2])).toMatchObject({ ok: true, from: ids[2], entries: [[ids[3], {}]] });
     });
 
     it('refuses an offset the history never handed out (after its newest entry)', async () => {

@@ -73,12 +73,18 @@ export interface SessionState {
   sid: string;
   channels: string[];
   members: Record<string, unknown>;
+  /**
+   * Per channel, the position of the node's feed when the socket joined it: a restore delivers
+   * nothing of a channel from before its join, and reads from the earliest of them when the
+   * client has no offset (it received no broadcast yet). Absent in sessions of older versions.
+   */
+  since?: Record<string, Offset>;
 }
 
-export type RestoreFailure = 'unknown_session' | 'trimmed' | 'invalid_offset' | 'unsupported';
+export type RestoreFailure = 'unknown_session' | 'trimmed' | 'invalid_offset' | 'no_offset' | 'unsupported';
 
 export type RestoreResult =
-  | { ok: true; session: SessionState; last: Offset; entries: [Offset, HistoryEntry][] }
+  | { ok: true; session: SessionState; from: Offset; last: Offset; entries: [Offset, HistoryEntry][] }
   | { ok: false; reason: RestoreFailure };
 
 /**
@@ -179,35 +185,40 @@ export class RecoveryLog implements OnApplicationShutdown {
     return rows.map(([id, fields]) => [id, JSON.parse(fields[3]) as HistoryEntry]);
   }
 
-  /** Claims a session and reads what its channels missed after `offset`. */
-  async restore(pid: string, offset: Offset): Promise<RestoreResult> {
+  /**
+   * Claims a session and reads what its channels missed after `offset`, or, for a client with
+   * no offset, after the earliest of the session's join positions (`from` in the result).
+   */
+  async restore(pid: string, offset: Offset | undefined): Promise<RestoreResult> {
     // Session writes still queued go first, on the same connection: the restore reads them.
     this.flushNow();
     const reply = (await this.scripts.restore(
       sessionKey(pid),
-      offset,
+      offset ?? '',
       // Entries of other channels are scanned but not returned: the whole history at most.
       this.config.maxHistory * 2,
     )) as (string | number)[];
     if (reply[0] === 0) return { ok: false, reason: 'unknown_session' };
+    if (reply[0] === 3) return { ok: false, reason: 'no_offset' };
     if (reply[0] === 2) {
       this.log.warn('Redis before 7.0 cannot tell what the history trimmed: sessions are not restored');
       return { ok: false, reason: 'unsupported' };
     }
-    const [, json, last, deleted, trimmedBefore] = reply as [number, string, string, string, string];
+    const [, json, from, last, deleted, trimmedBefore] = reply as [number, string, string, string, string, string];
     const session = JSON.parse(json) as SessionState;
+    if (!isOffset(from)) return { ok: false, reason: 'invalid_offset' };
     // No history: it expired idle (nothing appended for twice the window, so nothing was missed;
     // a Redis that lost its data lost the session too).
-    if (last === '') return { ok: true, session, last: offset, entries: [] };
-    if (!isOffset(last) || compareOffsets(offset, last) > 0) return { ok: false, reason: 'invalid_offset' };
-    // Something after the client's offset may have been trimmed away: it cannot be told what it missed.
-    if (isOffset(deleted) && compareOffsets(offset, deleted) < 0) return { ok: false, reason: 'trimmed' };
-    if (isOffset(trimmedBefore) && compareOffsets(offset, trimmedBefore) < 0) return { ok: false, reason: 'trimmed' };
+    if (last === '') return { ok: true, session, from, last: from, entries: [] };
+    if (!isOffset(last) || compareOffsets(from, last) > 0) return { ok: false, reason: 'invalid_offset' };
+    // Something after the offset may have been trimmed away: it cannot be told what was missed.
+    if (isOffset(deleted) && compareOffsets(from, deleted) < 0) return { ok: false, reason: 'trimmed' };
+    if (isOffset(trimmedBefore) && compareOffsets(from, trimmedBefore) < 0) return { ok: false, reason: 'trimmed' };
     const entries: [Offset, HistoryEntry][] = [];
-    for (let i = 5; i < reply.length; i += 2) {
+    for (let i = 6; i < reply.length; i += 2) {
       entries.push([String(reply[i]), JSON.parse(String(reply[i + 1])) as HistoryEntry]);
     }
-    return { ok: true, session, last, entries };
+    return { ok: true, session, from, last, entries };
   }
 
   /**

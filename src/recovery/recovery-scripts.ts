@@ -103,20 +103,40 @@ return {#parts, skipped}
 `;
 
 /**
- * KEYS[1] history. ARGV: session key, offset, most entries to return. Claims the session (deletes
- * it: one restore per disconnect) and returns {found (0|1), session JSON, last id, max deleted id,
- * first id if entries were trimmed ('' if none were), offset/entry pairs after `offset` on the
- * session's channels…}. The ids are '' when the stream does not exist. Trimming (`XADD MAXLEN`)
- * leaves `max-deleted-entry-id` alone (only `XDEL` sets it, Redis 7.0): what was trimmed is told by
- * the first entry kept and `entries-added` exceeding `length`. Returns {2} on a Redis that does not
- * report `entries-added` (before 7.0).
+ * KEYS[1] history. ARGV: session key, offset ('' when the client has none), most entries to
+ * return. Claims the session (deletes it: one restore per disconnect) and returns {found (0|1),
+ * session JSON, the offset read from, last id, max deleted id, first id if entries were trimmed
+ * ('' if none were), offset/entry pairs after that offset on the session's channels…}. Without
+ * the client's offset it reads from the earliest of the session's join positions (`since`, one
+ * per channel), and returns {3} when a channel has none. The ids are '' when the stream does not
+ * exist. Trimming (`XADD MAXLEN`) leaves `max-deleted-entry-id` alone (only `XDEL` sets it, Redis
+ * 7.0): what was trimmed is told by the first entry kept and `entries-added` exceeding `length`.
+ * Returns {2} on a Redis that does not report `entries-added` (before 7.0).
  */
 export const RESTORE_SCRIPT = `
 local stored = redis.call('GET', ARGV[1])
 if not stored then return {0} end
 redis.call('DEL', ARGV[1])
 local json = string.sub(stored, string.find(stored, '\\n', 1, true) + 1)
-if redis.call('EXISTS', KEYS[1]) == 0 then return {1, json, '', '', ''} end
+local session = cjson.decode(json)
+local from = ARGV[2]
+if from == '' then
+  local since = session.since
+  if type(since) ~= 'table' then return {3} end
+  local fromMs, fromSeq
+  for _, channel in ipairs(session.channels) do
+    local at = since[channel]
+    if type(at) ~= 'string' then return {3} end
+    local ms, seq = string.match(at, '^(%d+)-(%d+)$')
+    if not ms then return {3} end
+    ms, seq = tonumber(ms), tonumber(seq)
+    if not fromMs or ms < fromMs or (ms == fromMs and seq < fromSeq) then
+      fromMs, fromSeq, from = ms, seq, at
+    end
+  end
+  if from == '' then return {3} end
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {1, json, from, '', '', ''} end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 local last, deleted, first, added, length = '', '', '', -1, 0
 for i = 1, #info, 2 do
@@ -130,9 +150,9 @@ end
 if added < 0 then return {2} end
 if added <= length then first = '' end
 local wanted = {}
-for _, channel in ipairs(cjson.decode(json).channels) do wanted[channel] = true end
-local out = {1, json, last, deleted, first}
-for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '(' .. ARGV[2], '+', 'COUNT', tonumber(ARGV[3]))) do
+for _, channel in ipairs(session.channels) do wanted[channel] = true end
+local out = {1, json, from, last, deleted, first}
+for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '(' .. from, '+', 'COUNT', tonumber(ARGV[3]))) do
   local fields = entry[2]
   if wanted[fields[2]] then
     out[#out + 1] = entry[1]

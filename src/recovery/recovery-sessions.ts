@@ -14,13 +14,6 @@ import { RecoveryLog, type HistoryEntry, type SessionState } from './recovery-lo
 import { RecoveryFeed } from './recovery-feed.js';
 import { RecoveryConfig } from './recovery.config.js';
 
-/**
- * Sent to an Engine.IO 4 socket when it joins a channel, with this node's position: socket.io-client
- * keeps the last string argument of any event as its offset, so a client that has received no
- * broadcast yet still reconnects with a position, and recovers what it missed. Echo ignores it.
- */
-export const POSITION_EVENT = 'echo-relay:position';
-
 /** socket.io's disconnect reasons after which a client reconnects by itself (and may recover). */
 const RECOVERABLE = new Set([
   'transport error',
@@ -58,6 +51,11 @@ export class RecoverySessions implements OnApplicationShutdown {
   private readonly restoring = new Map<string, SessionState>();
   /** What restored sockets had joined, until the gateway adopts it. */
   private readonly restored = new WeakMap<Socket, SessionState>();
+  /**
+   * Per socket, this node's position when it joined each channel (`SessionState.since`): saved
+   * with its session instead of being sent to the client, which costs no packet per subscribe.
+   */
+  private readonly joinedAt = new WeakMap<Socket, Record<string, Offset>>();
   private timer?: NodeJS.Timeout;
   private readonly refreshMs: number;
 
@@ -98,10 +96,17 @@ export class RecoverySessions implements OnApplicationShutdown {
     this.save(socket, snapshot, this.config.windowMs + this.refreshMs);
   }
 
-  /** Tells a socket that joined a channel how far this node has delivered (see `POSITION_EVENT`). */
-  sendPosition(socket: Socket): void {
+  /**
+   * The socket joined `channel`: remembers how far this node had delivered then, so that a
+   * restore delivers nothing of the channel from before (and has a position to read from when
+   * the client received no broadcast yet). Before `changed`, which saves it.
+   */
+  joined(socket: Socket, channel: string): void {
     const position = this.feed.position;
-    if (position !== undefined && sessionIdOf(socket) !== undefined) socket.emit(POSITION_EVENT, position);
+    if (!this.config.enabled || position === undefined || sessionIdOf(socket) === undefined) return;
+    let since = this.joinedAt.get(socket);
+    if (!since) this.joinedAt.set(socket, (since = {}));
+    since[channel] = position;
   }
 
   /** The socket is gone: after a drop its session stays restorable for `windowMs`. */
@@ -119,6 +124,7 @@ export class RecoverySessions implements OnApplicationShutdown {
     this.restoring.delete(socket.id);
     if (!state) return;
     this.restored.set(socket, state);
+    if (state.since) this.joinedAt.set(socket, { ...state.since });
     // The new connection owns the session from now on; an older one's late writes are refused.
     this.save(
       socket,
@@ -128,17 +134,17 @@ export class RecoverySessions implements OnApplicationShutdown {
     );
   }
 
-  private async restore(pid: string, offset: string): Promise<PreviousSession | undefined> {
-    if (!isOffset(offset)) return this.fail('invalid_offset');
+  private async restore(pid: string, given: string | undefined): Promise<PreviousSession | undefined> {
+    if (given !== undefined && !isOffset(given)) return this.fail('invalid_offset');
     let result;
     try {
-      result = await this.history.restore(pid, offset);
+      result = await this.history.restore(pid, given);
     } catch (err) {
       this.throttled.warn('restore', `Could not restore a session: ${(err as Error).message}`);
       return this.fail('error');
     }
     if (!result.ok) return this.fail(result.reason);
-    const { session } = result;
+    const { session, from: offset } = result;
     const channels = new Set(session.channels);
     let { entries, last } = result;
     let missed: [Offset, HistoryEntry][] | undefined;
@@ -178,7 +184,10 @@ export class RecoverySessions implements OnApplicationShutdown {
     // two sockets of one id on one node would share rooms.
     this.sockets.io.sockets.sockets.get(session.sid)?.disconnect(true);
     this.restoring.set(session.sid, session);
-    const packets = missed.filter(([, entry]) => entry.s !== session.sid).map(toPacket);
+    const since = session.since ?? {};
+    const packets = missed
+      .filter(([at, entry]) => entry.s !== session.sid && joinedBefore(since[entry.c], at))
+      .map(toPacket);
     this.metrics.recoveries.inc({ result: 'recovered', reason: '' });
     this.metrics.recoveryReplayed.inc(packets.length);
     return { sid: session.sid, pid, rooms: session.channels, data: {}, missedPackets: packets };
@@ -196,10 +205,25 @@ export class RecoverySessions implements OnApplicationShutdown {
     let owner = this.owners.get(socket);
     if (owner === undefined) this.owners.set(socket, (owner = newSessionId()));
     this.saved.add(socket);
-    const state: SessionState = { sid: socket.id, channels: snapshot.channels, members: snapshot.members };
+    const state: SessionState = {
+      sid: socket.id,
+      channels: snapshot.channels,
+      members: snapshot.members,
+      since: this.sinceOf(socket, snapshot.channels),
+    };
     this.history
       .saveSession(pid, owner, state, ttlMs, force)
       .catch((err: Error) => this.throttled.warn('save', `Could not save a recovery session: ${err.message}`));
+  }
+
+  /** The join positions of the channels the socket is in now; those it left are forgotten. */
+  private sinceOf(socket: Socket, channels: string[]): Record<string, Offset> {
+    const known = this.joinedAt.get(socket);
+    const since: Record<string, Offset> = {};
+    if (!known) return since;
+    for (const channel of channels) if (known[channel] !== undefined) since[channel] = known[channel];
+    this.joinedAt.set(socket, since);
+    return since;
   }
 
   private async refresh(): Promise<void> {
@@ -219,6 +243,11 @@ const MAX_READS = 20;
 /** Longest wait for this node to deliver as far as a client that comes from a node ahead of it. */
 const REACH_MS = 2_000;
 const READ_PAGE = 1_000;
+
+/** Whether an entry at `offset` came after the join at `since` (no join position: it did). */
+function joinedBefore(since: Offset | undefined, offset: Offset): boolean {
+  return since === undefined || compareOffsets(offset, since) > 0;
+}
 
 function toPacket([offset, entry]: [Offset, HistoryEntry]): unknown[] {
   return [entry.e, entry.c, entry.d, offset];

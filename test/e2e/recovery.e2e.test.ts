@@ -102,6 +102,33 @@ describe('recovering a dropped connection on one node', () => {
     expect(dataOf(got, 'quiet', 'tick')).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
   });
 
+  it('a channel joined after the last broadcast received: the replay holds only what it got since the join', async () => {
+    const { echo, got } = roaming();
+    echo.channel('orders');
+    await connected(echo);
+    const seenOrders = await observer('orders');
+    const seenLater = await observer('joined-later');
+    await fx.relay.waitForSubscribers('orders', 2);
+    await sequenced(seenOrders, 'orders', 'tick', () => tick('orders', 1));
+    await waitForBroadcasts(got, 'orders', 'tick', 1);
+    // Published before the client joins: the client's offset (from orders) is older than it.
+    await sequenced(seenLater, 'joined-later', 'tick', () => tick('joined-later', 'before the join'));
+    echo.channel('joined-later');
+    await fx.relay.waitForSubscribers('joined-later', 2);
+    const id = echo.socketId();
+
+    const back = await offline(echo, proxy, async () => {
+      await fx.relay.waitForSubscribers('joined-later', 1);
+      await sequenced(seenLater, 'joined-later', 'tick', () => tick('joined-later', 'missed'));
+    });
+
+    expect(back).toMatchObject({ id, recovered: true });
+    await tick('joined-later', 'after');
+    await waitForBroadcasts(got, 'joined-later', 'tick', 2);
+    expect(dataOf(got, 'joined-later', 'tick')).toEqual([{ n: 'missed' }, { n: 'after' }]);
+    expect(dataOf(got, 'orders', 'tick')).toEqual([{ n: 1 }]);
+  });
+
   it('toOthers(): events from the recovered socket itself are neither replayed nor delivered after', async () => {
     const { echo, got } = roaming();
     echo.channel('chat');
