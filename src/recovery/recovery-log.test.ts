@@ -274,7 +274,7 @@ describe('RecoveryLog', () => {
 
       // A client at the first entry missed entries that were trimmed since: they cannot be replayed.
       expect(await log.restore('pid-1', firstAppended)).toEqual({ ok: false, reason: 'trimmed' });
-      const recent = await log.restore('pid-2', kept.at(-4)!);
+      const recent = await log.restore('pid-2', kept.at(-4));
       expect(recent.ok && recent.entries.map(([, e]) => e.d)).toEqual([{ n: 297 }, { n: 298 }, { n: 299 }]);
     });
   });
