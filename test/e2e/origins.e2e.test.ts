@@ -3,6 +3,7 @@ import { CLIENT_VERSIONS, connected, createEcho } from '../support/echo-client.j
 import { useFixture } from '../support/fixture.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { startReadyRelay, type TestRelay } from '../support/relay.js';
 
@@ -58,6 +59,30 @@ describe('origin allow-list on the socket handshake', () => {
       headers: { Origin: 'https://evil.example' },
     });
     expect(refused.status).toBe(403);
+  });
+
+  it('answers a WebSocket upgrade from an allowed origin without CORS headers (browsers ignore them there)', async () => {
+    const url = new URL('/socket.io/?EIO=4&transport=websocket', relay.url);
+    const headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const req = request(url, {
+        headers: {
+          Origin: ALLOWED,
+          Connection: 'Upgrade',
+          Upgrade: 'websocket',
+          'Sec-WebSocket-Version': '13',
+          'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        },
+      });
+      req.on('upgrade', (res, socket) => {
+        socket.destroy();
+        resolve(res.headers);
+      });
+      req.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(headers['sec-websocket-accept']).toBe('s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+    expect(Object.keys(headers).filter((name) => name.startsWith('access-control-'))).toEqual([]);
   });
 
   it('serves the socket.io client script like the old server', async () => {
