@@ -4,8 +4,6 @@ import {
   MessageBody,
   SubscribeMessage,
   WebSocketGateway,
-  type OnGatewayConnection,
-  type OnGatewayDisconnect,
   type OnGatewayInit,
 } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
@@ -24,7 +22,7 @@ import { WsErrorFilter } from './ws-error.filter.js';
  */
 @WebSocketGateway()
 @UseFilters(WsErrorFilter)
-export class EchoGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+export class EchoGateway implements OnGatewayInit {
   private readonly log = new Logger('Gateway');
   private readonly verbose: boolean;
 
@@ -40,13 +38,24 @@ export class EchoGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     this.verbose = logConfig.devMode || logConfig.level === 'debug';
   }
 
+  /**
+   * Connections and disconnections are taken from socket.io directly rather than through Nest's
+   * `handleConnection`/`handleDisconnect`, which pass each one through an rxjs Subject and give
+   * every socket an rxjs subscription for its disconnect: a cost on every connect of a
+   * reconnect storm that plain listeners do not have. Both run in the tick the socket connects,
+   * before any of its messages.
+   */
   afterInit(server: Server): void {
     this.socketServer.attach(server);
     this.sessions.attach(server);
+    server.on('connection', (socket: Socket) => {
+      this.connected(socket);
+      socket.once('disconnect', (reason: string) => this.disconnected(socket, reason));
+    });
   }
 
-  handleConnection(socket: Socket): void {
-    this.metrics.connections.inc({ eio: protocolOf(socket) });
+  connected(socket: Socket): void {
+    this.metrics.openConnections.inc(protocolOf(socket));
     if (this.verbose) this.log.debug(`${socket.id} connected (EIO ${protocolOf(socket)})`);
     const restored = this.sessions.takeRestored(socket);
     if (restored) {
@@ -55,8 +64,8 @@ export class EchoGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     }
   }
 
-  handleDisconnect(socket: Socket, reason = ''): void {
-    this.metrics.connections.dec({ eio: protocolOf(socket) });
+  disconnected(socket: Socket, reason = ''): void {
+    this.metrics.openConnections.dec(protocolOf(socket));
     if (this.verbose) this.log.debug(`${socket.id} disconnected`);
     void this.subscriptions.leaveAll(socket, reason);
   }

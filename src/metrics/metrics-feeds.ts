@@ -32,10 +32,10 @@ export class MetricsFeeds implements OnModuleInit, OnApplicationBootstrap {
     const rooms = this.sockets.localRooms;
     // Every socket also sits in a room named after its own id: that is no channel.
     rooms.on('join-room', (room: string, id: string) => {
-      if (room !== id) this.metrics.subscriptions.inc({ type: channelType(room) });
+      if (room !== id) this.metrics.channelSubscriptions.inc(channelType(room));
     });
     rooms.on('leave-room', (room: string, id: string) => {
-      if (room !== id) this.metrics.subscriptions.dec({ type: channelType(room) });
+      if (room !== id) this.metrics.channelSubscriptions.dec(channelType(room));
     });
   }
 }

@@ -14,6 +14,30 @@ export interface RedisLinkState {
 }
 
 /**
+ * A gauge's value per label value, kept in a plain map and handed to the gauge when it is scraped.
+ * Connect, subscribe and disconnect move it: prom-client's own `inc`/`dec` hash their label object
+ * on every call, which cost more of a connect than any other metric.
+ */
+export class Tally<L extends string> {
+  private readonly counts = new Map<string, number>();
+
+  constructor(private readonly label: L) {}
+
+  inc(value: string): void {
+    this.counts.set(value, (this.counts.get(value) ?? 0) + 1);
+  }
+
+  dec(value: string): void {
+    this.counts.set(value, (this.counts.get(value) ?? 0) - 1);
+  }
+
+  /** Sets `gauge` to the counts; a label value that went back to 0 stays, at 0. */
+  report(gauge: Gauge<L>): void {
+    for (const [value, count] of this.counts) gauge.set({ [this.label]: value } as Partial<Record<L, string>>, count);
+  }
+}
+
+/**
  * Every counter echo-relay keeps, in one registry. Labels carry bounded values only (sources,
  * reasons, channel types), never channel names or user ids.
  */
@@ -42,11 +66,15 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
-  readonly connections = new Gauge({
+  /** Open connections by Engine.IO version (`connections` reads it at scrape time). */
+  readonly openConnections = new Tally('eio');
+
+  readonly connections: Gauge<'eio'> = new Gauge({
     name: `${METRIC_PREFIX}connections`,
     help: 'Open socket.io connections on this node, by Engine.IO protocol version',
     labelNames: ['eio'] as const,
     registers: [this.registry],
+    collect: (): void => this.openConnections.report(this.connections),
   });
 
   readonly redisSubscribed: Gauge = new Gauge({
@@ -73,11 +101,15 @@ export class RelayMetrics {
     },
   });
 
-  readonly subscriptions = new Gauge({
+  /** Channel subscriptions by channel type (`subscriptions` reads it at scrape time). */
+  readonly channelSubscriptions = new Tally('type');
+
+  readonly subscriptions: Gauge<'type'> = new Gauge({
     name: `${METRIC_PREFIX}subscriptions`,
     help: 'Channel subscriptions on this node, by channel type',
     labelNames: ['type'] as const,
     registers: [this.registry],
+    collect: (): void => this.channelSubscriptions.report(this.subscriptions),
   });
 
   readonly authRequests = new Counter({
