@@ -96,8 +96,7 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
   /** Drops an entry; returns the member when that was the user's last entry in the channel. */
   async remove(channel: string, entryKey: string): Promise<PresenceMember | undefined> {
     const left = (await this.scripts.remove(PRESENCE_NAMESPACE, this.nodeId, channel, entryKey, ...this.extras)) as
-      | string
-      | null;
+      string | null;
     return left === null ? undefined : parseMembers([left])[0];
   }
 

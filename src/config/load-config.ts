@@ -152,7 +152,8 @@ function validate(plain: PlainObject): RelayConfig {
   }
   const whole = config as unknown as PlainObject;
   const problems = configSlices().flatMap(([name, slice]) => slice.check?.(config[name], whole) ?? []);
-  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  if (problems.length > 0)
+    throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return config;
 }
 

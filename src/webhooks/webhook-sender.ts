@@ -36,7 +36,9 @@ export function send(target: WebhookTarget, body: string, timeoutMs: number): Pr
       // Drained, not read: only the status matters, and an unread body would hold the socket.
       res.resume();
       const status = res.statusCode ?? 0;
-      res.on('end', () => resolve(status >= 200 && status < 300 ? { ok: true } : { ok: false, reason: `HTTP ${status}` }));
+      res.on('end', () =>
+        resolve(status >= 200 && status < 300 ? { ok: true } : { ok: false, reason: `HTTP ${status}` }),
+      );
       res.on('error', (err) => resolve({ ok: false, reason: err.message }));
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));

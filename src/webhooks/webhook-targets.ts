@@ -51,7 +51,9 @@ export function resolveTargets(
     if (!client?.secret) {
       problems.push(
         `${where}: no secret to sign with: ${
-          entry.appId ? `the clients entry "${entry.appId}" (file "clients", env ECHO_RELAY_CLIENTS)` : 'no clients entry'
+          entry.appId
+            ? `the clients entry "${entry.appId}" (file "clients", env ECHO_RELAY_CLIENTS)`
+            : 'no clients entry'
         } has a "secret"`,
       );
       continue;

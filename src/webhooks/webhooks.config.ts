@@ -1,15 +1,6 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import {
-  IsIn,
-  IsInt,
-  IsObject,
-  IsOptional,
-  IsString,
-  Max,
-  Min,
-  ValidateNested,
-} from '../internals/class-validator.js';
+import { IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min, ValidateNested } from '../internals/class-validator.js';
 import type { ConfigSlice } from '../config/config-slice.js';
 import type { ApiConfig } from '../http-api/api.config.js';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from './webhook-events.js';

@@ -42,7 +42,7 @@ describe('publishPresence, as laravel-echo-server 1.6.3 publishes it', () => {
     const before = updates().length;
     await step();
     await waitUntil(() => updates().length > before, 5000, 'a presence update');
-    for (let seen = -1; seen !== updates().length; ) {
+    for (let seen = -1; seen !== updates().length;) {
       seen = updates().length;
       await sleep(300);
     }
@@ -93,10 +93,12 @@ describe('publishPresence, as laravel-echo-server 1.6.3 publishes it', () => {
     const bob = await fx.echoAs('bob', { on: fx.nodes[1] });
     await published(() => joinPresence(bob, 'duo'));
     await published(() => ann.disconnect());
-    expect(onDuo().map((u) => (JSON.parse(u) as { event: { members: { user_id: unknown }[] } }).event.members)).toEqual([
-      [expect.objectContaining({ user_id: 1 })],
-      [expect.objectContaining({ user_id: 1 }), expect.objectContaining({ user_id: 'b-2' })],
-      [expect.objectContaining({ user_id: 'b-2' })],
-    ]);
+    expect(onDuo().map((u) => (JSON.parse(u) as { event: { members: { user_id: unknown }[] } }).event.members)).toEqual(
+      [
+        [expect.objectContaining({ user_id: 1 })],
+        [expect.objectContaining({ user_id: 1 }), expect.objectContaining({ user_id: 'b-2' })],
+        [expect.objectContaining({ user_id: 'b-2' })],
+      ],
+    );
   });
 });

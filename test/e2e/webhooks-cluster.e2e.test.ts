@@ -118,7 +118,12 @@ describe('webhooks from two echo-relay nodes sharing one Redis', () => {
       "the dead node's leaves",
       LEASE_MS + LEAVE_DELAY_MS + 10_000,
     );
-    expect(receiver.on('presence-ghosts')).toEqual(['channel_occupied', 'member_added 1', 'member_added 2', 'member_removed 2']);
+    expect(receiver.on('presence-ghosts')).toEqual([
+      'channel_occupied',
+      'member_added 1',
+      'member_added 2',
+      'member_removed 2',
+    ]);
     expect(receiver.on('ghost-only')).toEqual(['channel_occupied', 'channel_vacated']);
   });
 

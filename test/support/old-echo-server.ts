@@ -59,7 +59,11 @@ export class OldEchoServer {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const server = new OldEchoServer(child, `http://127.0.0.1:${port}`);
-    await waitUntil(() => server.output.includes('Server ready!'), 20_000, `laravel-echo-server to start\n${server.output}`);
+    await waitUntil(
+      () => server.output.includes('Server ready!'),
+      20_000,
+      `laravel-echo-server to start\n${server.output}`,
+    );
     return server;
   }
 

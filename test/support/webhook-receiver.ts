@@ -51,11 +51,11 @@ export class WebhookReceiver {
     return this.requests.filter((r) => r.signed && r.status < 300).flatMap((r) => r.body.events);
   }
 
-  /** Accepted events of one channel, as `name` or `name user_id`. */
+  /** Accepted events of one channel, as `name` or `name user_id` (a non-string id shows as JSON). */
   on(channel: string): string[] {
     return this.events
       .filter((e) => e.channel === channel)
-      .map((e) => (e.user_id === undefined ? e.name : `${e.name} ${String(e.user_id)}`));
+      .map((e) => (e.user_id === undefined ? e.name : `${e.name} ${userId(e.user_id)}`));
   }
 
   waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
@@ -94,4 +94,9 @@ export class WebhookReceiver {
     this.requests.push(request);
     res.writeHead(request.status, { 'Content-Type': 'text/plain' }).end(request.status < 300 ? 'ok' : 'no');
   }
+}
+
+/** Pusher's `user_id` is a string; anything else shows as JSON, so a spec sees the difference. */
+function userId(id: unknown): string {
+  return typeof id === 'string' ? id : JSON.stringify(id);
 }
