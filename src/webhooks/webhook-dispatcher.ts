@@ -16,6 +16,10 @@ const STANDBY_MS = 1000;
 const MAX_BATCH = 100;
 /** Longest wait between two attempts of a failing receiver. */
 const MAX_BACKOFF_MS = 60_000;
+/** The queue length gauge is refreshed this often (it costs a read per receiver). */
+const GAUGE_MS = 1000;
+/** A graceful stop waits this long for a step in flight (Redis may be away) before giving up the lock. */
+const STOP_WAIT_MS = 1000;
 
 /** One receiver's delivery state on the sending node. */
 interface TargetState {
@@ -43,6 +47,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   private running?: Promise<void>;
   private leading = false;
   private nextBid = 0;
+  private nextGauge = 0;
 
   constructor(
     private readonly config: WebhooksConfig,
@@ -68,7 +73,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
 
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.running;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.running, new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
+    clearTimeout(timer);
     // Requests in flight end on their own (at most `timeoutMs`); their batches stay queued until
     // trimmed, so the next sender sends again whatever they did not confirm.
     if (this.leading) await this.queue.resign(this.node).catch(() => undefined);
@@ -102,7 +109,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
         void this.deliver(state).finally(() => (state.sending = false));
       }
     }
-    this.metrics.webhookQueued.set(await this.queue.pending(targets));
+    if (now >= this.nextGauge) {
+      this.nextGauge = now + GAUGE_MS;
+      this.metrics.webhookQueued.set(await this.queue.pending(targets));
+    }
   }
 
   /** Sends the oldest events of one receiver; on success drops them from its queue. */

@@ -95,6 +95,9 @@ describe('webhooks from two echo-relay nodes sharing one Redis', () => {
     const page = await presenceAs('ann', nodeA, 'reload');
     await receiver.waitFor(() => receiver.on('presence-reload').length === 2, 'occupied and added');
     page.disconnect();
+    await nodeA.waitForSubscribers('presence-reload', 0);
+    // A reload takes a moment: long enough for a leave sent without delay to go out.
+    await sleep(LEAVE_DELAY_MS / 2);
     await presenceAs('ann', nodeB, 'reload');
     await settled();
     expect(receiver.on('presence-reload')).toEqual(['channel_occupied', 'member_added 1']);

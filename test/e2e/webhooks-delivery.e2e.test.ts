@@ -96,8 +96,13 @@ describe('webhook delivery through 500s, a receiver that is down and a node rest
     ]);
     expect(await webhookCount(first, 'sent')).toBe(0);
     const metrics = (): Promise<string> => fetch(`${second.apiUrl}/metrics`).then((res) => res.text());
-    expect(await metrics()).toMatch(/^echo_relay_webhook_events_total\{result="sent"\} 4$/m);
-    // The queue length is read after each step's sends were started: the next one sees them gone.
+    // Counted once the answer arrived, just after the receiver recorded the request; the queue
+    // length is read at most once a second.
+    await waitUntil(
+      async () => /^echo_relay_webhook_events_total\{result="sent"\} 4$/m.test(await metrics()),
+      5000,
+      'four sent on /metrics',
+    );
     await waitUntil(async () => /^echo_relay_webhook_queued 0$/m.test(await metrics()), 5000, 'an empty queue');
   });
 });
