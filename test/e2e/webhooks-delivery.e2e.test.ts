@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { useFixture } from '../support/fixture.js';
 import { joinPresence } from '../support/presence-view.js';
+import { killRelay, spawnRelay, type RelayProcess } from '../support/relay-process.js';
 import type { TestRelay } from '../support/relay.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 import { waitUntil } from '../support/ports.js';
@@ -139,4 +143,20 @@ describe('webhook events that cannot be delivered', () => {
     expect(fx.relay.logs.matching(/Dropped 1 webhook event\(s\): undelivered/)).toHaveLength(1);
     expect(await fx.relay.ready()).toBe(200);
   });
+});
+
+describe('a webhook that cannot be signed', () => {
+  it('stops startup from a config file, naming the entry', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'echo-relay-webhooks-'));
+    const file = join(dir, 'laravel-echo-server.json');
+    const clients = [{ appId: 'app-1', key: 'key-1' }];
+    writeFileSync(file, JSON.stringify({ clients, webhooks: [{ url: 'http://127.0.0.1:9/hooks', appId: 'app-1' }] }));
+    const relay = spawnRelay({ args: ['--config', file] });
+    fixtureless.push(relay);
+    const { code } = await relay.exited;
+    expect(code).toBe(78);
+    expect(relay.stderr()).toMatch(/webhooks\[0\]: no secret to sign with: the clients entry "app-1"/);
+  });
+  const fixtureless: RelayProcess[] = [];
+  afterAll(() => Promise.all(fixtureless.map(killRelay)));
 });
