@@ -45,6 +45,11 @@ export function resolveTargets(
       problems.push(`${where}.url: ${problem} (got ${JSON.stringify(entry.url)})`);
       continue;
     }
+    const badHeader = Object.entries(entry.headers ?? {}).find(([, value]) => typeof value !== 'string');
+    if (badHeader) {
+      problems.push(`${where}.headers.${badHeader[0]}: must be a string (got ${JSON.stringify(badHeader[1])})`);
+      continue;
+    }
     const client = entry.appId
       ? clients.find((c) => c.appId === entry.appId)
       : clients.find((c) => typeof c.secret === 'string' && c.secret !== '');

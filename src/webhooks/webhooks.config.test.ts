@@ -38,6 +38,12 @@ describe('webhooks settings', () => {
   it('refuses a receiver URL that is not http(s), an unknown event type and a bad filter', () => {
     const load = (targets: unknown[]): unknown =>
       loadConfig({ cwd, env: { ECHO_RELAY_CLIENTS: CLIENTS, ECHO_RELAY_WEBHOOKS: JSON.stringify(targets) } });
+    expect(() =>
+      loadConfig({ cwd, env: { ECHO_RELAY_CLIENTS: CLIENTS, ECHO_RELAY_WEBHOOKS: '{"url":"http://a.test/"}' } }),
+    ).toThrow(/webhooks\.targets .*must be an array/);
+    expect(() => load([{ url: 'http://a.test/', headers: { 'X-Token': 7 } }])).toThrow(
+      'webhooks[0].headers.X-Token: must be a string (got 7)',
+    );
     expect(() => load([{ url: 'ftp://app.test/' }])).toThrow('webhooks[0].url: must be http or https');
     expect(() => load([{ url: 'app.test/hooks' }])).toThrow('webhooks[0].url: not a URL');
     expect(() => load([{ url: 'http://a.test/', event_types: ['channel_emptied'] }])).toThrow(

@@ -1,6 +1,16 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min, ValidateNested } from '../internals/class-validator.js';
+import {
+  IsArray,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Max,
+  Min,
+  ValidateNested,
+} from '../internals/class-validator.js';
 import type { ConfigSlice } from '../config/config-slice.js';
 import type { ApiConfig } from '../http-api/api.config.js';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from './webhook-events.js';
@@ -34,7 +44,7 @@ export class WebhookTargetConfig {
 /** Signed webhooks in Pusher's format, for channels filling and emptying, members, and client events. */
 export class WebhooksConfig {
   /** Receivers; the config file's top-level `webhooks` array. @default [] */
-  @ValidateNested({ each: true }) @Type(() => WebhookTargetConfig) targets!: WebhookTargetConfig[];
+  @IsArray() @ValidateNested({ each: true }) @Type(() => WebhookTargetConfig) targets!: WebhookTargetConfig[];
   /** One more receiver of every event, by URL alone (the env form). @default '' */
   @IsString() url!: string;
   /** Events of one receiver are collected this long before one request carries them. @default 50 */
