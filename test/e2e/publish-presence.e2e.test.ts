@@ -74,7 +74,7 @@ describe('publishPresence, as laravel-echo-server 1.6.3 publishes it', () => {
   it('publishes, once per change, the last message the old server published for it', async () => {
     const theirs = await scenario(old.url);
     const ours = await scenario(fx.relay.url);
-    // The old server publishes each list two or three times (every read re-saves it); the last one
+    // The old server publishes two lists per change (every read re-saves it); the last one
     // is the state after the change.
     expect(ours).toEqual(theirs.map((messages) => [messages[messages.length - 1]]));
     expect(ours[2]).toEqual([
