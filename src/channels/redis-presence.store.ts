@@ -56,8 +56,8 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
     webhooks: WebhooksConfig,
   ) {
     super();
-    const member = anyTargetWants(webhooks, ['member_added', 'member_removed', 'channel_occupied', 'channel_vacated']);
-    this.extras = [member ? String(webhooks.leaveDelayMs) : '', config.publish ? '1' : ''];
+    const hooked = anyTargetWants(webhooks, ['member_added', 'member_removed', 'channel_occupied', 'channel_vacated']);
+    this.extras = [hooked ? String(webhooks.leaveDelayMs) : '', config.publish ? '1' : ''];
     // Commands wait for Redis however long it is away (ioredis queues them in order), so a
     // removal is never lost to an outage and left behind as a member of a live node.
     this.redis = connectRedis(redisConfig, 'presence', this.log, { maxRetriesPerRequest: null });
