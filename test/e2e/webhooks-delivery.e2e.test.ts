@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { collect } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
 import { joinPresence } from '../support/presence-view.js';
 import { killRelay, spawnRelay, type RelayProcess } from '../support/relay-process.js';
@@ -159,4 +160,35 @@ describe('a webhook that cannot be signed', () => {
   });
   const fixtureless: RelayProcess[] = [];
   afterAll(() => Promise.all(fixtureless.map(killRelay)));
+});
+
+describe('a receiver that accepts connections and never answers', () => {
+  const env: Record<string, string> = {
+    ECHO_RELAY_CLIENTS: CLIENTS,
+    ECHO_RELAY_WEBHOOK_TIMEOUT_MS: '200',
+    ECHO_RELAY_WEBHOOK_RETRY_BASE_MS: '100',
+  };
+  let silent: Server;
+  const held = new Set<Socket>();
+  beforeAll(async () => {
+    silent = createServer((socket) => void held.add(socket.on('close', () => held.delete(socket))));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    env.ECHO_RELAY_WEBHOOK_URL = `http://127.0.0.1:${(silent.address() as { port: number }).port}/`;
+  });
+  afterAll(async () => {
+    const closed = new Promise<void>((resolve) => silent.close(() => resolve()));
+    for (const socket of held) socket.destroy();
+    await closed;
+  });
+  const fx = useFixture({ env });
+
+  it('times out and retries, while broadcasts keep flowing to clients', async () => {
+    const echo = await fx.echoOn('busy');
+    const got = collect(echo, 'busy', '.tick');
+    await waitUntil(async () => (await webhookCount(fx.relay, 'retried')) >= 2, 5000, 'two timed-out attempts');
+    expect(fx.relay.logs.matching(/Webhook to .* failed \(no answer within 200 ms\)/).length).toBeGreaterThanOrEqual(1);
+    await fx.laravel.broadcast(['busy'], 'tick', { n: 1 });
+    await waitUntil(() => got.length === 1, 2000, 'the broadcast');
+    expect(got).toEqual([{ n: 1 }]);
+  });
 });
