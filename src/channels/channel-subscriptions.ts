@@ -10,6 +10,9 @@ import { RecoverySessions, type ChannelsSnapshot } from '../recovery/recovery-se
 import { requiresAuthorization } from './channel-type.js';
 import type { PresenceMember } from './presence-directory.js';
 import { PresenceService } from './presence.service.js';
+import { ROOM_MEMBER, roomKey } from './room-entry.js';
+import { WebhooksConfig } from '../webhooks/webhooks.config.js';
+import { anyTargetWants } from '../webhooks/webhook-targets.js';
 
 /** One subscribe between its arrival and its join; current while it is the channel's pending entry. */
 type SubscribeAttempt = object;
@@ -69,6 +72,12 @@ export class ChannelSubscriptions {
   private readonly log = new Logger('Gateway');
   /** Per socket, dropped with it; private, so every change to it goes through this class. */
   private readonly sockets = new WeakMap<Socket, SocketChannels>();
+  /**
+   * Whether every joined channel is also counted in the presence store (a room entry), for the
+   * `channel_occupied` / `channel_vacated` webhooks. Off without them: it costs a Redis call per
+   * subscribe and unsubscribe.
+   */
+  private readonly countRooms: boolean;
 
   constructor(
     private readonly auth: ChannelAuthService,
@@ -76,7 +85,10 @@ export class ChannelSubscriptions {
     private readonly limits: LimitsConfig,
     private readonly metrics: RelayMetrics,
     private readonly sessions: RecoverySessions,
-  ) {}
+    webhooks: WebhooksConfig,
+  ) {
+    this.countRooms = anyTargetWants(webhooks, ['channel_occupied', 'channel_vacated']);
+  }
 
   /**
    * Authorises (private and presence channels) and joins. True when the socket joined; false when
@@ -134,7 +146,10 @@ export class ChannelSubscriptions {
    */
   async adopt(socket: Socket, { channels, members }: SessionState): Promise<void> {
     const state = this.stateOf(socket);
-    for (const channel of channels) state.joined.add(channel);
+    for (const channel of channels) {
+      state.joined.add(channel);
+      this.countRoom(socket, channel);
+    }
     await Promise.all(
       Object.entries(members).map(async ([channel, member]) => {
         if (!state.joined.has(channel)) return;
@@ -180,6 +195,11 @@ export class ChannelSubscriptions {
   busy(socket: Socket): boolean {
     const state = this.sockets.get(socket);
     return state !== undefined && (state.running > 0 || state.leaving.size > 0);
+  }
+
+  /** The socket's presence member in the channel, if it joined it as one (a whisper's `user_id`). */
+  memberOf(socket: Socket, channel: string): PresenceMember | undefined {
+    return this.sockets.get(socket)?.members.get(channel);
   }
 
   /** Whether the socket joined the channel through `subscribe` (whispers are for members only). */
@@ -282,15 +302,28 @@ export class ChannelSubscriptions {
       this.sessions.changed(socket, this.snapshot(state));
     }
     await this.presence.remove(socket, channel);
+    if (this.countRooms) await this.presence.remove(socket, roomKey(channel));
   }
 
   private async enter(socket: Socket, channel: string): Promise<true> {
     const state = this.stateOf(socket);
     state.joined.add(channel);
+    this.countRoom(socket, channel);
     await socket.join(channel);
     this.sessions.joined(socket, channel);
     this.sessions.changed(socket, this.snapshot(state));
     return true;
+  }
+
+  /**
+   * Counts the socket in the channel's room entry, without waiting: the subscribe does not depend
+   * on it, and the leave that may follow goes through the same Redis connection after it.
+   */
+  private countRoom(socket: Socket, channel: string): void {
+    if (!this.countRooms) return;
+    this.presence.add(socket, roomKey(channel), ROOM_MEMBER).catch((err: Error) => {
+      this.log.warn(`${socket.id}: could not count ${channel} for the occupancy webhooks: ${err.message}`);
+    });
   }
 
   private snapshot(state: SocketChannels | undefined): ChannelsSnapshot {

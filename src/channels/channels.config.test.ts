@@ -6,7 +6,7 @@ const cwd = '/nonexistent-dir-for-config-tests';
 describe('presence and whisper settings', () => {
   it('defaults to a 30 s presence lease, no leave grace and 10 whispers/s', () => {
     const { config } = loadConfig({ env: {}, cwd });
-    expect(config.presence).toEqual({ leaseMs: 30_000, leaveGraceMs: 0 });
+    expect(config.presence).toEqual({ leaseMs: 30_000, leaveGraceMs: 0, publish: false });
     expect(config.whispers).toEqual({ enabled: true, ratePerSecond: 10 });
   });
 
@@ -20,8 +20,17 @@ describe('presence and whisper settings', () => {
         ECHO_RELAY_WHISPER_RATE: '3',
       },
     });
-    expect(config.presence).toEqual({ leaseMs: 2000, leaveGraceMs: 5000 });
+    expect(config.presence).toEqual({ leaseMs: 2000, leaveGraceMs: 5000, publish: false });
     expect(config.whispers).toEqual({ enabled: false, ratePerSecond: 3 });
+  });
+
+  it("reads the old file's databaseConfig.publishPresence, and ECHO_RELAY_PUBLISH_PRESENCE", () => {
+    const warnings: string[] = [];
+    expect(fromLegacyFile({ databaseConfig: { publishPresence: true } }, warnings)).toEqual({
+      presence: { publish: true },
+    });
+    expect(warnings).toEqual([]);
+    expect(loadConfig({ cwd, env: { ECHO_RELAY_PUBLISH_PRESENCE: 'true' } }).config.presence.publish).toBe(true);
   });
 
   it('maps the new nested blocks of the file without "unsupported" warnings', () => {

@@ -14,6 +14,12 @@ export class PresenceConfig {
    * anyone seeing it leave and join again. 0 removes it at once. @default 0
    */
   @IsInt() @Min(0) @Max(600_000) leaveGraceMs!: number;
+  /**
+   * On every change of a presence channel's members, PUBLISH them on the Redis channel
+   * `PresenceChannelUpdated`, as laravel-echo-server's `databaseConfig.publishPresence` did
+   * (see `PUBLISH_MEMBERS` and docs/webhooks.md). @default false
+   */
+  @IsBoolean() publish!: boolean;
 }
 
 /** Client events (`whisper`) between members of private and presence channels. */
@@ -26,7 +32,7 @@ export class WhisperConfig {
 
 export const presenceConfigSlice: ConfigSlice<PresenceConfig> = {
   type: PresenceConfig,
-  defaults: () => ({ leaseMs: 30_000, leaveGraceMs: 0 }),
+  defaults: () => ({ leaseMs: 30_000, leaveGraceMs: 0, publish: false }),
   keys: [
     { path: 'presence.leaseMs', file: 'presence.leaseMs', env: ['ECHO_RELAY_PRESENCE_LEASE_MS'], kind: 'int' },
     {
@@ -34,6 +40,12 @@ export const presenceConfigSlice: ConfigSlice<PresenceConfig> = {
       file: 'presence.leaveGraceMs',
       env: ['ECHO_RELAY_PRESENCE_LEAVE_GRACE_MS'],
       kind: 'int',
+    },
+    {
+      path: 'presence.publish',
+      file: 'databaseConfig.publishPresence',
+      env: ['ECHO_RELAY_PUBLISH_PRESENCE'],
+      kind: 'bool',
     },
   ],
   /**

@@ -7,6 +7,7 @@ import { PresenceLease } from './presence-lease.js';
 import { PresenceService } from './presence.service.js';
 import { RedisPresenceStore } from './redis-presence.store.js';
 import { WhisperService } from './whisper.service.js';
+import { WebhooksModule } from '../webhooks/webhooks.module.js';
 
 /**
  * Subscriptions (auth, rooms, presence) and whispers. Global because the HTTP API's `ChannelStats` injects
@@ -17,7 +18,7 @@ import { WhisperService } from './whisper.service.js';
  */
 @Global()
 @Module({
-  imports: [AuthModule, SocketServerModule],
+  imports: [AuthModule, SocketServerModule, WebhooksModule],
   providers: [
     RedisPresenceStore,
     { provide: PresenceDirectory, useExisting: RedisPresenceStore },

@@ -1,3 +1,7 @@
+import { ROOM_PREFIX } from './room-entry.js';
+import { PUBLISH_MEMBERS } from './presence-publish-script.js';
+import { HOOK_FUNCTIONS } from '../webhooks/webhook-scripts.js';
+
 /**
  * Lua run inside Redis, so "is this the user's first socket?" and "was it the last?" are decided
  * atomically across every node. Layout under the namespace `ns`:
@@ -15,6 +19,10 @@
  * recovered socket, same id on a new connection, is a second entry of its user while the old one
  * is still stored (see `PresenceService`).
  *
+ * A channel named `room <channel>` (see `roomKey`) holds the occupancy of any channel for the
+ * webhooks, one pseudo user; the webhook keys (`wh:*`) are described in `HOOK_FUNCTIONS`, and
+ * `publishPresence` in `PUBLISH_MEMBERS`.
+ *
  * Keys are derived inside the scripts (a dead node's entries span channels); `ns` carries a hash tag
  * so that on a Cluster they all share the slot of KEYS[1] (the `nodes` key, declared for routing).
  * Redis ≥ 5 (scripts replicated by effects).
@@ -27,44 +35,67 @@ local function now_ms()
 end
 `;
 
-/** Removes one entry; returns the member JSON when it was that user's last entry, else false. */
-const REMOVE_SOCKET = `
-local function remove_socket(ns, channel, sid)
+/**
+ * Removes one entry; returns the member JSON when it was that user's last entry, false when the
+ * user has entries left, nil when there was no such entry. A user's last entry queues its leave
+ * webhook event (see `HOOK_FUNCTIONS`).
+ */
+const REMOVE_SOCKET = `${HOOK_FUNCTIONS}
+local function remove_socket(ns, channel, sid, hooks)
   local base = ns .. 'ch:' .. channel
   local user = redis.call('HGET', base .. ':sockets', sid)
-  if not user then return false end
+  if not user then return nil end
   redis.call('HDEL', base .. ':sockets', sid)
   if redis.call('HINCRBY', base .. ':counts', user, -1) > 0 then return false end
   redis.call('HDEL', base .. ':counts', user)
   local member = redis.call('HGET', base .. ':users', user)
   redis.call('HDEL', base .. ':users', user)
+  hook_left(ns, channel, user, hooks)
   return member
 end
 `;
 
-/** ARGV: ns, node, channel, entry key, user key, member JSON. Returns {first (0|1), members...}. */
-export const ADD_SCRIPT = `${REMOVE_SOCKET}
+/** Whether a store channel is a presence channel whose changes `publishPresence` announces (not a room entry). */
+const PUBLISHES = `${PUBLISH_MEMBERS}
+local function publishes(channel, publish)
+  return publish == '1' and string.sub(channel, 1, ${ROOM_PREFIX.length}) ~= '${ROOM_PREFIX}'
+end
+`;
+
+/**
+ * ARGV: ns, node, channel, entry key, user key, member JSON, hooks (webhook leave delay ms, or ''
+ * without webhooks), publish ('1' for publishPresence). Returns {first (0|1), members...}.
+ */
+export const ADD_SCRIPT = `${REMOVE_SOCKET}${PUBLISHES}
 local ns, node, channel, sid, user, member = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local hooks, publish = ARGV[7] or '', ARGV[8] or ''
 local base = ns .. 'ch:' .. channel
 local first = 0
 local previous = redis.call('HGET', base .. ':sockets', sid)
 if previous ~= user then
-  if previous then remove_socket(ns, channel, sid) end
+  if previous then remove_socket(ns, channel, sid, hooks) end
   redis.call('HSET', base .. ':sockets', sid, user)
   if redis.call('HINCRBY', base .. ':counts', user, 1) == 1 then first = 1 end
 end
 redis.call('HSET', base .. ':users', user, member)
 redis.call('SADD', ns .. 'node:' .. node, sid .. ' ' .. channel)
+if first == 1 then hook_arrived(ns, channel, user, hooks) end
+if previous ~= user and publishes(channel, publish) then publish_members(ns, channel) end
 local out = redis.call('HVALS', base .. ':users')
 table.insert(out, 1, first)
 return out
 `;
 
-/** ARGV: ns, node, channel, entry key. Returns the member JSON when the user left, else nil. */
-export const REMOVE_SCRIPT = `${REMOVE_SOCKET}
+/**
+ * ARGV: ns, node, channel, entry key, hooks, publish (as for ADD). Returns the member JSON when
+ * the user left, else nil.
+ */
+export const REMOVE_SCRIPT = `${REMOVE_SOCKET}${PUBLISHES}
 local ns, node, channel, sid = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 redis.call('SREM', ns .. 'node:' .. node, sid .. ' ' .. channel)
-return remove_socket(ns, channel, sid)
+local left = remove_socket(ns, channel, sid, ARGV[5] or '')
+if left ~= nil and publishes(channel, ARGV[6] or '') then publish_members(ns, channel) end
+return left
 `;
 
 /**
@@ -87,13 +118,15 @@ return 2
 const PURGED_MARK_TTL_S = 86_400;
 
 /**
- * ARGV: ns, batch size, node (optional). Removes up to `batch` entries of the given node, or of
+ * ARGV: ns, batch size, node (optional), hooks, publish (as for ADD). Removes up to `batch` entries of the given node, or of
  * one node whose lease expired. SPOP hands each entry to exactly one caller, so concurrent purges
  * on several nodes announce every departure once. Returns {found (0|1), channel, member JSON, ...}
  * where the pairs are users that left; found is 0 when there was nothing to purge.
  */
-export const PURGE_SCRIPT = `${NOW}${REMOVE_SOCKET}
+export const PURGE_SCRIPT = `${NOW}${REMOVE_SOCKET}${PUBLISHES}
 local ns, batch, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local hooks, publish = ARGV[4] or '', ARGV[5] or ''
+local touched = {}
 local nodes, t = ns .. 'nodes', now_ms()
 if not node or node == '' then
   node = redis.call('ZRANGEBYSCORE', nodes, '-inf', '(' .. t, 'LIMIT', 0, 1)[1]
@@ -105,7 +138,8 @@ if ARGV[3] == '' then redis.call('SET', ns .. 'purged:' .. node, '1', 'EX', ${PU
 for _, entry in ipairs(redis.call('SPOP', set, batch)) do
   local space = string.find(entry, ' ', 1, true)
   local channel = string.sub(entry, space + 1)
-  local member = remove_socket(ns, channel, string.sub(entry, 1, space - 1))
+  local member = remove_socket(ns, channel, string.sub(entry, 1, space - 1), hooks)
+  if member ~= nil and publishes(channel, publish) then touched[channel] = true end
   if member then
     table.insert(out, channel)
     table.insert(out, member)
@@ -116,5 +150,6 @@ if redis.call('SCARD', set) == 0 then
   if ARGV[3] ~= '' or (expiry and tonumber(expiry) < t) then redis.call('ZREM', nodes, node) end
   if #out == 1 and ARGV[3] ~= '' then out[1] = 0 end
 end
+for channel in pairs(touched) do publish_members(ns, channel) end
 return out
 `;

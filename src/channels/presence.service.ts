@@ -5,6 +5,7 @@ import { SocketServer } from '../gateway/socket-server.js';
 import { PresenceConfig } from './channels.config.js';
 import type { PresenceMember } from './presence-directory.js';
 import { RedisPresenceStore, type Departure } from './redis-presence.store.js';
+import { isRoomKey } from './room-entry.js';
 
 /**
  * One socket's presence entries: the key they are stored under and its member per channel.
@@ -25,6 +26,10 @@ interface SocketEntries {
  * Presence events on top of the store. `joining` and `leaving` go through `to(channel)`, not
  * `local`: with the socket.io Redis adapter they reach the channel's sockets on every node, and
  * the store's atomic first/last decision makes exactly one node send each of them.
+ *
+ * It also keeps the room entries (see `roomKey`) through which the store counts every channel's
+ * sockets for the occupancy webhooks: they live and die like presence entries (leave grace,
+ * lease, re-registration) but announce nothing to sockets.
  */
 @Injectable()
 export class PresenceService {
@@ -68,7 +73,7 @@ export class PresenceService {
     entries.channels.set(channel, member);
     const { first, members } = await this.store.add(channel, entries.key, member);
     welcome?.(members);
-    if (first && !this.stopped) socket.to(channel).emit('presence:joining', channel, member);
+    if (first && !this.stopped && !isRoomKey(channel)) socket.to(channel).emit('presence:joining', channel, member);
   }
 
   /**
@@ -123,13 +128,16 @@ export class PresenceService {
 
   /** Channels where the socket has a presence entry (or one being written). */
   channelsOf(socket: Socket): string[] {
-    return [...(this.entries.get(socket)?.channels.keys() ?? [])];
+    return [...(this.entries.get(socket)?.channels.keys() ?? [])].filter((channel) => !isRoomKey(channel));
   }
 
   /** Tells each channel's remaining sockets, on every node, who left. */
   announce(departures: Departure[]): void {
     if (this.stopped) return;
-    for (const { channel, member } of departures) this.sockets.emitToRoom(channel, 'presence:leaving', channel, member);
+    for (const { channel, member } of departures) {
+      // A room entry has no members to tell: its departure is the `channel_vacated` webhook.
+      if (!isRoomKey(channel)) this.sockets.emitToRoom(channel, 'presence:leaving', channel, member);
+    }
   }
 
   /**
@@ -197,8 +205,10 @@ export class PresenceService {
 
   /** Removes entries of a disconnected socket, announcing the users that had no other socket left. */
   private async removeEntries({ key, channels }: SocketEntries): Promise<void> {
+    // Room entries last: a channel's `member_removed` webhook comes before its `channel_vacated`.
+    const ordered = [...channels.keys()].sort((a, b) => Number(isRoomKey(a)) - Number(isRoomKey(b)));
     await Promise.all(
-      [...channels.keys()].map(async (channel) => {
+      ordered.map(async (channel) => {
         try {
           const left = await this.store.remove(channel, key);
           if (left) this.announce([{ channel, member: left }]);

@@ -8,6 +8,9 @@ import type { RedisClient } from '../redis/redis-options.js';
 import { PresenceDirectory, type PresenceMember } from './presence-directory.js';
 import { userKey } from './presence-member.js';
 import { ADD_SCRIPT, HEARTBEAT_SCRIPT, PURGE_SCRIPT, REMOVE_SCRIPT } from './presence-scripts.js';
+import { isRoomKey } from './room-entry.js';
+import { WebhooksConfig } from '../webhooks/webhooks.config.js';
+import { anyTargetWants } from '../webhooks/webhook-targets.js';
 
 /**
  * Namespace of every presence key. The hash tag puts them all in one Cluster slot, so the scripts
@@ -41,12 +44,20 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
   private readonly redis: RedisClient;
   private readonly scripts: Record<'add' | 'remove' | 'heartbeat' | 'purge', ScriptRunner>;
   private losses = 0;
+  /**
+   * The scripts' last two arguments: the webhook leave delay ('' without webhooks: the scripts
+   * queue no event) and '1' for `presence.publish`.
+   */
+  private readonly extras: [string, string];
 
   constructor(
     redisConfig: RedisConfig,
     private readonly config: PresenceConfig,
+    webhooks: WebhooksConfig,
   ) {
     super();
+    const hooked = anyTargetWants(webhooks, ['member_added', 'member_removed', 'channel_occupied', 'channel_vacated']);
+    this.extras = [hooked ? String(webhooks.leaveDelayMs) : '', config.publish ? '1' : ''];
     // Commands wait for Redis however long it is away (ioredis queues them in order), so a
     // removal is never lost to an outage and left behind as a member of a live node.
     this.redis = connectRedis(redisConfig, 'presence', this.log, { maxRetriesPerRequest: null });
@@ -69,14 +80,23 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
     entryKey: string,
     member: PresenceMember,
   ): Promise<{ first: boolean; members: PresenceMember[] }> {
-    const args = [PRESENCE_NAMESPACE, this.nodeId, channel, entryKey, userKey(member), JSON.stringify(member)];
+    const args = [
+      PRESENCE_NAMESPACE,
+      this.nodeId,
+      channel,
+      entryKey,
+      userKey(member),
+      JSON.stringify(member),
+      ...this.extras,
+    ];
     const [first, ...members] = (await this.scripts.add(...args)) as [number, ...string[]];
     return { first: first === 1, members: parseMembers(members) };
   }
 
   /** Drops an entry; returns the member when that was the user's last entry in the channel. */
   async remove(channel: string, entryKey: string): Promise<PresenceMember | undefined> {
-    const left = (await this.scripts.remove(PRESENCE_NAMESPACE, this.nodeId, channel, entryKey)) as string | null;
+    const left = (await this.scripts.remove(PRESENCE_NAMESPACE, this.nodeId, channel, entryKey, ...this.extras)) as
+      string | null;
     return left === null ? undefined : parseMembers([left])[0];
   }
 
@@ -138,11 +158,13 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
   private async purge(node: string, maxCalls: number): Promise<Departure[]> {
     const departures: Departure[] = [];
     for (let call = 0; call < maxCalls; call++) {
-      const [found, ...pairs] = (await this.scripts.purge(PRESENCE_NAMESPACE, PURGE_BATCH, node)) as [
+      const [found, ...pairs] = (await this.scripts.purge(PRESENCE_NAMESPACE, PURGE_BATCH, node, ...this.extras)) as [
         number,
         ...string[],
       ];
       for (let i = 0; i + 1 < pairs.length; i += 2) {
+        // A room entry's departure is a `channel_vacated`, queued by the script itself.
+        if (isRoomKey(pairs[i])) continue;
         const [member] = parseMembers([pairs[i + 1]]);
         if (member) departures.push({ channel: pairs[i], member });
       }

@@ -8,6 +8,7 @@ import { isValidChannelName, requiresAuthorization } from './channel-type.js';
 import { ChannelSubscriptions } from './channel-subscriptions.js';
 import { TokenBucket } from './token-bucket.js';
 import { RecoveryConfig } from '../recovery/recovery.config.js';
+import { ClientEvents } from '../webhooks/client-events.js';
 
 /** Longest client event name relayed. */
 const MAX_EVENT_LENGTH = 200;
@@ -30,6 +31,7 @@ export class WhisperService {
     private readonly subscriptions: ChannelSubscriptions,
     private readonly limits: LimitsConfig,
     private readonly recovery: RecoveryConfig,
+    private readonly clientEvents: ClientEvents,
   ) {}
 
   relay(socket: Socket, body: unknown): void {
@@ -53,6 +55,7 @@ export class WhisperService {
     if (this.recovery.enabled && typeof data === 'string') socket.to(channel).emit(event, channel, data, null);
     else socket.to(channel).emit(event, channel, data);
     this.metrics.whispers.inc({ result: 'relayed' });
+    this.clientEvents.relayed(socket, { channel, event, data, member: this.subscriptions.memberOf(socket, channel) });
   }
 
   /** Why this whisper may not be relayed, or undefined when it may. */

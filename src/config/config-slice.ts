@@ -36,4 +36,9 @@ export interface ConfigSlice<T extends object> {
    * `RelayConfig`), or adds a startup warning.
    */
   fromLegacyFile?(file: PlainObject, layer: PlainObject, warnings: string[]): void;
+  /**
+   * Problems that need other sections to see (a webhook naming a client), checked once every
+   * section is valid; each one names its key. `config` is the whole `RelayConfig`.
+   */
+  check?(section: T, config: PlainObject): string[];
 }

@@ -150,6 +150,10 @@ function validate(plain: PlainObject): RelayConfig {
     const lines = flatten(errors, '').map(({ path, problems }) => `  - ${describeKey(path)}: ${problems.join('; ')}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
+  const whole = config as unknown as PlainObject;
+  const problems = configSlices().flatMap(([name, slice]) => slice.check?.(config[name], whole) ?? []);
+  if (problems.length > 0)
+    throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return config;
 }
 

@@ -12,6 +12,7 @@ import { ShutdownConfig, shutdownConfigSlice } from '../lifecycle/shutdown.confi
 import { LogConfig, logConfigSlice } from '../logging/log.config.js';
 import { RedisConfig, redisConfigSlice } from '../redis/redis.config.js';
 import { ServerConfig, serverConfigSlice } from '../server/server.config.js';
+import { WebhooksConfig, webhooksConfigSlice } from '../webhooks/webhooks.config.js';
 import type { ConfigSlice } from './config-slice.js';
 
 /**
@@ -30,6 +31,7 @@ export class RelayConfig {
   @ValidateNested() @Type(() => ApiConfig) api!: ApiConfig;
   @ValidateNested() @Type(() => LimitsConfig) limits!: LimitsConfig;
   @ValidateNested() @Type(() => RecoveryConfig) recovery!: RecoveryConfig;
+  @ValidateNested() @Type(() => WebhooksConfig) webhooks!: WebhooksConfig;
   /** Where the old laravel-echo-server.json came from, if any. */
   @IsOptional() @IsString() sourceFile?: string;
 }
@@ -49,6 +51,7 @@ export const CONFIG_SLICES: { readonly [K in ConfigSection]: ConfigSlice<RelayCo
   api: apiConfigSlice,
   limits: limitsConfigSlice,
   recovery: recoveryConfigSlice,
+  webhooks: webhooksConfigSlice,
 };
 
 /** The slices with their section names, in `RelayConfig`'s order. */

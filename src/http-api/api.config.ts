@@ -7,6 +7,8 @@ import type { ConfigSlice } from '../config/config-slice.js';
 export class ApiClientConfig {
   @IsString() appId!: string;
   @IsString() key!: string;
+  /** Signs the webhooks sent for this app (never accepted as an API key). @default undefined */
+  @IsOptional() @IsString() secret?: string;
 }
 
 /** CORS for `/apps/...`, from the old `apiOriginAllow` block. Sockets have their own `allowedOrigins`. */

@@ -194,6 +194,19 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly webhookEvents = new Counter({
+    name: `${METRIC_PREFIX}webhook_events_total`,
+    help: 'Webhook events, by result: queued (for one receiver), sent, retried (in a request that failed and will be sent again), dropped (unreadable, or undelivered past webhooks.retryForMs); counted by the node that sends them',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookQueued = new Gauge({
+    name: `${METRIC_PREFIX}webhook_queued`,
+    help: 'Webhook events waiting to be sent, cluster-wide, as last seen by the node that sends them (0 on the others)',
+    registers: [this.registry],
+  });
+
   /** Where the Redis subscription metrics read their state, at every scrape. */
   watchRedisSubscription(link: () => RedisLinkState): void {
     this.redisLink = link;

@@ -1,0 +1,139 @@
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { PRESENCE_NAMESPACE } from '../channels/redis-presence.store.js';
+import { defineScript, type ScriptRunner } from '../internals/ioredis-commands.js';
+import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
+import { RedisConfig } from '../redis/redis.config.js';
+import type { RedisClient } from '../redis/redis-options.js';
+import { RELEASE_SCRIPT } from './webhook-scripts.js';
+import { wants, type QueuedEvent, type WebhookTarget } from './webhook-targets.js';
+import { WebhooksConfig } from './webhooks.config.js';
+
+const OUTBOX = `${PRESENCE_NAMESPACE}wh:outbox`;
+const LOCK = `${PRESENCE_NAMESPACE}wh:lock`;
+type Script = 'lead' | 'trim' | 'resign' | 'release';
+const queueKey = (target: WebhookTarget): string => `${PRESENCE_NAMESPACE}wh:q:${target.id}`;
+
+/** ARGV: node, ms. Takes the dispatcher lock, or extends it when this node holds it; 1 when it does. */
+const LEAD_SCRIPT = `
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+return 1
+`;
+
+/** ARGV: node, queue key, count. Drops a sent batch, only while this node still holds the lock. */
+const TRIM_SCRIPT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('LTRIM', ARGV[2], tonumber(ARGV[3]), -1)
+return 1
+`;
+
+/** ARGV: node. Gives the lock up when this node holds it. */
+const RESIGN_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+`;
+
+/**
+ * The webhook events in Redis (keys in `HOOK_FUNCTIONS`), so pending deliveries outlive the node
+ * that queued them. Every key shares the presence namespace's Cluster slot, where the presence
+ * scripts queue their events. One node at a time, the holder of the lock, moves and sends them,
+ * which keeps each receiver's events in order.
+ */
+@Injectable()
+export class WebhookQueue implements OnApplicationShutdown {
+  private readonly log = new Logger('Webhooks');
+  private readonly connection?: { redis: RedisClient; scripts: Record<Script, ScriptRunner> };
+
+  constructor(redisConfig: RedisConfig, config: WebhooksConfig) {
+    // Without webhooks, no connection: nothing is ever queued.
+    if (config.targets.length === 0 && config.url === '') return;
+    const redis = connectRedis(redisConfig, 'webhooks', this.log);
+    const scripts = {
+      lead: defineScript(redis, 'webhookLead', LEAD_SCRIPT, LOCK),
+      trim: defineScript(redis, 'webhookTrim', TRIM_SCRIPT, LOCK),
+      resign: defineScript(redis, 'webhookResign', RESIGN_SCRIPT, LOCK),
+      release: defineScript(redis, 'webhookRelease', RELEASE_SCRIPT, LOCK),
+    };
+    this.connection = { redis, scripts };
+  }
+
+  private get redis(): RedisClient {
+    if (!this.connection) throw new Error('no webhooks are configured');
+    return this.connection.redis;
+  }
+
+  private get scripts(): Record<Script, ScriptRunner> {
+    if (!this.connection) throw new Error('no webhooks are configured');
+    return this.connection.scripts;
+  }
+
+  /** Queues an event decided outside the presence scripts (a client event). */
+  async push(event: QueuedEvent): Promise<void> {
+    await this.redis.rpush(OUTBOX, JSON.stringify(event));
+  }
+
+  /** Whether this node holds the dispatcher lock for the next `ms` (taken or extended). */
+  async lead(node: string, ms: number): Promise<boolean> {
+    return (await this.scripts.lead(node, ms)) === 1;
+  }
+
+  async resign(node: string): Promise<void> {
+    await this.scripts.resign(node);
+  }
+
+  /** Moves held leave events whose delay ended to the outbox; returns how many. */
+  async releaseDue(batch: number): Promise<number> {
+    return (await this.scripts.release(PRESENCE_NAMESPACE, batch)) as number;
+  }
+
+  /**
+   * Moves up to `max` events from the outbox to the queues of the receivers that want them, in one
+   * transaction. Returns how many each receiver got, and the entries no receiver could read.
+   */
+  async fanOut(targets: readonly WebhookTarget[], max: number): Promise<{ queued: number[]; unreadable: number }> {
+    const raw = await this.redis.lrange(OUTBOX, 0, max - 1);
+    const queued = targets.map(() => 0);
+    if (raw.length === 0) return { queued, unreadable: 0 };
+    const events = raw.map(parseEvent);
+    const tx = this.redis.multi();
+    targets.forEach((target, i) => {
+      const mine = raw.filter((_, j) => events[j] && wants(target, events[j]));
+      queued[i] = mine.length;
+      if (mine.length > 0) tx.rpush(queueKey(target), ...mine);
+    });
+    tx.ltrim(OUTBOX, raw.length, -1);
+    await tx.exec();
+    return { queued, unreadable: events.filter((e) => !e).length };
+  }
+
+  /** The oldest `count` entries of a receiver's queue (raw: some may be unreadable). */
+  head(target: WebhookTarget, count: number): Promise<string[]> {
+    return this.redis.lrange(queueKey(target), 0, count - 1);
+  }
+
+  /** Drops the oldest `count` entries of a receiver's queue, if this node still leads. */
+  async drop(node: string, target: WebhookTarget, count: number): Promise<boolean> {
+    return (await this.scripts.trim(node, queueKey(target), count)) === 1;
+  }
+
+  /** Events waiting in every receiver's queue, and in the outbox. */
+  async pending(targets: readonly WebhookTarget[]): Promise<number> {
+    const lengths = await Promise.all([OUTBOX, ...targets.map(queueKey)].map((key) => this.redis.llen(key)));
+    return lengths.reduce((a, b) => a + b, 0);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.connection) await closeRedisClient(this.connection.redis);
+  }
+}
+
+/** A queued event, or undefined for an entry that is not one (it is dropped and counted). */
+export function parseEvent(text: string): QueuedEvent | undefined {
+  try {
+    const event = JSON.parse(text) as QueuedEvent;
+    return typeof event?.name === 'string' && typeof event.channel === 'string' ? event : undefined;
+  } catch {
+    return undefined;
+  }
+}
