@@ -166,6 +166,26 @@ describe('RecoveryFeed', () => {
     expect(n.delivered.map((d) => d.offset)).toEqual(await ids());
     expect(n.events()).toEqual(['a', 'b', 'c', 'd']);
   });
+
+  it('a notification lost while its subscription stayed up: the next one shows the gap, and the history fills it in order', async () => {
+    const n = await node();
+    await n.log.append([entry('orders', 'a')]);
+    await waitUntil(() => n.delivered.length === 1, 5000, 'the first delivery');
+    // In the history, never notified here: a Cluster master that died after writing the
+    // notification to its own subscribers and before passing it on over the Cluster bus.
+    for (const lost of [entry('orders', 'b'), entry('shipments', 'c')]) {
+      await admin.xadd(HISTORY_KEY, '*', 'c', lost.channel, 'b', lost.json);
+    }
+
+    await n.log.append([entry('orders', 'd')]);
+
+    await waitUntil(() => n.delivered.length === 4, 5000, 'the lost entries and the next one');
+    expect(n.events()).toEqual(['a', 'b', 'c', 'd']);
+    expect(n.delivered.map((d) => d.offset)).toEqual(await ids());
+    await n.log.append([entry('orders', 'e')]);
+    await waitUntil(() => n.delivered.length === 5, 5000, 'the next delivery');
+    expect(n.events()).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
 });
 
 /** The append script's arguments for one unfenced entry, as `RecoveryLog.append` passes them. */

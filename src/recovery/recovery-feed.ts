@@ -186,15 +186,52 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
       this.buffered.push(message);
       return;
     }
-    let batch: [Offset, HistoryEntry][];
+    let batch: [Offset, HistoryEntry, Offset?][];
     try {
-      batch = JSON.parse(message) as [Offset, HistoryEntry][];
+      batch = JSON.parse(message) as [Offset, HistoryEntry, Offset?][];
       if (!Array.isArray(batch)) throw new Error('not a list');
     } catch (err) {
       this.throttled.warn('undecodable', `Ignored an undecodable recovery notification: ${(err as Error).message}`);
       return;
     }
+    if (!replayed && this.missedBefore(batch[0]?.[2])) {
+      this.readMissed(message);
+      return;
+    }
     this.process(batch, replayed);
+  }
+
+  /**
+   * Whether the history held entries beyond this node's position before the call that sent this
+   * notification: a notification before it never arrived. On a Cluster, a master that dies after
+   * writing a notification to its own subscribers and before passing it on over the Cluster bus
+   * leaves the nodes subscribed elsewhere without it, while the entries reached its replica.
+   */
+  private missedBefore(prev: unknown): boolean {
+    return (
+      typeof prev === 'string' &&
+      isOffset(prev) &&
+      this.watermark !== undefined &&
+      compareOffsets(prev, this.watermark) > 0
+    );
+  }
+
+  /** Reads what a lost notification carried from the history, then delivers this one and those held meanwhile. */
+  private readMissed(message: string): void {
+    this.buffered = [message];
+    this.throttled.warn(
+      'gap',
+      `A recovery notification did not reach this node; reading the history from ${this.watermark}`,
+    );
+    void this.catchUp()
+      .catch((err: Error) =>
+        this.throttled.warn('gap', `Could not read the history after a lost notification: ${err.message}`),
+      )
+      .finally(() => {
+        const held = this.buffered ?? [];
+        this.buffered = undefined;
+        for (const later of held) this.onNotification(later, true);
+      });
   }
 
   /**
@@ -204,7 +241,7 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
    * behind the old one's gives its new entries smaller offsets. Those are delivered, and the
    * position follows them, rather than being skipped until the clock catches up.
    */
-  private process(batch: [Offset, HistoryEntry][], replayed: boolean): void {
+  private process(batch: readonly unknown[], replayed: boolean): void {
     for (const item of batch) {
       if (!isWellFormed(item)) {
         this.throttled.warn('undecodable', 'Ignored a malformed entry in a recovery notification');

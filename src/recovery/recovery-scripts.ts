@@ -11,11 +11,26 @@
  */
 
 /**
+ * Lua shared by the scripts that append and announce: `newest(stream)`, the newest offset a stream
+ * holds ('' when none), and `part(id, entry, prev)`, one `[offset, entry(, prev)]` of a notification.
+ */
+const NOTIFICATION_PARTS = `local function newest(stream)
+  local top = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+  return top[1] and top[1][1] or ''
+end
+local function part(id, entry, prev)
+  if prev == nil then return '["' .. id .. '",' .. entry .. ']' end
+  return '["' .. id .. '",' .. entry .. ',"' .. prev .. '"]'
+end`;
+
+/**
  * KEYS[1] history. ARGV: lease key, token ('' for an unfenced append: the HTTP API's), max length,
  * notification channel, ttl ms (an idle history expires), rescued key, the offset up to which this
  * node has read the history ('' if none), then channel/entry pairs. With a token, appends nothing
  * unless that token holds the lease (a deposed sequencer cannot append). Appends the entries in
- * order and publishes them, with their offsets, as one notification `[["<offset>",<entry>],…]`,
+ * order and publishes them, with their offsets, as one notification `[["<offset>",<entry>,"<prev>"],…]`
+ * (`prev`, on the first pair only: the newest offset the history held before this call, '' for
+ * none, so that a node that missed a notification sees the gap and reads the history),
  * except a copy of one that a follower rescued (`RESCUE_SCRIPT`) beyond that offset: this node had
  * not seen the rescue when it sent its copy, so its copy is the one rescued (had it seen the
  * rescue, the rescue would have stood for its copy, and a copy sent after it is a new broadcast).
@@ -34,6 +49,7 @@ local function after(a, b)
   ams, aseq, bms, bseq = tonumber(ams), tonumber(aseq), tonumber(bms), tonumber(bseq)
   return ams > bms or (ams == bms and aseq > bseq)
 end
+${NOTIFICATION_PARTS}
 local check = token ~= '' and redis.call('EXISTS', rescued) == 1
 local parts, out = {}, {0}
 for i = 8, #ARGV, 2 do
@@ -48,8 +64,9 @@ for i = 8, #ARGV, 2 do
     end
   end
   if not skip then
+    local prev = #parts == 0 and newest(KEYS[1]) or nil
     local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'c', ARGV[i], 'b', ARGV[i + 1])
-    parts[#parts + 1] = '["' .. id .. '",' .. ARGV[i + 1] .. ']'
+    parts[#parts + 1] = part(id, ARGV[i + 1], prev)
   end
 end
 if #parts > 0 then
@@ -66,12 +83,13 @@ return out
  * then channel/entry/key triples. Appends, unfenced and in order, entries of Laravel's broadcasts
  * that a follower holds and the sequencer has not appended: skipped are those already appended
  * after the follower's offset (the sequencer got there first, the notification is on its way),
- * and each one appended is counted in the rescued hash (`key` → count, `key@` → its offset) so that
+ * its notification is the append script's, `prev` included; and each one appended is counted in the rescued hash (`key` → count, `key@` → its offset) so that
  * the sequencer skips its own copy if its append was on its way. Returns {appended, skipped}, or `BEHIND` when the follower has not yet seen more
  * than 5,000 entries (it tries again once its feed caught up).
  */
 export const RESCUE_SCRIPT = `
 local maxlen, notify, ttl, rescued, keep, after = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+${NOTIFICATION_PARTS}
 local seen = {}
 if after ~= '' then
   local rows = redis.call('XRANGE', KEYS[1], '(' .. after, '+', 'COUNT', 5000)
@@ -88,8 +106,9 @@ for i = 7, #ARGV, 3 do
     seen[key] = seen[key] - 1
     skipped = skipped + 1
   else
+    local prev = #parts == 0 and newest(KEYS[1]) or nil
     local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'c', ARGV[i], 'b', ARGV[i + 1])
-    parts[#parts + 1] = '["' .. id .. '",' .. ARGV[i + 1] .. ']'
+    parts[#parts + 1] = part(id, ARGV[i + 1], prev)
     redis.call('HINCRBY', rescued, key, 1)
     redis.call('HSET', rescued, key .. '@', id)
   end
