@@ -19,6 +19,9 @@ export function createEcho(url: string, version: ClientVersion, options: Record<
     transports: ['websocket'],
     forceNew: true,
     reconnection: false,
+    // engine.io-client 3 prefers a global WebSocket, which Node has since 22 and which sends no
+    // extraHeaders (Origin, cookies, X-Forwarded-For): the ws package it ships with does.
+    ...(version === 2 ? { forceNode: true } : {}),
     ...options,
   } as never);
 }
