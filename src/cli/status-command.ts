@@ -76,10 +76,8 @@ function hostOf(host: string): string {
 }
 
 function detail(answer: Answer, key: string): Record<string, unknown> {
-  return ((answer.body.details as Record<string, Record<string, unknown>> | undefined)?.[key] ?? {}) as Record<
-    string,
-    unknown
-  >;
+  const details = answer.body.details as Record<string, Record<string, unknown>> | undefined;
+  return details?.[key] ?? {};
 }
 
 /**
