@@ -21,7 +21,16 @@ export async function claimPidFile(args: CliArgs): Promise<void> {
     console.log(`Stopping the running server (pid ${running}) because of --force`);
     await stopProcess(running);
   }
-  writeFileSync(lock, `${JSON.stringify({ process: process.pid }, null, '\t')}\n`);
+  try {
+    writeFileSync(lock, `${JSON.stringify({ process: process.pid }, null, '\t')}\n`);
+  } catch (err) {
+    // A read-only config directory (/etc under systemd) must not keep the server down: only
+    // `stop` needs the file, and a supervisor stops the server without it.
+    console.error(
+      `Cannot write the pid file ${lock} (${(err as Error).message}): \`echo-relay stop\` will not find this server`,
+    );
+    return;
+  }
   process.on('exit', () => {
     if (readPid(lock) === process.pid) unlinkSync(lock);
   });
