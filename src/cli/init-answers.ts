@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import { UsageError, stringOption, type CliArgs } from './cli-args.js';
+import { CommandError, UsageError, stringOption, type CliArgs } from './cli-args.js';
 
 /** What `init` asks, with the old server's defaults plus the Redis settings it left to hand edits. */
 export interface InitAnswers {
@@ -42,9 +42,16 @@ export function answersFromFlags(args: CliArgs): InitAnswers {
 /** Asks each question on the terminal, the flag's value (or the default) offered in brackets. */
 export async function askAnswers(defaults: InitAnswers): Promise<InitAnswers> {
   const rl = createInterface({ input: process.stdin, output: process.stdout });
+  // Lines through the iterator, not rl.question: it buffers lines that arrive before their
+  // question (answers pasted at once), which rl.question drops.
+  const lines = rl[Symbol.asyncIterator]();
   try {
-    const text = async (question: string, fallback: string): Promise<string> =>
-      (await rl.question(`${question} [${fallback}] `)).trim() || fallback;
+    const text = async (question: string, fallback: string): Promise<string> => {
+      process.stdout.write(`${question} [${fallback}] `);
+      const line = await lines.next();
+      if (line.done) throw new CommandError('init: input ended before every question was answered; nothing written');
+      return line.value.trim() || fallback;
+    };
     const yes = async (question: string, fallback: boolean): Promise<boolean> =>
       /^y/i.test(await text(question, fallback ? 'yes' : 'no'));
     const port = async (question: string, fallback: number): Promise<number> =>
