@@ -135,7 +135,7 @@ describe('the echo-relay command line', () => {
     expect(run.stderr).toMatch(/"clients" .* must be an array/);
   });
 
-  it('status prints the running server’s figures, stop ends the server `start` recorded, then status fails', async () => {
+  it('status prints the running server’s figures, start --force replaces it, stop ends the one recorded, then status fails', async () => {
     const dir = tempDir();
     const port = await freePort();
     await initIn(dir, port, ['--redis-prefix', '', '--add-client']);
@@ -162,9 +162,15 @@ describe('the echo-relay command line', () => {
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(new RegExp(`already running \\(pid ${relay.child.pid}`));
 
-    const stop = await runCli(['stop'], { cwd: dir });
-    expect(stop).toMatchObject({ code: 0, stdout: `Stopped echo-relay (pid ${relay.child.pid})\n` });
+    // --force stops it gracefully and takes its place (and its port)
+    const replacement = spawn({ bin: true, args: ['start', '--force'], cwd: dir, env: { PORT: '' } });
     expect(await relay.exited).toEqual({ code: 0, signal: null });
+    await waitReady(replacement);
+    expect(replacement.url).toBe(`http://127.0.0.1:${port}`);
+
+    const stop = await runCli(['stop'], { cwd: dir });
+    expect(stop).toMatchObject({ code: 0, stdout: `Stopped echo-relay (pid ${replacement.child.pid})\n` });
+    expect(await replacement.exited).toEqual({ code: 0, signal: null });
     expect(existsSync(join(dir, 'laravel-echo-server.lock'))).toBe(false);
 
     const down = await runCli(['status'], { cwd: dir });
