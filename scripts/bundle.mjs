@@ -1,12 +1,17 @@
-// Bundles the compiled server (dist/main.js, from tsc) into one file, dist/echo-relay.mjs, which is
-// what `npm start`, the `echo-relay` bin and the Docker image run. Loading some 1,500 modules one
-// by one (resolution, file reads, the CommonJS lexer) was most of echo-relay's start-up time; one
-// file starts in about half the time (see bench/performance-work.md, "Reconnect storms").
+// Bundles the compiled server (dist/, from tsc) into two files:
+//
+// - dist/echo-relay.mjs, from dist/main.js: the command line (src/cli). What `npm start`, the
+//   `echo-relay` bin and the Docker image run. It must not contain Nest: `--help`, `init`, `stop`
+//   and `status` answer without loading the server, so a Nest import here fails the build.
+// - dist/echo-relay-server.mjs, from dist/server/run-server.js: the server, which the first file
+//   imports for `start` only. Loading some 1,500 modules one by one (resolution, file reads, the
+//   CommonJS lexer) was most of echo-relay's start-up time; one file starts in about half the time
+//   (see bench/performance-work.md, "Reconnect storms").
 //
 // - Class names are kept: Nest names providers and log contexts after them.
 // - CommonJS dependencies get a real `require` (createRequire), which also serves the few
 //   requires resolved at run time (src/internals/class-validator.ts loads class-validator's members
-//   by computed path) from node_modules beside dist/.
+//   by computed path) from node_modules beside dist/: the package keeps its dependencies.
 // - The transports of @nestjs/microservices that echo-relay does not use are optional packages,
 //   imported only when used: left out.
 import { build } from 'esbuild';
@@ -14,10 +19,8 @@ import { fileURLToPath, URL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-await build({
+const common = {
   absWorkingDir: root,
-  entryPoints: ['dist/main.js'],
-  outfile: 'dist/echo-relay.mjs',
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -31,6 +34,25 @@ await build({
   banner: {
     js: "import { createRequire as __echoRelayRequire } from 'node:module'; const require = __echoRelayRequire(import.meta.url);",
   },
+};
+
+/** Keeps the command line light: the server is the other file, and Nest may not creep in. */
+const commandLineOnly = {
+  name: 'command-line-only',
+  setup(b) {
+    b.onResolve({ filter: /run-server\.js$/ }, () => ({ path: './echo-relay-server.mjs', external: true }));
+    b.onResolve({ filter: /^@nestjs\// }, (args) => ({
+      errors: [{ text: `${args.importer} imports ${args.path}: the command line must not load Nest` }],
+    }));
+  },
+};
+
+await build({ ...common, entryPoints: ['dist/main.js'], outfile: 'dist/echo-relay.mjs', plugins: [commandLineOnly] });
+
+await build({
+  ...common,
+  entryPoints: ['dist/server/run-server.js'],
+  outfile: 'dist/echo-relay-server.mjs',
   external: [
     '@nats-io/transport-node',
     'amqp-connection-manager',

@@ -3,10 +3,9 @@
 import { holdYoungGeneration } from './server/boot-heap.js';
 
 holdYoungGeneration();
-await import('reflect-metadata');
-const { run } = await import('./cli.js');
+const { runCli } = await import('./cli/cli.js');
 
-run(process.argv.slice(2)).catch((err: unknown) => {
-  console.error('echo-relay failed to start:', err);
+runCli(process.argv.slice(2)).catch((err: unknown) => {
+  console.error('echo-relay failed:', err);
   process.exit(1);
 });

@@ -1,0 +1,55 @@
+import { Logger } from '@nestjs/common';
+import { ConfigError, loadConfig } from '../config/load-config.js';
+import { createLogger } from '../logging/create-logger.js';
+import { releaseYoungGeneration } from './boot-heap.js';
+import { startServer } from './start-server.js';
+
+/** What `echo-relay start` hands the server once the command line is read. */
+export interface RunServerOptions {
+  /** `--config`: without it `./laravel-echo-server.json` is read when present. */
+  file?: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Starts the server and stops it gracefully on SIGTERM/SIGINT: exit 0 once stopped, 1 when that
+ * takes longer than `shutdown.timeoutMs` or fails. Settings `loadConfig` refuses: exit 78
+ * (EX_CONFIG); a `ConfigError` raised later, while the app is built (an unreadable `authCaFile`, a
+ * bad JWT key), exits 1. Loaded by the CLI (src/cli) only for `start`, so that every other command
+ * answers without loading Nest; the bundle keeps it in a file of its own (scripts/bundle.mjs).
+ */
+export async function runServer(options: RunServerOptions): Promise<void> {
+  let loaded;
+  try {
+    loaded = loadConfig({ file: options.file, env: options.env });
+  } catch (err) {
+    console.error(err instanceof ConfigError ? err.message : err);
+    process.exitCode = 78; // EX_CONFIG
+    return;
+  }
+  const logger = createLogger(loaded.config.log);
+  Logger.overrideLogger(logger);
+  const server = await startServer(loaded.config, { logger, warnings: loaded.warnings });
+  releaseYoungGeneration();
+  const log = new Logger('EchoRelay');
+  const shutdown = (signal: string): void => {
+    log.log(`${signal} received: stopping`);
+    const timer = setTimeout(() => {
+      log.error(`Graceful stop took longer than ${loaded.config.shutdown.timeoutMs} ms; exiting`);
+      process.exit(1);
+    }, loaded.config.shutdown.timeoutMs);
+    timer.unref();
+    server.stop().then(
+      () => {
+        log.log('Stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error(`Stop failed: ${String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
