@@ -3,6 +3,7 @@
 // from the working directory (mount it at /app/laravel-echo-server.json), else 6001. CommonJS, so it
 // runs with plain `node` in the slim image, which has no curl.
 'use strict';
+/* global fetch, AbortSignal -- Node's own, since Node 18 */
 const { readFileSync } = require('node:fs');
 
 function filePort() {

@@ -47,7 +47,7 @@ describe('the monitoring profile of docker-compose.yml against a real echo-relay
   it('reads the metric names out of PromQL, so the check below has something to check', () => {
     expect(
       metricNamesIn(
-        'histogram_quantile(0.99, sum by (le, instance) (rate(a_bucket{instance=~"$instance", x="b(c)"}[$__rate_interval]))) / on(instance) group_left b_total offset 5m',
+        'histogram_quantile(0.99, sum by (le, instance) (rate(a_bucket{instance=~"$instance", x="b(c)"}[$__rate_interval]))) / on(instance) group_left b_total offset 5m * 1e3',
       ).sort(),
     ).toEqual(['a_bucket', 'b_total']);
     const names = exportedNames('# TYPE h histogram\n# TYPE c counter\nc{a="1"} 2\n');

@@ -16,8 +16,8 @@ const KEYWORDS = new Set([
 ]);
 
 /**
- * The metric names a PromQL expression reads. Strings, label matchers, ranges and grouping lists are
- * removed first (they hold label names and Grafana's `$variables`), then every identifier that is
+ * The metric names a PromQL expression reads. Strings, label matchers, ranges, grouping lists and numbers
+ * are removed first (they hold label names and Grafana's `$variables`), then every identifier that is
  * not a function call or a keyword is a metric name. Enough for the expressions of our dashboard,
  * not a full parser.
  */
@@ -26,7 +26,9 @@ export function metricNamesIn(expr: string): string[] {
     .replace(/"(?:[^"\\]|\\.)*"/g, '""')
     .replace(/\{[^}]*\}/g, ' ')
     .replace(/\[[^\]]*\]/g, ' ')
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
+    // Numbers and durations (0.99, 1e3, 5m): their letters are no identifiers.
+    .replace(/(?<![A-Za-z0-9_:])\d[\w.]*/g, ' ');
   const names = new Set<string>();
   for (const match of bare.matchAll(/[A-Za-z_:][A-Za-z0-9_:]*(?=\s*(\()?)/g)) {
     if (match[1] === '(' || KEYWORDS.has(match[0].toLowerCase())) continue;
