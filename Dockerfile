@@ -15,20 +15,21 @@ RUN npm run build && npm prune --omit=dev
 FROM node:26-bookworm-slim
 ENV NODE_ENV=production \
     ECHO_RELAY_LOG_FORMAT=json
-# The server reads ./laravel-echo-server.json when present: mount yours at /app/laravel-echo-server.json
-# (elsewhere, with `start --config <path>` after the image name; then set PORT for the health check).
+# The server reads ./laravel-echo-server.json when present: mount yours at /app/laravel-echo-server.json.
+# Elsewhere: `start --config <path>` after the image name, and PORT for the health check (it reads
+# only ./laravel-echo-server.json); PORT then wins over that file's `port`, so keep them equal.
 WORKDIR /app
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json ./
 COPY --chown=node:node bin ./bin
+COPY --chown=node:node deploy/healthcheck.cjs ./deploy/
 USER node
 EXPOSE 6001
 # Liveness through Node itself (the slim image has no curl), on the port the server picked:
 # PORT, else the mounted file's `port`, else 6001 (deploy/healthcheck.cjs).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "deploy/healthcheck.cjs", "/health"]
-COPY --chown=node:node deploy/healthcheck.cjs ./deploy/
 # SIGTERM reaches node directly (exec form), which stops gracefully and exits 0.
 ENTRYPOINT ["node", "dist/echo-relay.mjs"]
 CMD ["start"]

@@ -57,11 +57,15 @@ describe('the Docker image as the Dockerfile builds it, run outside Docker', () 
     await redis?.close();
   });
 
-  it('runs the bundle the build produces, with no PORT that would override the file', () => {
+  it('runs the bundle the build produces, with its health check and no PORT that would override the file', () => {
     const dockerfile = readFileSync(ROOT + 'Dockerfile', 'utf8');
     expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "dist\/echo-relay\.mjs"\]$/m);
     expect(readFileSync(ROOT + 'scripts/bundle.mjs', 'utf8')).toContain("outfile: 'dist/echo-relay.mjs'");
     expect(runtimeEnv()).not.toHaveProperty('PORT');
+    // The health checks of the image and of docker-compose.yml run this file from /app.
+    expect(dockerfile).toMatch(/^COPY .*deploy\/healthcheck\.cjs \.\/deploy\/$/m);
+    expect(readFileSync(ROOT + '.dockerignore', 'utf8')).not.toMatch(/^deploy/m);
+    expect(readFileSync(ROOT + 'docker-compose.yml', 'utf8')).toContain("'node', 'deploy/healthcheck.cjs', '/ready'");
   });
 
   it("listens on the mounted file's port, and the health checks find it there", async () => {
