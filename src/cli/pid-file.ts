@@ -69,8 +69,12 @@ function readPid(lock: string): number | undefined {
   }
 }
 
-/** Signal 0 checks existence; EPERM means it exists but belongs to someone else. */
+/**
+ * Signal 0 checks existence; EPERM means it exists but belongs to someone else. A file naming this
+ * very process is stale: a restarted container or machine handed the same pid out again.
+ */
 function alive(pid: number): boolean {
+  if (pid === process.pid) return false;
   try {
     process.kill(pid, 0);
     return true;
