@@ -74,7 +74,13 @@ export const webhooksConfigSlice: ConfigSlice<WebhooksConfig> = {
     retryForMs: 300_000,
   }),
   keys: [
-    { path: 'webhooks.targets', file: 'webhooks', env: ['ECHO_RELAY_WEBHOOKS'], kind: 'json' },
+    {
+      path: 'webhooks.targets',
+      file: 'webhooks',
+      env: ['ECHO_RELAY_WEBHOOKS'],
+      kind: 'json',
+      entryKeys: ['url', 'appId', 'event_types', 'filter', 'headers'],
+    },
     { path: 'webhooks.url', file: 'webhookUrl', env: ['ECHO_RELAY_WEBHOOK_URL'], kind: 'string' },
     { path: 'webhooks.batchMs', file: 'webhookBatchMs', env: ['ECHO_RELAY_WEBHOOK_BATCH_MS'], kind: 'int' },
     {
