@@ -48,7 +48,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     overrides = envOverrides(raw, env);
     sourceFile = path;
   }
-  const merged = deepMerge(defaultConfig(), fileLayer, fromEnv(env));
+  const merged = deepMerge(defaultConfig(), fileLayer, fromEnv(env, warnings));
   return { config: validate({ ...merged, sourceFile }), warnings, overrides };
 }
 
@@ -124,7 +124,7 @@ function coerceFileValue(value: unknown, kind: ValueKind): unknown {
 }
 
 /** Maps environment variables onto the `RelayConfig` shape. */
-export function fromEnv(env: NodeJS.ProcessEnv): PlainObject {
+export function fromEnv(env: NodeJS.ProcessEnv, warnings: string[] = []): PlainObject {
   const layer: PlainObject = {};
   const found: Findings = { problems: [], warnings: [] };
   for (const key of CONFIG_KEYS) {
@@ -137,6 +137,7 @@ export function fromEnv(env: NodeJS.ProcessEnv): PlainObject {
     }
   }
   if (found.problems.length > 0) fail(found.problems);
+  warnings.push(...found.warnings);
   return layer;
 }
 
