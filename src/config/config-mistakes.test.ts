@@ -61,6 +61,19 @@ describe('wrong shapes are config errors naming the key', () => {
     assert.match(fileError({ webhooks: [{ url: 'http://a', event_type: ['x'] }] }), /did you mean "event_types"/);
   });
 
+  it('lists and objects inside entries: a webhook filter and its event types', () => {
+    const load = (target: unknown): unknown =>
+      loadConfig({ env: {}, cwd: dirWith({ clients: [{ appId: 'a', key: 'k', secret: 's' }], webhooks: [target] }) });
+    assert.throws(
+      () => load({ url: 'http://a.test/', filter: [] }),
+      /webhooks\.targets\.0\.filter .*must be an object/,
+    );
+    assert.throws(
+      () => load({ url: 'http://a.test/', event_types: 'channel_occupied' }),
+      /event_types must be an array/,
+    );
+  });
+
   it('the same shapes from the environment, naming the variable', () => {
     assert.throws(
       () => fromEnv({ ECHO_RELAY_CLIENTS: '{"appId":"x","key":"y"}' }),
