@@ -132,6 +132,21 @@ describe('unknown keys', () => {
   });
 });
 
+describe('environment variable names', () => {
+  it('a near miss of a variable echo-relay reads is an error; other names with its prefixes warn', () => {
+    assert.throws(
+      () => fromEnv({ ECHO_RELAY_LOG_LEVL: 'debug' }),
+      /^ConfigError: Invalid configuration: env ECHO_RELAY_LOG_LEVL: unknown variable, did you mean ECHO_RELAY_LOG_LEVEL\?$/,
+    );
+    const warnings: string[] = [];
+    fromEnv({ ECHO_RELAY_WEBHOOK_SECRET: 's', LARAVEL_ECHO_SERVER_DB: 'x', REDIS_CLIENT: 'phpredis' }, warnings);
+    assert.deepEqual(warnings, [
+      'env ECHO_RELAY_WEBHOOK_SECRET is not a setting of echo-relay and is ignored',
+      'env LARAVEL_ECHO_SERVER_DB is not a setting of echo-relay and is ignored',
+    ]);
+  });
+});
+
 describe('environment over the file', () => {
   it('lists the file keys an environment variable overrides, by name, never by value', () => {
     const cwd = dirWith({ port: 6002, databaseConfig: { redis: { password: 'file-secret', host: 'r' } } });

@@ -6,6 +6,7 @@ import { isPlainObject, type PlainObject } from '../common/plain-object.js';
 import { CONFIG_KEYS, describeKey } from './config-keys.js';
 import { checkShape, type Findings } from './config-shapes.js';
 import type { ConfigKey, ValueKind } from './config-slice.js';
+import { checkEnvNames } from './env-names.js';
 import { checkFileKeys } from './file-keys.js';
 import { deepMerge, getPath, setPath } from './deep-merge.js';
 import { RelayConfig, configSlices, defaultConfig } from './relay-config.js';
@@ -127,6 +128,7 @@ function coerceFileValue(value: unknown, kind: ValueKind): unknown {
 export function fromEnv(env: NodeJS.ProcessEnv, warnings: string[] = []): PlainObject {
   const layer: PlainObject = {};
   const found: Findings = { problems: [], warnings: [] };
+  checkEnvNames(env, found);
   for (const key of CONFIG_KEYS) {
     for (const name of key.env) {
       const value = envValue(env, name, key);
