@@ -15,6 +15,24 @@ export interface ConfigKey {
   /** Environment variables, lowest precedence first. */
   env: string[];
   kind: ValueKind;
+  /**
+   * For a list of objects (`clients`, `webhooks`): the keys an entry may have. Each entry must then
+   * be an object, and an entry's unknown key is reported like any other (see `checkFileKeys`).
+   */
+  entryKeys?: readonly string[];
+}
+
+/**
+ * A block of the old file handed to a library as it is (`databaseConfig.redis` to ioredis): keys
+ * the library knows pass silently, near misses of them are errors, others pass with a warning.
+ */
+export interface OpenBlock {
+  /** Dotted path of the block in laravel-echo-server.json. */
+  path: string;
+  /** The library, for messages. */
+  library: string;
+  /** Option names the library reads. */
+  knownKeys: readonly string[];
 }
 
 /**
@@ -31,6 +49,8 @@ export interface ConfigSlice<T extends object> {
   readonly keys: readonly ConfigKey[];
   /** Keys of the old file read by `fromLegacyFile` below rather than through `keys`. */
   readonly legacyFileKeys?: readonly string[];
+  /** Blocks of the old file passed on to a library, whose keys are checked against its options. */
+  readonly openBlocks?: readonly OpenBlock[];
   /**
    * What the old file says that `keys` cannot express: writes into `layer` (shaped like
    * `RelayConfig`), or adds a startup warning.

@@ -3,8 +3,11 @@ import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from '../internals/class-validator.js';
 import { isPlainObject, type PlainObject } from '../common/plain-object.js';
-import { CONFIG_KEYS, FILE_KEYS_HANDLED_ELSEWHERE, describeKey } from './config-keys.js';
-import type { ValueKind } from './config-slice.js';
+import { CONFIG_KEYS, describeKey } from './config-keys.js';
+import { checkShape, type Findings } from './config-shapes.js';
+import type { ConfigKey, ValueKind } from './config-slice.js';
+import { checkEnvNames } from './env-names.js';
+import { checkFileKeys } from './file-keys.js';
 import { deepMerge, getPath, setPath } from './deep-merge.js';
 import { RelayConfig, configSlices, defaultConfig } from './relay-config.js';
 
@@ -17,6 +20,8 @@ export interface LoadedConfig {
   config: RelayConfig;
   /** Things worth one log line at startup (unsupported keys of the old file). */
   warnings: string[];
+  /** File keys an environment variable overrides, as `port (PORT)`: names only, never values. */
+  overrides: string[];
 }
 
 export interface LoadOptions {
@@ -35,15 +40,23 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const warnings: string[] = [];
   let fileLayer: PlainObject = {};
   let sourceFile: string | undefined;
+  let overrides: string[] = [];
   const explicit = options.file !== undefined;
   const path = resolve(cwd, options.file ?? LEGACY_FILE);
   if (explicit || existsSync(path)) {
     const raw = readJsonFile(path);
     fileLayer = fromLegacyFile(raw, warnings);
+    overrides = envOverrides(raw, env);
     sourceFile = path;
   }
-  const merged = deepMerge(defaultConfig(), fileLayer, fromEnv(env));
-  return { config: validate({ ...merged, sourceFile }), warnings };
+  const merged = deepMerge(defaultConfig(), fileLayer, fromEnv(env, warnings));
+  return { config: validate({ ...merged, sourceFile }), warnings, overrides };
+}
+
+/** Stops startup with every problem found, one line each. */
+function fail(problems: string[]): never {
+  if (problems.length === 1) throw new ConfigError(`Invalid configuration: ${problems[0]}`);
+  throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
 }
 
 function readJsonFile(path: string): PlainObject {
@@ -63,31 +76,43 @@ function readJsonFile(path: string): PlainObject {
   return parsed;
 }
 
-/** Maps an old laravel-echo-server.json (read unchanged) onto the `RelayConfig` shape. */
+/**
+ * Maps an old laravel-echo-server.json (read unchanged) onto the `RelayConfig` shape. A value of
+ * the wrong shape or a near miss of a known key is a `ConfigError`; other unknown keys are warnings.
+ */
 export function fromLegacyFile(raw: PlainObject, warnings: string[] = []): PlainObject {
+  const found: Findings = checkFileKeys(raw);
   const layer: PlainObject = {};
   for (const key of CONFIG_KEYS) {
     if (!key.file) continue;
     const value = getPath(raw, key.file);
     if (value === undefined || value === null) continue;
-    setPath(layer, key.path, coerceFileValue(value, key.kind));
+    const coerced = coerceFileValue(value, key.kind);
+    checkShape(key, coerced, `file "${key.file}"`, found);
+    setPath(layer, key.path, coerced);
   }
+  if (found.problems.length > 0) fail(found.problems);
+  warnings.push(...found.warnings);
   for (const [, slice] of configSlices()) slice.fromLegacyFile?.(raw, layer, warnings);
-  for (const unknown of unknownLeaves(raw, '')) {
-    warnings.push(`"${unknown}" in the config file is not supported by echo-relay and is ignored`);
-  }
   return layer;
 }
 
-function unknownLeaves(node: PlainObject, base: string): string[] {
-  const out: string[] = [];
-  for (const [name, value] of Object.entries(node)) {
-    const path = base ? `${base}.${name}` : name;
-    if (CONFIG_KEYS.some((k) => k.file === path) || FILE_KEYS_HANDLED_ELSEWHERE.includes(path)) continue;
-    if (isPlainObject(value) && Object.keys(value).length > 0) out.push(...unknownLeaves(value, path));
-    else out.push(path);
-  }
-  return out;
+/** File keys that an environment variable replaces: operators see that `PORT` beat `"port"`. */
+function envOverrides(raw: PlainObject, env: NodeJS.ProcessEnv): string[] {
+  return CONFIG_KEYS.flatMap((key) => {
+    const fileValue = key.file === undefined ? undefined : getPath(raw, key.file);
+    if (fileValue === undefined || fileValue === null) return [];
+    const winner = key.env.filter((name) => envValue(env, name, key) !== undefined).pop();
+    return winner ? [`${key.file} (${winner})`] : [];
+  });
+}
+
+/** The variable's value when it sets the key: empty means "unset" except for strings and lists. */
+function envValue(env: NodeJS.ProcessEnv, name: string, key: ConfigKey): string | undefined {
+  const value = env[name];
+  // An empty string is a real value only for strings (REDIS_PREFIX= means "no prefix").
+  if (value === '' && key.kind !== 'string' && key.kind !== 'list') return undefined;
+  return value;
 }
 
 /** The old server accepted `"port": "6001"`; so do we. Anything else is left for validation. */
@@ -100,17 +125,21 @@ function coerceFileValue(value: unknown, kind: ValueKind): unknown {
 }
 
 /** Maps environment variables onto the `RelayConfig` shape. */
-export function fromEnv(env: NodeJS.ProcessEnv): PlainObject {
+export function fromEnv(env: NodeJS.ProcessEnv, warnings: string[] = []): PlainObject {
   const layer: PlainObject = {};
+  const found: Findings = { problems: [], warnings: [] };
+  checkEnvNames(env, found);
   for (const key of CONFIG_KEYS) {
     for (const name of key.env) {
-      const value = env[name];
+      const value = envValue(env, name, key);
       if (value === undefined) continue;
-      // An empty string is a real value only for strings (REDIS_PREFIX= means "no prefix").
-      if (value === '' && key.kind !== 'string' && key.kind !== 'list') continue;
-      setPath(layer, key.path, parseEnvValue(name, value, key.kind));
+      const parsed = parseEnvValue(name, value, key.kind);
+      if (key.kind === 'json') checkShape(key, parsed, `env ${name}`, found);
+      setPath(layer, key.path, parsed);
     }
   }
+  if (found.problems.length > 0) fail(found.problems);
+  warnings.push(...found.warnings);
   return layer;
 }
 
@@ -147,13 +176,11 @@ function validate(plain: PlainObject): RelayConfig {
   const config = plainToInstance(RelayConfig, plain);
   const errors = validateSync(config, { forbidUnknownValues: false });
   if (errors.length > 0) {
-    const lines = flatten(errors, '').map(({ path, problems }) => `  - ${describeKey(path)}: ${problems.join('; ')}`);
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+    fail(flatten(errors, '').map(({ path, problems }) => `${describeKey(path)}: ${problems.join('; ')}`));
   }
   const whole = config as unknown as PlainObject;
   const problems = configSlices().flatMap(([name, slice]) => slice.check?.(config[name], whole) ?? []);
-  if (problems.length > 0)
-    throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  if (problems.length > 0) fail(problems);
   return config;
 }
 

@@ -61,7 +61,13 @@ export const apiConfigSlice: ConfigSlice<ApiConfig> = {
     },
   }),
   keys: [
-    { path: 'api.clients', file: 'clients', env: ['ECHO_RELAY_CLIENTS'], kind: 'json' },
+    {
+      path: 'api.clients',
+      file: 'clients',
+      env: ['ECHO_RELAY_CLIENTS'],
+      kind: 'json',
+      entryKeys: ['appId', 'key', 'secret'],
+    },
     { path: 'api.publish', file: 'subscribers.http', env: ['ECHO_RELAY_SUBSCRIBE_HTTP'], kind: 'bool' },
     { path: 'api.maxBodyBytes', file: 'apiMaxBodyBytes', env: ['ECHO_RELAY_API_MAX_BODY_BYTES'], kind: 'int' },
     { path: 'api.port', file: 'apiPort', env: ['ECHO_RELAY_API_PORT'], kind: 'int' },

@@ -2,6 +2,7 @@ import { IsArray, IsBoolean, IsInt, IsObject, IsString, Max, Min } from '../inte
 import { isPlainObject } from '../common/plain-object.js';
 import type { ConfigKey, ConfigSlice } from '../config/config-slice.js';
 import { getPath, setPath } from '../config/deep-merge.js';
+import { IOREDIS_OPTIONS } from './ioredis-options.js';
 
 /** The Redis that carries Laravel's broadcasts. */
 export class RedisConfig {
@@ -99,7 +100,7 @@ export const redisConfigSlice: ConfigSlice<RedisConfig> = {
     options: {},
   }),
   keys,
-  legacyFileKeys: [LEGACY_BLOCK],
+  openBlocks: [{ path: LEGACY_BLOCK, library: 'ioredis', knownKeys: IOREDIS_OPTIONS }],
   /** The rest of the old `databaseConfig.redis` block was handed to ioredis as is: so is it here. */
   fromLegacyFile(file, layer) {
     const block = getPath(file, LEGACY_BLOCK);

@@ -13,9 +13,9 @@ export interface RunServerOptions {
 
 /**
  * Starts the server and stops it gracefully on SIGTERM/SIGINT: exit 0 once stopped, 1 when that
- * takes longer than `shutdown.timeoutMs` or fails. Settings `loadConfig` refuses: exit 78
- * (EX_CONFIG); a `ConfigError` raised later, while the app is built (an unreadable `authCaFile`, a
- * bad JWT key), exits 1. Loaded by the CLI (src/cli) only for `start`, so that every other command
+ * takes longer than `shutdown.timeoutMs` or fails. Settings `loadConfig` refuses, or a port in
+ * use: the message alone, no stack trace, exit 78 (EX_CONFIG). A `ConfigError` raised inside
+ * Nest's injector (an unreadable `authCaFile`, a bad JWT key) still exits 1 through Nest. Loaded by the CLI (src/cli) only for `start`, so that every other command
  * answers without loading Nest; the bundle keeps it in a file of its own (scripts/bundle.mjs).
  */
 export async function runServer(options: RunServerOptions): Promise<void> {
@@ -29,7 +29,16 @@ export async function runServer(options: RunServerOptions): Promise<void> {
   }
   const logger = createLogger(loaded.config.log);
   Logger.overrideLogger(logger);
-  const server = await startServer(loaded.config, { logger, warnings: loaded.warnings });
+  const notices =
+    loaded.overrides.length > 0 ? [`Environment overrides the config file for: ${loaded.overrides.join(', ')}`] : [];
+  const server = await startServer(loaded.config, { logger, warnings: loaded.warnings, notices }).catch(
+    (err: unknown) => {
+      if (!(err instanceof ConfigError)) throw err;
+      console.error(err.message);
+      // What the app opened before it failed (Redis connections) would keep the process alive.
+      process.exit(78); // EX_CONFIG
+    },
+  );
   releaseYoungGeneration();
   const log = new Logger('EchoRelay');
   const shutdown = (signal: string): void => {

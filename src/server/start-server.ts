@@ -17,6 +17,7 @@ import { LifecycleService } from '../lifecycle/lifecycle.service.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { readTlsOptions, reloadCertificatesOnChange } from './https.js';
 import { configureHttpApi } from '../http-api/configure-http-api.js';
+import { assertPortsFree, portError } from './port-check.js';
 
 /** A started echo-relay: its app, where it listens, and how to stop it. */
 export interface RunningServer {
@@ -27,11 +28,15 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Boots echo-relay from a validated config. Redis need not be up: the subscriber keeps retrying. */
+/**
+ * Boots echo-relay from a validated config. Redis need not be up: the subscriber keeps retrying.
+ * A port in use is a `ConfigError`, thrown before anything is started or logged.
+ */
 export async function startServer(
   config: RelayConfig,
-  options: { logger?: LoggerService | false; warnings?: string[] } = {},
+  options: { logger?: LoggerService | false; warnings?: string[]; notices?: string[] } = {},
 ): Promise<RunningServer> {
+  await assertPortsFree(config);
   const log = new Logger('EchoRelay');
   const https = config.server.protocol === 'https';
   const app = await NestFactory.create(AppModule.forRoot(config), {
@@ -40,6 +45,7 @@ export async function startServer(
     bodyParser: false,
     httpsOptions: https ? (readTlsOptions(config.server) as NestApplicationOptions['httpsOptions']) : undefined,
   });
+  for (const notice of options.notices ?? []) log.log(notice);
   for (const warning of options.warnings ?? []) log.warn(warning);
   const lifecycle = app.get(LifecycleService);
   app.useWebSocketAdapter(
@@ -61,7 +67,13 @@ export async function startServer(
   // the backlog; its typings only list port, host and callback.
   const { port: listenPort, host, backlog } = config.server;
   const listen = app.listen.bind(app) as unknown as (port: number, ...rest: (string | number)[]) => Promise<unknown>;
-  await (host ? listen(listenPort, host, backlog) : listen(listenPort, backlog));
+  await (host ? listen(listenPort, host, backlog) : listen(listenPort, backlog)).catch(async (err: unknown) => {
+    // The port was taken after `assertPortsFree` looked: the same one-line error, once closed.
+    await app.close().catch(() => undefined);
+    const failed = err as NodeJS.ErrnoException & { port?: number };
+    const api = failed.port !== undefined && failed.port === config.api.port && failed.port !== listenPort;
+    throw portError(api ? 'api.port' : 'server.port', failed.port ?? listenPort, api ? config.api.host : host, failed);
+  });
   const httpServer = app.getHttpServer() as HttpsServer;
   const stopWatching = https ? reloadCertificatesOnChange(httpServer, config.server, log) : () => undefined;
   const port = (httpServer.address() as AddressInfo).port;

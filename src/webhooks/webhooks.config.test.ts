@@ -40,7 +40,7 @@ describe('webhooks settings', () => {
       loadConfig({ cwd, env: { ECHO_RELAY_CLIENTS: CLIENTS, ECHO_RELAY_WEBHOOKS: JSON.stringify(targets) } });
     expect(() =>
       loadConfig({ cwd, env: { ECHO_RELAY_CLIENTS: CLIENTS, ECHO_RELAY_WEBHOOKS: '{"url":"http://a.test/"}' } }),
-    ).toThrow(/webhooks\.targets .*must be an array/);
+    ).toThrow(/webhooks\.targets \(env ECHO_RELAY_WEBHOOKS\): expected a list \[\.\.\.\], got an object/);
     expect(() => load([{ url: 'http://a.test/', headers: { 'X-Token': 7 } }])).toThrow(
       'webhooks[0].headers.X-Token: must be a string (got 7)',
     );

@@ -34,9 +34,10 @@ export class WebhookTargetConfig {
    */
   @IsOptional() @IsString() appId?: string;
   /** Events this receiver gets. @default every type */
-  @IsOptional() @IsIn(WEBHOOK_EVENT_TYPES, { each: true }) event_types?: WebhookEventType[];
+  @IsOptional() @IsArray() @IsIn(WEBHOOK_EVENT_TYPES, { each: true }) event_types?: WebhookEventType[];
   /** Channels this receiver hears about. @default every channel */
-  @IsOptional() @ValidateNested() @Type(() => WebhookFilterConfig) filter?: WebhookFilterConfig;
+  // IsObject: ValidateNested alone takes a list for a list of filters.
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => WebhookFilterConfig) filter?: WebhookFilterConfig;
   /** Extra request headers (an API token of the receiver, say). @default {} */
   @IsOptional() @IsObject() headers?: Record<string, string>;
 }
@@ -74,7 +75,13 @@ export const webhooksConfigSlice: ConfigSlice<WebhooksConfig> = {
     retryForMs: 300_000,
   }),
   keys: [
-    { path: 'webhooks.targets', file: 'webhooks', env: ['ECHO_RELAY_WEBHOOKS'], kind: 'json' },
+    {
+      path: 'webhooks.targets',
+      file: 'webhooks',
+      env: ['ECHO_RELAY_WEBHOOKS'],
+      kind: 'json',
+      entryKeys: ['url', 'appId', 'event_types', 'filter', 'headers'],
+    },
     { path: 'webhooks.url', file: 'webhookUrl', env: ['ECHO_RELAY_WEBHOOK_URL'], kind: 'string' },
     { path: 'webhooks.batchMs', file: 'webhookBatchMs', env: ['ECHO_RELAY_WEBHOOK_BATCH_MS'], kind: 'int' },
     {

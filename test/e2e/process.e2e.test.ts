@@ -1,11 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { collect, connected, rawSocket } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
 import { waitUntil } from '../support/ports.js';
-import { killRelay, spawnRelay, waitReady, type RelayProcess } from '../support/relay-process.js';
+import { killRelay, spawnRelay, waitListening, waitReady, type RelayProcess } from '../support/relay-process.js';
 
 /** A laravel-echo-server.json as `laravel-echo-server init` writes it, plus a key prefix. */
 function legacyConfig(redisPort: number, port: number): Record<string, unknown> {
@@ -31,6 +32,12 @@ function legacyConfig(redisPort: number, port: number): Record<string, unknown> 
     subscribers: { http: true, redis: true },
     apiOriginAllow: { allowCors: false, allowOrigin: '', allowMethods: '', allowHeaders: '' },
   };
+}
+
+function configFile(content: Record<string, unknown>): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'echo-relay-config-')), 'laravel-echo-server.json');
+  writeFileSync(file, JSON.stringify(content));
+  return file;
 }
 
 describe('echo-relay as a process', () => {
@@ -134,5 +141,57 @@ describe('echo-relay as a process', () => {
     const { code } = await relay.exited;
     expect(code).toBe(78);
     expect(relay.stderr()).toMatch(/broken\.json is not valid JSON/);
+  });
+
+  it('refuses "clients" written as an object, naming the key, without a stack trace', async () => {
+    const file = configFile({ clients: { appId: 'x', key: 'y' } });
+    const relay = spawn({ args: ['--config', file], env: { REDIS_URL: fx.redis.url } });
+    const { code } = await relay.exited;
+    expect(code).toBe(78);
+    expect(relay.stderr().trim()).toBe(
+      'Invalid configuration: api.clients (file "clients"): expected a list [...], got an object',
+    );
+    expect(relay.stdout()).toBe('');
+  });
+
+  it('refuses a typo of a nested key, suggesting the key it resembles', async () => {
+    const file = configFile({ databaseConfig: { redis: { keyprefix: 'laravel_database_' } }, myNote: 'x' });
+    const relay = spawn({ args: ['--config', file], env: { REDIS_URL: fx.redis.url } });
+    const { code } = await relay.exited;
+    expect(code).toBe(78);
+    expect(relay.stderr().trim()).toBe(
+      'Invalid configuration: "databaseConfig.redis.keyprefix" in the config file: unknown key, did you mean "keyPrefix"?',
+    );
+  });
+
+  it('refuses a port in use in one line naming it, before logging anything as started', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    fx.defer(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+    const port = (taken.address() as AddressInfo).port;
+    const relay = spawn({ env: { REDIS_URL: fx.redis.url, PORT: String(port) } });
+    const { code } = await relay.exited;
+    expect(code).toBe(78);
+    expect(relay.stderr().trim()).toBe(
+      `server.port (file "port", env LARAVEL_ECHO_SERVER_PORT or PORT): port ${port} on 127.0.0.1 is already in use`,
+    );
+    // nothing claimed a start: no Nest lines, no subscription, no "serving on"
+    expect(relay.stdout()).toBe('');
+  });
+
+  it('lists once at startup the file keys the environment overrides, by name only', async () => {
+    const file = configFile({
+      port: 6001,
+      databaseConfig: { redis: { port: fx.server.port, password: 'file-secret' } },
+    });
+    const relay = spawn({ args: ['--config', file], env: { REDIS_URL: fx.redis.url, REDIS_PASSWORD: 'env-secret' } });
+    await waitListening(relay);
+    const lines = relay
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('Environment overrides the config file'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/for: port \(PORT\), databaseConfig\.redis\.password \(REDIS_PASSWORD\)"/);
+    expect(relay.stdout()).not.toMatch(/secret/);
   });
 });
