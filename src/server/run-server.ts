@@ -31,16 +31,16 @@ export async function runServer(options: RunServerOptions): Promise<void> {
   Logger.overrideLogger(logger);
   const notices =
     loaded.overrides.length > 0 ? [`Environment overrides the config file for: ${loaded.overrides.join(', ')}`] : [];
-  const server = await startServer(loaded.config, { logger, warnings: loaded.warnings, notices }).catch(
-    (err: unknown) => {
-      if (!(err instanceof ConfigError)) throw err;
-      console.error(err.message);
-      // What the app opened before it failed (Redis connections) would keep the process alive.
-      process.exit(78); // EX_CONFIG
-    },
-  );
-  releaseYoungGeneration();
   const log = new Logger('EchoRelay');
+  // Handlers go in before the server starts: a SIGTERM that arrives while it is starting (a
+  // supervisor that gave up, `npm start` stopped at once) stops it once it is up, rather than
+  // killing the process with Node's default action and leaving nothing logged.
+  const starting = startServer(loaded.config, { logger, warnings: loaded.warnings, notices }).catch((err: unknown) => {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    // What the app opened before it failed (Redis connections) would keep the process alive.
+    process.exit(78); // EX_CONFIG
+  });
   const shutdown = (signal: string): void => {
     log.log(`${signal} received: stopping`);
     const timer = setTimeout(() => {
@@ -48,17 +48,21 @@ export async function runServer(options: RunServerOptions): Promise<void> {
       process.exit(1);
     }, loaded.config.shutdown.timeoutMs);
     timer.unref();
-    server.stop().then(
-      () => {
-        log.log('Stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log.error(`Stop failed: ${String(err)}`);
-        process.exit(1);
-      },
-    );
+    starting
+      .then((server) => server.stop())
+      .then(
+        () => {
+          log.log('Stopped');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          log.error(`Stop failed: ${String(err)}`);
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  await starting;
+  releaseYoungGeneration();
 }
