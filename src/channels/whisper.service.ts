@@ -55,7 +55,10 @@ export class WhisperService {
     if (this.recovery.enabled && typeof data === 'string') socket.to(channel).emit(event, channel, data, null);
     else socket.to(channel).emit(event, channel, data);
     this.metrics.whispers.inc({ result: 'relayed' });
-    this.clientEvents.relayed(socket, { channel, event, data, member: this.subscriptions.memberOf(socket, channel) });
+    // Checked here so that a whisper builds nothing for the webhooks when no receiver wants it.
+    if (this.clientEvents.wanted) {
+      this.clientEvents.relayed(socket, { channel, event, data, member: this.subscriptions.memberOf(socket, channel) });
+    }
   }
 
   /** Why this whisper may not be relayed, or undefined when it may. */

@@ -140,9 +140,7 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
       } else {
         await this.catchUp();
       }
-      const buffered = this.buffered;
-      this.buffered = undefined;
-      for (const message of buffered) this.onNotification(message, true);
+      this.releaseHeld();
       this.setLive(true);
     } catch (err) {
       this.buffered = undefined;
@@ -227,11 +225,14 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
       .catch((err: Error) =>
         this.throttled.warn('gap', `Could not read the history after a lost notification: ${err.message}`),
       )
-      .finally(() => {
-        const held = this.buffered ?? [];
-        this.buffered = undefined;
-        for (const later of held) this.onNotification(later, true);
-      });
+      .finally(() => this.releaseHeld());
+  }
+
+  /** Delivers the notifications held while the history was read (they may repeat what it held). */
+  private releaseHeld(): void {
+    const held = this.buffered ?? [];
+    this.buffered = undefined;
+    for (const message of held) this.onNotification(message, true);
   }
 
   /**

@@ -25,18 +25,19 @@ export interface ClientEvent {
 export class ClientEvents {
   private readonly log = new Logger('Webhooks');
   private readonly throttled = new ThrottledLog(this.log, 30_000);
-  private readonly enabled: boolean;
+  /** Whether any receiver wants `client_event`: without one a whisper costs nothing here. */
+  readonly wanted: boolean;
 
   constructor(
     config: WebhooksConfig,
     private readonly queue: WebhookQueue,
     private readonly metrics: RelayMetrics,
   ) {
-    this.enabled = anyTargetWants(config, ['client_event']);
+    this.wanted = anyTargetWants(config, ['client_event']);
   }
 
   relayed(socket: Socket, { channel, event, data, member }: ClientEvent): void {
-    if (!this.enabled) return;
+    if (!this.wanted) return;
     const queued = this.queue.push({
       name: 'client_event',
       channel,
