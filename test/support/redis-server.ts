@@ -36,10 +36,24 @@ export async function startRedis(): Promise<TestRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
-    child = spawn(BINARY, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
+    const proc = spawn(BINARY, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    await waitUntil(() => ping(port), 5000, `redis-server on ${port}`);
+    child = proc;
+    let output = '';
+    const keep = (chunk: Buffer): void => {
+      output = (output + chunk.toString()).slice(-2000);
+    };
+    proc.stdout.on('data', keep);
+    proc.stderr.on('data', keep);
+    // A server that could not start says why: fail with that at once instead of polling its port.
+    const exited = new Promise<never>((_, reject) =>
+      proc.once('exit', (code, signal) =>
+        reject(new Error(`redis-server on ${port} exited (${code ?? signal}): ${output.trim()}`)),
+      ),
+    );
+    exited.catch(() => undefined);
+    await Promise.race([waitUntil(() => ping(port), 5000, `redis-server on ${port}`), exited]);
   };
   const stop = async (hard = false): Promise<void> => {
     const proc = child;

@@ -2,9 +2,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
-import { freePort, waitUntil } from './ports.js';
+import { canListen, freePort, waitUntil } from './ports.js';
 import { haveRedisServer, startRedis, type TestRedis } from './redis-server.js';
 
 /** A group of redis-server processes started for one spec, killed together. */
@@ -36,14 +35,6 @@ async function clusterPort(): Promise<number> {
     const port = 10_000 + Math.floor(Math.random() * 10_000);
     if ((await canListen(port)) && (await canListen(port + 10_000))) return port;
   }
-}
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 function startProcess(args: string[], children: ChildProcess[]): ChildProcess {
