@@ -15,7 +15,8 @@ import { SocketServer } from '../gateway/socket-server.js';
 import { closeInBatches } from '../lifecycle/drain.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
 import { setTimeout as delay } from 'node:timers/promises';
-import { readTlsOptions, reloadCertificatesOnChange } from './https.js';
+import { reloadCertificatesOnChange, startupTlsOptions } from './https.js';
+import { preflight } from './preflight.js';
 import { configureHttpApi } from '../http-api/configure-http-api.js';
 import { assertPortsFree, portError } from './port-check.js';
 
@@ -36,14 +37,19 @@ export async function startServer(
   config: RelayConfig,
   options: { logger?: LoggerService | false; warnings?: string[]; notices?: string[] } = {},
 ): Promise<RunningServer> {
+  preflight(config);
   await assertPortsFree(config);
   const log = new Logger('EchoRelay');
   const https = config.server.protocol === 'https';
+  const httpsOptions = https ? startupTlsOptions(config.server) : undefined;
   const app = await NestFactory.create(AppModule.forRoot(config), {
     logger: options.logger ?? false,
+    // A provider that refuses its settings (a `ConfigError`: an unreadable `authCaFile`, a bad JWT
+    // key) rejects this call instead of Nest logging a stack and exiting 1: the caller exits 78.
+    abortOnError: false,
     // The HTTP API installs its own JSON parser, with its size limit, after its listener and CORS checks.
     bodyParser: false,
-    httpsOptions: https ? (readTlsOptions(config.server) as NestApplicationOptions['httpsOptions']) : undefined,
+    httpsOptions: httpsOptions as NestApplicationOptions['httpsOptions'],
   });
   for (const notice of options.notices ?? []) log.log(notice);
   for (const warning of options.warnings ?? []) log.warn(warning);

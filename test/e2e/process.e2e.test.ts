@@ -164,6 +164,43 @@ describe('echo-relay as a process', () => {
     );
   });
 
+  it.each([
+    [
+      'a jwt driver without a key',
+      { authDriver: 'jwt' },
+      'auth.jwt: the jwt driver needs exactly one of secret, publicKey, jwksUrl (got none)',
+    ],
+    [
+      'an unreadable authCaFile',
+      { authCaFile: '/nonexistent/ca.pem' },
+      'auth.caFile (file "authCaFile"): cannot read /nonexistent/ca.pem: ENOENT: no such file or directory, open \'/nonexistent/ca.pem\'',
+    ],
+    [
+      'https without a certificate file',
+      { protocol: 'https', sslCertPath: '/nonexistent/cert.pem', sslKeyPath: '/nonexistent/key.pem' },
+      'server.sslCertPath (file "sslCertPath", env LARAVEL_ECHO_SERVER_SSL_CERT or ECHO_RELAY_SSL_CERT): cannot read /nonexistent/cert.pem: ENOENT: no such file or directory, open \'/nonexistent/cert.pem\'',
+    ],
+  ])('refuses %s in one line, exit 78, before logging anything as started', async (_what, settings, message) => {
+    const file = configFile(settings);
+    const relay = spawn({ args: ['--config', file], env: { REDIS_URL: fx.redis.url } });
+    const { code } = await relay.exited;
+    expect(code).toBe(78);
+    expect(relay.stderr().trim()).toBe(message);
+    expect(relay.stdout()).toBe('');
+  });
+
+  it('refuses a certificate TLS cannot use, naming both settings', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'echo-relay-config-'));
+    const junk = join(dir, 'junk.pem');
+    writeFileSync(junk, 'not a certificate\n');
+    const file = configFile({ protocol: 'https', sslCertPath: junk, sslKeyPath: junk });
+    const relay = spawn({ args: ['--config', file], env: { REDIS_URL: fx.redis.url } });
+    const { code } = await relay.exited;
+    expect(code).toBe(78);
+    expect(relay.stderr().trim()).toMatch(/^server\.sslCertPath .* \/ server\.sslKeyPath .*: TLS cannot use them: /);
+    expect(relay.stdout()).toBe('');
+  });
+
   it('refuses a port in use in one line naming it, before logging anything as started', async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
