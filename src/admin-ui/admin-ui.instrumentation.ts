@@ -37,13 +37,15 @@ export class AdminUiInstrumentation implements OnApplicationBootstrap, BeforeApp
     // Not a static import: the server bundle hoists those to its top, loaded whether enabled or not.
     const { instrument } = await import('@socket.io/admin-ui');
     const namespace = io.of(ADMIN_PATH);
-    namespace.use(quietFirstPrompt);
+    namespace.use(checkLogin);
+    const ownListeners = new Set(namespace.listeners('connection'));
     instrument(io, {
       namespaceName: ADMIN_PATH,
       auth: { type: 'basic', username: this.config.username, password },
       readonly: true,
       mode: 'development',
     });
+    catchRejections(namespace, ownListeners, this.log);
     this.namespace = namespace;
     this.delivery.observeLocalDeliveries(reportLocalDeliveries(io));
     this.log.log(`Admin UI at ${ADMIN_PATH}/ (read-only), login "${this.config.username}"`);
@@ -59,14 +61,36 @@ export class AdminUiInstrumentation implements OnApplicationBootstrap, BeforeApp
 }
 
 /**
- * The UI connects on page load with its saved session, none on a first visit: refused with an
- * empty message, it shows its login form without the "Invalid credentials" the package's check
- * would print before anything was typed.
+ * Runs before the package's login check. A first visit connects with no session and no login:
+ * refused with an empty message, the UI shows its form without the "Invalid credentials" the
+ * package would print before anything was typed. A login whose fields are no strings is refused
+ * here: bcryptjs rejects them with an error the package does not catch, which would end the process.
  */
-function quietFirstPrompt(socket: Socket, next: Next): void {
-  const auth = socket.handshake.auth as { sessionId?: unknown; username?: unknown };
-  if (!auth.sessionId && auth.username === undefined) return next(new Error(''));
+function checkLogin(socket: Socket, next: Next): void {
+  const { sessionId, username, password } = socket.handshake.auth as Record<string, unknown>;
+  if (sessionId) return next(typeof sessionId === 'string' ? undefined : new Error('invalid credentials'));
+  if (username === undefined && password === undefined) return next(new Error(''));
+  if (typeof username !== 'string' || typeof password !== 'string') return next(new Error('invalid credentials'));
   next();
+}
+
+type ConnectionListener = (socket: Socket) => unknown;
+
+/**
+ * The package's `connection` handler is async and awaits a cluster-wide `fetchSockets`, which
+ * rejects when a node does not answer in time (one stopping, say); unhandled, that rejection would
+ * end the process. The listeners `instrument` added are put back wrapped, their failures logged.
+ */
+function catchRejections(namespace: Namespace, before: ReadonlySet<unknown>, log: Logger): void {
+  for (const listener of namespace.listeners('connection') as ConnectionListener[]) {
+    if (before.has(listener)) continue;
+    namespace.off('connection', listener);
+    namespace.on('connection', (socket: Socket) => {
+      Promise.resolve(listener(socket)).catch((err: unknown) =>
+        log.warn(`Admin UI: could not list the sockets for a login: ${(err as Error).message}`),
+      );
+    });
+  }
 }
 
 /**
