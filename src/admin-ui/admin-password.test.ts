@@ -15,5 +15,7 @@ describe('adminPasswordHash', () => {
     expect(await adminPasswordHash(made)).toBe(made);
     const htpasswd = made.replace(/^\$2[ab]\$/, '$2y$');
     expect(await adminPasswordHash(htpasswd)).toBe(htpasswd);
+    // What the login compares against then: bcryptjs reads the $2y$ spelling as well.
+    expect(await bcrypt.compare('s3cret', htpasswd)).toBe(true);
   });
 });
