@@ -156,7 +156,7 @@ describe('Admin UI, with a node that never answers', () => {
 });
 
 describe('Admin UI, disabled (the default)', () => {
-  const fx = useFixture();
+  const fx = useFixture({ env: { ECHO_RELAY_ALLOWED_ORIGINS: APP_ORIGIN } });
 
   it('serves nothing at /admin and has no /admin namespace', async () => {
     const relay = fx.relay;
@@ -164,6 +164,12 @@ describe('Admin UI, disabled (the default)', () => {
       expect((await fetch(`${relay.url}${path}`)).status).toBe(404);
     }
     await expect(adminLogin(relay.url, { username: 'admin', password: '' })).rejects.toThrow('Invalid namespace');
+  });
+
+  it("accepts the relay's own origin only as the allow-list says", async () => {
+    const relay = fx.relay;
+    await expect(fx.echoOn('orders', { client: { extraHeaders: { Origin: relay.url } } })).rejects.toThrow();
+    await fx.echoOn('orders', { client: { extraHeaders: { Origin: APP_ORIGIN } } });
   });
 });
 
