@@ -14,6 +14,8 @@
 //   by computed path) from node_modules beside dist/: the package keeps its dependencies.
 // - The transports of @nestjs/microservices that echo-relay does not use are optional packages,
 //   imported only when used: left out.
+// - The Admin UI's package and bcrypt stay in node_modules, imported at run time only when
+//   `adminUi.enabled` (src/server/start-server.ts); the UI's static files are read from there too.
 import { build } from 'esbuild';
 import { fileURLToPath, URL } from 'node:url';
 
@@ -62,5 +64,7 @@ await build({
     'nats',
     '@grpc/grpc-js',
     '@grpc/proto-loader',
+    '@socket.io/admin-ui',
+    'bcryptjs',
   ],
 });

@@ -1,4 +1,4 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { BroadcastModule } from './broadcast/broadcast.module.js';
 import { ChannelsModule } from './channels/channels.module.js';
 import { ConfigModule } from './config/config.module.js';
@@ -14,7 +14,8 @@ import { RecoveryModule } from './recovery/recovery.module.js';
 /** Redis → broadcast (validation) → gateway → rooms; health, the HTTP API and metrics beside it. */
 @Module({})
 export class AppModule {
-  static forRoot(config: RelayConfig): DynamicModule {
+  /** `optional`: features loaded only when configured (the Admin UI), imported after the rest. */
+  static forRoot(config: RelayConfig, optional: Type[] = []): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -28,6 +29,7 @@ export class AppModule {
         ChannelsModule,
         HttpApiModule,
         MetricsEndpointModule,
+        ...optional,
       ],
     };
   }

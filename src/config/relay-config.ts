@@ -13,6 +13,7 @@ import { LogConfig, logConfigSlice } from '../logging/log.config.js';
 import { RedisConfig, redisConfigSlice } from '../redis/redis.config.js';
 import { ServerConfig, serverConfigSlice } from '../server/server.config.js';
 import { WebhooksConfig, webhooksConfigSlice } from '../webhooks/webhooks.config.js';
+import { AdminUiConfig, adminUiConfigSlice } from '../admin-ui/admin-ui.config.js';
 import type { ConfigSlice } from './config-slice.js';
 
 /**
@@ -32,6 +33,7 @@ export class RelayConfig {
   @ValidateNested() @Type(() => LimitsConfig) limits!: LimitsConfig;
   @ValidateNested() @Type(() => RecoveryConfig) recovery!: RecoveryConfig;
   @ValidateNested() @Type(() => WebhooksConfig) webhooks!: WebhooksConfig;
+  @ValidateNested() @Type(() => AdminUiConfig) adminUi!: AdminUiConfig;
   /** Where the old laravel-echo-server.json came from, if any. */
   @IsOptional() @IsString() sourceFile?: string;
 }
@@ -52,6 +54,7 @@ export const CONFIG_SLICES: { readonly [K in ConfigSection]: ConfigSlice<RelayCo
   limits: limitsConfigSlice,
   recovery: recoveryConfigSlice,
   webhooks: webhooksConfigSlice,
+  adminUi: adminUiConfigSlice,
 };
 
 /** The slices with their section names, in `RelayConfig`'s order. */

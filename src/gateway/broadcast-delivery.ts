@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
-import { LocalRoomEmitter } from '../internals/local-room-emitter.js';
+import { LocalRoomEmitter, type OutgoingObserver } from '../internals/local-room-emitter.js';
 import { SlowConsumers } from './slow-consumers.js';
 import { SocketServer } from './socket-server.js';
 
@@ -18,6 +18,7 @@ import { SocketServer } from './socket-server.js';
 @Injectable()
 export class BroadcastDelivery {
   private roomEmitter?: LocalRoomEmitter;
+  private observer?: OutgoingObserver;
 
   constructor(
     private readonly sockets: SocketServer,
@@ -35,7 +36,7 @@ export class BroadcastDelivery {
    * argument, `(event, channel, data, offset)`, for socket.io-client to reconnect from.
    */
   deliverLocal(broadcast: BroadcastDto, receivedAt?: number, offset?: string): number {
-    this.roomEmitter ??= new LocalRoomEmitter(this.sockets.io, this.slowConsumers);
+    this.roomEmitter ??= this.createRoomEmitter();
     const { channel, event, data, socket } = broadcast;
     const recipients = this.roomEmitter.emit(channel, socket ?? undefined, event, [channel, data], offset);
     return recipients === 0 ? 0 : this.count(recipients, receivedAt);
@@ -55,6 +56,21 @@ export class BroadcastDelivery {
     (except ? target.except(except) : target).emit(event, channel, data);
     const recipients = room ? room.size - (except && room.has(except) ? 1 : 0) : 0;
     return this.count(recipients, receivedAt);
+  }
+
+  /**
+   * Reports what `deliverLocal` writes past socket.io's emit (which outgoing-packet listeners and
+   * the Admin UI would otherwise never see); `deliverCluster` goes through socket.io and needs none.
+   */
+  observeLocalDeliveries(observer: OutgoingObserver): void {
+    this.observer = observer;
+    this.roomEmitter?.observe(observer);
+  }
+
+  private createRoomEmitter(): LocalRoomEmitter {
+    const emitter = new LocalRoomEmitter(this.sockets.io, this.slowConsumers);
+    if (this.observer) emitter.observe(this.observer);
+    return emitter;
   }
 
   private count(recipients: number, receivedAt: number | undefined): number {

@@ -42,7 +42,9 @@ export async function startServer(
   const log = new Logger('EchoRelay');
   const https = config.server.protocol === 'https';
   const httpsOptions = https ? startupTlsOptions(config.server) : undefined;
-  const app = await NestFactory.create(AppModule.forRoot(config), {
+  // Loaded only when enabled: a relay without the Admin UI never loads the package or bcrypt.
+  const adminUi = config.adminUi.enabled ? await import('../admin-ui/admin-ui.module.js') : undefined;
+  const app = await NestFactory.create(AppModule.forRoot(config, adminUi ? [adminUi.AdminUiModule] : []), {
     logger: options.logger ?? false,
     // A provider that refuses its settings (a `ConfigError`: an unreadable `authCaFile`, a bad JWT
     // key) rejects this call instead of Nest logging a stack and exiting 1: the caller exits 78.
@@ -55,10 +57,17 @@ export async function startServer(
   for (const warning of options.warnings ?? []) log.warn(warning);
   const lifecycle = app.get(LifecycleService);
   app.useWebSocketAdapter(
-    new EchoIoAdapter(app, config.server, config.redis, () => lifecycle.draining, {
-      config: config.limits,
-      metrics: app.get(RelayMetrics),
-    }),
+    new EchoIoAdapter(
+      app,
+      config.server,
+      config.redis,
+      () => lifecycle.draining,
+      {
+        config: config.limits,
+        metrics: app.get(RelayMetrics),
+      },
+      config.adminUi.enabled,
+    ),
   );
   if (config.broadcast.redis) {
     app.connectMicroservice({ strategy: app.get(LaravelRedisServer) });
@@ -69,6 +78,7 @@ export async function startServer(
   }
   logSocketOrigins(config, log);
   configureHttpApi(app);
+  adminUi?.serveAdminUi(app);
   // Nest hands these to net.Server#listen, where a numeric argument after the port (and host) is
   // the backlog; its typings only list port, host and callback.
   const { port: listenPort, host, backlog } = config.server;
