@@ -43,6 +43,8 @@ export async function startServer(
     logger: options.logger ?? false,
     // The HTTP API installs its own JSON parser, with its size limit, after its listener and CORS checks.
     bodyParser: false,
+    // Kept beside the parsed body (`req.rawBody`): a Pusher API signature covers its MD5.
+    rawBody: true,
     httpsOptions: https ? (readTlsOptions(config.server) as NestApplicationOptions['httpsOptions']) : undefined,
   });
   for (const notice of options.notices ?? []) log.log(notice);
