@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type Pusher from 'pusher';
 import { collect, rawSocket, type TestEcho } from '../support/echo-client.js';
-import { useFixture } from '../support/fixture.js';
+import { useFixture, type Fixture } from '../support/fixture.js';
 import { ApiClient } from '../support/http-api.js';
 import { sleep, waitUntil } from '../support/ports.js';
 import { joinPresence } from '../support/presence-view.js';
@@ -12,6 +12,8 @@ const SHOP: PusherApp = { appId: 'shop', key: 'shop-key', secret: 'shop-secret' 
 const BLOG: PusherApp = { appId: 'blog', key: 'blog-key', secret: 'blog-secret' };
 /** An app of the old API only: no secret, so no Pusher API. */
 const LEGACY = { appId: 'legacy', key: 'legacy-key' };
+/** Pusher's `data` may be this long, in bytes. */
+const MAX_MESSAGE_BYTES = 4096;
 
 /**
  * Pusher's HTTP API as Laravel's `pusher`/`reverb` broadcaster calls it, through Pusher's official
@@ -37,110 +39,8 @@ describe("Pusher's HTTP API", () => {
     await waitUntil(async () => (await one.gateway.clusterSockets()).length === 0, 5000, 'clients gone');
   });
 
-  /** A socket.io Echo client on `node` listening to `event` on the public `channel`. */
-  async function listener(
-    channel: string,
-    event: string,
-    node: TestRelay,
-  ): Promise<{ echo: TestEcho; got: unknown[] }> {
-    const echo = await fx.echo({ on: node });
-    const got = collect(echo, channel, event);
-    return { echo, got };
-  }
-
-  /** Listeners on both nodes, subscribed. */
-  async function onBothNodes(channel: string, event: string): Promise<unknown[][]> {
-    const a = await listener(channel, event, one);
-    const b = await listener(channel, event, two);
-    await one.waitForSubscribers(channel, 1);
-    await two.waitForSubscribers(channel, 1);
-    return [a.got, b.got];
-  }
-
-  describe('publishing', () => {
-    it('delivers a triggered event to socket.io Echo clients on every node, its JSON data parsed', async () => {
-      const [a, b] = await onBothNodes('orders', '.order.shipped');
-      const answer = await answerOf(shop.trigger('orders', 'order.shipped', { id: 7, items: ['a'] }));
-      expect(answer).toEqual({ status: 200, body: {} });
-      await waitUntil(() => a.length === 1 && b.length === 1);
-      expect([a, b]).toEqual([[{ id: 7, items: ['a'] }], [{ id: 7, items: ['a'] }]]);
-    });
-
-    it('delivers to every channel named, and data that is not JSON of an object as the string sent', async () => {
-      const news = await listener('news', '.note', one);
-      const sport = await listener('sport', '.note', two);
-      await one.waitForSubscribers('news', 1);
-      await two.waitForSubscribers('sport', 1);
-      await answerOf(shop.trigger(['news', 'sport'], 'note', 'plain words'));
-      await answerOf(shop.trigger(['news'], 'note', '42'));
-      await waitUntil(() => news.got.length === 2 && sport.got.length === 1);
-      expect(news.got).toEqual(['plain words', '42']);
-      expect(sport.got).toEqual(['plain words']);
-    });
-
-    it('leaves out the socket named in socket_id, on any node', async () => {
-      const sender = await listener('chat', '.said', two);
-      const other = await listener('chat', '.said', one);
-      await two.waitForSubscribers('chat', 1);
-      await one.waitForSubscribers('chat', 1);
-      // The SDK's trigger() only takes Pusher-style ids (`123.456`); post() sends a socket.io id as it is.
-      const socketId = rawSocket(sender.echo).id;
-      const body = { name: 'said', data: '{"text":"hi"}', channels: ['chat'], socket_id: socketId };
-      // Typed as a string, but the SDK JSON-encodes whatever it is given.
-      const posted = shop.post({ path: '/events', body: body as unknown as string });
-      expect(await answerOf(posted)).toEqual({ status: 200, body: {} });
-      await answerOf(shop.trigger('chat', 'said', { text: 'to all' }, { socket_id: '123.456' }));
-      await waitUntil(() => other.got.length === 2 && sender.got.length === 1);
-      await sleep(200);
-      expect(other.got).toEqual([{ text: 'hi' }, { text: 'to all' }]);
-      expect(sender.got).toEqual([{ text: 'to all' }]);
-    });
-
-    it('delivers a batch, each event to its channel, on every node', async () => {
-      const [a, b] = await onBothNodes('batch-a', '.first');
-      const c = await listener('batch-b', '.second', two);
-      await two.waitForSubscribers('batch-b', 1);
-      const answer = await answerOf(
-        shop.triggerBatch([
-          { channel: 'batch-a', name: 'first', data: { n: 1 } },
-          { channel: 'batch-b', name: 'second', data: { n: 2 } },
-        ]),
-      );
-      expect(answer).toEqual({ status: 200, body: {} });
-      await waitUntil(() => a.length === 1 && b.length === 1 && c.got.length === 1);
-      expect([a, b, c.got]).toEqual([[{ n: 1 }], [{ n: 1 }], [{ n: 2 }]]);
-    });
-
-    it('answers the counts `info` asks for, for a trigger and a batch', async () => {
-      await onBothNodes('counted', '.x');
-      const single = await answerOf(shop.trigger('counted', 'x', {}, { info: 'subscription_count' }));
-      expect(single).toEqual({ status: 200, body: { channels: { counted: { subscription_count: 2 } } } });
-      const batch = await answerOf(
-        shop.triggerBatch([
-          { channel: 'counted', name: 'x', data: {}, info: 'subscription_count' },
-          { channel: 'empty', name: 'x', data: {} },
-        ]),
-      );
-      expect(batch).toEqual({ status: 200, body: { batch: [{ subscription_count: 2 }, {}] } });
-    });
-
-    it('refuses a batch of more than 10 events, and an invalid event in a batch, delivering none of it', async () => {
-      const [a] = await onBothNodes('big', '.e');
-      const events = Array.from({ length: 11 }, (_, i) => ({ channel: 'big', name: 'e', data: { i } }));
-      const tooMany = await answerOf(shop.triggerBatch(events));
-      expect(tooMany).toEqual({ status: 400, body: { error: '"batch" must hold 1 to 10 events, not 11' } });
-      const bad = await answerOf(
-        shop.triggerBatch([
-          { channel: 'big', name: 'e', data: { i: 'first' } },
-          { channel: 'big', name: 'x'.repeat(201), data: {} },
-        ]),
-      );
-      expect(bad.status).toBe(400);
-      await answerOf(shop.trigger('big', 'e', { i: 'after' }));
-      await waitUntil(() => a.length === 1);
-      expect(a).toEqual([{ i: 'after' }]);
-    });
-  });
+  const listener = (channel: string, event: string, node: TestRelay) => listen(fx, channel, event, node);
+  const onBothNodes = (channel: string, event: string) => listenOnBoth(fx, channel, event);
 
   describe('channel queries', () => {
     it('lists occupied channels across nodes, with subscription_count and presence user_count when asked', async () => {
@@ -313,7 +213,147 @@ describe("Pusher's HTTP API", () => {
   });
 });
 
+/** A socket.io Echo client on `node` listening to `event` on the public `channel`. */
+async function listen(
+  fx: Fixture,
+  channel: string,
+  event: string,
+  node: TestRelay,
+): Promise<{ echo: TestEcho; got: unknown[] }> {
+  const echo = await fx.echo({ on: node });
+  const got = collect(echo, channel, event);
+  await node.waitForSubscribers(channel, 1);
+  return { echo, got };
+}
+
+/** Listeners on the first two nodes, subscribed. */
+async function listenOnBoth(fx: Fixture, channel: string, event: string): Promise<unknown[][]> {
+  const a = await listen(fx, channel, event, fx.nodes[0]);
+  const b = await listen(fx, channel, event, fx.nodes[1]);
+  return [a.got, b.got];
+}
+
 async function refusedCount(relay: TestRelay, reason: string): Promise<number> {
   const metric = await relay.metrics.pusherApiRefused.get();
   return metric.values.find((v) => v.labels.reason === reason)?.value ?? 0;
+}
+
+/**
+ * Publishing through Pusher's API reaches socket.io clients on every node both ways the old API's
+ * events go: through the recovery history (the default) and, with recovery off, the adapter.
+ */
+for (const recovery of ['on', 'off']) {
+  describe(`Pusher's HTTP API publishing, recovery ${recovery}`, () => {
+    const fx = useFixture({
+      nodes: 2,
+      env: { ECHO_RELAY_RECOVERY: recovery === 'on' ? 'true' : 'false' },
+      overrides: { api: { clients: [SHOP] }, broadcast: { maxMessageBytes: MAX_MESSAGE_BYTES } },
+    });
+    let one: TestRelay;
+    let two: TestRelay;
+    let shop: Pusher;
+
+    beforeAll(() => {
+      [one, two] = fx.nodes;
+      shop = pusherSdk(one.apiUrl, SHOP);
+    });
+
+    const listener = (channel: string, event: string, node: TestRelay) => listen(fx, channel, event, node);
+    const onBothNodes = (channel: string, event: string) => listenOnBoth(fx, channel, event);
+
+    it('delivers a triggered event to socket.io Echo clients on every node, its JSON data parsed', async () => {
+      const [a, b] = await onBothNodes('orders', '.order.shipped');
+      const answer = await answerOf(shop.trigger('orders', 'order.shipped', { id: 7, items: ['a'] }));
+      expect(answer).toEqual({ status: 200, body: {} });
+      await waitUntil(() => a.length === 1 && b.length === 1);
+      expect([a, b]).toEqual([[{ id: 7, items: ['a'] }], [{ id: 7, items: ['a'] }]]);
+    });
+
+    it('delivers to every channel named, and data that is not JSON of an object as the string sent', async () => {
+      const news = await listener('news', '.note', one);
+      const sport = await listener('sport', '.note', two);
+      await one.waitForSubscribers('news', 1);
+      await two.waitForSubscribers('sport', 1);
+      await answerOf(shop.trigger(['news', 'sport'], 'note', 'plain words'));
+      await answerOf(shop.trigger(['news'], 'note', '42'));
+      await waitUntil(() => news.got.length === 2 && sport.got.length === 1);
+      expect(news.got).toEqual(['plain words', '42']);
+      expect(sport.got).toEqual(['plain words']);
+    });
+
+    it('leaves out the socket named in socket_id, on any node', async () => {
+      const sender = await listener('chat', '.said', two);
+      const other = await listener('chat', '.said', one);
+      await two.waitForSubscribers('chat', 1);
+      await one.waitForSubscribers('chat', 1);
+      // The SDK's trigger() only takes Pusher-style ids (`123.456`); post() sends a socket.io id as it is.
+      const socketId = rawSocket(sender.echo).id;
+      const body = { name: 'said', data: '{"text":"hi"}', channels: ['chat'], socket_id: socketId };
+      // Typed as a string, but the SDK JSON-encodes whatever it is given.
+      const posted = shop.post({ path: '/events', body: body as unknown as string });
+      expect(await answerOf(posted)).toEqual({ status: 200, body: {} });
+      await answerOf(shop.trigger('chat', 'said', { text: 'to all' }, { socket_id: '123.456' }));
+      await waitUntil(() => other.got.length === 2 && sender.got.length === 1);
+      await sleep(200);
+      expect(other.got).toEqual([{ text: 'hi' }, { text: 'to all' }]);
+      expect(sender.got).toEqual([{ text: 'to all' }]);
+    });
+
+    it('delivers a batch, each event to its channel, on every node', async () => {
+      const [a, b] = await onBothNodes('batch-a', '.first');
+      const c = await listener('batch-b', '.second', two);
+      await two.waitForSubscribers('batch-b', 1);
+      const answer = await answerOf(
+        shop.triggerBatch([
+          { channel: 'batch-a', name: 'first', data: { n: 1 } },
+          { channel: 'batch-b', name: 'second', data: { n: 2 } },
+        ]),
+      );
+      expect(answer).toEqual({ status: 200, body: {} });
+      await waitUntil(() => a.length === 1 && b.length === 1 && c.got.length === 1);
+      expect([a, b, c.got]).toEqual([[{ n: 1 }], [{ n: 1 }], [{ n: 2 }]]);
+    });
+
+    it('answers the counts `info` asks for, for a trigger and a batch', async () => {
+      await onBothNodes('counted', '.x');
+      const single = await answerOf(shop.trigger('counted', 'x', {}, { info: 'subscription_count' }));
+      expect(single).toEqual({ status: 200, body: { channels: { counted: { subscription_count: 2 } } } });
+      const batch = await answerOf(
+        shop.triggerBatch([
+          { channel: 'counted', name: 'x', data: {}, info: 'subscription_count' },
+          { channel: 'empty', name: 'x', data: {} },
+        ]),
+      );
+      expect(batch).toEqual({ status: 200, body: { batch: [{ subscription_count: 2 }, {}] } });
+    });
+
+    it('refuses a batch of more than 10 events, and an invalid event in a batch, delivering none of it', async () => {
+      const [a] = await onBothNodes('big', '.e');
+      const events = Array.from({ length: 11 }, (_, i) => ({ channel: 'big', name: 'e', data: { i } }));
+      const tooMany = await answerOf(shop.triggerBatch(events));
+      expect(tooMany).toEqual({ status: 400, body: { error: '"batch" must hold 1 to 10 events, not 11' } });
+      const bad = await answerOf(
+        shop.triggerBatch([
+          { channel: 'big', name: 'e', data: { i: 'first' } },
+          { channel: 'big', name: 'x'.repeat(201), data: {} },
+        ]),
+      );
+      expect(bad.status).toBe(400);
+      await answerOf(shop.trigger('big', 'e', { i: 'after' }));
+      await waitUntil(() => a.length === 1);
+      expect(a).toEqual([{ i: 'after' }]);
+    });
+
+    it('refuses data larger than maxMessageBytes with 413, delivering nothing', async () => {
+      const [a] = await onBothNodes('huge', '.e');
+      const tooLarge = await answerOf(shop.trigger('huge', 'e', { pad: 'x'.repeat(MAX_MESSAGE_BYTES) }));
+      expect(tooLarge.status).toBe(413);
+      expect(tooLarge.body).toEqual({
+        error: expect.stringMatching(/^"data" is \d+ bytes, more than the 4096 allowed/),
+      });
+      await answerOf(shop.trigger('huge', 'e', { i: 'after' }));
+      await waitUntil(() => a.length === 1);
+      expect(a).toEqual([{ i: 'after' }]);
+    });
+  });
 }

@@ -21,7 +21,7 @@ export async function answerOf(
 ): Promise<{ status: number; body: unknown }> {
   try {
     const res = await request;
-    return { status: res.status, body: (await res.json()) as unknown };
+    return { status: res.status, body: await res.json() };
   } catch (err) {
     const failed = err as { status?: number; body?: string };
     if (failed.status === undefined) throw err;
