@@ -45,16 +45,22 @@ export class PusherEventsController {
       receivedAt,
     );
     if (events.every((e) => e.info.length === 0)) return {};
-    const batch = await Promise.all(events.map(async (e) => (await this.infoOf(e))[0]?.[1] ?? {}));
-    return { batch };
+    return { batch: await Promise.all(events.map((e) => this.batchInfo(e))) };
   }
 
+  /** Per channel of the event, the counts `info` asked for. */
   private infoOf(event: PusherEvent): Promise<[string, PusherChannelInfo][]> {
-    if (event.info.length === 0) return Promise.resolve([]);
     return Promise.all(
-      event.broadcasts.map(
-        async (b) => [b.channel, await this.channels.published(b.channel, event.info)] as [string, PusherChannelInfo],
-      ),
+      event.broadcasts.map(async (b): Promise<[string, PusherChannelInfo]> => [
+        b.channel,
+        await this.channels.published(b.channel, event.info),
+      ]),
     );
+  }
+
+  /** A batch event names one channel: its counts, or `{}` when it asked for none. */
+  private async batchInfo(event: PusherEvent): Promise<PusherChannelInfo> {
+    if (event.info.length === 0) return {};
+    return this.channels.published(event.broadcasts[0].channel, event.info);
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ChannelSubscriptions } from '../channels/channel-subscriptions.js';
 import { PresenceDirectory } from '../channels/presence-directory.js';
+import { MAX_USER_ID_LENGTH } from '../channels/presence-member.js';
 import { SocketServer } from '../gateway/socket-server.js';
 import { RedisUnavailable } from '../http-api/redis-unavailable.js';
 
@@ -9,9 +10,6 @@ export const TERMINATE_USER_EVENT = 'echo-relay:terminate-user';
 
 /** Ends one gateway's connections of a user on this node; returns how many it ended. */
 export type LocalTerminator = (userId: string) => number;
-
-/** Longest user id taken from a path (presence ids are at most 191 characters). */
-const MAX_USER_ID_LENGTH = 191;
 
 /**
  * Pusher's `terminate_connections`: every connection of a user, on every node, is closed. A

@@ -178,6 +178,32 @@ describe("Pusher's HTTP API", () => {
       expect(answer).toEqual({ status: 403, body: { error: 'auth_key does not belong to app "shop"' } });
     });
 
+    it('answers malformed events with 400 naming the problem, and keeps serving', async () => {
+      const post = (body: unknown) => answerOf(shop.post({ path: '/events', body: body as string }));
+      expect(await post({ name: 'e', data: { not: 'a string' }, channel: 'm' })).toEqual({
+        status: 400,
+        body: { error: '"data" must be a string (JSON-encode objects)' },
+      });
+      expect(await post({ data: '{}', channel: 'm' })).toEqual({
+        status: 400,
+        body: { error: 'the event must have a "name"' },
+      });
+      expect((await post({ name: 'e', data: '{}', channel: 'bad name' })).status).toBe(400);
+      expect((await post(['not', 'an', 'object'])).status).toBe(400);
+      const notJson = await signedRequest(one.apiUrl, SHOP, { method: 'POST', path: '/events', body: '{"name":' });
+      expect(notJson.status).toBe(400);
+      expect(await answerOf(shop.trigger('m', 'e', {}))).toEqual({ status: 200, body: {} });
+    });
+
+    it('logs refusals at most once per reason and 10 s', async () => {
+      // Nest's logger is process-wide: both in-process nodes write to the same lines.
+      const logged = () => two.logs.matching(/Refused a Pusher API request .*Invalid signature/).length;
+      const before = logged();
+      const forged = pusherSdk(two.apiUrl, { ...SHOP, secret: 'guessed' });
+      for (let i = 0; i < 5; i++) expect((await answerOf(forged.get({ path: '/channels' }))).status).toBe(401);
+      expect(logged() - before).toBe(1);
+    });
+
     it('counts refusals by reason', async () => {
       const forged = pusherSdk(one.apiUrl, { ...SHOP, secret: 'guessed' });
       const before = await refusedCount(one, 'bad_signature');
