@@ -52,6 +52,8 @@ export function verifySignature(
   if (!key || !timestamp || !signature) {
     return refuse(401, 'missing_params', 'auth_key, auth_timestamp and auth_signature are required');
   }
+  // A plain lookup: with Pusher the key is public (pusher-js sends it in its URL); the secret is not,
+  // and only the signature made with it is compared in constant time.
   const client = clients.find((c) => c.key === key && c.secret);
   if (!client?.secret) return refuse(401, 'unknown_key', 'Unknown auth_key');
   if (params.get('auth_version') !== '1.0') return refuse(401, 'bad_version', 'auth_version must be 1.0');
