@@ -383,3 +383,24 @@ for (const recovery of ['on', 'off']) {
     });
   });
 }
+
+/** The set-up the docs recommend once keys are public: `/apps/...` on an internal port only. */
+describe("Pusher's HTTP API on apiPort", () => {
+  const fx = useFixture({ overrides: { api: { clients: [SHOP], port: 0, host: '127.0.0.1' } } });
+
+  it('answers signed requests on the API port, and nothing under /apps on the WebSocket port', async () => {
+    const { relay } = fx;
+    expect(relay.apiUrl).not.toBe(relay.url);
+    const { got } = await listen(fx, 'internal', '.e', relay);
+    expect(await answerOf(pusherSdk(relay.apiUrl, SHOP).trigger('internal', 'e', { n: 1 }))).toEqual({
+      status: 200,
+      body: {},
+    });
+    await waitUntil(() => got.length === 1);
+    expect(got).toEqual([{ n: 1 }]);
+    const onPublicPort = await answerOf(pusherSdk(relay.url, SHOP).trigger('internal', 'e', { n: 2 }));
+    expect(onPublicPort.status).toBe(404);
+    await sleep(100);
+    expect(got).toEqual([{ n: 1 }]);
+  });
+});
