@@ -9,6 +9,7 @@ import { HttpApiModule } from './http-api/http-api.module.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MetricsEndpointModule } from './metrics/metrics-endpoint.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { PusherApiModule } from './pusher-api/pusher-api.module.js';
 import { RecoveryModule } from './recovery/recovery.module.js';
 
 /** Redis → broadcast (validation) → gateway → rooms; health, the HTTP API and metrics beside it. */
@@ -28,6 +29,7 @@ export class AppModule {
         HealthModule,
         ChannelsModule,
         HttpApiModule,
+        PusherApiModule,
         MetricsEndpointModule,
         ...optional,
       ],

@@ -51,6 +51,8 @@ export async function startServer(
     abortOnError: false,
     // The HTTP API installs its own JSON parser, with its size limit, after its listener and CORS checks.
     bodyParser: false,
+    // Kept beside the parsed body (`req.rawBody`): a Pusher API signature covers its MD5.
+    rawBody: true,
     httpsOptions: httpsOptions as NestApplicationOptions['httpsOptions'],
   });
   for (const notice of options.notices ?? []) log.log(notice);
