@@ -11,7 +11,7 @@ const secret = process.env.PAYMENT_WEBHOOK_SECRET ?? 'demo-webhook-secret';
 
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
 try {
-  const page = await browser.newPage({ viewport: { width: 720, height: 560 } });
+  const page = await browser.newPage({ viewport: { width: 720, height: 440 } });
 
   // (a) The desktop shows the code; the "phone" opens its URL; the page logs in by itself.
   await page.goto(`${app}/login`);
