@@ -9,4 +9,4 @@ body="{\"order_id\":$order,\"status\":\"paid\"}"
 signature=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$secret" -r | cut -d' ' -f1)
 
 curl -sS -w '%{http_code}\n' -H 'Content-Type: application/json' -H "X-Signature: $signature" \
-  -d "$body" "http://127.0.0.1:${DEMO_APP_PORT:-8000}/webhooks/payments"
+  -d "$body" "http://${DEMO_HOST:-127.0.0.1}:${DEMO_APP_PORT:-8000}/webhooks/payments"

@@ -1,11 +1,11 @@
 // Takes the README's screenshots of both flows from a running demo (`examples/laravel-demo/run.sh`),
 // in Debian's Chromium driven by playwright-core, as the demo spec does:
-//   node examples/laravel-demo/screenshots.mjs        (DEMO_APP_PORT if not 8000)
+//   node examples/laravel-demo/screenshots.mjs        (DEMO_HOST and DEMO_APP_PORT as given to run.sh)
 /* global fetch, URL */
 import { createHmac } from 'node:crypto';
 import { chromium } from 'playwright-core';
 
-const app = `http://127.0.0.1:${process.env.DEMO_APP_PORT ?? 8000}`;
+const app = `http://${process.env.DEMO_HOST ?? '127.0.0.1'}:${process.env.DEMO_APP_PORT ?? 8000}`;
 const out = (name) => new URL(`screenshots/${name}.png`, import.meta.url).pathname;
 const secret = process.env.PAYMENT_WEBHOOK_SECRET ?? 'demo-webhook-secret';
 

@@ -34,6 +34,8 @@ export interface RunningDemo {
   relay: string;
   /** Sockets in `channel` across the relay, from its HTTP API (what the old server's API answered). */
   subscribers(channel: string): Promise<number>;
+  /** Runs pay.sh, the README's payment provider, for `orderId`: resolves with the status it prints. */
+  pay(orderId: number): Promise<string>;
   /** Sends `signal` to run.sh (Ctrl-C is SIGINT) and resolves with its exit once its trap ran. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Whether Redis, echo-relay and the app have all released their ports. */
@@ -69,6 +71,10 @@ export async function startDemo(): Promise<RunningDemo> {
       const url = `${relay}/apps/${API.appId}/channels/${encodeURIComponent(channel)}?auth_key=${API.key}`;
       const body = (await (await fetch(url)).json()) as { subscription_count?: number };
       return body.subscription_count ?? 0;
+    },
+    async pay(orderId) {
+      const env = { PATH: process.env.PATH, DEMO_APP_PORT: String(appPort) };
+      return (await run('bash', [join(DEMO, 'pay.sh'), String(orderId)], { env, timeout: 20_000 })).stdout.trim();
     },
     async stop(signal = 'SIGINT') {
       if (child.exitCode === null) child.kill(signal);
