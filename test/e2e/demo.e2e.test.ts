@@ -15,6 +15,8 @@ import { waitUntil } from '../support/ports.js';
  */
 const missing = demoMissing();
 const title = (name: string): string => (missing ? `${name} (skipped: ${missing})` : name);
+// Jest lists no titles of a skipped file: say why here, or the demo would go untested unnoticed.
+if (missing) console.warn(`demo.e2e: skipped, ${missing}`);
 const run = promisify(execFile);
 
 (missing ? describe.skip : describe)(title('the Laravel demo: QR login and a live order page'), () => {

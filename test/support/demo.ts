@@ -23,7 +23,8 @@ export function demoMissing(): string | false {
   if (!haveRedisServer()) return 'needs redis-server on PATH: apt-get install redis-server';
   const peer = laravelMissing() || chromiumMissing();
   if (peer) return peer;
-  if (spawnSync('zbarimg', ['--version']).error) return 'needs zbarimg to read the QR code: apt-get install zbar-tools';
+  if (spawnSync('zbarimg', ['--version']).error)
+    return 'needs zbarimg to read the QR code: apt-get install zbar-tools (scripts/install-peers.sh)';
   return false;
 }
 
