@@ -87,6 +87,20 @@ describe('echo-relay as a process', () => {
     expect(lines.some((l) => l.includes('serving on'))).toBe(true);
   });
 
+  it("serves socket.io's browser client from the bundle, plain and compressed, and stays up", async () => {
+    const relay = spawn({ env: { REDIS_URL: fx.redis.url } });
+    await waitReady(relay);
+    // The bundle once lost socket.io's __dirname: the first such GET threw and ended the process.
+    const plain = await fetch(`${relay.url}/socket.io/socket.io.js`, { headers: { 'accept-encoding': 'identity' } });
+    expect(plain.status).toBe(200);
+    expect(await plain.text()).toMatch(/^\/\*!\n \* Socket\.IO v4\./);
+    const gzipped = await fetch(`${relay.url}/socket.io/socket.io.min.js`);
+    expect(gzipped.status).toBe(200);
+    expect((await gzipped.text()).length).toBeGreaterThan(10_000);
+    expect((await fetch(`${relay.url}/health`)).status).toBe(200);
+    expect(relay.child.exitCode).toBeNull();
+  });
+
   it('on SIGTERM fails readiness, disconnects clients, quits Redis and exits 0', async () => {
     const laravel = fx.publishTo(fx.redis.url);
     const relayConnections = async (): Promise<number> =>
