@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { PresenceDirectory } from '../../src/channels/presence-directory.js';
 import { LaravelRedisServer } from '../../src/internals/laravel-redis.server.js';
 import { HISTORY_KEY } from '../../src/recovery/recovery-log.js';
+import { RelayMetrics } from '../../src/metrics/relay-metrics.js';
 import { connected, rawSocket, type ClientVersion, type TestEcho } from '../support/echo-client.js';
 import { call, cannotStart, type RedisKind, type RedisSetup } from '../support/redis-topologies.js';
 import {
@@ -111,9 +112,10 @@ for (const failover of FAILOVERS) {
       // Whatever arrives arrives in order: once the last accepted one is in, the rest are too.
       await waitUntil(() => clients.every((c) => allReceived(c, channels, last)), 10_000).catch(() => undefined);
       const problems: Record<string, Problems> = {};
+      const rescued = await rescuedOn(fx.nodes);
       for (const client of clients) {
         for (const channel of channels) {
-          const found = check(client.seqs.get(channel)!, publisher);
+          const found = check(client.seqs.get(channel)!, publisher, rescued);
           if (found) problems[`${client.name} on ${channel}`] = found;
         }
       }
@@ -254,21 +256,47 @@ interface Problems {
   missing: number[];
   /** Received, never published. */
   unknown: number[];
+  /** Broadcasts the nodes rescued during the test (see `check`). */
+  rescued: number;
 }
 
-function check(received: number[], publisher: SteadyPublisher): Problems | undefined {
+/**
+ * What `received` gets wrong. One reordering is documented (docs/redis-failover.md, "Asynchronous
+ * replication"): a broadcast the sequencer never received, appended by a follower after half a
+ * lease (a rescue), comes after those published meanwhile. Broadcasts arriving late are accepted
+ * while no more of them are late than the nodes rescued; a duplicate never is.
+ */
+function check(received: number[], publisher: SteadyPublisher, rescued: number): Problems | undefined {
   const disorder: [number, number][] = [];
-  for (let i = 1; i < received.length; i++) {
-    if (received[i] <= received[i - 1]) disorder.push([received[i - 1], received[i]]);
+  const late = new Set<number>();
+  let duplicated = false;
+  const seen = new Set<number>();
+  for (let i = 0; i < received.length; i++) {
+    if (seen.has(received[i])) duplicated = true;
+    seen.add(received[i]);
+    if (i > 0 && received[i] <= received[i - 1]) {
+      disorder.push([received[i - 1], received[i]]);
+      late.add(received[i]);
+    }
   }
-  const got = new Set(received);
+  const explained = !duplicated && late.size <= rescued;
   const attempted = publisher.attempted;
   const problems = {
-    disorder,
-    missing: publisher.accepted.filter((seq) => !got.has(seq)),
+    disorder: explained ? [] : disorder,
+    missing: publisher.accepted.filter((seq) => !seen.has(seq)),
     unknown: received.filter((seq) => !attempted.has(seq)),
   };
-  return Object.values(problems).some((list) => list.length > 0) ? problems : undefined;
+  return Object.values(problems).some((list) => list.length > 0) ? { ...problems, rescued } : undefined;
+}
+
+/** Broadcasts the nodes appended to the history for a sequencer that did not receive them. */
+async function rescuedOn(nodes: TestRelay[]): Promise<number> {
+  let total = 0;
+  for (const node of nodes) {
+    const metric = await node.app.get(RelayMetrics).recoveryRescued.get();
+    total += metric.values.reduce((sum, { value }) => sum + value, 0);
+  }
+  return total;
 }
 
 /** Ann on node 0 and Bob on node 1 in `presence-room`, each seeing the other. */
