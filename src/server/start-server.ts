@@ -79,6 +79,7 @@ export async function startServer(
     log.warn('Redis subscription disabled (subscribers.redis: false)');
   }
   logSocketOrigins(config, log);
+  warnPublicKeys(config, log);
   configureHttpApi(app);
   adminUi?.serveAdminUi(app);
   // Nest hands these to net.Server#listen, where a numeric argument after the port (and host) is
@@ -122,6 +123,22 @@ export async function startServer(
 }
 
 /** Says at startup which origins may open sockets, and where that list came from. */
+/**
+ * An app with a secret serves Pusher clients, whose pages carry its key; the laravel-echo-server
+ * API takes that key alone as its password. Served on the public port, the key lets anyone
+ * publish for the app.
+ */
+function warnPublicKeys(config: RelayConfig, log: Logger): void {
+  if (config.api.port !== undefined) return;
+  const apps = config.api.clients.filter((client) => client.secret).map((client) => client.appId);
+  if (apps.length === 0) return;
+  log.warn(
+    `Apps with a secret (${apps.join(', ')}) serve Pusher clients, whose pages carry the app key, and the ` +
+      'laravel-echo-server API on this port accepts that key alone: set apiPort to serve /apps on an internal ' +
+      'listener (docs/pusher-http-api.md)',
+  );
+}
+
 function logSocketOrigins(config: RelayConfig, log: Logger): void {
   const origins = socketOrigins(config.server);
   if (origins.unusable !== undefined) {

@@ -42,6 +42,11 @@ describe("Pusher's HTTP API", () => {
   const listener = (channel: string, event: string, node: TestRelay) => listen(fx, channel, event, node);
   const onBothNodes = (channel: string, event: string) => listenOnBoth(fx, channel, event);
 
+  it('warns at startup that the apps with a secret have public keys the old API on this port accepts', () => {
+    const warned = one.logs.matching(/^Apps with a secret \(shop, blog\) serve Pusher clients.*set apiPort/);
+    expect(warned.length).toBeGreaterThan(0);
+  });
+
   describe('channel queries', () => {
     it('lists occupied channels across nodes, with subscription_count and presence user_count when asked', async () => {
       const ann = await fx.echoAs('ann', { on: one });
@@ -390,6 +395,8 @@ describe("Pusher's HTTP API on apiPort", () => {
 
   it('answers signed requests on the API port, and nothing under /apps on the WebSocket port', async () => {
     const { relay } = fx;
+    // The old API is off the public port: nothing to warn about.
+    expect(relay.logs.matching(/^Apps with a secret/)).toEqual([]);
     expect(relay.apiUrl).not.toBe(relay.url);
     const { got } = await listen(fx, 'internal', '.e', relay);
     expect(await answerOf(pusherSdk(relay.apiUrl, SHOP).trigger('internal', 'e', { n: 1 }))).toEqual({
