@@ -7,6 +7,7 @@ import { PresenceConfig, WhisperConfig, presenceConfigSlice, whisperConfigSlice 
 import type { PlainObject } from '../common/plain-object.js';
 import { ApiConfig, apiConfigSlice } from '../http-api/api.config.js';
 import { LimitsConfig, limitsConfigSlice } from '../limits/limits.config.js';
+import { PusherConfig, pusherConfigSlice } from '../pusher/pusher.config.js';
 import { RecoveryConfig, recoveryConfigSlice } from '../recovery/recovery.config.js';
 import { ShutdownConfig, shutdownConfigSlice } from '../lifecycle/shutdown.config.js';
 import { LogConfig, logConfigSlice } from '../logging/log.config.js';
@@ -32,6 +33,7 @@ export class RelayConfig {
   @ValidateNested() @Type(() => LimitsConfig) limits!: LimitsConfig;
   @ValidateNested() @Type(() => RecoveryConfig) recovery!: RecoveryConfig;
   @ValidateNested() @Type(() => WebhooksConfig) webhooks!: WebhooksConfig;
+  @ValidateNested() @Type(() => PusherConfig) pusher!: PusherConfig;
   /** Where the old laravel-echo-server.json came from, if any. */
   @IsOptional() @IsString() sourceFile?: string;
 }
@@ -52,6 +54,7 @@ export const CONFIG_SLICES: { readonly [K in ConfigSection]: ConfigSlice<RelayCo
   limits: limitsConfigSlice,
   recovery: recoveryConfigSlice,
   webhooks: webhooksConfigSlice,
+  pusher: pusherConfigSlice,
 };
 
 /** The slices with their section names, in `RelayConfig`'s order. */

@@ -66,12 +66,12 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
-  /** Open connections by Engine.IO version (`connections` reads it at scrape time). */
+  /** Open connections by Engine.IO version, or `pusher` (`connections` reads it at scrape time). */
   readonly openConnections = new Tally('eio');
 
   readonly connections: Gauge<'eio'> = new Gauge({
     name: `${METRIC_PREFIX}connections`,
-    help: 'Open socket.io connections on this node, by Engine.IO protocol version',
+    help: 'Open client connections on this node, by Engine.IO protocol version (3, 4) or pusher',
     labelNames: ['eio'] as const,
     registers: [this.registry],
     collect: (): void => this.openConnections.report(this.connections),
@@ -145,6 +145,13 @@ export class RelayMetrics {
     name: `${METRIC_PREFIX}slow_consumer_disconnects_total`,
     help: 'Sockets disconnected for holding more than limits.maxBufferedBytes unwritten, by transport',
     labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+
+  readonly pusherDropped = new Counter({
+    name: `${METRIC_PREFIX}pusher_messages_dropped_total`,
+    help: 'Messages from Pusher-protocol clients dropped and answered with pusher:error, by reason (malformed)',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   });
 

@@ -12,6 +12,7 @@ import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { socketOrigins } from './server.config.js';
 import { originAllowList } from '../common/origins.js';
 import { SocketServer } from '../gateway/socket-server.js';
+import { PusherGateway } from '../pusher/pusher.gateway.js';
 import { closeInBatches } from '../lifecycle/drain.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -91,7 +92,7 @@ export async function startServer(
         await delay(graceMs);
       }
       const sockets = app.get(SocketServer);
-      const connections = sockets.localConnections();
+      const connections = [...sockets.localConnections(), ...app.get(PusherGateway).localConnections()];
       // The spread keeps the other nodes from getting every client at once; without one, it
       // only keeps clients away longer (a single node restarting).
       const alone = connections.length > 0 && disconnectSpreadMs > 0 && (await sockets.otherNodes()) === 0;
