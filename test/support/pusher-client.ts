@@ -77,6 +77,8 @@ export interface PusherFrame {
 export class RawPusher {
   readonly frames: PusherFrame[] = [];
   closed?: { code: number; reason: string };
+  /** The socket id, once `socketId()` read it. */
+  id?: string;
   private waiters: (() => void)[] = [];
 
   private constructor(readonly ws: WebSocket) {
@@ -119,8 +121,9 @@ export class RawPusher {
 
   /** The socket id of `pusher:connection_established`. */
   async socketId(): Promise<string> {
+    if (this.id !== undefined) return this.id;
     const frame = await this.next((f) => f.event === 'pusher:connection_established');
-    return (frame.data as { socket_id: string }).socket_id;
+    return (this.id = (frame.data as { socket_id: string }).socket_id);
   }
 
   send(message: unknown): void {

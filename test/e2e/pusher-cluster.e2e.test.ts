@@ -1,0 +1,134 @@
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { useFixture } from '../support/fixture.js';
+import { sleep, waitUntil } from '../support/ports.js';
+import { joinPresence } from '../support/presence-view.js';
+import { PUSHER_APP, PUSHER_CLIENTS_ENV, RawPusher } from '../support/pusher-client.js';
+import type { TestRelay } from '../support/relay.js';
+
+const ANN = { id: 1, info: { name: 'Ann' } };
+const BOB = { id: 2, info: { name: 'Bob' } };
+
+/** A raw Pusher client on `relay`, subscribed to `channel` with the app's signature. */
+async function subscribed(relay: TestRelay, authUrl: string, channel: string, token = 'bob'): Promise<RawPusher> {
+  const client = await RawPusher.open(relay.port);
+  const socketId = await client.socketId();
+  const res = await fetch(`${authUrl}/broadcasting/auth`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${token}` },
+    body: new URLSearchParams({ socket_id: socketId, channel_name: channel }).toString(),
+  });
+  const answer = channel.startsWith('private-') || channel.startsWith('presence-') ? await res.json() : {};
+  client.send({ event: 'pusher:subscribe', data: { channel, ...(answer as object) } });
+  await client.next((f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === channel);
+  return client;
+}
+
+describe('the Pusher protocol across two nodes', () => {
+  const fx = useFixture({
+    nodes: 2,
+    env: { ECHO_RELAY_CLIENTS: PUSHER_CLIENTS_ENV },
+    auth: { ann: ANN, bob: BOB },
+  });
+  let nodeA: TestRelay;
+  let nodeB: TestRelay;
+  const opened: RawPusher[] = [];
+
+  beforeAll(() => {
+    [nodeA, nodeB] = fx.nodes;
+    fx.app.pusherApp = PUSHER_APP;
+    fx.defer(() => opened.splice(0).forEach((c) => c.close()));
+  });
+
+  const open = async (relay: TestRelay, channel: string, token?: string): Promise<RawPusher> => {
+    const client = await subscribed(relay, fx.app.url, channel, token);
+    opened.push(client);
+    return client;
+  };
+
+  it('delivers an HTTP API event published on one node to Pusher clients of both, exactly once', async () => {
+    const onA = await open(nodeA, 'private-api.1');
+    const onB = await open(nodeB, 'private-api.1');
+    const socketIo = await fx.echoAs('ann', { on: nodeB });
+    const ioGot: unknown[] = [];
+    socketIo.private('api.1').listen('.Paid', (d: unknown) => ioGot.push(d));
+    await nodeB.waitForSubscribers('private-api.1', 2);
+    const answer = await fx
+      .api(PUSHER_APP.appId, PUSHER_APP.key)
+      .publish({ channel: 'private-api.1', name: 'Paid', data: { amount: 5 } });
+    expect(answer.status).toBeLessThan(300);
+    for (const client of [onA, onB]) {
+      expect((await client.next((f) => f.event === 'Paid')).data).toEqual({ amount: 5 });
+    }
+    await waitUntil(() => ioGot.length === 1, 5000, 'the socket.io client');
+    await sleep(300); // a second copy would have arrived by now
+    expect([onA, onB].map((c) => c.frames.filter((f) => f.event === 'Paid').length)).toEqual([0, 0]);
+    expect(ioGot).toEqual([{ amount: 5 }]);
+  });
+
+  it('leaves out the Pusher socket an HTTP API event names, on whichever node it is', async () => {
+    const sender = await open(nodeB, 'orders.api');
+    const other = await open(nodeB, 'orders.api');
+    const api = fx.api(PUSHER_APP.appId, PUSHER_APP.key);
+    await api.publish({ channel: 'orders.api', name: 'Made', data: {}, socket_id: sender.id });
+    await other.next((f) => f.event === 'Made');
+    await sleep(300);
+    expect(sender.frames.filter((f) => f.event === 'Made')).toEqual([]);
+  });
+
+  it('carries whispers between nodes and protocols, each once', async () => {
+    const pusherOnB = await open(nodeB, 'private-room.9');
+    const ann = await fx.echoAs('ann', { on: nodeA });
+    const annGot: unknown[] = [];
+    ann.private('room.9').listenForWhisper('typing', (d: unknown) => annGot.push(d));
+    const pusherOnA = await open(nodeA, 'private-room.9');
+    await nodeA.waitForSubscribers('private-room.9', 2);
+    ann.private('room.9').whisper('typing', { from: 'socket.io' });
+    for (const client of [pusherOnA, pusherOnB]) {
+      expect((await client.next((f) => f.event === 'client-typing')).data).toEqual({ from: 'socket.io' });
+    }
+    pusherOnB.send({ event: 'client-typing', channel: 'private-room.9', data: { from: 'pusher' } });
+    await waitUntil(() => annGot.length === 1, 5000, 'the whisper on node A');
+    expect((await pusherOnA.next((f) => f.event === 'client-typing')).data).toEqual({ from: 'pusher' });
+    await sleep(300);
+    expect(annGot).toEqual([{ from: 'pusher' }]);
+    expect(pusherOnB.frames.filter((f) => f.event === 'client-typing')).toEqual([]);
+    expect(pusherOnA.frames.filter((f) => f.event === 'client-typing')).toEqual([]);
+  });
+
+  it('announces presence members across nodes and protocols', async () => {
+    const ann = await fx.echoAs('ann', { on: nodeA });
+    const annView = await joinPresence(ann, 'team.3');
+    const bob = await open(nodeB, 'presence-team.3', 'bob');
+    await waitUntil(() => annView.joining.length === 1, 5000, 'ann told of bob');
+    expect(annView.joining).toEqual([BOB.info]);
+    ann.disconnect();
+    const removed = await bob.next((f) => f.event === 'pusher_internal:member_removed');
+    expect(removed).toMatchObject({ channel: 'presence-team.3', data: { user_id: '1' } });
+  });
+});
+
+describe('Pusher activity checks', () => {
+  const fx = useFixture({
+    env: {
+      ECHO_RELAY_CLIENTS: PUSHER_CLIENTS_ENV,
+      ECHO_RELAY_PUSHER_ACTIVITY_TIMEOUT: '1',
+      ECHO_RELAY_PUSHER_PONG_TIMEOUT: '1',
+    },
+  });
+
+  it('pings an idle client, keeps one that answers, and closes one that does not with 4201', async () => {
+    const answering = await RawPusher.open(fx.relay.port);
+    const silent = await RawPusher.open(fx.relay.port);
+    fx.defer(() => [answering, silent].forEach((c) => c.close()));
+    const established = await answering.next((f) => f.event === 'pusher:connection_established');
+    expect(established.data).toMatchObject({ activity_timeout: 1 });
+    for (let i = 0; i < 3; i++) {
+      await answering.next((f) => f.event === 'pusher:ping', 4000);
+      answering.send({ event: 'pusher:pong', data: {} });
+    }
+    expect(answering.closed).toBeUndefined();
+    const closed = await silent.closedWith(1000);
+    expect(closed.code).toBe(4201);
+    expect(silent.frames.some((f) => f.event === 'pusher:ping')).toBe(true);
+  });
+});
