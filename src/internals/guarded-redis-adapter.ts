@@ -1,6 +1,6 @@
 /**
- * Written against @socket.io/redis-adapter 8.3.0 with ioredis 6.0.0 clients (see WRITTEN_AGAINST
- * in ./written-against.ts).
+ * Written against @socket.io/redis-adapter 8.3.0 with ioredis 6.0.0 clients, and socket.io-adapter
+ * 2.5.8 (see WRITTEN_AGAINST in ./written-against.ts).
  *
  * Internals read: the adapter's private message handlers `onmessage(pattern, channel, msg)`,
  * `onrequest(channel, msg)` and `onresponse(channel, msg)` on `RedisAdapter.prototype`, which its
