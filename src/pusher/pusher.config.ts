@@ -21,12 +21,18 @@ export const pusherConfigSlice: ConfigSlice<PusherConfig> = {
   type: PusherConfig,
   defaults: () => ({ enabled: true, activityTimeoutSec: 120, pongTimeoutSec: 30 }),
   keys: [
-    { path: 'pusher.enabled', env: ['ECHO_RELAY_PUSHER'], kind: 'bool' },
+    { path: 'pusher.enabled', file: 'pusher.enabled', env: ['ECHO_RELAY_PUSHER'], kind: 'bool' },
     {
       path: 'pusher.activityTimeoutSec',
+      file: 'pusher.activityTimeoutSec',
       env: ['ECHO_RELAY_PUSHER_ACTIVITY_TIMEOUT'],
       kind: 'int',
     },
-    { path: 'pusher.pongTimeoutSec', env: ['ECHO_RELAY_PUSHER_PONG_TIMEOUT'], kind: 'int' },
+    {
+      path: 'pusher.pongTimeoutSec',
+      file: 'pusher.pongTimeoutSec',
+      env: ['ECHO_RELAY_PUSHER_PONG_TIMEOUT'],
+      kind: 'int',
+    },
   ],
 };
