@@ -80,7 +80,7 @@ export class PusherGateway implements OnApplicationBootstrap, OnApplicationShutd
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const match = APP_PATH.exec(req.url ?? '');
     if (!match) return;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.opened(ws, req, decodeURIComponent(match[1])));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.opened(ws, req, decodeKey(match[1])));
   }
 
   /** Refusals are Pusher's: an error frame and a close code pusher-js acts on. */
@@ -109,7 +109,14 @@ export class PusherGateway implements OnApplicationBootstrap, OnApplicationShutd
     );
     this.hub.add(connection);
     this.metrics.openConnections.inc('pusher');
-    ws.on('message', (raw: RawData, binary: boolean) => this.messages.receive(connection, raw, binary));
+    ws.on('message', (raw: RawData, binary: boolean) => {
+      // Thrown out of a ws listener, an error would end the process: one client's message never may.
+      try {
+        this.messages.receive(connection, raw, binary);
+      } catch (err) {
+        this.log.error(`${connection.id}: message handling failed: ${(err as Error).message}`);
+      }
+    });
     ws.once('close', () => {
       this.metrics.openConnections.dec('pusher');
       void this.subscriptions.disconnected(connection);
@@ -136,5 +143,14 @@ export class PusherGateway implements OnApplicationBootstrap, OnApplicationShutd
         connection.send(pusherFrame('pusher:ping', '{}'));
       }
     }
+  }
+}
+
+/** The key of the URL; a malformed escape is kept as written (and matches no app). */
+function decodeKey(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
   }
 }

@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { TestEcho } from '../support/echo-client.js';
+import { createRequire } from 'node:module';
 import { useFixture } from '../support/fixture.js';
+import { sharedSecret } from '../support/laravel-auth-stub.js';
 import { waitUntil } from '../support/ports.js';
 import { byJson, joinPresence } from '../support/presence-view.js';
 import {
@@ -12,6 +14,12 @@ import {
   type PusherEcho,
 } from '../support/pusher-client.js';
 import type { TestRelay } from '../support/relay.js';
+
+/** NaCl as pusher-js itself ships it (a dependency of pusher-js, not of echo-relay). */
+const nacl = createRequire(createRequire(import.meta.url).resolve('pusher-js'))('tweetnacl') as {
+  randomBytes(n: number): Uint8Array;
+  secretbox: ((msg: Uint8Array, nonce: Uint8Array, key: Uint8Array) => Uint8Array) & { nonceLength: number };
+};
 
 const ANN = { id: 1, info: { name: 'Ann' } };
 const BOB = { id: 'b-2', info: { name: 'Bob' } };
@@ -50,7 +58,7 @@ describe('the Pusher protocol beside socket.io, on one node', () => {
   });
 
   it('refuses an unknown key, and a client without a secret, with 4001 and a close', async () => {
-    for (const key of ['no-such-key', 'plain-key']) {
+    for (const key of ['no-such-key', 'plain-key', '%E0%A4%A']) {
       const client = await raw(key);
       const error = await client.next((f) => f.event === 'pusher:error');
       expect(error.data).toMatchObject({ code: 4001 });
@@ -83,6 +91,28 @@ describe('the Pusher protocol beside socket.io, on one node', () => {
       expect(io).toEqual([{ id: 1, text: 'ü "quoted"' }, { id: 2 }]);
     });
   }
+
+  it('relays private-encrypted- payloads untouched, for pusher-js to decrypt with the key the app gave it', async () => {
+    const echo = await pusherEcho('bob');
+    const got: unknown[] = [];
+    const channel = echo.encryptedPrivate('vault.1');
+    const subscribed = succeeded(channel);
+    channel.listen('.Secret', (d: unknown) => got.push(d));
+    await subscribed;
+    const watcher = await raw();
+    const watcherId = await watcher.socketId();
+    const name = 'private-encrypted-vault.1';
+    watcher.send({
+      event: 'pusher:subscribe',
+      data: { channel: name, auth: await signedAuth(fx.app.url, watcherId, name) },
+    });
+    await watcher.next((f) => f.event === 'pusher_internal:subscription_succeeded');
+    const sealed = encrypt(sharedSecret(name), { code: 'open sesame' });
+    await fx.laravel.broadcast([name], 'Secret', sealed);
+    await waitUntil(() => got.length === 1, 5000, 'the decrypted event');
+    expect(got).toEqual([{ code: 'open sesame' }]);
+    expect((await watcher.next((f) => f.event === 'Secret')).data).toEqual(sealed);
+  });
 
   it("keeps Laravel's event name as published, and leaves out the Pusher socket named by toOthers", async () => {
     const client = await raw();
@@ -207,6 +237,13 @@ describe('the Pusher protocol beside socket.io, on one node', () => {
     expect(dropped?.value).toBeGreaterThanOrEqual(200);
   });
 });
+
+/** What Laravel's pusher driver sends on an encrypted channel: `{nonce, ciphertext}` (NaCl secretbox, base64). */
+function encrypt(key: string, payload: unknown): { nonce: string; ciphertext: string } {
+  const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);
+  const box = nacl.secretbox(Buffer.from(JSON.stringify(payload)), nonce, Buffer.from(key, 'base64'));
+  return { nonce: Buffer.from(nonce).toString('base64'), ciphertext: Buffer.from(box).toString('base64') };
+}
 
 /** Resolves when pusher-js reports the channel subscribed, rejects on its subscription error. */
 function succeeded(channel: unknown): Promise<void> {

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import {
   createServer,
   type IncomingHttpHeaders,
@@ -137,7 +137,10 @@ export class LaravelAuthStub {
     if (channel.startsWith('private-slow.')) return;
     if (!user || channel.startsWith('private-denied.')) return send(res, 403, 'text/html', 'Forbidden');
     if (this.pusherApp && /^\d+\.\d+$/.test(socketId) && channel.startsWith('private-')) {
-      return send(res, 200, 'application/json', JSON.stringify(signed(this.pusherApp, socketId, channel)));
+      const answer = signed(this.pusherApp, socketId, channel);
+      // Encrypted channels: the key is the app's business and the client's, never the server's.
+      if (channel.startsWith('private-encrypted-')) Object.assign(answer, { shared_secret: sharedSecret(channel) });
+      return send(res, 200, 'application/json', JSON.stringify(answer));
     }
     if (channel.startsWith('presence-broken.') || channel.startsWith('private-')) {
       return send(res, 200, 'text/html; charset=UTF-8', 'true');
@@ -167,6 +170,11 @@ function signed(
   const text = channelData === undefined ? `${socketId}:${channel}` : `${socketId}:${channel}:${channelData}`;
   const auth = `${app.key}:${createHmac('sha256', app.secret).update(text).digest('hex')}`;
   return channelData === undefined ? { auth } : { auth, channel_data: channelData };
+}
+
+/** The key of a `private-encrypted-` channel, derived from its name as Pusher's libraries do from a master key. */
+export function sharedSecret(channel: string): string {
+  return createHash('sha256').update(`${channel}stub-master-key`).digest('base64');
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {
