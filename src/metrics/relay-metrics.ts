@@ -157,7 +157,7 @@ export class RelayMetrics {
 
   readonly connectionsRefused = new Counter({
     name: `${METRIC_PREFIX}connections_refused_total`,
-    help: 'Handshakes refused with 503, by limit (max_connections, max_connections_per_ip)',
+    help: 'Connections refused (socket.io: 503, Pusher: 4100), by limit (max_connections, max_connections_per_ip)',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

@@ -8,6 +8,7 @@ import { SocketServer } from '../gateway/socket-server.js';
 import { ApiConfig } from '../http-api/api.config.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
 import { LimitsConfig } from '../limits/limits.config.js';
+import { NodeConnections } from '../limits/node-connections.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { ServerConfig, socketOrigins } from '../server/server.config.js';
 import { PusherApps, type PusherApp } from './pusher-apps.js';
@@ -49,6 +50,7 @@ export class PusherGateway implements OnApplicationBootstrap, OnApplicationShutd
     private readonly messages: PusherMessages,
     private readonly lifecycle: LifecycleService,
     private readonly metrics: RelayMetrics,
+    private readonly nodeConnections: NodeConnections,
   ) {
     this.apps = new PusherApps(api.clients);
     const { entries } = socketOrigins(server);
@@ -96,6 +98,12 @@ export class PusherGateway implements OnApplicationBootstrap, OnApplicationShutd
     if (protocol !== '7') return refuse(PusherCode.UNSUPPORTED_PROTOCOL, 'Unsupported protocol version; 7 is served');
     if (!this.originAllowed(req.headers.origin)) return refuse(PusherCode.ORIGIN_NOT_ALLOWED, 'Origin not allowed');
     if (this.lifecycle.draining) return refuse(PusherCode.RECONNECT, 'Server shutting down');
+    const slot = this.nodeConnections.acquire(req);
+    if ('refused' in slot) {
+      this.metrics.connectionsRefused.inc({ reason: slot.refused });
+      return refuse(PusherCode.OVER_CAPACITY, `Over capacity (${slot.refused})`);
+    }
+    ws.once('close', slot.release);
     this.accept(ws, app);
   }
 

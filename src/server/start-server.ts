@@ -9,6 +9,7 @@ import { subscriptionPattern } from '../broadcast/laravel-prefix.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import { EchoIoAdapter } from '../internals/echo-io.adapter.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { NodeConnections } from '../limits/node-connections.js';
 import { socketOrigins } from './server.config.js';
 import { originAllowList } from '../common/origins.js';
 import { SocketServer } from '../gateway/socket-server.js';
@@ -53,6 +54,7 @@ export async function startServer(
     new EchoIoAdapter(app, config.server, config.redis, () => lifecycle.draining, {
       config: config.limits,
       metrics: app.get(RelayMetrics),
+      connections: app.get(NodeConnections),
     }),
   );
   if (config.broadcast.redis) {

@@ -4,6 +4,7 @@ import { sleep, waitUntil } from '../support/ports.js';
 import { joinPresence } from '../support/presence-view.js';
 import { PUSHER_APP, PUSHER_CLIENTS_ENV, RawPusher } from '../support/pusher-client.js';
 import type { TestRelay } from '../support/relay.js';
+import { NodeConnections } from '../../src/limits/node-connections.js';
 
 const ANN = { id: 1, info: { name: 'Ann' } };
 const BOB = { id: 2, info: { name: 'Bob' } };
@@ -130,5 +131,29 @@ describe('Pusher activity checks', () => {
     const closed = await silent.closedWith(1000);
     expect(closed.code).toBe(4201);
     expect(silent.frames.some((f) => f.event === 'pusher:ping')).toBe(true);
+  });
+});
+
+describe('Pusher connections and the connection limits', () => {
+  const fx = useFixture({ env: { ECHO_RELAY_CLIENTS: PUSHER_CLIENTS_ENV, ECHO_RELAY_MAX_CONNECTIONS: '2' } });
+
+  it('counts both protocols against limits.maxConnections; a Pusher client over it gets 4100 (back off)', async () => {
+    const socketIo = await fx.echo();
+    const first = await RawPusher.open(fx.relay.port);
+    fx.defer(() => first.close());
+    await first.socketId();
+    const over = await RawPusher.open(fx.relay.port);
+    expect((await over.next((f) => f.event === 'pusher:error')).data).toMatchObject({ code: 4100 });
+    expect((await over.closedWith()).code).toBe(4100);
+    await expect(fx.echo()).rejects.toThrow();
+    first.close();
+    socketIo.disconnect();
+    const counted = fx.relay.app.get(NodeConnections).limiter!;
+    await waitUntil(() => counted.count() === 0, 5000, 'both slots given back');
+    const later = await RawPusher.open(fx.relay.port);
+    fx.defer(() => later.close());
+    await later.socketId();
+    const refused = (await fx.relay.metrics.connectionsRefused.get()).values;
+    expect(refused.find((v) => v.labels.reason === 'max_connections')?.value).toBe(2);
   });
 });
