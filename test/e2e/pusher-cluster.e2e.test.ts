@@ -5,6 +5,7 @@ import { joinPresence } from '../support/presence-view.js';
 import { PUSHER_APP, PUSHER_CLIENTS_ENV, RawPusher } from '../support/pusher-client.js';
 import type { TestRelay } from '../support/relay.js';
 import { NodeConnections } from '../../src/limits/node-connections.js';
+import { rawHandshake } from '../support/handshake.js';
 
 const ANN = { id: 1, info: { name: 'Ann' } };
 const BOB = { id: 2, info: { name: 'Bob' } };
@@ -145,7 +146,7 @@ describe('Pusher connections and the connection limits', () => {
     const over = await RawPusher.open(fx.relay.port);
     expect((await over.next((f) => f.event === 'pusher:error')).data).toMatchObject({ code: 4100 });
     expect((await over.closedWith()).code).toBe(4100);
-    await expect(fx.echo()).rejects.toThrow();
+    expect((await rawHandshake(fx.relay.url, 'websocket')).status).toBe(503);
     first.close();
     socketIo.disconnect();
     const counted = fx.relay.app.get(NodeConnections).limiter!;

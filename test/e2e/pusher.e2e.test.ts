@@ -3,7 +3,7 @@ import type { TestEcho } from '../support/echo-client.js';
 import { createRequire } from 'node:module';
 import { useFixture } from '../support/fixture.js';
 import { sharedSecret } from '../support/laravel-auth-stub.js';
-import { waitUntil } from '../support/ports.js';
+import { sleep, waitUntil } from '../support/ports.js';
 import { byJson, joinPresence } from '../support/presence-view.js';
 import {
   createPusherEcho,
@@ -216,6 +216,34 @@ describe('the Pusher protocol beside socket.io, on one node', () => {
     member.send({ event: 'client-hello', channel: 'private-club.1', data: { hi: true } });
     const hello = await second.next((f) => f.event.startsWith('client-'));
     expect(hello).toMatchObject({ event: 'client-hello', channel: 'private-club.1', data: { hi: true } });
+  });
+
+  it('holds client events to the whispers rate limit, answering the excess with 4301', async () => {
+    const sender = await raw();
+    const senderId = await sender.socketId();
+    const receiver = await raw();
+    const receiverId = await receiver.socketId();
+    for (const [client, id] of [
+      [sender, senderId],
+      [receiver, receiverId],
+    ] as const) {
+      client.send({
+        event: 'pusher:subscribe',
+        data: { channel: 'private-rate.1', auth: await signedAuth(fx.app.url, id, 'private-rate.1') },
+      });
+      await client.next((f) => f.event === 'pusher_internal:subscription_succeeded');
+    }
+    // whispers.ratePerSecond is 10, a burst of 10: at least 4 of 15 sent at once are refused (the
+    // bucket may refill by one if the node is slow to read them), every one either relayed or refused.
+    for (let i = 0; i < 15; i++) sender.send({ event: 'client-tick', channel: 'private-rate.1', data: { i } });
+    const refused = (): number => sender.frames.filter((f) => f.event === 'pusher:error').length;
+    await waitUntil(() => refused() + receiver.frames.length === 15, 5000, 'all 15 relayed or refused');
+    expect(refused()).toBeGreaterThanOrEqual(4);
+    expect(sender.frames.every((f) => (f.data as { code: number }).code === 4301)).toBe(true);
+    const relayed = receiver.frames.map((f) => (f.data as { i: number }).i);
+    expect(relayed.slice(0, 10)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await sleep(200);
+    expect(refused() + receiver.frames.length).toBe(15);
   });
 
   it('answers a flood of malformed frames with pusher:error, and the connection and others carry on', async () => {
