@@ -16,6 +16,7 @@ import { Loadgen } from './lib/loadgen.mjs';
 import { TargetSession } from './lib/session.mjs';
 import { machineInfo } from './lib/machine.mjs';
 import { renderMarkdown } from './lib/report.mjs';
+import { kindLabel } from './lib/eio-client.mjs';
 import { killAllChildrenSync, stopAllChildren } from './lib/proc.mjs';
 import { pickTargets } from './targets/index.mjs';
 import { s1Idle, s1Max, s2FanOut, s3ManyChannels, s4PresenceChurn } from './lib/scenarios.mjs';
@@ -29,7 +30,7 @@ const RESULTS_DIR = resolve(BENCH_DIR, 'results');
  * @typedef {import('./lib/config.mjs').BenchConfig} BenchConfig
  * @typedef {import('./lib/results.js').Results} Results
  * @typedef {import('./lib/results.js').TargetResult} TargetResult
- * @typedef {(s: TargetSession, c: BenchConfig, eio: 3|4) => Promise<object>} ScenarioRunner
+ * @typedef {(s: TargetSession, c: BenchConfig, eio: any) => Promise<object>} ScenarioRunner
  */
 
 /** @param {string} line */
@@ -48,6 +49,8 @@ const SCENARIOS = {
   s4: (s, c, eio) => s4PresenceChurn(s, c.s4, eio),
   s5: (s, c, eio) => s5ReconnectStorm(s, c.s5, eio),
 };
+/** Scenarios that also run with Pusher protocol clients on targets that serve them (pure fan-out). */
+const PUSHER_SCENARIOS = new Set(['s2', 's3']);
 /** @type {Record<string, string>} */
 const TITLES = {
   s1: 'S1 idle connections',
@@ -88,7 +91,14 @@ function writeReport(results, jsonPath, cfg) {
  */
 function addTarget(target, cfg, loadgen, deadline, results) {
   /** @type {TargetResult} */
-  const entry = { name: target.name, description: target.description, eio: target.eio, scenarios: {}, errors: [] };
+  const entry = {
+    name: target.name,
+    description: target.description,
+    eio: target.eio,
+    ...(target.pusher ? { pusher: true } : {}),
+    scenarios: {},
+    errors: [],
+  };
   results.targets.push(entry);
   const why = target.unavailable(cfg);
   if (why) {
@@ -119,12 +129,15 @@ async function runScenario(name, session, entry, cfg, loadgen) {
     return;
   }
   scenarios[name] = [];
-  for (const eio of session.target.eio) {
+  /** @type {import('./lib/eio-client.mjs').ClientKind[]} */
+  const kinds = [...session.target.eio];
+  if (session.target.pusher && PUSHER_SCENARIOS.has(name)) kinds.push('pusher');
+  for (const eio of kinds) {
     if (session.outOfTime()) {
-      log(`  ${entry.name} EIO${eio}: skipped, time budget exhausted`);
+      log(`  ${entry.name} ${kindLabel(eio)}: skipped, time budget exhausted`);
       continue;
     }
-    log(`  ${entry.name} (${entry.version}), EIO${eio} clients`);
+    log(`  ${entry.name} (${entry.version}), ${kindLabel(eio)} clients`);
     try {
       scenarios[name].push(await SCENARIOS[name](session, cfg, eio));
     } catch (e) {

@@ -12,9 +12,14 @@
 // - CommonJS dependencies get a real `require` (createRequire), which also serves the few
 //   requires resolved at run time (src/internals/class-validator.ts loads class-validator's members
 //   by computed path) from node_modules beside dist/: the package keeps its dependencies.
+// - socket.io serves /socket.io/socket.io.js from its own folder (`__dirname`), which an ES module
+//   does not have: its module gets that folder, found at run time beside dist/ like the requires.
 // - The transports of @nestjs/microservices that echo-relay does not use are optional packages,
 //   imported only when used: left out.
+// - The Admin UI's package and bcrypt stay in node_modules, imported at run time only when
+//   `adminUi.enabled` (src/server/start-server.ts); the UI's static files are read from there too.
 import { build } from 'esbuild';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath, URL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -47,12 +52,26 @@ const commandLineOnly = {
   },
 };
 
+/** socket.io's dist/index.js, with the `__dirname` its client files are read from. */
+const socketIoDirname = {
+  name: 'socket.io-dirname',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]socket\.io[\\/]dist[\\/]index\.js$/ }, async (args) => ({
+      contents:
+        "var __dirname = require('node:path').dirname(require.resolve('socket.io'));\n" +
+        (await readFile(args.path, 'utf8')),
+      loader: 'js',
+    }));
+  },
+};
+
 await build({ ...common, entryPoints: ['dist/main.js'], outfile: 'dist/echo-relay.mjs', plugins: [commandLineOnly] });
 
 await build({
   ...common,
   entryPoints: ['dist/server/run-server.js'],
   outfile: 'dist/echo-relay-server.mjs',
+  plugins: [socketIoDirname],
   external: [
     '@nats-io/transport-node',
     'amqp-connection-manager',
@@ -62,5 +81,7 @@ await build({
     'nats',
     '@grpc/grpc-js',
     '@grpc/proto-loader',
+    '@socket.io/admin-ui',
+    'bcryptjs',
   ],
 });

@@ -1,4 +1,4 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { BroadcastModule } from './broadcast/broadcast.module.js';
 import { ChannelsModule } from './channels/channels.module.js';
 import { ConfigModule } from './config/config.module.js';
@@ -10,6 +10,7 @@ import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MetricsEndpointModule } from './metrics/metrics-endpoint.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { PusherModule } from './pusher/pusher.module.js';
+import { PusherApiModule } from './pusher-api/pusher-api.module.js';
 import { RecoveryModule } from './recovery/recovery.module.js';
 
 /**
@@ -18,7 +19,8 @@ import { RecoveryModule } from './recovery/recovery.module.js';
  */
 @Module({})
 export class AppModule {
-  static forRoot(config: RelayConfig): DynamicModule {
+  /** `optional`: features loaded only when configured (the Admin UI), imported after the rest. */
+  static forRoot(config: RelayConfig, optional: Type[] = []): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -32,7 +34,9 @@ export class AppModule {
         HealthModule,
         ChannelsModule,
         HttpApiModule,
+        PusherApiModule,
         MetricsEndpointModule,
+        ...optional,
       ],
     };
   }

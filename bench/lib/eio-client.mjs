@@ -18,22 +18,56 @@ const CH_3 = 0x33; // '3' pong
 const CH_4 = 0x34; // '4' message / connect_error
 const CH_6 = 0x36; // '6' noop
 
+// Pusher protocol events, found by indexOf in a frame's bytes.
+const PUSHER_EVENT = Buffer.from('"event":"pusher');
+const ESTABLISHED = Buffer.from('"pusher:connection_established"');
+const PING = Buffer.from('"pusher:ping"');
+const ERROR = Buffer.from('"pusher:error"');
+const SUBSCRIPTION_ERROR = Buffer.from('"pusher:subscription_error"');
+const PING_FRAME = JSON.stringify({ event: 'pusher:ping', data: {} });
+const PONG_FRAME = JSON.stringify({ event: 'pusher:pong', data: {} });
+
 /**
- * WebSocket URL of a socket.io server on loopback.
+ * Client kinds: socket.io clients speaking Engine.IO 3 or 4, or Pusher protocol 7 clients (what
+ * pusher-js and Echo's `pusher`/`reverb` broadcasters speak) on the same channels.
+ * @typedef {3|4|'pusher'} ClientKind
+ */
+
+/**
+ * How reports and logs name a client kind: `EIO4`, `EIO3`, `Pusher`.
+ * @param {ClientKind} eio
+ * @returns {string}
+ */
+export function kindLabel(eio) {
+  return eio === 'pusher' ? 'Pusher' : `EIO${eio}`;
+}
+
+/** App key of the Pusher clients: the target must list `{key: PUSHER_KEY, secret}` in its `clients`. */
+export const PUSHER_KEY = 'bench-key';
+export const PUSHER_SECRET = 'bench-secret';
+export const PUSHER_APP_ID = 'bench-app';
+
+/**
+ * WebSocket URL of a socket.io server on loopback, or of its Pusher endpoint.
  * @param {number} port
- * @param {3|4} eio
+ * @param {ClientKind} eio
  * @returns {string}
  */
 export function wsUrl(port, eio) {
+  if (eio === 'pusher')
+    return `ws://127.0.0.1:${port}/app/${PUSHER_KEY}?protocol=7&client=js&version=8.4.0&flash=false`;
   return `ws://127.0.0.1:${port}/socket.io/?EIO=${eio}&transport=websocket`;
 }
 
 /**
- * The `subscribe` event frame Laravel Echo sends for a channel.
+ * The frame a client sends to subscribe to a public channel: Laravel Echo's `subscribe` event, or
+ * pusher-js's `pusher:subscribe`.
  * @param {string} channel
+ * @param {ClientKind} [eio]
  * @returns {string}
  */
-export function subscribeFrame(channel) {
+export function subscribeFrame(channel, eio = 4) {
+  if (eio === 'pusher') return JSON.stringify({ event: 'pusher:subscribe', data: { channel } });
   return `42["subscribe",{"channel":${JSON.stringify(channel)},"auth":{"headers":{}}}]`;
 }
 
@@ -50,21 +84,30 @@ export function channelFrame(event, channel, headers) {
 }
 
 const SEQ_MARK = Buffer.from('"seq":');
+/** The same inside a JSON string: Pusher frames carry `data` as text, its quotes escaped. */
+const SEQ_MARK_ESCAPED = Buffer.from('\\"seq\\":');
 
 /** Result slots of {@link readStamp} (reused, no allocation per frame). */
 export const stamp = { seq: 0, step: 0, ts: 0 };
 
 /**
  * Extract seq, step and ts (epoch µs) from an event frame such as
- * `42["App\\Events\\Bench","bench-1",{"seq":7,"step":2,"ts":1732...,"pad":"..."}]`
- * with one indexOf and a byte scan. Results land in {@link stamp}.
+ * `42["App\\Events\\Bench","bench-1",{"seq":7,"step":2,"ts":1732...,"pad":"..."}]`, or a Pusher
+ * frame whose `data` string holds the same object (`{\"seq\":7,\"step\":2,...}`), with one or two
+ * indexOf and a byte scan. Results land in {@link stamp}.
  * @param {Buffer} buf
  * @returns {boolean} false when the frame carries no stamp
  */
 export function readStamp(buf) {
   let i = buf.indexOf(SEQ_MARK, 4);
-  if (i < 0) return false;
-  i += 6;
+  // `,"step":` and `,"ts":`, or with escaped quotes `,\"step\":` and `,\"ts\":`
+  let escaped = 0;
+  if (i < 0) {
+    i = buf.indexOf(SEQ_MARK_ESCAPED, 4);
+    if (i < 0) return false;
+    escaped = 2;
+    i += 8;
+  } else i += 6;
   let n = 0;
   let c;
   while ((c = buf[i]) >= 0x30 && c <= 0x39) {
@@ -72,14 +115,14 @@ export function readStamp(buf) {
     i++;
   }
   stamp.seq = n;
-  i += 8; // ,"step":
+  i += 8 + escaped;
   n = 0;
   while ((c = buf[i]) >= 0x30 && c <= 0x39) {
     n = n * 10 + (c - 0x30);
     i++;
   }
   stamp.step = n;
-  i += 6; // ,"ts":
+  i += 6 + escaped;
   n = 0;
   while ((c = buf[i]) >= 0x30 && c <= 0x39) {
     n = n * 10 + (c - 0x30);
@@ -100,7 +143,7 @@ export function readStamp(buf) {
 export class EioConnection {
   /**
    * @param {string} url from {@link wsUrl}
-   * @param {3|4} eio
+   * @param {ClientKind} eio
    * @param {string[]} subscribeFrames frames sent right after the namespace connects
    * @param {EioHooks} hooks
    * @param {any} [tag] caller data (e.g. the client's channel indices)
@@ -131,6 +174,10 @@ export class EioConnection {
 
   /** @param {Buffer} buf */
   onFrame(buf) {
+    if (this.eio === 'pusher') {
+      this.onPusherFrame(buf);
+      return;
+    }
     const c0 = buf[0];
     if (c0 === CH_4) {
       const c1 = buf[1];
@@ -158,6 +205,28 @@ export class EioConnection {
   }
 
   /**
+   * A Pusher protocol frame: `pusher:connection_established` connects (subscribes go out), the
+   * server's `pusher:ping` is answered, `pusher:error` closes, and anything else that is not a
+   * `pusher:`/`pusher_internal:` event is an app event for the hooks.
+   * @param {Buffer} buf
+   */
+  onPusherFrame(buf) {
+    if (buf.indexOf(PUSHER_EVENT) < 0) {
+      this.hooks.onEvent(this, buf);
+      return;
+    }
+    if (buf.indexOf(ESTABLISHED) >= 0 && !this.connected) {
+      this.connected = true;
+      for (const f of this.subs) this.ws.send(f);
+      this.hooks.onConnected(this);
+    } else if (buf.indexOf(PING) >= 0) {
+      this.ws.send(PONG_FRAME);
+    } else if (buf.indexOf(ERROR) >= 0 || buf.indexOf(SUBSCRIPTION_ERROR) >= 0) {
+      this.close(`pusher error ${buf.toString()}`);
+    }
+  }
+
+  /**
    * Send a frame if the socket is open.
    * @param {string} frame
    * @returns {boolean} false when the WebSocket is not open
@@ -170,7 +239,7 @@ export class EioConnection {
 
   /** EIO3 only: client-initiated heartbeat. */
   ping() {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send('2');
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(this.eio === 'pusher' ? PING_FRAME : '2');
   }
 
   /** @param {string} reason */

@@ -75,7 +75,7 @@ const hooks = {
 
 /**
  * Open connections with bounded concurrency.
- * @param {{url: string, eio: 3|4, clients: number[][], channelPrefix: string, concurrency: number, timeoutMs: number}} m
+ * @param {{url: string, eio: import('./eio-client.mjs').ClientKind, clients: number[][], channelPrefix: string, concurrency: number, timeoutMs: number}} m
  * @returns {Promise<{connected: number, failed: number, ms: number}>}
  */
 function connectAll(m) {
@@ -105,7 +105,7 @@ function connectAll(m) {
         const conn = new EioConnection(
           m.url,
           m.eio,
-          chans.map((c) => subscribeFrame(m.channelPrefix + c)),
+          chans.map((c) => subscribeFrame(m.channelPrefix + c, m.eio)),
           hooks,
           tag,
         );

@@ -104,7 +104,7 @@ export class Loadgen {
    * Connect clients (round-robin over workers), each subscribing to its channels.
    * @param {object} o
    * @param {string} o.url
-   * @param {3|4} o.eio
+   * @param {import('./eio-client.mjs').ClientKind} o.eio
    * @param {number[][]} o.clients channel indices per client
    * @param {string} o.channelPrefix channel name = prefix + index
    * @param {number} o.concurrency in-flight handshakes per worker

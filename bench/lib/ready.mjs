@@ -13,7 +13,7 @@ const CHANNEL = 'bench-ready';
  * Connect one client, subscribe, publish until a delivery arrives.
  * @param {object} o
  * @param {number} o.port
- * @param {3|4} o.eio
+ * @param {import('./eio-client.mjs').ClientKind} o.eio
  * @param {import('ioredis').Redis} o.redis publisher
  * @param {number} [o.timeoutMs]
  * @returns {Promise<number>} ms until the first delivery
@@ -34,7 +34,7 @@ export function waitEndToEnd({ port, eio, redis, timeoutMs = 20_000 }) {
       if (err) reject(err);
       else resolve(performance.now() - t0);
     };
-    const conn = new EioConnection(wsUrl(port, eio), eio, [subscribeFrame(CHANNEL)], {
+    const conn = new EioConnection(wsUrl(port, eio), eio, [subscribeFrame(CHANNEL, eio)], {
       onConnected() {
         timer = setInterval(() => {
           redis.publish(CHANNEL, laravelPayload(0, 1, nowMicros(), '')).catch(() => {});

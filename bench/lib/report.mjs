@@ -2,6 +2,7 @@
 // Render a results object (as stored in bench/results/*.json) to BENCHMARKS.md.
 
 import { readFileSync } from 'node:fs';
+import { kindLabel } from './eio-client.mjs';
 
 /**
  * @typedef {import('./results.js').Results} Results
@@ -205,14 +206,14 @@ function s1Rows(t) {
   let params = null;
   for (const r of t.scenarios.s1 ?? []) {
     if (r.error) {
-      rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, '', '', '', '', '']);
+      rows.push([t.name, kindLabel(r.eio), `error: ${r.error.split('\n')[0]}`, '', '', '', '', '']);
       continue;
     }
     params = r.params;
     const connected = r.reps.map((x) => x.connected);
     rows.push([
       t.name,
-      `EIO${r.eio}`,
+      kindLabel(r.eio),
       `${Math.min(...connected)}/${r.params.connections}`,
       spread(r.summary.connectRate, int),
       spread(r.summary.connectCpuMsPerConn, (x) => fix(x, 2)),
@@ -234,14 +235,14 @@ function s1MaxRows(t) {
   const rows = [];
   for (const r of t.scenarios.s1max ?? []) {
     if (r.error) {
-      rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, '', '', '']);
+      rows.push([t.name, kindLabel(r.eio), `error: ${r.error.split('\n')[0]}`, '', '', '']);
       continue;
     }
     const top = r.levels.filter((l) => l.ok).at(-1);
     const failed = r.levels.find((l) => !l.ok);
     rows.push([
       t.name,
-      `EIO${r.eio}`,
+      kindLabel(r.eio),
       r.maxHeld ? int(r.maxHeld) : 'none',
       top ? fix(top.rssPerConnKiB) : '–',
       r.hold
@@ -314,7 +315,7 @@ function s1Section(results) {
 /**
  * One table row per publish step of a fan-out (or S3) result.
  * @param {TargetResult} t
- * @param {{eio: 3|4, steps: import('./results.js').FanOutStep[]}} r
+ * @param {{eio: import('./results.js').ClientKind, steps: import('./results.js').FanOutStep[]}} r
  * @returns {Cells[]}
  */
 function stepRows(t, r) {
@@ -322,13 +323,13 @@ function stepRows(t, r) {
   const rows = [];
   for (const st of r.steps) {
     if (st.skipped) {
-      rows.push([t.name, `EIO${r.eio}`, st.rate, '', `skipped: ${st.skipped}`, '', '', '', '', '', '', '']);
+      rows.push([t.name, kindLabel(r.eio), st.rate, '', `skipped: ${st.skipped}`, '', '', '', '', '', '', '']);
       continue;
     }
     const s = st.summary;
     rows.push([
       t.name,
-      `EIO${r.eio}`,
+      kindLabel(r.eio),
       noisy(s) ? `${st.rate} †` : st.rate,
       int(st.targetDeliveriesPerSec),
       spread(s.deliveriesPerSec, int),
@@ -377,13 +378,13 @@ function s2Section(results, key, title) {
   for (const t of liveTargets(results)) {
     for (const r of t.scenarios[key] ?? []) {
       if (r.error) {
-        rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, ...Array(9).fill('')]);
+        rows.push([t.name, kindLabel(r.eio), `error: ${r.error.split('\n')[0]}`, ...Array(9).fill('')]);
         continue;
       }
       params = r.params;
       rows.push(...stepRows(t, r));
       best.push(
-        `- ${t.name} EIO${r.eio}: ${r.sustained ? `${int(r.sustained.deliveriesPerSec)} deliveries/s at ${r.sustained.rate} msg/s (p99 ${fix(r.sustained.p99)} ms)` : 'no step met p99 < 100 ms without loss'}; ${int(r.perCpuSecAll)} deliveries per server CPU-second over all its steps.`,
+        `- ${t.name} ${kindLabel(r.eio)}: ${r.sustained ? `${int(r.sustained.deliveriesPerSec)} deliveries/s at ${r.sustained.rate} msg/s (p99 ${fix(r.sustained.p99)} ms)` : 'no step met p99 < 100 ms without loss'}; ${int(r.perCpuSecAll)} deliveries per server CPU-second over all its steps.`,
       );
     }
   }
@@ -417,7 +418,7 @@ function s3Section(results) {
   for (const t of liveTargets(results)) {
     for (const r of t.scenarios.s3 ?? []) {
       if (r.error) {
-        rows.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, ...Array(9).fill('')]);
+        rows.push([t.name, kindLabel(r.eio), `error: ${r.error.split('\n')[0]}`, ...Array(9).fill('')]);
         continue;
       }
       params = r.params;
@@ -478,7 +479,7 @@ function s4PerfRow(t, r) {
   const c = r.churn;
   return [
     t.name,
-    `EIO${r.eio}`,
+    kindLabel(r.eio),
     a ? `${int(a.joinsPerSec)}${(a.backgroundCpuPct ?? 0) > NOISY_PCT ? ' †' : ''}` : '–',
     a ? pair(a.p50, a.p99) : '–',
     a ? `${fix(a.cpuMsPerJoin, 2)} (+${fix(a.redisCpuMsPerJoin, 2)})` : '–',
@@ -505,7 +506,7 @@ function s4Notes(t, r) {
   const notes = [];
   if (r.serverExited)
     notes.push(
-      `- ${t.name} EIO${r.eio}: the server process exited ${r.final ? 'at the end' : r.churn ? 'during the churn' : r.afterJoin ? 'at the start of the churn' : 'during the joins'}: \`${r.serverExited.error}\`.`,
+      `- ${t.name} ${kindLabel(r.eio)}: the server process exited ${r.final ? 'at the end' : r.churn ? 'during the churn' : r.afterJoin ? 'at the start of the churn' : 'during the joins'}: \`${r.serverExited.error}\`.`,
     );
   /** @type {Record<string, number>} */
   const errs = {};
@@ -516,7 +517,7 @@ function s4Notes(t, r) {
   if (unanswered) errs['subscribe never answered'] = unanswered;
   if (Object.keys(errs).length)
     notes.push(
-      `- ${t.name} EIO${r.eio} errors: ${Object.entries(errs)
+      `- ${t.name} ${kindLabel(r.eio)} errors: ${Object.entries(errs)
         .map(([k, v]) => `${k} × ${v}`)
         .join(', ')}.`,
     );
@@ -528,13 +529,13 @@ function s4Notes(t, r) {
   for (const [when, ch] of checks) {
     if (ch && (ch.ghosts || ch.missing))
       notes.push(
-        `- ${t.name} EIO${r.eio} ${when}: ${ch.ghosts ? `ghosts e.g. ${ch.ghostSample.slice(0, 3).join(', ')}` : ''}${ch.ghosts && ch.missing ? '; ' : ''}${ch.missing ? `missing e.g. ${ch.missingSample.slice(0, 3).join(', ')}` : ''}.`,
+        `- ${t.name} ${kindLabel(r.eio)} ${when}: ${ch.ghosts ? `ghosts e.g. ${ch.ghostSample.slice(0, 3).join(', ')}` : ''}${ch.ghosts && ch.missing ? '; ' : ''}${ch.missing ? `missing e.g. ${ch.missingSample.slice(0, 3).join(', ')}` : ''}.`,
       );
   }
   const byPhase = r.final?.views.staleByPhase ?? {};
   if (Object.keys(byPhase).length)
     notes.push(
-      `- ${t.name} EIO${r.eio}: the stale client lists after the churn belong to sockets that last joined ${Object.entries(
+      `- ${t.name} ${kindLabel(r.eio)}: the stale client lists after the churn belong to sockets that last joined ${Object.entries(
         byPhase,
       )
         .map(([k, v]) => `${k === 'join' ? 'in the initial join' : 'during the churn'} (${v})`)
@@ -587,15 +588,15 @@ function s4Section(results) {
         continue;
       }
       if (r.error) {
-        perf.push([t.name, `EIO${r.eio}`, `error: ${r.error.split('\n')[0]}`, ...Array(6).fill('')]);
-        correct.push([t.name, `EIO${r.eio}`, 'error', '', '', '']);
+        perf.push([t.name, kindLabel(r.eio), `error: ${r.error.split('\n')[0]}`, ...Array(6).fill('')]);
+        correct.push([t.name, kindLabel(r.eio), 'error', '', '', '']);
         continue;
       }
       r0 = r;
       perf.push(s4PerfRow(t, r));
       correct.push([
         t.name,
-        `EIO${r.eio}`,
+        kindLabel(r.eio),
         ...checkCells(r.afterJoin),
         ...(r.final ? checkCells(r.final) : [r.serverExited ? 'server exited' : '–', '–']),
       ]);
@@ -705,7 +706,7 @@ function s5Section(results) {
     for (const r of t.scenarios.s5 ?? []) {
       if (r.notApplicable || r.error || !r.join) {
         const why = r.notApplicable ? `not applicable: ${r.notApplicable}` : `error: ${(r.error ?? '').split('\n')[0]}`;
-        storm.push([t.name, r.eio ? `EIO${r.eio}` : '–', why, ...Array(7).fill('')]);
+        storm.push([t.name, r.eio ? kindLabel(r.eio) : '–', why, ...Array(7).fill('')]);
         continue;
       }
       r0 = r;
@@ -714,7 +715,7 @@ function s5Section(results) {
       const channels = r.kinds.join(' + ');
       join.push([
         t.name,
-        `EIO${r.eio}`,
+        kindLabel(r.eio),
         channels,
         `${fix(j.seconds)}${s5Noise(j)}`,
         fix(j.cpuMsPerClient, 2),
@@ -725,7 +726,7 @@ function s5Section(results) {
       if (!x) continue;
       storm.push([
         t.name,
-        `EIO${r.eio}`,
+        kindLabel(r.eio),
         channels,
         `${int(x.stopMs)}${x.exit === 'SIGKILL' ? ' (killed)' : ''} / ${int(x.startMs)}`,
         `${fix(x.seconds)} (${fix(x.readyToBackMs / 1000)})${s5Noise(x)}`,
@@ -857,7 +858,7 @@ export function renderMarkdown(results, jsonPath, otherRuns = []) {
     row([
       t.name,
       t.version ?? '–',
-      t.eio.map((e) => `EIO${e}`).join(', '),
+      [...t.eio.map((e) => `EIO${e}`), ...(t.pusher ? ['Pusher (S2, S3)'] : [])].join(', '),
       t.skipped ? `skipped: ${t.skipped}` : t.errors?.length ? `${t.errors.length} scenario error(s)` : 'measured',
     ]),
   );

@@ -4,6 +4,9 @@
 import type { BenchConfig } from './config.mjs';
 import type { machineInfo } from './machine.mjs';
 
+/** 3 or 4: socket.io clients of that Engine.IO version; 'pusher': Pusher protocol 7 clients. */
+export type ClientKind = 3 | 4 | 'pusher';
+
 /** Median and spread of one figure over the repetitions of a step. */
 export interface Spread {
   median: number | null;
@@ -14,13 +17,14 @@ export interface Spread {
 
 /** A failed scenario run: only the protocol and the error are kept. */
 export interface ScenarioError {
-  eio: 3 | 4;
+  eio: ClientKind;
   error: string;
 }
 
 /** Fields every scenario result may carry besides its own. */
 interface ScenarioBase {
-  eio: 3 | 4;
+  /** 3 or 4: socket.io clients of that Engine.IO version; 'pusher': Pusher protocol 7 clients. */
+  eio: ClientKind;
   error?: string;
   notApplicable?: string;
 }
@@ -215,10 +219,12 @@ export interface TargetResult {
   name: string;
   description: string;
   eio: (3 | 4)[];
+  /** Also driven with Pusher protocol clients in S2 and S3. */
+  pusher?: boolean;
   version?: string;
   skipped?: string;
   scenarios: Scenarios;
-  errors: { scenario: string; eio: 3 | 4; error: string }[];
+  errors: { scenario: string; eio: ClientKind; error: string }[];
 }
 
 export interface Results {

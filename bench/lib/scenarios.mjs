@@ -46,7 +46,7 @@ export const STEP_FIELDS = [
 /**
  * Connect clients and wait until every subscription is live (probe seen on each channel).
  * @param {import('./session.mjs').TargetSession} s
- * @param {3|4} eio
+ * @param {import('./eio-client.mjs').ClientKind} eio
  * @param {number[][]} clients channel indices per client
  * @param {number[]} channels distinct channel indices to probe
  * @returns {Promise<{connected: number, failed: number, ms: number, connectMs: number, connectRate: number|null, ready: number, readyMs: number}>}
@@ -389,7 +389,7 @@ async function holdLevel(s, holdMs, held, dropped0) {
  * S2 fan-out: `subscribers` clients on one channel, stepped publish rates.
  * @param {import('./session.mjs').TargetSession} s
  * @param {{subscribers: number, rates: number[], reps: number, stepMs: number, warmupMs: number}} p
- * @param {3|4} eio
+ * @param {import('./eio-client.mjs').ClientKind} eio
  */
 export async function s2FanOut(s, p, eio) {
   await s.startServer(eio);
@@ -449,7 +449,7 @@ export function fanOutSummary(steps, p99LimitMs = 100) {
  * round-robin over the private ones.
  * @param {import('./session.mjs').TargetSession} s
  * @param {{clients: number, rate: number, sharedRate: number, reps: number, stepMs: number, warmupMs: number}} p
- * @param {3|4} eio
+ * @param {import('./eio-client.mjs').ClientKind} eio
  */
 export async function s3ManyChannels(s, p, eio) {
   await s.startServer(eio);

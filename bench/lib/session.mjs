@@ -53,7 +53,7 @@ export class TargetSession {
   /**
    * Start the target on a free port and wait until a published message reaches
    * a client speaking `eio`.
-   * @param {3|4} eio
+   * @param {import('./eio-client.mjs').ClientKind} eio
    * @param {{authHost?: string, authEndpoint?: string}} [extra] more start context (S4's auth stub)
    */
   async startServer(eio, extra = {}) {

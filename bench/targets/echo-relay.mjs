@@ -1,7 +1,8 @@
 // @ts-check
 // Target (c): echo-relay, the project's own server, started from its build
 // output as `node <root>/dist/echo-relay.mjs (the bundle; dist/main.js for older builds)` with PORT, REDIS_URL and an empty
-// REDIS_PREFIX (plus ECHO_RELAY_AUTH_HOST/_ENDPOINT when S4 passes its auth stub). Skipped with a message while neither exists.
+// REDIS_PREFIX (plus ECHO_RELAY_AUTH_HOST/_ENDPOINT when S4 passes its auth stub), and one app in
+// ECHO_RELAY_CLIENTS with a secret, for the Pusher protocol clients of S2 and S3. Skipped with a message while neither exists.
 // <root> defaults to the repository holding bench/; override with
 // --echo-relay-root=<dir> or BENCH_ECHO_RELAY_ROOT.
 
@@ -11,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { launch, childEnv } from './common.mjs';
 import { httpStatus } from '../lib/proc.mjs';
+import { PUSHER_APP_ID, PUSHER_KEY, PUSHER_SECRET } from '../lib/eio-client.mjs';
 
 const DEFAULT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -51,6 +53,7 @@ const echoRelay = {
   name: 'echo-relay',
   description: 'echo-relay (this project), node dist/echo-relay.mjs',
   eio: [4, 3],
+  pusher: true,
   unavailable: (opts) => {
     const main = entryOf(relayRoot(opts));
     return existsSync(main) ? null : `${main} not found (build echo-relay first: npm run build)`;
@@ -89,6 +92,8 @@ const echoRelay = {
         PORT: String(port),
         REDIS_URL: `redis://127.0.0.1:${redisPort}`,
         REDIS_PREFIX: '',
+        // The app the Pusher protocol clients of S2 and S3 connect to.
+        ECHO_RELAY_CLIENTS: JSON.stringify([{ appId: PUSHER_APP_ID, key: PUSHER_KEY, secret: PUSHER_SECRET }]),
         ...auth,
         .../** @type {{echoRelayEnv?: Record<string, string>}} */ (opts).echoRelayEnv,
       }),

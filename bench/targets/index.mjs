@@ -15,6 +15,8 @@ import echoRelay, { echoRelayNoRecovery } from './echo-relay.mjs';
  * @property {(ctx: {port: number, redisPort: number, dir: string, authHost?: string, authEndpoint?: string}, opts: object) => Promise<import('./common.mjs').RunningServer>} start
  *   authHost/authEndpoint: where to send private/presence channel auth (S4 passes its stub)
  * @property {Record<string, string>} [notApplicable] scenario name -> why the target cannot run it
+ * @property {boolean} [pusher] also serves Pusher protocol clients (app `PUSHER_KEY` of lib/eio-client.mjs):
+ *   the fan-out scenarios (S2, S3) then run a third time with them
  */
 
 /** Every target, in report order. @type {Target[]} */

@@ -57,6 +57,16 @@ export class AuthConfig {
 
 export const authConfigSlice: ConfigSlice<AuthConfig> = {
   type: AuthConfig,
+  /** The old server glued `authHost` and `authEndpoint` together whatever they held; each host must be a URL. */
+  check(section) {
+    if (section.driver !== 'laravel') return [];
+    return section.host
+      .filter((host) => !isHttpUrl(host))
+      .map(
+        (host) =>
+          `auth.host (file "authHost", env LARAVEL_ECHO_SERVER_AUTH_HOST or ECHO_RELAY_AUTH_HOST): "${host}" is not an http(s) URL such as http://localhost`,
+      );
+  },
   defaults: () => ({
     driver: 'laravel',
     host: ['http://localhost'],
@@ -119,3 +129,12 @@ export const authConfigSlice: ConfigSlice<AuthConfig> = {
     },
   ],
 };
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}

@@ -30,10 +30,14 @@ export class BroadcastDto {
   @IsNotIn(RESERVED_EVENTS)
   event!: string;
 
-  /** The event's payload: an object or (for `[]` from PHP) an array, passed through unchanged. */
+  /**
+   * The event's payload: an object or (for `[]` from PHP) an array, passed through unchanged.
+   * A string only from Pusher's HTTP API, whose `data` is a string that is not JSON of an object
+   * or array; validated as such there (see `src/pusher-api/pusher-events.ts`).
+   */
   @IsJsonContainer()
   @MaxJsonDepth(MAX_DATA_DEPTH)
-  data!: Record<string, unknown> | unknown[];
+  data!: Record<string, unknown> | unknown[] | string;
 
   /** `X-Socket-ID` of the request that used `->toOthers()`; that socket is left out. */
   @IsOptional()

@@ -9,6 +9,7 @@ import type { SessionState } from '../recovery/recovery-log.js';
 import { RecoverySessions, type ChannelsSnapshot } from '../recovery/recovery-sessions.js';
 import { requiresAuthorization } from './channel-type.js';
 import type { PresenceMember } from './presence-directory.js';
+import { userKey } from './presence-member.js';
 import { PresenceService } from './presence.service.js';
 import { ROOM_MEMBER, roomKey } from './room-entry.js';
 import { WebhooksConfig } from '../webhooks/webhooks.config.js';
@@ -200,6 +201,14 @@ export class ChannelSubscriptions {
   /** The socket's presence member in the channel, if it joined it as one (a whisper's `user_id`). */
   memberOf(socket: Socket, channel: string): PresenceMember | undefined {
     return this.sockets.get(socket)?.members.get(channel);
+  }
+
+  /** Whether the socket is in a presence channel as this user (Pusher's `terminate_connections`). */
+  isUser(socket: Socket, userId: string): boolean {
+    for (const member of this.sockets.get(socket)?.members.values() ?? []) {
+      if (userKey(member) === userId) return true;
+    }
+    return false;
   }
 
   /** Whether the socket joined the channel through `subscribe` (whispers are for members only). */

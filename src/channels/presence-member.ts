@@ -2,7 +2,7 @@ import { isPlainObject } from '../common/plain-object.js';
 import type { PresenceMember } from './presence-directory.js';
 
 /** Longest `user_id` accepted as a string; longer ones are not ids. */
-const MAX_USER_ID_LENGTH = 191;
+export const MAX_USER_ID_LENGTH = 191;
 
 /**
  * The member a presence subscribe adds, from Laravel's `channel_data` (an object, or a JSON string

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
-import { legacySocketioOrigins, normalizeOrigin, originAllowList } from './origins.js';
+import { isSameOrigin, legacySocketioOrigins, normalizeOrigin, originAllowList } from './origins.js';
 
 describe('normalizeOrigin', () => {
   it('drops default ports, so the old README value http://localhost:80 matches browsers', () => {
@@ -96,5 +96,24 @@ describe('legacySocketioOrigins', () => {
     assert.equal(legacySocketioOrigins(443), undefined);
     assert.equal(legacySocketioOrigins({ a: 1 }), undefined);
     assert.equal(legacySocketioOrigins(['a.test', 1]), undefined);
+  });
+});
+
+describe('isSameOrigin', () => {
+  it('matches an origin to the Host header of the request, default ports spelled or not', () => {
+    assert.equal(isSameOrigin('http://127.0.0.1:6001', '127.0.0.1:6001'), true);
+    assert.equal(isSameOrigin('https://Relay.Example', 'relay.example'), true);
+    assert.equal(isSameOrigin('https://relay.example', 'relay.example:443'), true);
+    assert.equal(isSameOrigin('http://[::1]:6001', '[::1]:6001'), true);
+  });
+
+  it('refuses another host or port, a missing Host, garbage and hosts carrying more than a host', () => {
+    assert.equal(isSameOrigin('http://evil.test', 'relay.example'), false);
+    assert.equal(isSameOrigin('http://relay.example:8080', 'relay.example'), false);
+    assert.equal(isSameOrigin('https://relay.example', 'relay.example:80'), false);
+    assert.equal(isSameOrigin('http://relay.example', undefined), false);
+    assert.equal(isSameOrigin('null', 'relay.example'), false);
+    assert.equal(isSameOrigin('http://relay.example', 'evil.test@relay.example'), false);
+    assert.equal(isSameOrigin('http://relay.example', 'relay.example/x'), false);
   });
 });

@@ -127,3 +127,22 @@ export function legacySocketioOrigins(value: unknown): string[] | undefined {
   }
   return undefined;
 }
+
+/**
+ * Whether a browser's `Origin` names the very host and port the request was sent to (its `Host`
+ * header): a page this server served itself, such as the Admin UI. Another site cannot send such a
+ * request from a browser, whose `Origin` is always the page's own.
+ */
+export function isSameOrigin(origin: string, host: string | undefined): boolean {
+  const parsed = parseOrigin(origin);
+  // A Host header is a host and a port, nothing else (no user info or path to confuse URL parsing).
+  if (!parsed || !host || !/^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i.test(host.trim())) return false;
+  try {
+    const target = new URL(`${parsed.scheme}://${host.trim()}`);
+    return (
+      target.hostname.toLowerCase() === parsed.host && (target.port || DEFAULT_PORTS[parsed.scheme]) === parsed.port
+    );
+  } catch {
+    return false;
+  }
+}

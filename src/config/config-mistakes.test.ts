@@ -130,6 +130,41 @@ describe('unknown keys', () => {
     ]);
     assert.deepEqual(layer.redis, { options: { family: 4, retryStrategy: null, madeUp: 1 } });
   });
+
+  it("the socketio block is checked against socket.io's options: near misses stop, others warn", () => {
+    assert.equal(
+      fileError({ socketio: { pingTimout: 5000 } }),
+      'Invalid configuration: "socketio.pingTimout" in the config file: unknown key, did you mean "pingTimeout"?',
+    );
+    const warnings: string[] = [];
+    const layer = fromLegacyFile(
+      { socketio: { origins: 'app.test:*', pingInterval: 10000, transports: ['websocket'], myFlag: true } },
+      warnings,
+    );
+    assert.deepEqual(warnings, [
+      '"socketio.myFlag" in the config file is not an option socket.io knows; passed to it unchanged',
+    ]);
+    assert.deepEqual((layer.server as Record<string, unknown>).socketio, {
+      origins: 'app.test:*',
+      pingInterval: 10000,
+      transports: ['websocket'],
+      myFlag: true,
+    });
+  });
+
+  it('an authHost that is not an http(s) URL, from the file or the environment', () => {
+    const fromFile = dirWith({ authHost: 'localhost:8000' });
+    assert.throws(
+      () => loadConfig({ cwd: fromFile, env: {} }),
+      /auth\.host \(file "authHost".*\): "localhost:8000" is not an http\(s\) URL/,
+    );
+    assert.throws(
+      () => loadConfig({ cwd: dirWith(undefined), env: { ECHO_RELAY_AUTH_HOST: 'http://ok.test,ftp://app.test' } }),
+      /"ftp:\/\/app\.test" is not an http\(s\) URL/,
+    );
+    const ok = loadConfig({ cwd: dirWith({ authHost: ['http://a.test', 'https://b.test:8443'] }), env: {} });
+    assert.deepEqual(ok.config.auth.host, ['http://a.test', 'https://b.test:8443']);
+  });
 });
 
 describe('environment variable names', () => {

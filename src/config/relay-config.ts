@@ -14,6 +14,7 @@ import { LogConfig, logConfigSlice } from '../logging/log.config.js';
 import { RedisConfig, redisConfigSlice } from '../redis/redis.config.js';
 import { ServerConfig, serverConfigSlice } from '../server/server.config.js';
 import { WebhooksConfig, webhooksConfigSlice } from '../webhooks/webhooks.config.js';
+import { AdminUiConfig, adminUiConfigSlice } from '../admin-ui/admin-ui.config.js';
 import type { ConfigSlice } from './config-slice.js';
 
 /**
@@ -33,6 +34,7 @@ export class RelayConfig {
   @ValidateNested() @Type(() => LimitsConfig) limits!: LimitsConfig;
   @ValidateNested() @Type(() => RecoveryConfig) recovery!: RecoveryConfig;
   @ValidateNested() @Type(() => WebhooksConfig) webhooks!: WebhooksConfig;
+  @ValidateNested() @Type(() => AdminUiConfig) adminUi!: AdminUiConfig;
   @ValidateNested() @Type(() => PusherConfig) pusher!: PusherConfig;
   /** Where the old laravel-echo-server.json came from, if any. */
   @IsOptional() @IsString() sourceFile?: string;
@@ -54,6 +56,7 @@ export const CONFIG_SLICES: { readonly [K in ConfigSection]: ConfigSlice<RelayCo
   limits: limitsConfigSlice,
   recovery: recoveryConfigSlice,
   webhooks: webhooksConfigSlice,
+  adminUi: adminUiConfigSlice,
   pusher: pusherConfigSlice,
 };
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
-import { LocalRoomEmitter } from '../internals/local-room-emitter.js';
+import { LocalRoomEmitter, type OutgoingObserver } from '../internals/local-room-emitter.js';
 import { SlowConsumers } from './slow-consumers.js';
 import { SocketServer } from './socket-server.js';
 import { PusherHub } from '../pusher/pusher-hub.js';
@@ -19,6 +19,7 @@ import { PusherHub } from '../pusher/pusher-hub.js';
 @Injectable()
 export class BroadcastDelivery {
   private roomEmitter?: LocalRoomEmitter;
+  private observer?: OutgoingObserver;
 
   constructor(
     private readonly sockets: SocketServer,
@@ -38,7 +39,7 @@ export class BroadcastDelivery {
    * connections of the channel get it from `PusherHub` (their `socket_id` excludes them as well).
    */
   deliverLocal(broadcast: BroadcastDto, receivedAt?: number, offset?: string): number {
-    this.roomEmitter ??= new LocalRoomEmitter(this.sockets.io, this.slowConsumers);
+    this.roomEmitter ??= this.createRoomEmitter();
     const { channel, event, data, socket } = broadcast;
     const except = socket ?? undefined;
     const recipients =
@@ -62,6 +63,21 @@ export class BroadcastDelivery {
     (except ? target.except(except) : target).emit(event, channel, data);
     const recipients = room ? room.size - (except && room.has(except) ? 1 : 0) : 0;
     return this.count(recipients, receivedAt);
+  }
+
+  /**
+   * Reports what `deliverLocal` writes past socket.io's emit (which outgoing-packet listeners and
+   * the Admin UI would otherwise never see); `deliverCluster` goes through socket.io and needs none.
+   */
+  observeLocalDeliveries(observer: OutgoingObserver): void {
+    this.observer = observer;
+    this.roomEmitter?.observe(observer);
+  }
+
+  private createRoomEmitter(): LocalRoomEmitter {
+    const emitter = new LocalRoomEmitter(this.sockets.io, this.slowConsumers);
+    if (this.observer) emitter.observe(this.observer);
+    return emitter;
   }
 
   private count(recipients: number, receivedAt: number | undefined): number {

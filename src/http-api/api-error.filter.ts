@@ -16,6 +16,13 @@ const REASON_BY_PARSER_ERROR: Record<string, DropReason> = {
   'encoding.unsupported': 'invalid_json',
 };
 
+/** Refused publishes that are not the caller's mistake in the body's shape; any other is a 400. */
+const STATUS_BY_REASON: Partial<Record<DropReason, number>> = {
+  http_disabled: 403,
+  // Pusher's `data` over `maxMessageBytes` (a body over `apiMaxBodyBytes` is the parser's 413).
+  too_large: 413,
+};
+
 interface ParserError extends Error {
   type: string;
   limit?: number;
@@ -64,7 +71,7 @@ export class ApiErrorFilter implements ExceptionFilter {
   private describe(exception: unknown): { status: number; message: string; drop?: DropReason } {
     if (exception instanceof DroppedMessage) {
       return {
-        status: exception.reason === 'http_disabled' ? 403 : 400,
+        status: STATUS_BY_REASON[exception.reason] ?? 400,
         message: describeRefusal(exception),
         drop: exception.reason,
       };

@@ -40,11 +40,16 @@ export class ApiListener implements OnApplicationBootstrap, BeforeApplicationShu
     return this.address;
   }
 
+  /** Whether `req` came through the separate listener of `api.port` (never, without one). */
+  isOwnRequest(req: IncomingMessage): boolean {
+    return this.ownRequests.has(req);
+  }
+
   /** Express middleware: API and metrics paths only on the listener that serves them. */
   scope(): (req: ApiRequest, res: unknown, next: Next) => void {
     return (req, _res, next) => {
       const restricted = isApiPath(req.path) || req.path === '/metrics';
-      if (restricted && this.separate && !this.ownRequests.has(req)) {
+      if (restricted && this.separate && !this.isOwnRequest(req)) {
         return next(new NotFoundException(`Cannot ${req.method} ${req.path}`));
       }
       next();

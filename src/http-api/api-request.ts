@@ -7,6 +7,8 @@ export interface ApiRequest extends IncomingMessage {
   params: Record<string, string | undefined>;
   query: Record<string, unknown>;
   body?: unknown;
+  /** The JSON body as received (the app is created with `rawBody: true`). */
+  rawBody?: Buffer;
 }
 
 /** What the API uses of Express's response. */
@@ -20,7 +22,7 @@ export function isApiPath(path: string): boolean {
   return path === '/apps' || path.startsWith('/apps/');
 }
 
-/** `POST /apps/:appId/events`. */
+/** `POST /apps/:appId/events`, and Pusher's `POST /apps/:appId/batch_events`. */
 export function isPublishRequest(req: Pick<ApiRequest, 'method' | 'path'>): boolean {
-  return req.method === 'POST' && /^\/apps\/[^/]+\/events\/?$/.test(req.path);
+  return req.method === 'POST' && /^\/apps\/[^/]+\/(batch_)?events\/?$/.test(req.path);
 }

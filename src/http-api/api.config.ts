@@ -7,7 +7,10 @@ import type { ConfigSlice } from '../config/config-slice.js';
 export class ApiClientConfig {
   @IsString() appId!: string;
   @IsString() key!: string;
-  /** Signs the webhooks sent for this app (never accepted as an API key). @default undefined */
+  /**
+   * Signs the webhooks sent for this app, and verifies its requests to Pusher's HTTP API (an app
+   * without one has none). Never accepted as an API key. @default undefined
+   */
   @IsOptional() @IsString() secret?: string;
 }
 

@@ -1,10 +1,11 @@
 import { BadRequestException, Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
 import { channelType, isValidChannelName } from '../channels/channel-type.js';
 import { ApiKeyGuard } from './api-key.guard.js';
+import { ECHO_API } from './api-versions.js';
 import { ChannelStats, type ChannelInfo } from './channel-stats.service.js';
 
 /** The read side of laravel-echo-server's HTTP API, same paths and shapes. */
-@Controller('apps/:appId')
+@Controller({ path: 'apps/:appId', version: ECHO_API })
 @UseGuards(ApiKeyGuard)
 export class AppsController {
   constructor(private readonly stats: ChannelStats) {}

@@ -1,13 +1,16 @@
-import type { INestApplication } from '@nestjs/common';
+import { VersioningType, type INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ApiConfig } from './api.config.js';
 import { apiCors } from './api-cors.js';
 import { ApiListener } from './api-listener.js';
+import type { ApiRequest } from './api-request.js';
+import { apiVersionOf } from './api-versions.js';
 
 /**
  * Express-level set-up of the HTTP API, before the body is read: which listener may serve it,
  * CORS (preflights never reach a route), then the JSON body parser with the configured limit.
- * Its errors (invalid JSON, too large) reach `ApiErrorFilter` through Nest's error handler.
+ * Its errors (invalid JSON, too large) reach `ApiErrorFilter` through Nest's error handler. Then
+ * which of the two APIs sharing `/apps/...` (laravel-echo-server's, Pusher's) a request is for.
  * Call before `listen()`; the app must be created with `bodyParser: false`.
  */
 export function configureHttpApi(nest: INestApplication): void {
@@ -15,5 +18,8 @@ export function configureHttpApi(nest: INestApplication): void {
   const config = app.get(ApiConfig);
   app.use(app.get(ApiListener).scope());
   app.use(apiCors(config.cors));
+  // The app is created with `rawBody: true`: Pusher's signature covers the body's MD5.
   app.useBodyParser('json', { limit: config.maxBodyBytes });
+  // Routes without a version (health, metrics) are not filtered; see `apiVersionOf`.
+  app.enableVersioning({ type: VersioningType.CUSTOM, extractor: (req) => apiVersionOf(req as ApiRequest) });
 }

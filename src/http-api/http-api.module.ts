@@ -7,6 +7,7 @@ import { ApiKeyGuard } from './api-key.guard.js';
 import { ApiListener } from './api-listener.js';
 import { AppsController } from './apps.controller.js';
 import { ChannelStats } from './channel-stats.service.js';
+import { EventPublisher } from './event-publisher.js';
 import { EventsController } from './events.controller.js';
 
 /**
@@ -16,8 +17,14 @@ import { EventsController } from './events.controller.js';
 @Module({
   imports: [SocketServerModule],
   controllers: [AppsController, EventsController],
-  providers: [ChannelStats, ApiKeyGuard, ApiListener, { provide: APP_FILTER, useClass: ApiErrorFilter }],
-  exports: [ApiListener],
+  providers: [
+    ChannelStats,
+    EventPublisher,
+    ApiKeyGuard,
+    ApiListener,
+    { provide: APP_FILTER, useClass: ApiErrorFilter },
+  ],
+  exports: [ApiListener, ChannelStats, EventPublisher],
 })
 export class HttpApiModule implements OnModuleInit {
   constructor(private readonly config: ApiConfig) {}

@@ -64,7 +64,8 @@ export function describeRefusal(drop: DroppedMessage): string {
   return field && drop.channel ? `invalid "${field}"${where}: ${drop.message}` : drop.message;
 }
 
-function channelsOf(body: Record<string, unknown>): string[] {
+/** `channels` (up to 100, duplicates dropped) or `channel`, as both APIs read them. */
+export function channelsOf(body: Record<string, unknown>): string[] {
   // The old server: `body.channels || [body.channel]`.
   const { channels, channel } = body;
   if (channels !== undefined && channels !== null) {

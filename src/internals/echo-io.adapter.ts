@@ -25,7 +25,7 @@ import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import type { RedisConfig } from '../redis/redis.config.js';
 import { socketOrigins, type ServerConfig } from '../server/server.config.js';
-import { originAllowList } from '../common/origins.js';
+import { isSameOrigin, originAllowList } from '../common/origins.js';
 import type { LimitsConfig } from '../limits/limits.config.js';
 import { clientAddress, ConnectionLimiter, normalizeIp, type ConnectionRefusal } from '../limits/connection-limiter.js';
 import type { NodeConnections } from '../limits/node-connections.js';
@@ -60,6 +60,11 @@ export class EchoIoAdapter extends IoAdapter {
      * `maxConnectionsPerIp`, shared with the Pusher endpoint); none when absent.
      */
     private readonly limits?: { config: LimitsConfig; metrics: RelayMetrics; connections?: NodeConnections },
+    /**
+     * Accept handshakes from pages this server serves itself (same host and port), whatever the
+     * allow-list says: the Admin UI's, when it is enabled.
+     */
+    private readonly allowSameOrigin = false,
   ) {
     super(app);
   }
@@ -106,7 +111,11 @@ export class EchoIoAdapter extends IoAdapter {
         if (this.draining()) return callback('Server is shutting down', false);
         const origin = req.headers.origin;
         // Non-browser clients send no Origin and carry no ambient cookies of a victim.
-        const ok = anyOrigin || origin === undefined || allowList.allows(origin);
+        const ok =
+          anyOrigin ||
+          origin === undefined ||
+          allowList.allows(origin) ||
+          (this.allowSameOrigin && isSameOrigin(origin, req.headers.host));
         if (!ok) return callback('Origin not allowed', false);
         if (!limiter) return callback(null, true);
         const refusal = limiter.admit(req);

@@ -295,6 +295,44 @@ describe('recovery offsets', () => {
     expect(otherEvents).toEqual([['order.shipped', 'orders', { id: 6 }, offset], ['done']]);
   });
 
+  it('an observer hears what each socket got, with the frame size when engine.io never saw the packet', async () => {
+    const ends = [
+      await connectClient({ transports: ['websocket'] }),
+      await connectClient({ transports: ['polling'] }),
+      await connectClient({ transports: ['websocket'], v2: true }),
+    ];
+    for (const [, socket] of ends) await socket.join('orders');
+    const arrived = ends.map(([client]) => received(client, 'order.shipped'));
+    const heard: [string, readonly unknown[], number | undefined][] = [];
+    const emitter = new LocalRoomEmitter(server);
+    emitter.observe((socket, data, unseenBytes) => heard.push([socket.id, data, unseenBytes]));
+    expect(emitter.emit('orders', undefined, 'order.shipped', ['orders', { id: 9 }], offset)).toBe(3);
+    await Promise.all(arrived);
+    const [ws4, polling4, ws3] = ends.map(([, socket]) => socket.id);
+    const frame = (data: unknown[]): number => Buffer.byteLength(`42${JSON.stringify(data)}`) + 2;
+    expect(heard).toEqual([
+      [ws4, ['order.shipped', 'orders', { id: 9 }, offset], frame(['order.shipped', 'orders', { id: 9 }, offset])],
+      [polling4, ['order.shipped', 'orders', { id: 9 }, offset], undefined],
+      [ws3, ['order.shipped', 'orders', { id: 9 }], frame(['order.shipped', 'orders', { id: 9 }])],
+    ]);
+  });
+
+  it("an observer is not told of binary broadcasts: socket.io's own path tells the outgoing listeners", async () => {
+    const [client, socket] = await connectClient({ transports: ['websocket'] });
+    await socket.join('orders');
+    const outgoing: unknown[][] = [];
+    socket.onAnyOutgoing((...args: unknown[]) => outgoing.push(args));
+    const heard: unknown[] = [];
+    const emitter = new LocalRoomEmitter(server);
+    emitter.observe((_socket, data) => heard.push(data));
+    const arrived = received(client, 'file.uploaded');
+    const file = Buffer.from([1, 2, 3]);
+    expect(emitter.emit('orders', undefined, 'file.uploaded', ['orders', file])).toBe(1);
+    await arrived;
+    expect(heard).toEqual([]);
+    expect(outgoing).toEqual([['file.uploaded', 'orders', file]]);
+  });
+
   it("binary data takes socket.io's path, with the offset for Engine.IO 4 sockets only, minus `except`", async () => {
     const ends = [
       await connectClient({ transports: ['websocket'] }),

@@ -41,6 +41,13 @@ export interface BufferLimit {
 }
 
 /**
+ * Told of every packet `LocalRoomEmitter` writes without socket.io's own emit: the socket, the
+ * packet's arguments as that socket got them, and, when the frame went straight to the TCP socket,
+ * its size (engine.io's `packetCreate` never saw it). For the Admin UI; unset, it costs one check.
+ */
+export type OutgoingObserver = (socket: Socket, data: readonly unknown[], unseenBytes: number | undefined) => void;
+
+/**
  * What the fast path reads of engine.io's socket and of the `ws` WebSocket under its transport.
  * Partly private in the typings (engine.io itself uses `_sender.sendFrame` for pre-encoded frames),
  * so every member is checked before use and anything unexpected takes socket.io's own path.
@@ -91,12 +98,18 @@ interface EngineConnection {
 export class LocalRoomEmitter {
   private readonly nsp: Namespace;
   private readonly corked = new Set<CorkableSocket>();
+  private observer?: OutgoingObserver;
 
   constructor(
     private readonly server: Server,
     private readonly limit?: BufferLimit,
   ) {
     this.nsp = server.sockets;
+  }
+
+  /** Reports each packet written from now on to `observer` (see `OutgoingObserver`). */
+  observe(observer: OutgoingObserver): void {
+    this.observer = observer;
   }
 
   /**
@@ -152,14 +165,29 @@ export class LocalRoomEmitter {
         this.cork(tcp);
         sender.sendFrame(socketFrame);
         if (tcp !== undefined && tcp.writableLength > max) (overflowing ??= []).push([socket, tcp.writableLength]);
+        if (this.observer) this.report(socket, socketPacket !== packet, event, args, offset, socketFrame[0].length);
       } else {
         // The options socket.io's adapter passes for a pre-encoded broadcast.
         conn.write(socketPacket, { preEncoded: true, wsPreEncodedFrame: socketFrame });
+        if (this.observer) this.report(socket, socketPacket !== packet, event, args, offset, undefined);
       }
       sent++;
     }
     if (overflowing) for (const [socket, bytes] of overflowing) this.limit!.onOverflow(socket, bytes);
     return sent;
+  }
+
+  /** Tells the observer what `socket` got: the offset left out for an Engine.IO 3 socket (`eio3`). */
+  private report(
+    socket: Socket,
+    eio3: boolean,
+    event: string,
+    args: readonly unknown[],
+    offset: string | undefined,
+    unseenBytes: number | undefined,
+  ): void {
+    const data = offset === undefined || eio3 ? [event, ...args] : [event, ...args, offset];
+    this.observer?.(socket, data, unseenBytes);
   }
 
   /** The EVENT packet holding `data` as one string, or `undefined` when binary attachments split it. */

@@ -16,5 +16,16 @@ const LEVELS: Record<LogConfig['level'], LogLevel[]> = {
 export function createLogger(config: LogConfig, isTty = Boolean(process.stdout.isTTY)): ConsoleLogger {
   const json = config.format === 'json' || (config.format === 'auto' && !isTty);
   const level = config.devMode ? 'debug' : config.level;
-  return new ConsoleLogger({ prefix: 'echo-relay', json, colors: !json, logLevels: LEVELS[level] });
+  return new RelayLogger({ prefix: 'echo-relay', json, colors: !json, logLevels: LEVELS[level] });
+}
+
+/**
+ * Leaves config errors to the starter (`runServer`), which prints the message alone and exits 78:
+ * Nest's injector logs what a provider threw, stack and all, before rethrowing it.
+ */
+class RelayLogger extends ConsoleLogger {
+  override error(message: unknown, ...rest: unknown[]): void {
+    if (message instanceof Error && message.name === 'ConfigError') return;
+    super.error(message, ...rest);
+  }
 }

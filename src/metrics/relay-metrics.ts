@@ -214,6 +214,13 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly pusherApiRefused = new Counter({
+    name: `${METRIC_PREFIX}pusher_api_refused_total`,
+    help: 'Requests to the Pusher HTTP API refused for their signature, by reason (missing_params, unknown_key, bad_version, expired_timestamp, bad_body_md5, bad_signature, wrong_app)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   /** Where the Redis subscription metrics read their state, at every scrape. */
   watchRedisSubscription(link: () => RedisLinkState): void {
     this.redisLink = link;

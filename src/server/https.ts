@@ -1,6 +1,9 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import type { Server as HttpsServer, ServerOptions } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import type { Logger } from '@nestjs/common';
+import { describeKey } from '../config/config-keys.js';
+import { ConfigError } from '../config/load-config.js';
 import type { ServerConfig } from './server.config.js';
 
 /** How often certificate files are checked for renewal. */
@@ -15,6 +18,36 @@ export function readTlsOptions(config: ServerConfig): ServerOptions {
     key: readFileSync(config.sslKeyPath, 'utf8'),
     passphrase: config.sslPassphrase || undefined,
   };
+}
+
+/**
+ * `readTlsOptions` at startup: a missing file, or a certificate and key TLS cannot use (not PEM, a
+ * key of another certificate, a wrong passphrase), is a config error naming the setting.
+ */
+export function startupTlsOptions(config: ServerConfig): ServerOptions {
+  const missing = (['sslCertPath', 'sslKeyPath'] as const).filter((name) => !config[name]);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      missing.map((name) => `${describeKey(`server.${name}`)}: required when protocol is https`).join('\n'),
+    );
+  }
+  for (const name of ['sslCertPath', 'sslKeyPath', 'sslCertChainPath'] as const) {
+    if (!config[name]) continue;
+    try {
+      readFileSync(config[name]);
+    } catch (err) {
+      throw new ConfigError(`${describeKey(`server.${name}`)}: cannot read ${config[name]}: ${(err as Error).message}`);
+    }
+  }
+  const options = readTlsOptions(config);
+  try {
+    createSecureContext(options);
+  } catch (err) {
+    throw new ConfigError(
+      `${describeKey('server.sslCertPath')} / ${describeKey('server.sslKeyPath')}: TLS cannot use them: ${(err as Error).message}`,
+    );
+  }
+  return options;
 }
 
 /**

@@ -14,9 +14,10 @@ export interface RunServerOptions {
 /**
  * Starts the server and stops it gracefully on SIGTERM/SIGINT: exit 0 once stopped, 1 when that
  * takes longer than `shutdown.timeoutMs` or fails. Settings `loadConfig` refuses, or a port in
- * use: the message alone, no stack trace, exit 78 (EX_CONFIG). A `ConfigError` raised inside
- * Nest's injector (an unreadable `authCaFile`, a bad JWT key) still exits 1 through Nest. Loaded by the CLI (src/cli) only for `start`, so that every other command
- * answers without loading Nest; the bundle keeps it in a file of its own (scripts/bundle.mjs).
+ * use, a certificate TLS cannot use, or a provider refusing its settings in Nest's injector (an
+ * unreadable `authCaFile`, a bad JWT key): the message alone, no stack trace, exit 78 (EX_CONFIG).
+ * Loaded by the CLI (src/cli) only for `start`, so that every other command answers without loading
+ * Nest; the bundle keeps it in a file of its own (scripts/bundle.mjs).
  */
 export async function runServer(options: RunServerOptions): Promise<void> {
   let loaded;

@@ -1,6 +1,7 @@
 import { IsIn, IsInt, IsObject, IsString, Max, Min } from '../internals/class-validator.js';
 import type { ConfigSlice } from '../config/config-slice.js';
 import { legacySocketioOrigins } from '../common/origins.js';
+import { SOCKET_IO_OPTIONS } from './socket-io-options.js';
 
 /** How the HTTP/WebSocket listener is exposed. */
 export class ServerConfig {
@@ -51,6 +52,7 @@ export const serverConfigSlice: ConfigSlice<ServerConfig> = {
     allowedOrigins: [],
     socketio: {},
   }),
+  openBlocks: [{ path: 'socketio', library: 'socket.io', knownKeys: SOCKET_IO_OPTIONS }],
   keys: [
     { path: 'server.host', file: 'host', env: ['LARAVEL_ECHO_SERVER_HOST', 'ECHO_RELAY_HOST'], kind: 'string' },
     { path: 'server.port', file: 'port', env: ['LARAVEL_ECHO_SERVER_PORT', 'PORT'], kind: 'int' },

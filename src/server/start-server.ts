@@ -17,7 +17,8 @@ import { PusherGateway } from '../pusher/pusher.gateway.js';
 import { closeInBatches } from '../lifecycle/drain.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
 import { setTimeout as delay } from 'node:timers/promises';
-import { readTlsOptions, reloadCertificatesOnChange } from './https.js';
+import { reloadCertificatesOnChange, startupTlsOptions } from './https.js';
+import { preflight } from './preflight.js';
 import { configureHttpApi } from '../http-api/configure-http-api.js';
 import { assertPortsFree, portError } from './port-check.js';
 
@@ -38,24 +39,40 @@ export async function startServer(
   config: RelayConfig,
   options: { logger?: LoggerService | false; warnings?: string[]; notices?: string[] } = {},
 ): Promise<RunningServer> {
+  preflight(config);
   await assertPortsFree(config);
   const log = new Logger('EchoRelay');
   const https = config.server.protocol === 'https';
-  const app = await NestFactory.create(AppModule.forRoot(config), {
+  const httpsOptions = https ? startupTlsOptions(config.server) : undefined;
+  // Loaded only when enabled: a relay without the Admin UI never loads the package or bcrypt.
+  const adminUi = config.adminUi.enabled ? await import('../admin-ui/admin-ui.module.js') : undefined;
+  const app = await NestFactory.create(AppModule.forRoot(config, adminUi ? [adminUi.AdminUiModule] : []), {
     logger: options.logger ?? false,
+    // A provider that refuses its settings (a `ConfigError`: an unreadable `authCaFile`, a bad JWT
+    // key) rejects this call instead of Nest logging a stack and exiting 1: the caller exits 78.
+    abortOnError: false,
     // The HTTP API installs its own JSON parser, with its size limit, after its listener and CORS checks.
     bodyParser: false,
-    httpsOptions: https ? (readTlsOptions(config.server) as NestApplicationOptions['httpsOptions']) : undefined,
+    // Kept beside the parsed body (`req.rawBody`): a Pusher API signature covers its MD5.
+    rawBody: true,
+    httpsOptions: httpsOptions as NestApplicationOptions['httpsOptions'],
   });
   for (const notice of options.notices ?? []) log.log(notice);
   for (const warning of options.warnings ?? []) log.warn(warning);
   const lifecycle = app.get(LifecycleService);
   app.useWebSocketAdapter(
-    new EchoIoAdapter(app, config.server, config.redis, () => lifecycle.draining, {
-      config: config.limits,
-      metrics: app.get(RelayMetrics),
-      connections: app.get(NodeConnections),
-    }),
+    new EchoIoAdapter(
+      app,
+      config.server,
+      config.redis,
+      () => lifecycle.draining,
+      {
+        config: config.limits,
+        metrics: app.get(RelayMetrics),
+        connections: app.get(NodeConnections),
+      },
+      config.adminUi.enabled,
+    ),
   );
   if (config.broadcast.redis) {
     app.connectMicroservice({ strategy: app.get(LaravelRedisServer) });
@@ -66,6 +83,7 @@ export async function startServer(
   }
   logSocketOrigins(config, log);
   configureHttpApi(app);
+  adminUi?.serveAdminUi(app);
   // Nest hands these to net.Server#listen, where a numeric argument after the port (and host) is
   // the backlog; its typings only list port, host and callback.
   const { port: listenPort, host, backlog } = config.server;

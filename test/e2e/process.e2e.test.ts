@@ -87,6 +87,20 @@ describe('echo-relay as a process', () => {
     expect(lines.some((l) => l.includes('serving on'))).toBe(true);
   });
 
+  it("serves socket.io's browser client from the bundle, plain and compressed, and stays up", async () => {
+    const relay = spawn({ env: { REDIS_URL: fx.redis.url } });
+    await waitReady(relay);
+    // The bundle once lost socket.io's __dirname: the first such GET threw and ended the process.
+    const plain = await fetch(`${relay.url}/socket.io/socket.io.js`, { headers: { 'accept-encoding': 'identity' } });
+    expect(plain.status).toBe(200);
+    expect(await plain.text()).toMatch(/^\/\*!\n \* Socket\.IO v4\./);
+    const gzipped = await fetch(`${relay.url}/socket.io/socket.io.min.js`);
+    expect(gzipped.status).toBe(200);
+    expect((await gzipped.text()).length).toBeGreaterThan(10_000);
+    expect((await fetch(`${relay.url}/health`)).status).toBe(200);
+    expect(relay.child.exitCode).toBeNull();
+  });
+
   it('on SIGTERM fails readiness, disconnects clients, quits Redis and exits 0', async () => {
     const laravel = fx.publishTo(fx.redis.url);
     const relayConnections = async (): Promise<number> =>
@@ -162,6 +176,43 @@ describe('echo-relay as a process', () => {
     expect(relay.stderr().trim()).toBe(
       'Invalid configuration: "databaseConfig.redis.keyprefix" in the config file: unknown key, did you mean "keyPrefix"?',
     );
+  });
+
+  it.each([
+    [
+      'a jwt driver without a key',
+      { authDriver: 'jwt' },
+      'auth.jwt: the jwt driver needs exactly one of secret, publicKey, jwksUrl (got none)',
+    ],
+    [
+      'an unreadable authCaFile',
+      { authCaFile: '/nonexistent/ca.pem' },
+      'auth.caFile (file "authCaFile"): cannot read /nonexistent/ca.pem: ENOENT: no such file or directory, open \'/nonexistent/ca.pem\'',
+    ],
+    [
+      'https without a certificate file',
+      { protocol: 'https', sslCertPath: '/nonexistent/cert.pem', sslKeyPath: '/nonexistent/key.pem' },
+      'server.sslCertPath (file "sslCertPath", env LARAVEL_ECHO_SERVER_SSL_CERT or ECHO_RELAY_SSL_CERT): cannot read /nonexistent/cert.pem: ENOENT: no such file or directory, open \'/nonexistent/cert.pem\'',
+    ],
+  ])('refuses %s in one line, exit 78, before logging anything as started', async (_what, settings, message) => {
+    const file = configFile(settings);
+    const relay = spawn({ args: ['--config', file], env: { REDIS_URL: fx.redis.url } });
+    const { code } = await relay.exited;
+    expect(code).toBe(78);
+    expect(relay.stderr().trim()).toBe(message);
+    expect(relay.stdout()).toBe('');
+  });
+
+  it('refuses a certificate TLS cannot use, naming both settings', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'echo-relay-config-'));
+    const junk = join(dir, 'junk.pem');
+    writeFileSync(junk, 'not a certificate\n');
+    const file = configFile({ protocol: 'https', sslCertPath: junk, sslKeyPath: junk });
+    const relay = spawn({ args: ['--config', file], env: { REDIS_URL: fx.redis.url } });
+    const { code } = await relay.exited;
+    expect(code).toBe(78);
+    expect(relay.stderr().trim()).toMatch(/^server\.sslCertPath .* \/ server\.sslKeyPath .*: TLS cannot use them: /);
+    expect(relay.stdout()).toBe('');
   });
 
   it('refuses a port in use in one line naming it, before logging anything as started', async () => {

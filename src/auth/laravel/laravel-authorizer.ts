@@ -61,7 +61,7 @@ export class LaravelAuthorizer extends ChannelAuthorizer implements OnApplicatio
   }
 }
 
-function readCa(path: string): string {
+export function readCa(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {

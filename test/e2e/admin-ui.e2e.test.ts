@@ -1,0 +1,287 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import bcrypt from 'bcryptjs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { Redis } from 'ioredis';
+import { io, type Socket } from 'socket.io-client';
+import { chromiumMissing, launchChromium, type TestBrowser } from '../support/browser.js';
+import { withTimeout } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
+import { waitUntil } from '../support/ports.js';
+import type { TestRelay } from '../support/relay.js';
+import { waitListening } from '../support/relay-process.js';
+
+const USER = 'dev';
+const PASSWORD = 'correct horse battery';
+/** The app's own origin: the UI's origin (the relay's) is not on this list, and must still connect. */
+const APP_ORIGIN = 'https://app.example';
+const ADMIN_ENV = {
+  ECHO_RELAY_ADMIN_UI_ENABLED: 'true',
+  ECHO_RELAY_ADMIN_UI_USERNAME: USER,
+  ECHO_RELAY_ADMIN_UI_PASSWORD: PASSWORD,
+  ECHO_RELAY_ALLOWED_ORIGINS: APP_ORIGIN,
+};
+
+/**
+ * Opens the `/admin` namespace as the UI does (socket.io-client 4, `auth` in the CONNECT packet),
+ * resolving once connected with the session id the server handed out (on a login with a username
+ * and password: it comes before the connection is reported), or rejecting with the server's refusal.
+ */
+function adminLogin(
+  url: string,
+  auth: Record<string, unknown>,
+  origin?: string,
+): Promise<{ socket: Socket; session?: string }> {
+  const socket = io(`${url}/admin`, {
+    auth,
+    transports: ['websocket'],
+    forceNew: true,
+    reconnection: false,
+    extraHeaders: origin ? { Origin: origin } : {},
+  });
+  let session: string | undefined;
+  socket.once('session', (id: string) => (session = id));
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      socket.once('connect', () => resolve({ socket, session }));
+      socket.once('connect_error', (err) => {
+        socket.close();
+        reject(err);
+      });
+    }),
+    5000,
+    'admin login',
+  );
+}
+
+describe('Admin UI, enabled', () => {
+  const fx = useFixture({ env: ADMIN_ENV });
+  let relay: TestRelay;
+
+  beforeAll(() => {
+    relay = fx.relay;
+  });
+
+  it('serves the UI at /admin/, pointed at this relay, without links to other hosts', async () => {
+    const redirect = await fetch(`${relay.url}/admin`, { redirect: 'manual' });
+    expect(redirect.status).toBe(301);
+    expect(redirect.headers.get('location')).toBe('/admin/');
+    const page = await fetch(`${relay.url}/admin/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const html = await page.text();
+    expect(html).toContain('<title>Socket.IO Admin UI</title>');
+    expect(html).toContain('"namespace":"/admin"');
+    expect(html).not.toMatch(/https?:\/\//);
+    const script = /src="(js\/app\.[0-9a-f]+\.js)"/.exec(html)?.[1];
+    const asset = await fetch(`${relay.url}/admin/${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    // Only the package's files, by their exact names: no source maps, nothing outside ui/dist.
+    for (const path of [`/admin/${script}.map`, '/admin/../package.json', '/admin/%2e%2e/package.json', '/admin/x']) {
+      expect((await fetch(`${relay.url}${path}`)).status).toBe(404);
+    }
+  });
+
+  it('logs in with the configured username and password, and refuses anything else', async () => {
+    const { socket, session } = await adminLogin(relay.url, { username: USER, password: PASSWORD });
+    expect(session).toMatch(/^[0-9a-f]{16}$/);
+    socket.close();
+    // The session id alone logs in again (the UI reconnecting after a page load).
+    const again = await adminLogin(relay.url, { sessionId: session });
+    expect(again.session).toBeUndefined();
+    again.socket.close();
+    for (const auth of [
+      { username: USER, password: 'wrong' },
+      { username: 'admin', password: PASSWORD },
+      { sessionId: 'forged-session' },
+    ]) {
+      await expect(adminLogin(relay.url, auth)).rejects.toThrow('invalid credentials');
+    }
+  });
+
+  it('refuses login fields that are no strings as invalid credentials, and stays up', async () => {
+    for (const auth of [{ username: USER }, { username: USER, password: 123 }, { sessionId: { id: 1 } }]) {
+      await expect(adminLogin(relay.url, auth)).rejects.toThrow('invalid credentials');
+    }
+    (await adminLogin(relay.url, { username: USER, password: PASSWORD })).socket.close();
+  });
+
+  it("accepts the UI's own origin despite allowedOrigins, and still refuses other sites", async () => {
+    (await adminLogin(relay.url, { username: USER, password: PASSWORD }, relay.url)).socket.close();
+    await expect(
+      adminLogin(relay.url, { username: USER, password: PASSWORD }, 'https://evil.example'),
+    ).rejects.toThrow();
+    await expect(
+      fx.echoOn('orders', { client: { extraHeaders: { Origin: 'https://evil.example' } } }),
+    ).rejects.toThrow();
+  });
+
+  it('is served on the socket port only, not on the separate HTTP API port', async () => {
+    const split = await fx.startNode({ env: { ...ADMIN_ENV, ECHO_RELAY_API_PORT: '0' } });
+    expect(split.apiUrl).not.toBe(split.url);
+    expect((await fetch(`${split.url}/admin/`)).status).toBe(200);
+    expect((await fetch(`${split.apiUrl}/admin/`)).status).toBe(404);
+  });
+
+  it('takes a bcrypt hash as the password', async () => {
+    const hashed = await fx.startNode({
+      env: { ...ADMIN_ENV, ECHO_RELAY_ADMIN_UI_PASSWORD: bcrypt.hashSync('from-a-hash', 4) },
+    });
+    (await adminLogin(hashed.url, { username: USER, password: 'from-a-hash' })).socket.close();
+    await expect(adminLogin(hashed.url, { username: USER, password: 'wrong' })).rejects.toThrow('invalid credentials');
+  });
+});
+
+describe('Admin UI, with a node that never answers', () => {
+  const fx = useFixture({ env: ADMIN_ENV });
+
+  it('logs the failed socket listing of a login instead of ending the process', async () => {
+    // Subscribed to the adapter's request channel, this client counts as a node and answers nothing,
+    // so the cluster-wide fetchSockets the UI makes on login times out (after 5 s).
+    const silent = new Redis(fx.redis.url);
+    fx.defer(() => void silent.disconnect());
+    await silent.subscribe('socket.io-request#/#');
+    const relay = fx.relay;
+    (await adminLogin(relay.url, { username: USER, password: PASSWORD })).socket.close();
+    await waitUntil(
+      () => relay.logs.matching(/Admin UI: could not list the sockets/).length === 1,
+      10_000,
+      'the listing to fail',
+    );
+    expect(await relay.ready()).toBe(200);
+  });
+});
+
+describe('Admin UI, disabled (the default)', () => {
+  const fx = useFixture({ env: { ECHO_RELAY_ALLOWED_ORIGINS: APP_ORIGIN } });
+
+  it('serves nothing at /admin and has no /admin namespace', async () => {
+    const relay = fx.relay;
+    for (const path of ['/admin', '/admin/', '/admin/index.html']) {
+      expect((await fetch(`${relay.url}${path}`)).status).toBe(404);
+    }
+    await expect(adminLogin(relay.url, { username: 'admin', password: '' })).rejects.toThrow('Invalid namespace');
+  });
+
+  it("accepts the relay's own origin only as the allow-list says", async () => {
+    const relay = fx.relay;
+    await expect(fx.echoOn('orders', { client: { extraHeaders: { Origin: relay.url } } })).rejects.toThrow();
+    await fx.echoOn('orders', { client: { extraHeaders: { Origin: APP_ORIGIN } } });
+  });
+});
+
+describe('Admin UI in the bundled server process', () => {
+  const fx = useFixture({ nodes: 0 });
+  let hooks: string;
+
+  beforeAll(() => {
+    // Names every bare package the process imports, to show what an enabled or disabled UI loads.
+    const dir = mkdtempSync(join(tmpdir(), 'echo-relay-imports-'));
+    fx.defer(() => rmSync(dir, { recursive: true, force: true }));
+    hooks = join(dir, 'report-imports.mjs');
+    writeFileSync(
+      hooks,
+      `import { registerHooks } from 'node:module';
+registerHooks({
+  resolve(specifier, context, next) {
+    if (/^(@socket\\.io\\/admin-ui|bcryptjs)/.test(specifier)) process.stderr.write('imports ' + specifier + '\\n');
+    return next(specifier, context);
+  },
+});
+`,
+    );
+  });
+
+  it('does not load the package or bcrypt when the UI is off', async () => {
+    const child = fx.spawnNode({ env: { NODE_OPTIONS: `--import=${hooks}` } });
+    await waitListening(child);
+    expect((await fetch(`${child.url}/admin/`)).status).toBe(404);
+    expect(child.stderr()).toBe('');
+  });
+
+  it('loads them when on, and serves the UI and its login from the installed package', async () => {
+    const child = fx.spawnNode({ env: { ...ADMIN_ENV, NODE_OPTIONS: `--import=${hooks}` } });
+    await waitListening(child);
+    expect(child.stderr()).toMatch(/imports @socket\.io\/admin-ui/);
+    expect(child.stderr()).toMatch(/imports bcryptjs/);
+    const page = await fetch(`${child.url}/admin/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>Socket.IO Admin UI</title>');
+    (await adminLogin(child.url, { username: USER, password: PASSWORD })).socket.close();
+  });
+
+  it('is a config error when enabled without a password: exit 78, naming the key', async () => {
+    const child = fx.spawnNode({ env: { ECHO_RELAY_ADMIN_UI_ENABLED: 'true' } });
+    const { code } = await child.exited;
+    expect(code).toBe(78);
+    expect(child.stderr().trim()).toBe(
+      'Invalid configuration: adminUi.password (file "adminUi.password", env ECHO_RELAY_ADMIN_UI_PASSWORD): ' +
+        'required when adminUi.enabled is true',
+    );
+    expect(child.stdout()).toBe('');
+  });
+});
+
+(chromiumMissing() ? describe.skip : describe)('Admin UI in Chromium', () => {
+  const fx = useFixture({ env: ADMIN_ENV });
+  let browser: TestBrowser;
+  let page: Page;
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  async function login(password: string): Promise<void> {
+    await page.getByLabel('Username').fill(USER);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Connect' }).click();
+  }
+
+  /** Opens a page of the UI from its menu (a reload would lose the events it collected). */
+  async function show(section: 'Sockets' | 'Rooms' | 'Events', namespace?: string): Promise<void> {
+    await page.locator('nav').getByText(section, { exact: true }).click();
+    await page.waitForURL((url) => url.hash.startsWith(`#/${section.toLowerCase()}`), { waitUntil: 'commit' });
+    if (namespace === undefined) return;
+    // The page being left may still be in the DOM, fading out, with its own select and menu.
+    await page.getByLabel('Select namespace').filter({ visible: true }).click({ force: true });
+    await page.getByRole('option', { name: namespace, exact: true }).filter({ visible: true }).click();
+  }
+
+  it('refuses a wrong password, then logs in and shows a connected Echo client, its room and a broadcast to it', async () => {
+    const relay = fx.relay;
+    const echo = await fx.echoOn('orders');
+    const socketId = echo.socketId();
+    expect(socketId).toBeTruthy();
+    const opened = await browser.open(`${relay.url}/admin`);
+    page = opened.page;
+    expect(page.url()).toBe(`${relay.url}/admin/#/`);
+    // The form comes pre-filled with this relay, and a first visit shows no error before a login.
+    await expect(page.getByLabel('Server URL').inputValue()).resolves.toBe(relay.url);
+    await page.getByRole('button', { name: 'Connect' }).waitFor();
+    expect(await page.getByText('Invalid credentials').count()).toBe(0);
+
+    await login('not the password');
+    await page.getByText('Invalid credentials').waitFor();
+    await login(PASSWORD);
+    await page.getByText('connected', { exact: true }).first().waitFor();
+
+    await show('Sockets', '/');
+    await page.getByRole('cell', { name: socketId!, exact: true }).waitFor();
+    await show('Rooms', '/');
+    await page.getByRole('cell', { name: 'orders', exact: true }).waitFor();
+
+    // A Laravel broadcast from Redis, written by the relay's fast path, shows as sent to the socket.
+    await fx.laravel.broadcast(['orders'], 'order.shipped', { id: 42 });
+    await show('Events');
+    await page.getByText('Event sent').first().waitFor();
+    await page.getByText('order.shipped').first().waitFor();
+    expect(opened.errors).toEqual([]);
+  });
+});
