@@ -13,6 +13,8 @@ export const PusherCode = {
   UNSUPPORTED_PROTOCOL: 4007,
   /** The page's origin is not on the allow-list. */
   ORIGIN_NOT_ALLOWED: 4009,
+  /** Closed for the app (`terminate_connections`): Pusher's "unauthorized", no reconnect. */
+  UNAUTHORIZED: 4009,
   /** `limits.maxConnections` or `maxConnectionsPerIp` reached: back off, then try again. */
   OVER_CAPACITY: 4100,
   /** Reconnect at once: the node is stopping, or a malformed message was dropped. */

@@ -11,6 +11,8 @@ import { LimitsConfig } from '../limits/limits.config.js';
 import { NodeConnections } from '../limits/node-connections.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { ServerConfig, socketOrigins } from '../server/server.config.js';
+import { UserTerminations } from '../pusher-api/user-terminations.js';
+import { userKey } from '../channels/presence-member.js';
 import { PusherApps, type PusherApp } from './pusher-apps.js';
 import { PusherConnection } from './pusher-connection.js';
 import { PusherConfig } from './pusher.config.js';
@@ -51,6 +53,7 @@ export class PusherGateway implements OnApplicationBootstrap, OnApplicationShutd
     private readonly lifecycle: LifecycleService,
     private readonly metrics: RelayMetrics,
     private readonly nodeConnections: NodeConnections,
+    private readonly terminations: UserTerminations,
   ) {
     this.apps = new PusherApps(api.clients);
     const { entries } = socketOrigins(server);
@@ -62,6 +65,7 @@ export class PusherGateway implements OnApplicationBootstrap, OnApplicationShutd
   /** After the socket.io server exists: its adapter is where Pusher connections join rooms. */
   onApplicationBootstrap(): void {
     if (!this.config.enabled || this.apps.size === 0) return;
+    this.terminations.register((userId) => this.terminateUser(userId));
     const http = this.httpHost.httpAdapter.getHttpServer() as HttpServer;
     http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
@@ -72,6 +76,20 @@ export class PusherGateway implements OnApplicationBootstrap, OnApplicationShutd
   onApplicationShutdown(): void {
     clearInterval(this.sweeper);
     for (const connection of this.hub.all()) connection.close(PusherCode.RECONNECT, 'Server shutting down');
+  }
+
+  /**
+   * Pusher's `terminate_connections` on this node: closes every connection that joined a presence
+   * channel as the user, with 4009 (pusher-js does not reconnect); returns how many.
+   */
+  private terminateUser(userId: string): number {
+    let closed = 0;
+    for (const connection of this.hub.all()) {
+      if (![...connection.channels.values()].some((member) => member !== null && userKey(member) === userId)) continue;
+      connection.close(PusherCode.UNAUTHORIZED, 'Connection terminated by the app');
+      closed++;
+    }
+    return closed;
   }
 
   /** This node's Pusher connections, for the drain at shutdown (4200: reconnect elsewhere). */

@@ -6,6 +6,7 @@ import { PUSHER_APP, PUSHER_CLIENTS_ENV, RawPusher } from '../support/pusher-cli
 import type { TestRelay } from '../support/relay.js';
 import { NodeConnections } from '../../src/limits/node-connections.js';
 import { rawHandshake } from '../support/handshake.js';
+import { answerOf, pusherSdk } from '../support/pusher-api.js';
 
 const ANN = { id: 1, info: { name: 'Ann' } };
 const BOB = { id: 2, info: { name: 'Bob' } };
@@ -106,6 +107,44 @@ describe('the Pusher protocol across two nodes', () => {
     ann.disconnect();
     const removed = await bob.next((f) => f.event === 'pusher_internal:member_removed');
     expect(removed).toMatchObject({ channel: 'presence-team.3', data: { user_id: '1' } });
+  });
+
+  it("delivers the Pusher API's events (single and batch) to Pusher clients of every node once, minus socket_id", async () => {
+    const onA = await open(nodeA, 'private-sdk.1');
+    const onB = await open(nodeB, 'private-sdk.1');
+    const sender = await open(nodeB, 'private-sdk.1');
+    const sdk = pusherSdk(nodeA.apiUrl, PUSHER_APP);
+    const single = await answerOf(sdk.trigger('private-sdk.1', 'Shipped', { n: 1 }, { socket_id: sender.id }));
+    expect(single.status).toBe(200);
+    const batch = await answerOf(
+      sdk.triggerBatch([
+        { channel: 'private-sdk.1', name: 'Shipped', data: { n: 2 } },
+        { channel: 'private-sdk.1', name: 'Shipped', data: 'plain text' },
+      ]),
+    );
+    expect(batch.status).toBe(200);
+    for (const client of [onA, onB]) {
+      const got = [];
+      for (let i = 0; i < 3; i++) got.push((await client.next((f) => f.event === 'Shipped')).data);
+      expect(got).toEqual([{ n: 1 }, { n: 2 }, 'plain text']);
+    }
+    await sleep(300);
+    expect([onA, onB].map((c) => c.frames.filter((f) => f.event === 'Shipped').length)).toEqual([0, 0]);
+    const senderGot = sender.frames.filter((f) => f.event === 'Shipped').map((f) => f.data);
+    expect(senderGot).toEqual([{ n: 2 }, 'plain text']);
+  });
+
+  it("closes a user's Pusher connections on every node for the Pusher API's terminate_connections (4009)", async () => {
+    const bobOnB = await open(nodeB, 'presence-ops.1', 'bob');
+    const annOnB = await open(nodeB, 'presence-ops.1', 'ann');
+    const bobOnA = await open(nodeA, 'presence-ops.1', 'bob');
+    const answer = await answerOf(pusherSdk(nodeA.apiUrl, PUSHER_APP).terminateUserConnections(String(BOB.id)));
+    expect(answer.status).toBe(200);
+    expect((await bobOnB.closedWith()).code).toBe(4009);
+    expect((await bobOnA.closedWith()).code).toBe(4009);
+    const removed = await annOnB.next((f) => f.event === 'pusher_internal:member_removed');
+    expect(removed.data).toEqual({ user_id: String(BOB.id) });
+    expect(annOnB.closed).toBeUndefined();
   });
 });
 
