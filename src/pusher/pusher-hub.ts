@@ -2,8 +2,13 @@ import { Injectable, Logger } from '@nestjs/common';
 import { SocketServer } from '../gateway/socket-server.js';
 import { tapBroadcasts } from '../internals/guarded-redis-adapter.js';
 import { ThrottledLog } from '../logging/throttled-log.js';
+import { isPlainObject } from '../common/plain-object.js';
+import { RedisUnavailable } from '../http-api/redis-unavailable.js';
 import type { PusherConnection } from './pusher-connection.js';
 import { channelEventFrame, frameOfEmit } from './pusher-protocol.js';
+
+/** The server-side event through which nodes ask each other for their Pusher connection counts. */
+const COUNT_EVENT = 'echo-relay:pusher-counts';
 
 /**
  * This node's Pusher connections, in the same channel space as its socket.io sockets. Each
@@ -25,6 +30,8 @@ export class PusherHub {
   /** Channel → its Pusher connections on this node. */
   private readonly rooms = new Map<string, Set<PusherConnection>>();
   private tapped = false;
+  /** Whether this node serves the Pusher endpoint (set by `PusherGateway`): only then are counts asked. */
+  private serving = false;
 
   constructor(private readonly sockets: SocketServer) {}
 
@@ -57,6 +64,50 @@ export class PusherHub {
     if (!room?.delete(connection)) return;
     if (room.size === 0) this.rooms.delete(channel);
     void this.sockets.localRooms.del(connection.id, channel);
+  }
+
+  /**
+   * Called once the endpoint serves: from then on this node answers the others' count requests,
+   * and its HTTP APIs ask them (see `clusterCounts`).
+   */
+  serve(): void {
+    this.serving = true;
+    this.sockets.io.on(COUNT_EVENT, (prefix: unknown, ack: unknown) => {
+      // Anyone able to PUBLISH on the shared Redis can send this: answer well-formed requests only.
+      if (typeof prefix === 'string' && typeof ack === 'function')
+        (ack as (counts: unknown) => void)(Object.fromEntries(this.localCounts(prefix)));
+    });
+  }
+
+  /**
+   * Pusher connections per channel whose name starts with `prefix`, on every node (a server-side
+   * emit through the Redis adapter, answered by each node's hub within the adapter's request
+   * timeout, else a 503): the HTTP APIs add them to their
+   * socket counts, which `fetchSockets` gives for socket.io sockets only.
+   */
+  async clusterCounts(prefix = ''): Promise<Map<string, number>> {
+    const counts = this.localCounts(prefix);
+    if (!this.serving) return counts;
+    let replies: unknown[];
+    try {
+      replies = (await this.sockets.io.serverSideEmitWithAck(COUNT_EVENT, prefix)) as unknown[];
+    } catch {
+      throw new RedisUnavailable('Other nodes did not report their Pusher connections in time');
+    }
+    for (const reply of replies) {
+      if (!isPlainObject(reply)) continue;
+      for (const [channel, count] of Object.entries(reply)) {
+        if (!channel.startsWith(prefix) || !Number.isSafeInteger(count) || (count as number) < 0) continue;
+        counts.set(channel, (counts.get(channel) ?? 0) + (count as number));
+      }
+    }
+    return counts;
+  }
+
+  private localCounts(prefix: string): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const [channel, room] of this.rooms) if (channel.startsWith(prefix)) counts.set(channel, room.size);
+    return counts;
   }
 
   /** This node's Pusher connections (presence re-registration, the drain at shutdown). */

@@ -66,6 +66,7 @@ export class PusherGateway implements OnApplicationBootstrap, OnApplicationShutd
   onApplicationBootstrap(): void {
     if (!this.config.enabled || this.apps.size === 0) return;
     this.terminations.register((userId) => this.terminateUser(userId));
+    this.hub.serve();
     const http = this.httpHost.httpAdapter.getHttpServer() as HttpServer;
     http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);

@@ -134,6 +134,26 @@ describe('the Pusher protocol across two nodes', () => {
     expect(senderGot).toEqual([{ n: 2 }, 'plain text']);
   });
 
+  it('counts Pusher connections of every node in both HTTP APIs', async () => {
+    await open(nodeA, 'counted.1');
+    await open(nodeB, 'counted.1');
+    await open(nodeB, 'counted.2');
+    const socketIo = await fx.echoOn('counted.1', { on: nodeA });
+    await nodeA.waitForSubscribers('counted.1', 2);
+    const sdk = pusherSdk(nodeB.apiUrl, PUSHER_APP);
+    const one = await answerOf(sdk.get({ path: '/channels/counted.1', params: { info: 'subscription_count' } }));
+    expect(one.body).toEqual({ occupied: true, subscription_count: 3 });
+    const list = await answerOf(
+      sdk.get({ path: '/channels', params: { filter_by_prefix: 'counted.', info: 'subscription_count' } }),
+    );
+    expect(list.body).toEqual({
+      channels: { 'counted.1': { subscription_count: 3 }, 'counted.2': { subscription_count: 1 } },
+    });
+    const old = await fx.api(PUSHER_APP.appId, PUSHER_APP.key, 1).get('/channels/counted.2');
+    expect(old.body).toMatchObject({ subscription_count: 1, occupied: true });
+    socketIo.disconnect();
+  });
+
   it("closes a user's Pusher connections on every node for the Pusher API's terminate_connections (4009)", async () => {
     const bobOnB = await open(nodeB, 'presence-ops.1', 'bob');
     const annOnB = await open(nodeB, 'presence-ops.1', 'ann');
