@@ -9,10 +9,14 @@ import { HttpApiModule } from './http-api/http-api.module.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MetricsEndpointModule } from './metrics/metrics-endpoint.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { PusherModule } from './pusher/pusher.module.js';
 import { PusherApiModule } from './pusher-api/pusher-api.module.js';
 import { RecoveryModule } from './recovery/recovery.module.js';
 
-/** Redis → broadcast (validation) → gateway → rooms; health, the HTTP API and metrics beside it. */
+/**
+ * Redis → broadcast (validation) → gateways (socket.io, Pusher) → rooms; health, the HTTP API and
+ * metrics beside it.
+ */
 @Module({})
 export class AppModule {
   /** `optional`: features loaded only when configured (the Admin UI), imported after the rest. */
@@ -25,6 +29,7 @@ export class AppModule {
         LifecycleModule,
         RecoveryModule,
         GatewayModule,
+        PusherModule,
         BroadcastModule,
         HealthModule,
         ChannelsModule,

@@ -11,6 +11,7 @@ import { startRedis, type TestRedis } from '../../test/support/redis-server.js';
 import { ConfigModule } from '../config/config.module.js';
 import { loadConfig } from '../config/load-config.js';
 import { SocketServer } from '../gateway/socket-server.js';
+import { PusherHub } from '../pusher/pusher-hub.js';
 import type { PresenceMember } from './presence-directory.js';
 import { PresenceLease } from './presence-lease.js';
 import { PresenceService } from './presence.service.js';
@@ -31,7 +32,7 @@ describe('PresenceLease across a Redis failover', () => {
     const env = { REDIS_URL: redis.url, ECHO_RELAY_PRESENCE_LEASE_MS: String(LEASE_MS) };
     const module = await Test.createTestingModule({
       imports: [ConfigModule.forRoot(loadConfig({ env, cwd }).config)],
-      providers: [RedisPresenceStore, PresenceService, SocketServer, ...(lease ? [PresenceLease] : [])],
+      providers: [RedisPresenceStore, PresenceService, SocketServer, PusherHub, ...(lease ? [PresenceLease] : [])],
     }).compile();
     module.get(SocketServer).attach(fakeServer(said, sockets));
     await module.init();

@@ -14,6 +14,7 @@ import type { RelayConfig } from '../config/relay-config.js';
 import type { PresenceMember } from './presence-directory.js';
 import { SocketServer } from '../gateway/socket-server.js';
 import { PresenceService } from './presence.service.js';
+import { PusherHub } from '../pusher/pusher-hub.js';
 import { RedisPresenceStore, type Departure } from './redis-presence.store.js';
 
 const user = (id: number, name = `user ${id}`): PresenceMember => ({ user_id: id, user_info: { name } });
@@ -32,7 +33,7 @@ describe('PresenceService and RedisPresenceStore against a real Redis', () => {
     const module = await Test.createTestingModule({
       imports: [ConfigModule.forRoot(nodeConfig)],
       // No socket.io server is attached: announcements go nowhere, as before the gateway starts.
-      providers: [RedisPresenceStore, PresenceService, SocketServer],
+      providers: [RedisPresenceStore, PresenceService, SocketServer, PusherHub],
     }).compile();
     const created = { module, store: module.get(RedisPresenceStore), presence: module.get(PresenceService) };
     nodes.push(created);

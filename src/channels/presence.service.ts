@@ -1,11 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import type { Socket } from 'socket.io';
 import { SocketServer } from '../gateway/socket-server.js';
+import { PusherHub } from '../pusher/pusher-hub.js';
 import { PresenceConfig } from './channels.config.js';
 import type { PresenceMember } from './presence-directory.js';
 import { RedisPresenceStore, type Departure } from './redis-presence.store.js';
 import { isRoomKey } from './room-entry.js';
+
+/**
+ * A connection with presence entries: a socket.io socket, or a Pusher connection (see
+ * `PusherConnection`). `to(channel)` reaches the channel's other connections on every node.
+ */
+export interface PresenceHolder {
+  readonly id: string;
+  to(room: string): { emit(event: string, ...args: unknown[]): unknown };
+}
 
 /**
  * One socket's presence entries: the key they are stored under and its member per channel.
@@ -39,9 +48,9 @@ export class PresenceService {
    * Per connected socket, the presence entries written (or being written) to the store for it:
    * what a leave removes, and what `reregister` writes again. Only this service reads it.
    */
-  private readonly entries = new WeakMap<Socket, SocketEntries>();
+  private readonly entries = new WeakMap<PresenceHolder, SocketEntries>();
   /** Sockets whose disconnect was handled: a presence write arriving later must not outlive them. */
-  private readonly gone = new WeakSet<Socket>();
+  private readonly gone = new WeakSet<PresenceHolder>();
   /** Entries of disconnected sockets waiting for the end of `presence.leaveGraceMs`, by their timer. */
   private readonly leaving = new Map<NodeJS.Timeout, { entries: SocketEntries; settle: () => void }>();
 
@@ -49,6 +58,7 @@ export class PresenceService {
     private readonly store: RedisPresenceStore,
     private readonly sockets: SocketServer,
     private readonly config: PresenceConfig,
+    private readonly pusher: PusherHub,
   ) {}
 
   /**
@@ -63,7 +73,7 @@ export class PresenceService {
    * next answer's, so a member added after this one is announced only after this welcome.
    */
   async add(
-    socket: Socket,
+    socket: PresenceHolder,
     channel: string,
     member: PresenceMember,
     welcome?: (members: PresenceMember[]) => void,
@@ -84,7 +94,7 @@ export class PresenceService {
    * joins and leaves while it was away, so the caller sends `presence:subscribed` again.
    */
   rejoin(
-    socket: Socket,
+    socket: PresenceHolder,
     channel: string,
     member: PresenceMember,
     welcome: (members: PresenceMember[]) => void,
@@ -93,7 +103,7 @@ export class PresenceService {
   }
 
   /** Removes the socket's member, if it had one, and announces the user's departure if it was their last socket. */
-  async remove(socket: Socket, channel: string): Promise<void> {
+  async remove(socket: PresenceHolder, channel: string): Promise<void> {
     const entries = this.entries.get(socket);
     if (!entries?.channels.delete(channel)) return;
     const left = await this.store.remove(channel, entries.key);
@@ -108,7 +118,7 @@ export class PresenceService {
    * stop with a grace, other nodes purge them instead (see `release`). Resolves once they are
    * removed (or left to the others); failures are logged, never thrown.
    */
-  async disconnected(socket: Socket): Promise<void> {
+  async disconnected(socket: PresenceHolder): Promise<void> {
     this.gone.add(socket);
     const entries = this.entries.get(socket);
     this.entries.delete(socket);
@@ -127,7 +137,7 @@ export class PresenceService {
   }
 
   /** Channels where the socket has a presence entry (or one being written). */
-  channelsOf(socket: Socket): string[] {
+  channelsOf(socket: PresenceHolder): string[] {
     return [...(this.entries.get(socket)?.channels.keys() ?? [])].filter((channel) => !isRoomKey(channel));
   }
 
@@ -151,7 +161,7 @@ export class PresenceService {
    */
   async reregister(announce: boolean, quiet = false): Promise<void> {
     let count = 0;
-    for (const socket of this.sockets.localSockets()) {
+    for (const socket of this.localHolders()) {
       const entries = this.entries.get(socket);
       if (!entries) continue;
       for (const [channel, member] of entries.channels) {
@@ -219,7 +229,13 @@ export class PresenceService {
     );
   }
 
-  private entriesOf(socket: Socket): SocketEntries {
+  /** This node's connections of both protocols. */
+  private *localHolders(): Iterable<PresenceHolder> {
+    yield* this.sockets.localSockets();
+    yield* this.pusher.all();
+  }
+
+  private entriesOf(socket: PresenceHolder): SocketEntries {
     let entries = this.entries.get(socket);
     if (!entries) {
       entries = { key: `${socket.id}.${randomBytes(6).toString('base64url')}`, channels: new Map() };

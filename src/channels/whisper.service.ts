@@ -9,6 +9,26 @@ import { ChannelSubscriptions } from './channel-subscriptions.js';
 import { TokenBucket } from './token-bucket.js';
 import { RecoveryConfig } from '../recovery/recovery.config.js';
 import { ClientEvents } from '../webhooks/client-events.js';
+import type { PresenceMember } from './presence-directory.js';
+
+/** Who sends a client event: a socket.io socket or a Pusher connection (`to` leaves the sender out). */
+export interface WhisperSender {
+  readonly id: string;
+  to(room: string): { emit(event: string, ...args: unknown[]): unknown };
+}
+
+/** The sender's channels, as its protocol's subscriptions know them. */
+export interface WhisperMembership {
+  isMember(channel: string): boolean;
+  /** Its presence member in the channel, for the `client_event` webhook's `user_id`. */
+  memberOf(channel: string): PresenceMember | undefined;
+}
+
+/** What became of a client event; `reason` says why it was dropped. */
+export interface WhisperResult {
+  result: 'relayed' | 'refused' | 'rate_limited' | 'too_large';
+  reason?: string;
+}
 
 /** Longest client event name relayed. */
 const MAX_EVENT_LENGTH = 200;
@@ -23,7 +43,7 @@ const MAX_EVENT_LENGTH = 200;
 export class WhisperService {
   private readonly log = new Logger('Whisper');
   /** Each socket's allowance, created on its first whisper; only this service reads it. */
-  private readonly allowances = new WeakMap<Socket, TokenBucket>();
+  private readonly allowances = new WeakMap<WhisperSender, TokenBucket>();
 
   constructor(
     private readonly config: WhisperConfig,
@@ -34,35 +54,48 @@ export class WhisperService {
     private readonly clientEvents: ClientEvents,
   ) {}
 
-  relay(socket: Socket, body: unknown): void {
-    const refusal = this.refusal(socket, body);
-    if (refusal) return this.drop(socket, 'refused', refusal);
+  /** A whisper of a socket.io socket (`client event`); the sender is not told the result. */
+  relay(socket: Socket, body: unknown): WhisperResult {
+    return this.relayFrom(socket, body, {
+      isMember: (channel) => this.subscriptions.isMember(socket, channel),
+      memberOf: (channel) => this.subscriptions.memberOf(socket, channel),
+    });
+  }
+
+  /**
+   * A client event of either protocol: to the channel's other members on every node and of both
+   * protocols (the Pusher ones through the adapter's tap, see `PusherHub`).
+   */
+  relayFrom(sender: WhisperSender, body: unknown, membership: WhisperMembership): WhisperResult {
+    const refusal = this.refusal(body, membership);
+    if (refusal) return this.drop(sender, 'refused', refusal);
     const { channel, event, data } = body as { channel: string; event: string; data: unknown };
     const size = whisperBytes(body);
     if (size > this.limits.maxWhisperBytes) {
       return this.drop(
-        socket,
+        sender,
         'too_large',
         `${size} bytes, more than limits.maxWhisperBytes ${this.limits.maxWhisperBytes}`,
       );
     }
-    let allowance = this.allowances.get(socket);
-    if (!allowance) this.allowances.set(socket, (allowance = new TokenBucket(this.config.ratePerSecond)));
-    if (!allowance.take()) return this.drop(socket, 'rate_limited', `more than ${this.config.ratePerSecond}/s`);
+    let allowance = this.allowances.get(sender);
+    if (!allowance) this.allowances.set(sender, (allowance = new TokenBucket(this.config.ratePerSecond)));
+    if (!allowance.take()) return this.drop(sender, 'rate_limited', `more than ${this.config.ratePerSecond}/s`);
     // socket.io-client ≥ 4.6 takes the last argument of any event, when it is a string, as its
     // recovery offset: a text whisper would become the offset it reconnects from. A trailing null
     // (ignored by Echo's listeners, as is any extra argument) keeps it from being taken.
-    if (this.recovery.enabled && typeof data === 'string') socket.to(channel).emit(event, channel, data, null);
-    else socket.to(channel).emit(event, channel, data);
+    if (this.recovery.enabled && typeof data === 'string') sender.to(channel).emit(event, channel, data, null);
+    else sender.to(channel).emit(event, channel, data);
     this.metrics.whispers.inc({ result: 'relayed' });
     // Checked here so that a whisper builds nothing for the webhooks when no receiver wants it.
     if (this.clientEvents.wanted) {
-      this.clientEvents.relayed(socket, { channel, event, data, member: this.subscriptions.memberOf(socket, channel) });
+      this.clientEvents.relayed(sender, { channel, event, data, member: membership.memberOf(channel) });
     }
+    return { result: 'relayed' };
   }
 
   /** Why this whisper may not be relayed, or undefined when it may. */
-  private refusal(socket: Socket, body: unknown): string | undefined {
+  private refusal(body: unknown, membership: WhisperMembership): string | undefined {
     if (!this.config.enabled) return 'whispers are disabled';
     if (!isPlainObject(body) || !isValidChannelName(body.channel)) return 'not {channel, event, data}';
     const { channel, event } = body;
@@ -70,13 +103,14 @@ export class WhisperService {
       return `event ${JSON.stringify(event)} is not a client-* name`;
     }
     if (!requiresAuthorization(channel)) return `${channel} is not a private or presence channel`;
-    if (!this.subscriptions.isMember(socket, channel)) return `not a member of ${channel}`;
+    if (!membership.isMember(channel)) return `not a member of ${channel}`;
     return undefined;
   }
 
-  private drop(socket: Socket, result: 'refused' | 'rate_limited' | 'too_large', reason: string): void {
+  private drop(sender: WhisperSender, result: WhisperResult['result'], reason: string): WhisperResult {
     this.metrics.whispers.inc({ result });
-    this.log.debug(`${socket.id}: whisper dropped (${result}): ${reason}`);
+    this.log.debug(`${sender.id}: whisper dropped (${result}): ${reason}`);
+    return { result, reason };
   }
 }
 

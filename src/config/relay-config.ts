@@ -7,6 +7,7 @@ import { PresenceConfig, WhisperConfig, presenceConfigSlice, whisperConfigSlice 
 import type { PlainObject } from '../common/plain-object.js';
 import { ApiConfig, apiConfigSlice } from '../http-api/api.config.js';
 import { LimitsConfig, limitsConfigSlice } from '../limits/limits.config.js';
+import { PusherConfig, pusherConfigSlice } from '../pusher/pusher.config.js';
 import { RecoveryConfig, recoveryConfigSlice } from '../recovery/recovery.config.js';
 import { ShutdownConfig, shutdownConfigSlice } from '../lifecycle/shutdown.config.js';
 import { LogConfig, logConfigSlice } from '../logging/log.config.js';
@@ -34,6 +35,7 @@ export class RelayConfig {
   @ValidateNested() @Type(() => RecoveryConfig) recovery!: RecoveryConfig;
   @ValidateNested() @Type(() => WebhooksConfig) webhooks!: WebhooksConfig;
   @ValidateNested() @Type(() => AdminUiConfig) adminUi!: AdminUiConfig;
+  @ValidateNested() @Type(() => PusherConfig) pusher!: PusherConfig;
   /** Where the old laravel-echo-server.json came from, if any. */
   @IsOptional() @IsString() sourceFile?: string;
 }
@@ -55,6 +57,7 @@ export const CONFIG_SLICES: { readonly [K in ConfigSection]: ConfigSlice<RelayCo
   recovery: recoveryConfigSlice,
   webhooks: webhooksConfigSlice,
   adminUi: adminUiConfigSlice,
+  pusher: pusherConfigSlice,
 };
 
 /** The slices with their section names, in `RelayConfig`'s order. */

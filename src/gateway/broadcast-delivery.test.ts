@@ -11,6 +11,7 @@ import { LimitsConfig, limitsConfigSlice } from '../limits/limits.config.js';
 import { BroadcastDelivery } from './broadcast-delivery.js';
 import { SlowConsumers } from './slow-consumers.js';
 import { SocketServer } from './socket-server.js';
+import { PusherHub } from '../pusher/pusher-hub.js';
 
 function broadcast(channel: string, event: string, data: object, socket?: string): BroadcastDto {
   return Object.assign(new BroadcastDto(), { channel, event, data, socket });
@@ -46,6 +47,7 @@ describe('BroadcastDelivery on a socket.io server', () => {
         BroadcastDelivery,
         RelayMetrics,
         SlowConsumers,
+        PusherHub,
         { provide: LimitsConfig, useValue: limitsConfigSlice.defaults() },
       ],
     }).compile();

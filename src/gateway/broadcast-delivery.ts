@@ -4,6 +4,7 @@ import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { LocalRoomEmitter, type OutgoingObserver } from '../internals/local-room-emitter.js';
 import { SlowConsumers } from './slow-consumers.js';
 import { SocketServer } from './socket-server.js';
+import { PusherHub } from '../pusher/pusher-hub.js';
 
 /**
  * Emits validated broadcasts as `(event, channel, data)` to the sockets in the channel's room,
@@ -24,6 +25,7 @@ export class BroadcastDelivery {
     private readonly sockets: SocketServer,
     private readonly metrics: RelayMetrics,
     private readonly slowConsumers: SlowConsumers,
+    private readonly pusher: PusherHub,
   ) {}
 
   /**
@@ -33,18 +35,23 @@ export class BroadcastDelivery {
    * more than `limits.maxBufferedBytes` is disconnected (`SlowConsumers`).
    *
    * `offset`, the broadcast's id in the recovery history, goes to Engine.IO 4 sockets as a last
-   * argument, `(event, channel, data, offset)`, for socket.io-client to reconnect from.
+   * argument, `(event, channel, data, offset)`, for socket.io-client to reconnect from. Pusher
+   * connections of the channel get it from `PusherHub` (their `socket_id` excludes them as well).
    */
   deliverLocal(broadcast: BroadcastDto, receivedAt?: number, offset?: string): number {
     this.roomEmitter ??= this.createRoomEmitter();
     const { channel, event, data, socket } = broadcast;
-    const recipients = this.roomEmitter.emit(channel, socket ?? undefined, event, [channel, data], offset);
+    const except = socket ?? undefined;
+    const recipients =
+      this.roomEmitter.emit(channel, except, event, [channel, data], offset) +
+      this.pusher.deliver(channel, except, event, data);
     return recipients === 0 ? 0 : this.count(recipients, receivedAt);
   }
 
   /**
    * An event published over the HTTP API. Only the node that took the request has it, so it is
-   * emitted through the socket.io adapter, which reaches the room on every node. Each node checks
+   * emitted through the socket.io adapter, which reaches the room on every node (its Pusher
+   * connections included, through the adapter's tap: see `PusherHub`). Each node checks
    * the packets engine.io queues for its sockets against `limits.maxBufferedBytes` (`SlowConsumers`).
    */
   deliverCluster(broadcast: BroadcastDto, receivedAt?: number): number {

@@ -13,6 +13,7 @@ import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { BroadcastDelivery } from './broadcast-delivery.js';
 import { SlowConsumers } from './slow-consumers.js';
 import { SocketServer } from './socket-server.js';
+import { PusherHub } from '../pusher/pusher-hub.js';
 
 const require = createRequire(import.meta.url);
 const { WebSocket } = createRequire(require.resolve('engine.io'))('ws') as {
@@ -54,6 +55,7 @@ describe('SlowConsumers (limits.maxBufferedBytes) on a socket.io server', () => 
         BroadcastDelivery,
         RelayMetrics,
         SlowConsumers,
+        PusherHub,
         { provide: LimitsConfig, useValue: { ...limitsConfigSlice.defaults(), maxBufferedBytes: LIMIT } },
       ],
     }).compile();

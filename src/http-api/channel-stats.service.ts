@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { channelType } from '../channels/channel-type.js';
 import { PresenceDirectory, type PresenceMember } from '../channels/presence-directory.js';
 import { SocketServer } from '../gateway/socket-server.js';
+import { PusherHub } from '../pusher/pusher-hub.js';
 import { whileRedisAnswers } from './redis-unavailable.js';
 
 export interface ChannelInfo {
@@ -23,6 +24,7 @@ export class ChannelStats {
   constructor(
     private readonly sockets: SocketServer,
     private readonly presence: PresenceDirectory,
+    private readonly pusher: PusherHub,
   ) {}
 
   /** `GET /apps/:appId/status`: `subscription_count` is the number of connected sockets, as before. */
@@ -33,7 +35,8 @@ export class ChannelStats {
 
   /** Every channel with at least one socket; a socket's own room (named after its id) is no channel. */
   async channels(prefix = ''): Promise<Record<string, ChannelInfo>> {
-    const counts = new Map<string, number>();
+    // Pusher connections are in the adapter's rooms but are no sockets: their hubs count them.
+    const counts = await this.redis(() => this.pusher.clusterCounts(prefix));
     for (const socket of await this.redis(() => this.sockets.clusterSockets())) {
       for (const room of socket.rooms) {
         if (room === socket.id || !room.startsWith(prefix)) continue;
@@ -50,7 +53,8 @@ export class ChannelStats {
 
   async channel(name: string): Promise<ChannelInfo> {
     return this.redis(async () => {
-      const count = (await this.sockets.clusterSockets(name)).length;
+      const pusher = (await this.pusher.clusterCounts(name)).get(name) ?? 0;
+      const count = (await this.sockets.clusterSockets(name)).length + pusher;
       const info: ChannelInfo = { subscription_count: count, occupied: count > 0 };
       if (channelType(name) === 'presence') info.user_count = (await this.presence.members(name)).length;
       return info;

@@ -28,6 +28,7 @@ import { socketOrigins, type ServerConfig } from '../server/server.config.js';
 import { isSameOrigin, originAllowList } from '../common/origins.js';
 import type { LimitsConfig } from '../limits/limits.config.js';
 import { clientAddress, ConnectionLimiter, normalizeIp, type ConnectionRefusal } from '../limits/connection-limiter.js';
+import type { NodeConnections } from '../limits/node-connections.js';
 import type { RelayMetrics } from '../metrics/relay-metrics.js';
 import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
 import { ADAPTER_PUB_COMMANDS, ADAPTER_SUB_COMMANDS, createGuardedAdapter } from './guarded-redis-adapter.js';
@@ -54,8 +55,11 @@ export class EchoIoAdapter extends IoAdapter {
     private readonly redis: RedisConfig,
     /** True once the node is shutting down: new clients are sent elsewhere. */
     private readonly draining: () => boolean = () => false,
-    /** `limits.maxConnections`, `maxConnectionsPerIp`, `trustedProxies`, `maxWhisperBytes`; none when absent. */
-    private readonly limits?: { config: LimitsConfig; metrics: RelayMetrics },
+    /**
+     * `limits.maxWhisperBytes`, and the node's connection count (`maxConnections`,
+     * `maxConnectionsPerIp`, shared with the Pusher endpoint); none when absent.
+     */
+    private readonly limits?: { config: LimitsConfig; metrics: RelayMetrics; connections?: NodeConnections },
     /**
      * Accept handshakes from pages this server serves itself (same host and port), whatever the
      * allow-list says: the Admin UI's, when it is enabled.
@@ -140,6 +144,8 @@ export class EchoIoAdapter extends IoAdapter {
   private connectionLimiter(): HandshakeLimiter | undefined {
     const config = this.limits?.config;
     if (!config || (config.maxConnections === 0 && config.maxConnectionsPerIp === 0)) return undefined;
+    const shared = this.limits?.connections;
+    if (shared?.limiter) return new HandshakeLimiter(shared.limiter, shared.trustedProxies);
     return new HandshakeLimiter(
       new ConnectionLimiter(config.maxConnections, config.maxConnectionsPerIp),
       new Set(config.trustedProxies.map(normalizeIp)),

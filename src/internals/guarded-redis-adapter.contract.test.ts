@@ -16,6 +16,7 @@ import {
   ADAPTER_PUB_COMMANDS,
   ADAPTER_SUB_COMMANDS,
   createGuardedAdapter,
+  tapBroadcasts,
 } from './guarded-redis-adapter.js';
 import { versionMismatch } from './written-against.js';
 
@@ -154,5 +155,68 @@ describe('undecodable messages', () => {
       'undecodable',
       expect.stringContaining('Ignored a socket.io adapter message'),
     );
+  });
+});
+
+describe('the broadcast tap', () => {
+  type Call = [unknown[], string[], string[]];
+  let tapped: Server;
+  let tappedSub: RecordingClient;
+  const calls: Call[] = [];
+
+  beforeAll(() => {
+    tappedSub = new RecordingClient();
+    tapped = new Server();
+    tapped.adapter(
+      createGuardedAdapter(new RecordingClient() as unknown as RedisClient, tappedSub as unknown as RedisClient),
+    );
+    tapBroadcasts(tapped.of('/').adapter, (args, rooms, except) => calls.push([args, [...rooms], [...except]]));
+  });
+
+  afterEach(() => {
+    calls.length = 0;
+  });
+
+  afterAll(async () => {
+    await tapped.of('/').adapter.close();
+  });
+
+  it('socket.io-adapter is the version the tap was written against', () => {
+    expect(versionMismatch('socket.io-adapter')).toBeUndefined();
+  });
+
+  it('socket.io-adapter: Adapter.prototype has _encode(packet, packetOpts) and apply(opts, callback)', () => {
+    const base = Object.getPrototypeOf(RedisAdapter.prototype) as Record<string, unknown>;
+    expect((base._encode as (...args: unknown[]) => unknown).length).toBe(2);
+    expect((base.apply as (...args: unknown[]) => unknown).length).toBe(2);
+  });
+
+  it('sees an emit made on this node once, with its rooms and exclusions', () => {
+    tapped.to('orders').except('123.456').emit('order.shipped', 'orders', { id: 1 });
+    expect(calls).toEqual([[['order.shipped', 'orders', { id: 1 }], ['orders'], ['123.456']]]);
+  });
+
+  it("sees an emit received from another node through the Redis adapter's onmessage", () => {
+    const adapter = tapped.of('/').adapter as unknown as {
+      parser: { encode(value: unknown): Buffer };
+      addAll(id: string, rooms: Set<string>): void;
+    };
+    // The room must be known here, or the adapter ignores the message: a Pusher connection's entry.
+    adapter.addAll('123.456', new Set(['orders']));
+    const packet = { type: 2, nsp: '/', data: ['order.paid', 'orders', { id: 2 }] };
+    const message = adapter.parser.encode(['another-node', packet, { rooms: ['orders'], except: [], flags: {} }]);
+    tappedSub.emit('pmessageBuffer', Buffer.from('socket.io#/#*'), Buffer.from('socket.io#/#orders#'), message);
+    expect(calls).toEqual([[['order.paid', 'orders', { id: 2 }], ['orders'], []]]);
+  });
+
+  it('does not see local emits (their deliveries reach Pusher connections directly) nor other adapter work', async () => {
+    tapped.local.to('orders').emit('order.local', 'orders', {});
+    await tapped.local.in('orders').fetchSockets();
+    tapped.local.in('orders').socketsJoin('elsewhere');
+    expect(calls).toEqual([]);
+  });
+
+  it('refuses an adapter that is not the guarded one', () => {
+    expect(() => tapBroadcasts(new Server().of('/').adapter, () => undefined)).toThrow('guarded adapter');
   });
 });

@@ -18,6 +18,7 @@ export const WRITTEN_AGAINST = {
   'socket.io': '4.8.3',
   'socket.io-parser': '4.2.7',
   '@socket.io/redis-adapter': '8.3.0',
+  'socket.io-adapter': '2.5.8',
   ioredis: '6.0.0',
   '@nestjs/microservices': '12.1.1',
   '@nestjs/platform-socket.io': '12.1.1',

@@ -66,12 +66,12 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
-  /** Open connections by Engine.IO version (`connections` reads it at scrape time). */
+  /** Open connections by Engine.IO version, or `pusher` (`connections` reads it at scrape time). */
   readonly openConnections = new Tally('eio');
 
   readonly connections: Gauge<'eio'> = new Gauge({
     name: `${METRIC_PREFIX}connections`,
-    help: 'Open socket.io connections on this node, by Engine.IO protocol version',
+    help: 'Open client connections on this node, by Engine.IO protocol version (3, 4) or pusher',
     labelNames: ['eio'] as const,
     registers: [this.registry],
     collect: (): void => this.openConnections.report(this.connections),
@@ -148,9 +148,16 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly pusherDropped = new Counter({
+    name: `${METRIC_PREFIX}pusher_messages_dropped_total`,
+    help: 'Messages from Pusher-protocol clients dropped and answered with pusher:error, by reason (malformed)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly connectionsRefused = new Counter({
     name: `${METRIC_PREFIX}connections_refused_total`,
-    help: 'Handshakes refused with 503, by limit (max_connections, max_connections_per_ip)',
+    help: 'Connections refused (socket.io: 503, Pusher: 4100), by limit (max_connections, max_connections_per_ip)',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

@@ -9,9 +9,11 @@ import { subscriptionPattern } from '../broadcast/laravel-prefix.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import { EchoIoAdapter } from '../internals/echo-io.adapter.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { NodeConnections } from '../limits/node-connections.js';
 import { socketOrigins } from './server.config.js';
 import { originAllowList } from '../common/origins.js';
 import { SocketServer } from '../gateway/socket-server.js';
+import { PusherGateway } from '../pusher/pusher.gateway.js';
 import { closeInBatches } from '../lifecycle/drain.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -67,6 +69,7 @@ export async function startServer(
       {
         config: config.limits,
         metrics: app.get(RelayMetrics),
+        connections: app.get(NodeConnections),
       },
       config.adminUi.enabled,
     ),
@@ -110,7 +113,7 @@ export async function startServer(
         await delay(graceMs);
       }
       const sockets = app.get(SocketServer);
-      const connections = sockets.localConnections();
+      const connections = [...sockets.localConnections(), ...app.get(PusherGateway).localConnections()];
       // The spread keeps the other nodes from getting every client at once; without one, it
       // only keeps clients away longer (a single node restarting).
       const alone = connections.length > 0 && disconnectSpreadMs > 0 && (await sockets.otherNodes()) === 0;

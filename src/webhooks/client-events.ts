@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { Socket } from 'socket.io';
 import type { PresenceMember } from '../channels/presence-directory.js';
 import { ThrottledLog } from '../logging/throttled-log.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
@@ -36,7 +35,7 @@ export class ClientEvents {
     this.wanted = anyTargetWants(config, ['client_event']);
   }
 
-  relayed(socket: Socket, { channel, event, data, member }: ClientEvent): void {
+  relayed(socket: { readonly id: string }, { channel, event, data, member }: ClientEvent): void {
     if (!this.wanted) return;
     const queued = this.queue.push({
       name: 'client_event',

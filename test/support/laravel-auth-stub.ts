@@ -1,3 +1,4 @@
+import { createHash, createHmac } from 'node:crypto';
 import {
   createServer,
   type IncomingHttpHeaders,
@@ -45,6 +46,11 @@ export class LaravelAuthStub {
   peakInFlight = 0;
   /** TCP connections the relay opened to the stub. */
   connections = 0;
+  /**
+   * The app whose secret signs answers to Pusher clients (a `socket_id` such as `123.456`), as
+   * Laravel's pusher/reverb broadcaster does; socket.io clients still get the redis answers.
+   */
+  pusherApp?: { key: string; secret: string };
   /** Every answer waits this long first (ms). */
   delayMs = 0;
   private paused?: { gate: Promise<void>; open(): void };
@@ -122,18 +128,27 @@ export class LaravelAuthStub {
       held.signal();
       await held.gate;
     }
-    this.answer(channel, this.userOf(headers), res);
+    this.answer(channel, this.userOf(headers), res, form.socket_id ?? '');
   }
 
-  private answer(channel: string, user: StubUser | undefined, res: ServerResponse): void {
+  private answer(channel: string, user: StubUser | undefined, res: ServerResponse, socketId = ''): void {
     const status = /^private-status\.(\d{3})$/.exec(channel);
     if (status) return send(res, Number(status[1]), 'text/html', 'error');
     if (channel.startsWith('private-slow.')) return;
     if (!user || channel.startsWith('private-denied.')) return send(res, 403, 'text/html', 'Forbidden');
+    if (this.pusherApp && /^\d+\.\d+$/.test(socketId) && channel.startsWith('private-')) {
+      const answer = signed(this.pusherApp, socketId, channel);
+      // Encrypted channels: the key is the app's business and the client's, never the server's.
+      if (channel.startsWith('private-encrypted-')) Object.assign(answer, { shared_secret: sharedSecret(channel) });
+      return send(res, 200, 'application/json', JSON.stringify(answer));
+    }
     if (channel.startsWith('presence-broken.') || channel.startsWith('private-')) {
       return send(res, 200, 'text/html; charset=UTF-8', 'true');
     }
     const channelData = { user_id: user.id, user_info: user.info };
+    if (this.pusherApp && /^\d+\.\d+$/.test(socketId)) {
+      return send(res, 200, 'application/json', JSON.stringify(signed(this.pusherApp, socketId, channel, channelData)));
+    }
     send(res, 200, 'application/json', JSON.stringify({ channel_data: channelData }));
   }
 
@@ -142,6 +157,24 @@ export class LaravelAuthStub {
     const session = /(?:^|;\s*)laravel_session=([^;]+)/.exec(headers.cookie ?? '')?.[1];
     return this.users.get(token ?? session ?? '');
   }
+}
+
+/** Laravel's PusherBroadcaster answer: `{auth: "key:hmac"}`, with `channel_data` for presence channels. */
+function signed(
+  app: { key: string; secret: string },
+  socketId: string,
+  channel: string,
+  member?: { user_id: unknown; user_info: unknown },
+): { auth: string; channel_data?: string } {
+  const channelData = member === undefined ? undefined : JSON.stringify(member);
+  const text = channelData === undefined ? `${socketId}:${channel}` : `${socketId}:${channel}:${channelData}`;
+  const auth = `${app.key}:${createHmac('sha256', app.secret).update(text).digest('hex')}`;
+  return channelData === undefined ? { auth } : { auth, channel_data: channelData };
+}
+
+/** The key of a `private-encrypted-` channel, derived from its name as Pusher's libraries do from a master key. */
+export function sharedSecret(channel: string): string {
+  return createHash('sha256').update(`${channel}stub-master-key`).digest('base64');
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {

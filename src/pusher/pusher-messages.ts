@@ -1,0 +1,92 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { RawData } from 'ws';
+import { WhisperService } from '../channels/whisper.service.js';
+import { isPlainObject } from '../common/plain-object.js';
+import { ThrottledLog } from '../logging/throttled-log.js';
+import { RelayMetrics } from '../metrics/relay-metrics.js';
+import type { PusherConnection } from './pusher-connection.js';
+import { PusherCode, pusherFrame } from './pusher-protocol.js';
+import { PusherSubscriptions } from './pusher-subscriptions.js';
+
+/**
+ * What a Pusher client sends: `pusher:ping`, `pusher:subscribe`, `pusher:unsubscribe` and client
+ * events. A frame that is no `{event, ...}` JSON object is answered with `pusher:error` and
+ * dropped, counted and logged (throttled); the connection stays open, as Pusher's does.
+ */
+@Injectable()
+export class PusherMessages {
+  private readonly log = new Logger('Pusher');
+  private readonly throttled = new ThrottledLog(this.log, 30_000);
+
+  constructor(
+    private readonly subscriptions: PusherSubscriptions,
+    private readonly whispers: WhisperService,
+    private readonly metrics: RelayMetrics,
+  ) {}
+
+  receive(connection: PusherConnection, raw: RawData, binary: boolean): void {
+    connection.lastSeen = Date.now();
+    connection.pingedAt = 0;
+    const message = binary ? undefined : parse(raw);
+    if (!message) return this.malformed(connection, 'not a JSON object with a string "event"');
+    const { event, data, channel } = message;
+    switch (event) {
+      case 'pusher:ping':
+        return connection.send(pusherFrame('pusher:pong', '{}'));
+      case 'pusher:pong':
+        return;
+      case 'pusher:subscribe':
+        return this.run(connection, this.subscriptions.subscribe(connection, data));
+      case 'pusher:unsubscribe':
+        return this.run(connection, this.subscriptions.unsubscribe(connection, data));
+    }
+    if (event.startsWith('client-')) return this.clientEvent(connection, event, channel, data);
+    // Other `pusher:` events (`pusher:signin` for user authentication) are not served.
+    this.log.debug(`${connection.id}: ignored ${event.slice(0, 100)}`);
+  }
+
+  /** Pusher's client event: a whisper, under the whispers' rules and rate limit. */
+  private clientEvent(connection: PusherConnection, event: string, channel: unknown, data: unknown): void {
+    const outcome = this.whispers.relayFrom(
+      connection,
+      { channel, event, data },
+      {
+        isMember: (name) => connection.channels.has(name),
+        memberOf: (name) => connection.channels.get(name) ?? undefined,
+      },
+    );
+    if (outcome.result === 'rate_limited') {
+      connection.error(PusherCode.CLIENT_EVENT_RATE_LIMIT, 'Client event rejected: rate limit exceeded');
+    } else if (outcome.result !== 'relayed') {
+      connection.error(null, `Client event rejected: ${outcome.reason ?? outcome.result}`);
+    }
+  }
+
+  private run(connection: PusherConnection, work: Promise<void>): void {
+    work.catch((err: Error) => this.log.error(`${connection.id}: ${err.message}`));
+  }
+
+  private malformed(connection: PusherConnection, why: string): void {
+    this.metrics.pusherDropped.inc({ reason: 'malformed' });
+    this.throttled.warn('malformed', `Pusher connection ${connection.id} sent a malformed message: ${why}`);
+    connection.error(PusherCode.RECONNECT, `Invalid message format: ${why}`);
+  }
+}
+
+/** The message as an object with a string `event`, or undefined. */
+function parse(raw: RawData): { event: string; data?: unknown; channel?: unknown } | undefined {
+  let message: unknown;
+  try {
+    message = JSON.parse(textOf(raw));
+  } catch {
+    return undefined;
+  }
+  if (!isPlainObject(message) || typeof message.event !== 'string') return undefined;
+  return message as { event: string; data?: unknown; channel?: unknown };
+}
+
+/** ws hands text frames over as a Buffer (or fragments, or an ArrayBuffer, by `binaryType`). */
+function textOf(raw: RawData): string {
+  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
+  return Buffer.from(raw as ArrayBuffer).toString('utf8');
+}

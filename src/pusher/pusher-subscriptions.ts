@@ -1,0 +1,119 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { channelType, isValidChannelName } from '../channels/channel-type.js';
+import type { PresenceMember } from '../channels/presence-directory.js';
+import { toPresenceMember } from '../channels/presence-member.js';
+import { PresenceService } from '../channels/presence.service.js';
+import { ROOM_MEMBER, roomKey } from '../channels/room-entry.js';
+import { isPlainObject } from '../common/plain-object.js';
+import { LimitsConfig } from '../limits/limits.config.js';
+import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { anyTargetWants } from '../webhooks/webhook-targets.js';
+import { WebhooksConfig } from '../webhooks/webhooks.config.js';
+import { verifyChannelAuth } from './pusher-apps.js';
+import type { PusherConnection } from './pusher-connection.js';
+import { PusherHub } from './pusher-hub.js';
+import { presenceData, pusherFrame, subscriptionErrorFrame } from './pusher-protocol.js';
+
+/**
+ * `pusher:subscribe` and `pusher:unsubscribe`. The client asked the app for its signature itself,
+ * so authorising is one HMAC check, and the rest is the socket.io path's: the same rooms
+ * (`PusherHub`), the same presence store and announcements (`PresenceService`, which takes a
+ * Pusher connection as it takes a socket), the same channel limit and occupancy entries.
+ */
+@Injectable()
+export class PusherSubscriptions {
+  private readonly log = new Logger('Pusher');
+  /** As `ChannelSubscriptions.countRooms`: occupancy entries only when a webhook wants them. */
+  private readonly countRooms: boolean;
+
+  constructor(
+    private readonly hub: PusherHub,
+    private readonly presence: PresenceService,
+    private readonly limits: LimitsConfig,
+    private readonly metrics: RelayMetrics,
+    webhooks: WebhooksConfig,
+  ) {
+    this.countRooms = anyTargetWants(webhooks, ['channel_occupied', 'channel_vacated']);
+  }
+
+  async subscribe(connection: PusherConnection, data: unknown): Promise<void> {
+    if (!isPlainObject(data) || !isValidChannelName(data.channel)) {
+      return connection.error(null, 'pusher:subscribe needs {"channel": <a channel name>}');
+    }
+    const { channel } = data;
+    const refusal = this.refusal(connection, channel, data);
+    if (refusal) {
+      if (refusal.status === 429) this.metrics.subscriptionsRefused.inc({ reason: 'max_channels' });
+      return connection.send(subscriptionErrorFrame(channel, refusal.status, refusal.error));
+    }
+    if (connection.channels.has(channel)) return;
+    const member = channelType(channel) === 'presence' ? toPresenceMember(data.channel_data) : undefined;
+    connection.channels.set(channel, member ?? null);
+    this.hub.join(connection, channel);
+    if (this.countRooms) this.countRoom(connection, channel);
+    if (!member) return connection.send(pusherFrame('pusher_internal:subscription_succeeded', '{}', channel));
+    await this.joinPresence(connection, channel, member);
+  }
+
+  async unsubscribe(connection: PusherConnection, data: unknown): Promise<void> {
+    if (!isPlainObject(data) || typeof data.channel !== 'string') return;
+    const { channel } = data;
+    if (!connection.channels.delete(channel)) return;
+    this.hub.leave(connection, channel);
+    await this.presence.remove(connection, channel);
+    if (this.countRooms) await this.presence.remove(connection, roomKey(channel));
+  }
+
+  /** A closed connection: out of every room here, its presence entries to `PresenceService`. */
+  async disconnected(connection: PusherConnection): Promise<void> {
+    this.hub.remove(connection);
+    connection.channels.clear();
+    await this.presence.disconnected(connection);
+  }
+
+  /** Why this subscribe is refused: a bad signature, unusable presence data, too many channels. */
+  private refusal(
+    connection: PusherConnection,
+    channel: string,
+    data: Record<string, unknown>,
+  ): { status: number; error: string } | undefined {
+    const type = channelType(channel);
+    if (type !== 'public') {
+      const channelData = type === 'presence' ? data.channel_data : undefined;
+      if (type === 'presence' && typeof channelData !== 'string') {
+        return { status: 401, error: 'presence channels need channel_data' };
+      }
+      if (!verifyChannelAuth(connection.app, connection.id, channel, data.auth, channelData as string | undefined)) {
+        return { status: 401, error: 'Invalid signature' };
+      }
+      if (type === 'presence' && !toPresenceMember(channelData)) {
+        return { status: 401, error: 'channel_data has no user_id' };
+      }
+    }
+    if (!connection.channels.has(channel) && connection.channels.size >= this.limits.maxChannelsPerSocket) {
+      return { status: 429, error: 'too many channels' };
+    }
+    return undefined;
+  }
+
+  /** In the room before the member list is read, as on the socket.io path (see `ChannelSubscriptions`). */
+  private async joinPresence(connection: PusherConnection, channel: string, member: PresenceMember): Promise<void> {
+    try {
+      await this.presence.add(connection, channel, member, (members) => {
+        if (connection.channels.has(channel)) {
+          connection.send(pusherFrame('pusher_internal:subscription_succeeded', presenceData(members), channel));
+        }
+      });
+    } catch (err) {
+      this.log.error(`${connection.id}: presence store failed for ${channel}: ${(err as Error).message}`);
+      await this.unsubscribe(connection, { channel }).catch(() => undefined);
+      connection.send(subscriptionErrorFrame(channel, 503, 'presence store unavailable'));
+    }
+  }
+
+  private countRoom(connection: PusherConnection, channel: string): void {
+    this.presence.add(connection, roomKey(channel), ROOM_MEMBER).catch((err: Error) => {
+      this.log.warn(`${connection.id}: could not count ${channel} for the occupancy webhooks: ${err.message}`);
+    });
+  }
+}
