@@ -833,7 +833,7 @@ function methodList(m) {
   const mc = m.machine;
   return [
     '- Publisher: ioredis `PUBLISH <channel>` of Laravel-shaped payloads `{"event":"App\\\\Events\\\\Bench","data":{"seq","step","ts","pad"},"socket":null}`, paced in 5 ms ticks; `ts` is epoch µs from `performance.timeOrigin + performance.now()`.',
-    `- Clients: raw \`ws\` WebSockets speaking Engine.IO/socket.io framing (\`/socket.io/?EIO=<3|4>&transport=websocket\`), spread over ${m.config.workers} worker thread(s); a delivery is found with one \`Buffer.indexOf\` and a digit scan, no JSON parsing. EIO4 clients answer server pings, EIO3 clients ping on their own.`,
+    `- Clients: raw \`ws\` WebSockets speaking Engine.IO/socket.io framing (\`/socket.io/?EIO=<3|4>&transport=websocket\`), spread over ${m.config.workers} worker thread(s); a delivery is found with one \`Buffer.indexOf\` and a digit scan, no JSON parsing. EIO4 clients answer server pings, EIO3 clients ping on their own. Pusher clients (S2 and S3 on targets that serve the Pusher protocol) speak protocol 7 on the same kind of socket (\`/app/<key>?protocol=7\`, \`pusher:subscribe\`, \`pusher:pong\`), and their stamp is read from \`data\` sent as a JSON string.`,
     '- Latency = receive time − publish stamp, per delivery, in a 0.1 ms-resolution histogram. Loss = expected deliveries (published × subscribers) − deliveries received before the drain ended (1 s without progress after publishing).',
     "- Server CPU = utime + stime from `/proc/<pid>/stat` over the step window (publish start to drain end); RSS = `VmRSS` from `/proc/<pid>/status`; both summed over the server's process tree.",
     '- delivered/s = deliveries / step window (publish start to last delivery), so an overloaded server shows its real throughput.',
