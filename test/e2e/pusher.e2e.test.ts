@@ -1,12 +1,12 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { TestEcho } from '../support/echo-client.js';
-import { createRequire } from 'node:module';
 import { useFixture } from '../support/fixture.js';
 import { sharedSecret } from '../support/laravel-auth-stub.js';
 import { sleep, waitUntil } from '../support/ports.js';
 import { byJson, joinPresence } from '../support/presence-view.js';
 import {
   createPusherEcho,
+  encrypt,
   PUSHER_APP,
   PUSHER_CLIENTS_ENV,
   pusherConnected,
@@ -14,12 +14,6 @@ import {
   type PusherEcho,
 } from '../support/pusher-client.js';
 import type { TestRelay } from '../support/relay.js';
-
-/** NaCl as pusher-js itself ships it (a dependency of pusher-js, not of echo-relay). */
-const nacl = createRequire(createRequire(import.meta.url).resolve('pusher-js'))('tweetnacl') as {
-  randomBytes(n: number): Uint8Array;
-  secretbox: ((msg: Uint8Array, nonce: Uint8Array, key: Uint8Array) => Uint8Array) & { nonceLength: number };
-};
 
 const ANN = { id: 1, info: { name: 'Ann' } };
 const BOB = { id: 'b-2', info: { name: 'Bob' } };
@@ -265,13 +259,6 @@ describe('the Pusher protocol beside socket.io, on one node', () => {
     expect(dropped?.value).toBeGreaterThanOrEqual(200);
   });
 });
-
-/** What Laravel's pusher driver sends on an encrypted channel: `{nonce, ciphertext}` (NaCl secretbox, base64). */
-function encrypt(key: string, payload: unknown): { nonce: string; ciphertext: string } {
-  const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);
-  const box = nacl.secretbox(Buffer.from(JSON.stringify(payload)), nonce, Buffer.from(key, 'base64'));
-  return { nonce: Buffer.from(nonce).toString('base64'), ciphertext: Buffer.from(box).toString('base64') };
-}
 
 /** Resolves when pusher-js reports the channel subscribed, rejects on its subscription error. */
 function succeeded(channel: unknown): Promise<void> {

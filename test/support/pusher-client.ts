@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import Echo from 'laravel-echo';
 import PusherModule from 'pusher-js';
 import WebSocket from 'ws';
@@ -171,4 +172,17 @@ export class RawPusher {
     const waiting = this.waiters.splice(0);
     for (const waiter of waiting) waiter();
   }
+}
+
+/** NaCl as pusher-js itself ships it (a dependency of pusher-js, not of echo-relay). */
+const nacl = createRequire(createRequire(import.meta.url).resolve('pusher-js'))('tweetnacl') as {
+  randomBytes(n: number): Uint8Array;
+  secretbox: ((msg: Uint8Array, nonce: Uint8Array, key: Uint8Array) => Uint8Array) & { nonceLength: number };
+};
+
+/** What Laravel's pusher driver sends on an encrypted channel: `{nonce, ciphertext}` (NaCl secretbox, base64). */
+export function encrypt(key: string, payload: unknown): { nonce: string; ciphertext: string } {
+  const nonce = nacl.randomBytes(nacl.secretbox.nonceLength);
+  const box = nacl.secretbox(Buffer.from(JSON.stringify(payload)), nonce, Buffer.from(key, 'base64'));
+  return { nonce: Buffer.from(nonce).toString('base64'), ciphertext: Buffer.from(box).toString('base64') };
 }
