@@ -9,13 +9,21 @@ import type { ServerConfig } from './server.config.js';
 /** How often certificate files are checked for renewal. */
 const WATCH_INTERVAL_MS = 2_000;
 
-/** Reads the certificate, key and chain named in the old file's `ssl*` settings. */
-export function readTlsOptions(config: ServerConfig): ServerOptions {
-  const cert = readFileSync(config.sslCertPath, 'utf8');
-  const chain = config.sslCertChainPath ? readFileSync(config.sslCertChainPath, 'utf8') : '';
+type TlsFile = 'sslCertPath' | 'sslKeyPath' | 'sslCertChainPath';
+
+/**
+ * Reads the certificate, key and chain named in the old file's `ssl*` settings, each file through
+ * `read` (given the setting's name).
+ */
+export function readTlsOptions(
+  config: ServerConfig,
+  read: (name: TlsFile) => string = (name) => readFileSync(config[name], 'utf8'),
+): ServerOptions {
+  const cert = read('sslCertPath');
+  const chain = config.sslCertChainPath ? read('sslCertChainPath') : '';
   return {
     cert: chain ? `${cert.trimEnd()}\n${chain}` : cert,
-    key: readFileSync(config.sslKeyPath, 'utf8'),
+    key: read('sslKeyPath'),
     passphrase: config.sslPassphrase || undefined,
   };
 }
@@ -31,15 +39,13 @@ export function startupTlsOptions(config: ServerConfig): ServerOptions {
       missing.map((name) => `${describeKey(`server.${name}`)}: required when protocol is https`).join('\n'),
     );
   }
-  for (const name of ['sslCertPath', 'sslKeyPath', 'sslCertChainPath'] as const) {
-    if (!config[name]) continue;
+  const options = readTlsOptions(config, (name) => {
     try {
-      readFileSync(config[name]);
+      return readFileSync(config[name], 'utf8');
     } catch (err) {
       throw new ConfigError(`${describeKey(`server.${name}`)}: cannot read ${config[name]}: ${(err as Error).message}`);
     }
-  }
-  const options = readTlsOptions(config);
+  });
   try {
     createSecureContext(options);
   } catch (err) {
