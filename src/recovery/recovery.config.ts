@@ -17,11 +17,18 @@ export class RecoveryConfig {
    * after at most this long, and broadcasts published meanwhile are delivered then. @default 3000
    */
   @IsInt() @Min(300) @Max(60_000) leaseMs!: number;
+  /**
+   * While Laravel's broadcasts keep coming, the sequencer appends at most once per this many ms,
+   * all that arrived meanwhile in one script call (one Redis write, one notification to every
+   * node). The first broadcast after a quiet spell is appended at once. 0: as soon as the previous
+   * append returned. @default 5
+   */
+  @IsInt() @Min(0) @Max(100) coalesceMs!: number;
 }
 
 export const recoveryConfigSlice: ConfigSlice<RecoveryConfig> = {
   type: RecoveryConfig,
-  defaults: () => ({ enabled: true, windowMs: 120_000, maxHistory: 10_000, leaseMs: 3_000 }),
+  defaults: () => ({ enabled: true, windowMs: 120_000, maxHistory: 10_000, leaseMs: 3_000, coalesceMs: 5 }),
   keys: [
     { path: 'recovery.enabled', file: 'recovery.enabled', env: ['ECHO_RELAY_RECOVERY'], kind: 'bool' },
     { path: 'recovery.windowMs', file: 'recovery.windowMs', env: ['ECHO_RELAY_RECOVERY_WINDOW_MS'], kind: 'int' },
@@ -32,5 +39,11 @@ export const recoveryConfigSlice: ConfigSlice<RecoveryConfig> = {
       kind: 'int',
     },
     { path: 'recovery.leaseMs', file: 'recovery.leaseMs', env: ['ECHO_RELAY_RECOVERY_LEASE_MS'], kind: 'int' },
+    {
+      path: 'recovery.coalesceMs',
+      file: 'recovery.coalesceMs',
+      env: ['ECHO_RELAY_RECOVERY_COALESCE_MS'],
+      kind: 'int',
+    },
   ],
 };

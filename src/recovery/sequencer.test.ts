@@ -292,4 +292,42 @@ describe('Sequencer', () => {
     expect(b.events()).toEqual(events);
     expect(await b.rescued()).toBe(0);
   });
+
+  /** Records the number of broadcasts in each of `n`'s append calls. */
+  function appendSizes(n: RecoveryNode): number[] {
+    const sizes: number[] = [];
+    const append = n.log.append.bind(n.log);
+    n.log.append = (entries, ...rest) => {
+      sizes.push(entries.length);
+      return append(entries, ...rest);
+    };
+    return sizes;
+  }
+
+  it('appends what arrives within recovery.coalesceMs of the last append in one call, the first after a quiet spell at once', async () => {
+    const a = await node({ ECHO_RELAY_RECOVERY_COALESCE_MS: '100' }, true);
+    const sizes = appendSizes(a);
+    a.sequencer.submit([laravelMessage('orders', 'first')]);
+    // Nothing was appended for a while: the script call goes out from within `submit`.
+    expect(sizes).toEqual([1]);
+    await waitUntil(() => a.delivered.length === 1, 5000, 'the first broadcast');
+    for (const event of ['second', 'third', 'fourth']) a.sequencer.submit([laravelMessage('orders', event)]);
+    expect(sizes).toEqual([1]);
+    await waitUntil(() => a.delivered.length === 4, 5000, 'the other three');
+    expect(sizes).toEqual([1, 3]);
+    expect(a.events()).toEqual(['first', 'second', 'third', 'fourth']);
+  });
+
+  it('appends what waits for the coalescing window at once when stopping, before handing the lease over', async () => {
+    const a = await node({ ECHO_RELAY_RECOVERY_COALESCE_MS: '100' }, true);
+    harness.forget(a);
+    const sizes = appendSizes(a);
+    a.sequencer.submit([laravelMessage('orders', 'first')]);
+    await waitUntil(() => a.delivered.length === 1, 5000, 'the first broadcast');
+    a.sequencer.submit([laravelMessage('orders', 'waiting')]);
+    expect(sizes).toEqual([1]);
+    await a.stop();
+    expect(await historyEvents()).toEqual(['first', 'waiting']);
+    expect(await admin.exists(LEASE_KEY)).toBe(0);
+  });
 });

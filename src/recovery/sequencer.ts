@@ -77,6 +77,9 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly heldByKey = new Map<string, Held[]>();
   private readonly early = new Map<string, { count: number; since: number }>();
   private appending = false;
+  /** `performance.now()` before which the next append waits (`recovery.coalesceMs` after the last). */
+  private nextAppendAt = 0;
+  private flushing: Promise<void> | undefined;
   private timer?: NodeJS.Timeout;
   private rescueTimer?: NodeJS.Timeout;
   /** The oldest held broadcast, and since when it has been the oldest (a sign the sequencer skipped it). */
@@ -269,15 +272,31 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     else await this.rescue();
   }
 
-  /** As sequencer: appends every held entry not yet appended, one script call at a time, in order. */
-  private async flush(): Promise<void> {
+  /**
+   * As sequencer: appends every held entry not yet appended, one script call at a time, in order,
+   * at most one per `recovery.coalesceMs`. A call while a flush runs returns that flush, which
+   * takes up what arrived meanwhile: a graceful stop waits for all of it before giving the lease up.
+   */
+  private flush(): Promise<void> {
+    return (this.flushing ??= this.appendHeld().finally(() => (this.flushing = undefined)));
+  }
+
+  private async appendHeld(): Promise<void> {
     if (this.appending) return;
     this.appending = true;
     try {
       while (this.leader && this.feedLive) {
+        if (!this.live().some((h) => !h.appended)) break;
+        // What arrives within `coalesceMs` of the last append goes into the next one with the rest:
+        // one Redis write and one notification for several broadcasts under steady traffic.
+        const wait = this.nextAppendAt - performance.now();
+        if (wait > 0 && !this.stopped) {
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          continue;
+        }
         const batch = this.live().filter((h) => !h.appended);
-        if (batch.length === 0) break;
         for (const h of batch) h.appended = true;
+        this.nextAppendAt = performance.now() + this.config.coalesceMs;
         try {
           const skipped = await this.recovery.append(
             batch.map((h) => h.entry),
