@@ -286,7 +286,8 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     this.appending = true;
     try {
       while (this.leader && this.feedLive) {
-        if (!this.live().some((h) => !h.appended)) break;
+        const batch = this.live().filter((h) => !h.appended);
+        if (batch.length === 0) break;
         // What arrives within `coalesceMs` of the last append goes into the next one with the rest:
         // one Redis write and one notification for several broadcasts under steady traffic.
         const wait = this.nextAppendAt - performance.now();
@@ -294,7 +295,6 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
           await new Promise((resolve) => setTimeout(resolve, wait));
           continue;
         }
-        const batch = this.live().filter((h) => !h.appended);
         for (const h of batch) h.appended = true;
         this.nextAppendAt = performance.now() + this.config.coalesceMs;
         try {
