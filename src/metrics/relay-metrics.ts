@@ -178,7 +178,7 @@ export class RelayMetrics {
 
   readonly recoveries = new Counter({
     name: `${METRIC_PREFIX}recoveries_total`,
-    help: 'Reconnecting clients that asked to recover their session, by result (recovered, failed) and why it failed (unknown_session: expired or never saved, trimmed: history no longer covers the offset, invalid_offset, no_offset: no offset and no join position to read from, unsupported: Redis before 7.0, error)',
+    help: 'Reconnecting clients that asked to recover their session, by result (recovered, failed) and why it failed (unknown_session: expired or never saved, trimmed: history no longer covers the offset, invalid_offset, no_offset: no offset and no join position to read from, unsupported: Redis before 7.0, starting: this node had not read the history within 10 s of its start, error)',
     labelNames: ['result', 'reason'] as const,
     registers: [this.registry],
   });

@@ -36,6 +36,8 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
   private watermark?: Offset;
   private live = false;
   private readonly waiters: { offset: Offset; resolve: (reached: boolean) => void; timer: NodeJS.Timeout }[] = [];
+  /** Restores waiting for this node's first read of the history (`started`). */
+  private readonly starting = new Set<() => void>();
   private closing = false;
   /** Notifications that arrived while the history was being read. */
   private buffered?: string[];
@@ -102,6 +104,26 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
     return complete ? out.reverse() : undefined;
   }
 
+  /**
+   * Resolves true once this node knows where the history stands (its first read after starting, so
+   * `position` is set and notifications are taken), false after `timeoutMs`.
+   */
+  started(timeoutMs: number): Promise<boolean> {
+    if (this.watermark !== undefined && this.live) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.starting.delete(done);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.starting.delete(done);
+        resolve(false);
+      }, timeoutMs);
+      this.starting.add(done);
+    });
+  }
+
   /** Resolves true once this node delivered as far as `offset`, false after `timeoutMs`. */
   reach(offset: Offset, timeoutMs: number): Promise<boolean> {
     if (this.watermark !== undefined && compareOffsets(this.watermark, offset) >= 0) return Promise.resolve(true);
@@ -142,6 +164,7 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
       }
       this.releaseHeld();
       this.setLive(true);
+      for (const done of [...this.starting]) done();
     } catch (err) {
       this.buffered = undefined;
       this.log.error(`Could not subscribe to recovery notifications: ${(err as Error).message}; retrying`);

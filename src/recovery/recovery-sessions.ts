@@ -136,6 +136,11 @@ export class RecoverySessions implements OnApplicationShutdown {
 
   private async restore(pid: string, given: string | undefined): Promise<PreviousSession | undefined> {
     if (given !== undefined && !isOffset(given)) return this.fail('invalid_offset');
+    // A node that has not read the history yet (just started, or its Redis still connecting) could
+    // not tell what the client missed, and the script below claims the session, which a failed
+    // restore throws away: the handshake waits for the read. After a deploy every client comes
+    // back at once, and the read waits behind their handshakes.
+    if (this.feed.position === undefined && !(await this.feed.started(START_WAIT_MS))) return this.fail('starting');
     let result;
     try {
       result = await this.history.restore(pid, given);
@@ -238,6 +243,11 @@ export class RecoverySessions implements OnApplicationShutdown {
   }
 }
 
+/**
+ * Longest a restore waits for a node that has not read the history yet; within socket.io's
+ * `connectTimeout` (45 s), and the client gets a fresh connection after it.
+ */
+const START_WAIT_MS = 10_000;
 /** History reads of one restore racing a node that delivers faster than it reads. */
 const MAX_READS = 20;
 /** Longest wait for this node to deliver as far as a client that comes from a node ahead of it. */

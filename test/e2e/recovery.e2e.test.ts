@@ -1,4 +1,6 @@
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { RecoveryLog } from '../../src/recovery/recovery-log.js';
+import { SocketServer } from '../../src/gateway/socket-server.js';
 import { connected } from '../support/echo-client.js';
 import type { ApiClient } from '../support/http-api.js';
 import { byJson } from '../support/presence-view.js';
@@ -21,7 +23,8 @@ import {
   APP,
   BOB,
 } from '../support/recovery.js';
-import { waitUntil } from '../support/ports.js';
+import { sleep, waitUntil } from '../support/ports.js';
+import { startRelay, type TestRelay } from '../support/relay.js';
 import type { TcpProxy } from '../support/tcp-proxy.js';
 
 /**
@@ -80,6 +83,58 @@ describe('recovering a dropped connection on one node', () => {
     expect((await metric(fx.relay.apiUrl, REPLAYED)) - replayedBefore).toBe(3);
     // Echo's re-subscribe after the reconnection did not add the socket to the room a second time.
     expect(fx.relay.gateway.localSubscriberCount('orders')).toBe(2);
+  });
+
+  it('a client back on a node that has not read the history yet waits for that read and recovers', async () => {
+    const { echo, got } = roaming();
+    echo.channel('restarts');
+    await connected(echo);
+    const seen = await observer('restarts');
+    await fx.relay.waitForSubscribers('restarts', 2);
+    await sequenced(seen, 'restarts', 'tick', () => publish('restarts', 1));
+    await waitForBroadcasts(got, 'restarts', 'tick', 1);
+    const id = echo.socketId();
+
+    // The node the client comes back to has just started: its first read of the history is held
+    // (the read a reconnect storm delays), so its feed has no position yet.
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const { newest } = Object.getOwnPropertyDescriptors(RecoveryLog.prototype);
+    const read = newest.value as RecoveryLog['newest'];
+    const held = jest.spyOn(RecoveryLog.prototype, 'newest').mockImplementation(async function (
+      this: RecoveryLog,
+      ...args: Parameters<RecoveryLog['newest']>
+    ) {
+      await gate;
+      return read.apply(this, args);
+    });
+    try {
+      const started: TestRelay = await startRelay({ env: fx.env });
+      fx.defer(() => started.stop());
+      expect(await started.ready()).toBe(503);
+      const engine = started.app.get(SocketServer).io.engine;
+      // Once the client's transport is on the new node, its CONNECT (with its session) follows at
+      // once: given a moment, a restore that does not wait has failed and thrown the session away.
+      const opening = waitUntil(() => engine.clientsCount > 0, 10_000, 'the client on the new node')
+        .then(() => sleep(300))
+        .then(openGate);
+      const back = await offline(echo, proxy, async () => {
+        await sequenced(seen, 'restarts', 'tick', () => publish('restarts', 2));
+        proxy.target = started.port;
+      });
+      await opening;
+
+      expect(back).toMatchObject({ id, recovered: true });
+      await waitUntil(async () => (await started.ready()) === 200, 5000, 'the new node ready');
+      await publish('restarts', 3);
+      await waitForBroadcasts(got, 'restarts', 'tick', 3);
+      expect(dataOf(got, 'restarts', 'tick')).toEqual([1, 2, 3].map((n) => ({ n })));
+      expect(await metric(started.apiUrl, RECOVERIES, { result: 'recovered' })).toBe(1);
+    } finally {
+      openGate();
+      held.mockRestore();
+      proxy.target = fx.relay.port;
+    }
   });
 
   it('recovers a client that had not received any broadcast before the drop', async () => {
