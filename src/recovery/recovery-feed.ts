@@ -120,6 +120,8 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
         this.starting.delete(done);
         resolve(false);
       }, timeoutMs);
+      // A handshake waiting here does not keep a stopping process alive.
+      timer.unref();
       this.starting.add(done);
     });
   }
