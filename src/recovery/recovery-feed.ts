@@ -35,9 +35,8 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
   private client?: RedisClient;
   private watermark?: Offset;
   private live = false;
-  private readonly waiters: { offset: Offset; resolve: (reached: boolean) => void; timer: NodeJS.Timeout }[] = [];
-  /** Restores waiting for this node's first read of the history (`started`). */
-  private readonly starting = new Set<() => void>();
+  /** Restores waiting for this node to reach a state (`started`, `reach`), woken by `wake`. */
+  private readonly waiters: { until: () => boolean; resolve: (reached: boolean) => void; timer: NodeJS.Timeout }[] = [];
   private closing = false;
   /** Notifications that arrived while the history was being read. */
   private buffered?: string[];
@@ -109,42 +108,33 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
    * `position` is set and notifications are taken), false after `timeoutMs`.
    */
   started(timeoutMs: number): Promise<boolean> {
-    if (this.watermark !== undefined && this.live) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.starting.delete(done);
-        resolve(true);
-      };
-      const timer = setTimeout(() => {
-        this.starting.delete(done);
-        resolve(false);
-      }, timeoutMs);
-      // A handshake waiting here does not keep a stopping process alive.
-      timer.unref();
-      this.starting.add(done);
-    });
+    return this.waitUntil(() => this.watermark !== undefined && this.live, timeoutMs);
   }
 
   /** Resolves true once this node delivered as far as `offset`, false after `timeoutMs`. */
   reach(offset: Offset, timeoutMs: number): Promise<boolean> {
-    if (this.watermark !== undefined && compareOffsets(this.watermark, offset) >= 0) return Promise.resolve(true);
+    return this.waitUntil(() => this.watermark !== undefined && compareOffsets(this.watermark, offset) >= 0, timeoutMs);
+  }
+
+  private waitUntil(until: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (until()) return Promise.resolve(true);
     return new Promise((resolve) => {
       const waiter = {
-        offset,
+        until,
         resolve,
         timer: setTimeout(() => {
           this.waiters.splice(this.waiters.indexOf(waiter), 1);
           resolve(false);
         }, timeoutMs),
       };
+      // A handshake waiting here does not keep a stopping process alive.
+      waiter.timer.unref();
       this.waiters.push(waiter);
     });
   }
 
   private wake(): void {
-    const position = this.watermark!;
-    for (const waiter of this.waiters.filter((w) => compareOffsets(position, w.offset) >= 0)) {
+    for (const waiter of this.waiters.filter((w) => w.until())) {
       clearTimeout(waiter.timer);
       this.waiters.splice(this.waiters.indexOf(waiter), 1);
       // After the batch is processed: the restore continues from a complete position.
@@ -166,7 +156,7 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
       }
       this.releaseHeld();
       this.setLive(true);
-      for (const done of [...this.starting]) done();
+      if (this.waiters.length > 0) this.wake();
     } catch (err) {
       this.buffered = undefined;
       this.log.error(`Could not subscribe to recovery notifications: ${(err as Error).message}; retrying`);

@@ -138,8 +138,8 @@ export class RecoverySessions implements OnApplicationShutdown {
     if (given !== undefined && !isOffset(given)) return this.fail('invalid_offset');
     // A node that has not read the history yet (just started, or its Redis still connecting) could
     // not tell what the client missed, and the script below claims the session, which a failed
-    // restore throws away: the handshake waits for the read. After a deploy every client comes
-    // back at once, and the read waits behind their handshakes.
+    // restore throws away: the handshake waits for the read. After a deploy every client of the
+    // node comes back within seconds of its start, some before that read.
     if (this.feed.position === undefined && !(await this.feed.started(START_WAIT_MS))) return this.fail('starting');
     let result;
     try {
