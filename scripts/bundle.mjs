@@ -8,7 +8,10 @@
 //   CommonJS lexer) was most of echo-relay's start-up time; one file starts in about half the time
 //   (see bench/performance-work.md, "Reconnect storms").
 //
-// - Class names are kept: Nest names providers and log contexts after them.
+// - Class and function names are kept (Nest names providers, modules and log contexts after
+//   them; bundling renames colliding top-level names), except in the packages a connect and a
+//   delivery run through (socket.io, engine.io, ws, rxjs, ...), which read no names: keeping one
+//   costs an `Object.defineProperty` each time a named closure is created, on every connect.
 // - CommonJS dependencies get a real `require` (createRequire), which also serves the few
 //   requires resolved at run time (src/internals/class-validator.ts loads class-validator's members
 //   by computed path) from node_modules beside dist/: the package keeps its dependencies.
@@ -18,8 +21,9 @@
 //   imported only when used: left out.
 // - The Admin UI's package and bcrypt stay in node_modules, imported at run time only when
 //   `adminUi.enabled` (src/server/start-server.ts); the UI's static files are read from there too.
-import { build } from 'esbuild';
+import { build, transform } from 'esbuild';
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath, URL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -30,7 +34,8 @@ const common = {
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  keepNames: true,
+  // Per file instead: see `namesKept`.
+  keepNames: false,
   minifyWhitespace: true,
   minifySyntax: true,
   sourcemap: 'linked',
@@ -52,6 +57,40 @@ const commandLineOnly = {
   },
 };
 
+/** Packages on the connect and delivery paths that never read a function's or class's name. */
+const NAMELESS =
+  /[\\/]node_modules[\\/](?:socket\.io|socket\.io-parser|socket\.io-adapter|@socket\.io[\\/][^\\/]+|engine\.io|engine\.io-parser|ws|rxjs|notepack\.io|debug|ms|negotiator|accepts|cookie|base64id|cors|vary|object-assign)[\\/]/;
+
+/**
+ * esbuild's `keepNames` for every file but those of `NAMELESS`: the file is transformed with it
+ * before bundling. Its own source map, if linked, is inlined first, so that the bundle's map
+ * still leads to the TypeScript sources (esbuild chains an inline input map).
+ */
+const namesKept = {
+  name: 'names-kept',
+  setup(b) {
+    b.onLoad({ filter: /\.[cm]?js$/ }, async (args) => {
+      if (NAMELESS.test(args.path)) return undefined;
+      let source = await readFile(args.path, 'utf8');
+      const linked = /\/\/# sourceMappingURL=(?!data:)(\S+)\s*$/.exec(source);
+      if (linked) {
+        const map = await readFile(resolve(dirname(args.path), linked[1])).catch(() => undefined);
+        source =
+          source.slice(0, linked.index) +
+          (map ? `//# sourceMappingURL=data:application/json;base64,${map.toString('base64')}\n` : '');
+      }
+      const out = await transform(source, {
+        loader: 'js',
+        keepNames: true,
+        target: common.target,
+        sourcemap: 'inline',
+        sourcefile: args.path,
+      });
+      return { contents: out.code, loader: 'js', resolveDir: dirname(args.path) };
+    });
+  },
+};
+
 /** socket.io's dist/index.js, with the `__dirname` its client files are read from. */
 const socketIoDirname = {
   name: 'socket.io-dirname',
@@ -65,13 +104,18 @@ const socketIoDirname = {
   },
 };
 
-await build({ ...common, entryPoints: ['dist/main.js'], outfile: 'dist/echo-relay.mjs', plugins: [commandLineOnly] });
+await build({
+  ...common,
+  entryPoints: ['dist/main.js'],
+  outfile: 'dist/echo-relay.mjs',
+  plugins: [commandLineOnly, namesKept],
+});
 
 await build({
   ...common,
   entryPoints: ['dist/server/run-server.js'],
   outfile: 'dist/echo-relay-server.mjs',
-  plugins: [socketIoDirname],
+  plugins: [socketIoDirname, namesKept],
   external: [
     '@nats-io/transport-node',
     'amqp-connection-manager',

@@ -80,12 +80,19 @@ describe('echo-relay as a process', () => {
     const relay = spawn({ env: { REDIS_URL: fx.redis.url } });
     await waitReady(relay);
     const lines = relay.stdout().trim().split('\n');
-    for (const line of lines) {
-      const entry = JSON.parse(line) as { level: string; message: string };
+    const entries = lines.map((line) => JSON.parse(line) as { level: string; message: string; context?: string });
+    for (const entry of entries) {
       expect(typeof entry.level).toBe('string');
       expect(typeof entry.message).toBe('string');
     }
     expect(lines.some((l) => l.includes('serving on'))).toBe(true);
+    // Nest names log contexts, modules and gateways after their classes: the bundle keeps those
+    // names (bundled without it: `_InstanceLoader`, `AppModule_1`).
+    const said = (context: string) => entries.filter((e) => e.context === context).map((e) => e.message);
+    expect(said('InstanceLoader')).toContain('AppModule dependencies initialized');
+    expect(said('InstanceLoader')).toContain('GatewayModule dependencies initialized');
+    expect(said('WebSocketsController')).toContain('EchoGateway subscribed to the "subscribe" message');
+    expect(said('NestFactory')).toContain('Starting Nest application...');
   });
 
   it("serves socket.io's browser client from the bundle, plain and compressed, and stays up", async () => {
