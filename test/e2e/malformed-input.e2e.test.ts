@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { collect, type TestEcho } from '../support/echo-client.js';
+import { CLIENT_VERSIONS, collect, rawSocket, type TestEcho } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
 import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
@@ -105,4 +105,57 @@ describe('malformed Redis messages', () => {
     // drop logs are throttled
     expect(held).toBeLessThan(50);
   });
+});
+
+describe('malformed socket.io messages from a client', () => {
+  const fx = useFixture({ prefix: PREFIX });
+
+  async function dropped(): Promise<number> {
+    const { values } = await fx.relay.metrics.messagesDropped.get();
+    return values.find((v) => v.labels.reason === 'invalid_client_message')?.value ?? 0;
+  }
+
+  async function refused(): Promise<number> {
+    const { values } = await fx.relay.metrics.whispers.get();
+    return values.find((v) => v.labels.result === 'refused')?.value ?? 0;
+  }
+
+  for (const version of CLIENT_VERSIONS) {
+    it(`ignores and counts each bad subscribe, unsubscribe and whisper, and the socket keeps working (socket.io-client v${version})`, async () => {
+      const socket = rawSocket(await fx.echo({ version }));
+      const before = { dropped: await dropped(), refused: await refused() };
+      const bad: [string, unknown[]][] = [
+        ['subscribe', [{ channel: 42 }]],
+        ['subscribe', ['orders']],
+        ['subscribe', []],
+        // two bodies are none: the message is not Echo's
+        ['subscribe', [{ channel: 'orders' }, { channel: 'orders' }]],
+        ['subscribe', [{ channel: '' }]],
+        ['unsubscribe', [null]],
+        ['unsubscribe', [{ channel: ['orders'] }]],
+      ];
+      for (const [event, args] of bad) socket.emit(event, ...args);
+      // Whispers have their own rules and count (whispers{result="refused"}).
+      socket.emit('client event', 'not an object');
+      socket.emit('client event', { channel: 'private-x', event: 'client-x', data: {} }, { extra: true });
+      await waitUntil(async () => (await dropped()) === before.dropped + bad.length);
+      await waitUntil(async () => (await refused()) === before.refused + 2);
+      expect(fx.relay.gateway.localSubscriberCount('orders')).toBe(0);
+      // the event is named as sent
+      expect(fx.relay.logs.matching(/ignored "unsubscribe": missing or invalid channel/).length).toBeGreaterThan(0);
+
+      // The same socket still subscribes, an acknowledgement callback set aside as before (Echo
+      // asks for none, and none is sent), and receives broadcasts.
+      const got: unknown[] = [];
+      socket.on('after.bad', (channel, data) => got.push([channel, data]));
+      let acked = false;
+      socket.emit('subscribe', { channel: 'orders', auth: { headers: {} } }, () => (acked = true));
+      await fx.relay.waitForSubscribers('orders', 1);
+      await fx.laravel.broadcast(['orders'], 'after.bad', { ok: true });
+      await waitUntil(() => got.length >= 1);
+      expect(got[0]).toEqual(['orders', { ok: true }]);
+      expect(acked).toBe(false);
+      expect(await dropped()).toBe(before.dropped + bad.length);
+    });
+  }
 });

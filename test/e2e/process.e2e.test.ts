@@ -91,7 +91,7 @@ describe('echo-relay as a process', () => {
     const said = (context: string) => entries.filter((e) => e.context === context).map((e) => e.message);
     expect(said('InstanceLoader')).toContain('AppModule dependencies initialized');
     expect(said('InstanceLoader')).toContain('GatewayModule dependencies initialized');
-    expect(said('WebSocketsController')).toContain('EchoGateway subscribed to the "subscribe" message');
+    expect(said('RoutesResolver')).toContain('HealthController {/}:');
     expect(said('NestFactory')).toContain('Starting Nest application...');
   });
 
