@@ -91,6 +91,45 @@ const namesKept = {
   },
 };
 
+/** Packages on the connect and delivery paths that log through `debug`. */
+const DEBUG_LOGGERS =
+  /[\\/]node_modules[\\/](?:socket\.io|socket\.io-parser|socket\.io-adapter|@socket\.io[\\/][^\\/]+|engine\.io)[\\/]/;
+
+/**
+ * `debug` for socket.io, engine.io and their parser and adapters, as it is at start-up: a
+ * namespace that `DEBUG` does not enable gets a function that does nothing. Theirs logs nothing
+ * either but, called with the arguments of a log line on every connect, packet and write, gathers
+ * them into an array and reads a getter first (some 3 KB per connect). `DEBUG=engine,socket.io*`
+ * works as before; enabling namespaces later from code (`debug.enable`) does not reach them.
+ */
+const debugWhenEnabled = {
+  name: 'debug-when-enabled',
+  setup(b) {
+    b.onResolve({ filter: /^debug$/ }, async (args) => {
+      if (args.pluginData === 'real' || !DEBUG_LOGGERS.test(args.importer)) return undefined;
+      const real = await b.resolve('debug', { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'real' });
+      if (real.errors.length > 0) return { errors: real.errors };
+      return { path: real.path, namespace: 'debug-when-enabled' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'debug-when-enabled' }, (args) => ({
+      contents: `const real = require(${JSON.stringify(args.path)});
+function off() {}
+off.enabled = false;
+off.namespace = '';
+off.log = off;
+off.destroy = off;
+off.extend = () => off;
+function createDebug(namespace) {
+  return real.enabled(namespace) ? real(namespace) : off;
+}
+module.exports = Object.assign(createDebug, real, { default: createDebug });
+`,
+      loader: 'js',
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
 /** socket.io's dist/index.js, with the `__dirname` its client files are read from. */
 const socketIoDirname = {
   name: 'socket.io-dirname',
@@ -115,7 +154,7 @@ await build({
   ...common,
   entryPoints: ['dist/server/run-server.js'],
   outfile: 'dist/echo-relay-server.mjs',
-  plugins: [socketIoDirname, namesKept],
+  plugins: [socketIoDirname, debugWhenEnabled, namesKept],
   external: [
     '@nats-io/transport-node',
     'amqp-connection-manager',

@@ -124,6 +124,25 @@ describe('echo-relay as a process', () => {
     expect(Number(after)).toBeGreaterThanOrEqual(16);
   });
 
+  it("turns socket.io's and engine.io's debug output on with DEBUG, and only the namespaces it names", async () => {
+    // The bundle gives their disabled namespaces a function that does nothing: the ones DEBUG names
+    // must still log, to stderr as `debug` does.
+    const relay = spawn({ env: { REDIS_URL: fx.redis.url, DEBUG: 'engine:socket,socket.io:socket' } });
+    await waitReady(relay);
+    const echo = await fx.echoOn('orders', { on: relay.url });
+    const socket = rawSocket(echo);
+    await waitUntil(() => /socket\.io:socket join room orders/.test(relay.stderr()), 5000, 'the join logged');
+    expect(relay.stderr()).toMatch(/engine:socket sending packet "message"/);
+    expect(socket.connected).toBe(true);
+    // not named: engine's server, socket.io's client and namespace
+    expect(relay.stderr()).not.toMatch(/engine handshaking client|socket\.io:client |socket\.io:namespace /);
+    const quiet = spawn({ env: { REDIS_URL: fx.redis.url } });
+    await waitReady(quiet);
+    await fx.echoOn('orders', { on: quiet.url });
+    await waitUntil(async () => (await fetch(`${quiet.url}/health`)).status === 200);
+    expect(quiet.stderr()).not.toMatch(/socket\.io|engine/);
+  });
+
   it('on SIGTERM fails readiness, disconnects clients, quits Redis and exits 0', async () => {
     const laravel = fx.publishTo(fx.redis.url);
     const relayConnections = async (): Promise<number> =>
