@@ -45,6 +45,22 @@ const run = promisify(execFile);
     return opening;
   }
 
+  /**
+   * Waits until the relay counts one socket in `channel`. A timeout says what the page reported and
+   * what Redis, echo-relay and the app logged last: the browser's subscribe crosses all three.
+   */
+  async function subscribed(channel: string, what: string, errors: string[]): Promise<void> {
+    try {
+      await waitUntil(async () => (await demo.subscribers(channel)) === 1, 10_000, what);
+    } catch (err) {
+      const tail = demo.output().slice(-4000);
+      throw new Error(
+        `${(err as Error).message}\npage errors: ${JSON.stringify(errors)}\ndemo output, last lines:\n${tail}`,
+        { cause: err },
+      );
+    }
+  }
+
   /** The desktop's login page, once its Echo holds the login channel (authorised by Laravel). */
   async function loginPage(): Promise<{ page: Page; errors: string[]; url: string; token: string }> {
     const { page, errors } = await open('/login');
@@ -52,7 +68,7 @@ const run = promisify(execFile);
     const url = await readQrCode(await page.locator('#qr svg').screenshot());
     const token = /\/qr\/([A-Za-z0-9]{40})$/.exec(url)?.[1] ?? '';
     expect(url).toBe(`${demo.app}/qr/${token}`);
-    await waitUntil(async () => (await demo.subscribers(`private-login.${token}`)) === 1, 10_000, 'the login channel');
+    await subscribed(`private-login.${token}`, 'the login channel', errors);
     return { page, errors, url, token };
   }
 
@@ -92,11 +108,7 @@ const run = promisify(execFile);
     await page.waitForURL(/\/orders\/\d+$/);
     const orderId = Number(new URL(page.url()).pathname.split('/').pop());
     expect(await page.textContent('#status')).toBe('pending');
-    await waitUntil(
-      async () => (await demo.subscribers(`private-orders.${orderId}`)) === 1,
-      10_000,
-      'the order channel',
-    );
+    await subscribed(`private-orders.${orderId}`, 'the order channel', errors);
     await page.evaluate('window.sameDocument = true');
 
     // Callbacks the app refuses: a wrong signature, an unknown order, a malformed body.
