@@ -57,9 +57,32 @@ const commandLineOnly = {
   },
 };
 
+/** Matches a file of one of the packages named (`@scope/*`: every package of the scope). */
+function inPackages(names) {
+  const folders = names.map((name) => name.replaceAll('.', '\\.').replace('/*', '[\\\\/][^\\\\/]+'));
+  return new RegExp(`[\\\\/]node_modules[\\\\/](?:${folders.join('|')})[\\\\/]`);
+}
+
+/** socket.io and engine.io, with their parser and adapters: they log through `debug`. */
+const SOCKET_IO = ['socket.io', 'socket.io-parser', 'socket.io-adapter', '@socket.io/*', 'engine.io'];
+
 /** Packages on the connect and delivery paths that never read a function's or class's name. */
-const NAMELESS =
-  /[\\/]node_modules[\\/](?:socket\.io|socket\.io-parser|socket\.io-adapter|@socket\.io[\\/][^\\/]+|engine\.io|engine\.io-parser|ws|rxjs|notepack\.io|debug|ms|negotiator|accepts|cookie|base64id|cors|vary|object-assign)[\\/]/;
+const NAMELESS = inPackages([
+  ...SOCKET_IO,
+  'engine.io-parser',
+  'ws',
+  'rxjs',
+  'notepack.io',
+  'debug',
+  'ms',
+  'negotiator',
+  'accepts',
+  'cookie',
+  'base64id',
+  'cors',
+  'vary',
+  'object-assign',
+]);
 
 /**
  * esbuild's `keepNames` for every file but those of `NAMELESS`: the file is transformed with it
@@ -91,9 +114,7 @@ const namesKept = {
   },
 };
 
-/** Packages on the connect and delivery paths that log through `debug`. */
-const DEBUG_LOGGERS =
-  /[\\/]node_modules[\\/](?:socket\.io|socket\.io-parser|socket\.io-adapter|@socket\.io[\\/][^\\/]+|engine\.io)[\\/]/;
+const DEBUG_LOGGERS = inPackages(SOCKET_IO);
 
 /**
  * `debug` for socket.io, engine.io and their parser and adapters, as it is at start-up: a
