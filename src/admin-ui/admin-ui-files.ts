@@ -12,7 +12,13 @@ const TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
   '.png': 'image/png',
   '.svg': 'image/svg+xml',
+  '.woff2': 'font/woff2',
+  '.woff': 'font/woff',
 };
+
+/** Where the icon font the UI's page links to is served from (`@mdi/font`, in place of its CDN link). */
+const ICONS_PATH = `${ADMIN_PATH}/mdi`;
+const ICONS_STYLESHEET = 'css/materialdesignicons.min.css';
 
 /** One file of the UI, read on first request and kept. */
 interface UiFile {
@@ -23,10 +29,30 @@ interface UiFile {
 
 type Next = (err?: unknown) => void;
 
+const packageDirectory = (name: string): string =>
+  dirname(createRequire(import.meta.url).resolve(`${name}/package.json`));
+
 /** The built UI that ships in the package (`ui/dist`). */
 function uiDirectory(): string {
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve('@socket.io/admin-ui/package.json')), 'ui', 'dist');
+  return join(packageDirectory('@socket.io/admin-ui'), 'ui', 'dist');
+}
+
+/**
+ * The icon font's stylesheet and the two font formats every browser the UI runs in takes (woff2,
+ * and woff before it), by URL path under `ICONS_PATH`. The stylesheet names the fonts relative to
+ * itself (`../fonts/...?v=`), so they resolve under the same prefix; the query is not part of the path.
+ */
+function iconFiles(): Map<string, UiFile> {
+  const root = packageDirectory('@mdi/font');
+  const files = new Map<string, UiFile>();
+  for (const name of [
+    ICONS_STYLESHEET,
+    'fonts/materialdesignicons-webfont.woff2',
+    'fonts/materialdesignicons-webfont.woff',
+  ]) {
+    files.set(`${ICONS_PATH}/${name}`, { path: join(root, name), type: TYPES[extname(name)] });
+  }
+  return files;
 }
 
 /**
@@ -46,16 +72,21 @@ function listFiles(root: string): Map<string, UiFile> {
 
 /**
  * The UI's page, pointed at this server: its connection form starts filled with this origin, the
- * socket.io path and the `/admin` namespace (the UI keeps them in `localStorage`, per origin), and
- * the page's links to public font and icon CDNs are dropped, so it loads nothing from elsewhere
- * (text falls back to the system font; icons stay blank).
+ * socket.io path and the `/admin` namespace (the UI keeps them in `localStorage`, per origin). Its
+ * link to the icon font's CDN points at the copy served here instead, and its other links to other
+ * hosts (Google Fonts) are dropped, so it loads nothing from elsewhere (text falls back to the
+ * system font).
  */
 export function relayIndexPage(html: string, socketPath: string): string {
   const settings = { server_url: null, path: socketPath, namespace: ADMIN_PATH };
   const script =
     `<script>try{var s=${JSON.stringify(settings)};s.server_url=location.origin;` +
     `for(var k in s)localStorage.setItem(k,s[k])}catch(e){}</script>`;
-  return html.replace(/<link rel="stylesheet" href="https:\/\/[^"]*">/g, '').replace('<script', `${script}<script`);
+  const icons = `<link rel="stylesheet" href="${ICONS_PATH.slice(ADMIN_PATH.length + 1)}/${ICONS_STYLESHEET}">`;
+  return html
+    .replace(/<link rel="stylesheet" href="https:\/\/[^"]*\/@mdi\/font[@/][^"]*">/, icons)
+    .replace(/<link rel="stylesheet" href="https:\/\/[^"]*">/g, '')
+    .replace('<script', `${script}<script`);
 }
 
 /**
@@ -70,6 +101,7 @@ export function adminUiFiles(
 ): (req: IncomingMessage & { path: string }, res: ServerResponse, next: Next) => void {
   const root = uiDirectory();
   const files = listFiles(root);
+  for (const [path, file] of iconFiles()) files.set(path, file);
   const index: UiFile = { path: join(root, 'index.html'), type: TYPES['.html'] };
   files.set(`${ADMIN_PATH}/index.html`, index);
   return (req, res, next) => {

@@ -79,8 +79,32 @@ describe('Admin UI, enabled', () => {
     const asset = await fetch(`${relay.url}/admin/${script}`);
     expect(asset.status).toBe(200);
     expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
-    // Only the package's files, by their exact names: no source maps, nothing outside ui/dist.
-    for (const path of [`/admin/${script}.map`, '/admin/../package.json', '/admin/%2e%2e/package.json', '/admin/x']) {
+    // The icon font comes from here, not from a CDN: its stylesheet, and the font that names.
+    const icons = /<link rel="stylesheet" href="(mdi\/css\/[^"]+\.css)">/.exec(html)?.[1];
+    expect(icons).toBe('mdi/css/materialdesignicons.min.css');
+    const stylesheet = await fetch(`${relay.url}/admin/${icons}`);
+    expect(stylesheet.headers.get('content-type')).toBe('text/css; charset=utf-8');
+    const woff2 = /url\("?(\.\.\/fonts\/[^"?)]+\.woff2)\?v=[^")]*"?\)/.exec(await stylesheet.text())?.[1];
+    expect(woff2).toBe('../fonts/materialdesignicons-webfont.woff2');
+    const font = await fetch(new URL(`${woff2}?v=7`, `${relay.url}/admin/${icons}`));
+    expect(font.status).toBe(200);
+    expect(font.headers.get('content-type')).toBe('font/woff2');
+    expect(
+      Buffer.from(await font.arrayBuffer())
+        .subarray(0, 4)
+        .toString('latin1'),
+    ).toBe('wOF2');
+    // Only the packages' files, by their exact names: no source maps, nothing outside ui/dist, no
+    // other file of the icon font's package.
+    for (const path of [
+      `/admin/${script}.map`,
+      '/admin/../package.json',
+      '/admin/%2e%2e/package.json',
+      '/admin/x',
+      '/admin/mdi/package.json',
+      '/admin/mdi/css/materialdesignicons.min.css.map',
+      '/admin/mdi/fonts/materialdesignicons-webfont.ttf',
+    ]) {
       expect((await fetch(`${relay.url}${path}`)).status).toBe(404);
     }
   });
@@ -210,6 +234,9 @@ registerHooks({
     const page = await fetch(`${child.url}/admin/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<title>Socket.IO Admin UI</title>');
+    const font = await fetch(`${child.url}/admin/mdi/fonts/materialdesignicons-webfont.woff2`);
+    expect(font.status).toBe(200);
+    expect(font.headers.get('content-type')).toBe('font/woff2');
     (await adminLogin(child.url, { username: USER, password: PASSWORD })).socket.close();
   });
 
@@ -271,6 +298,12 @@ registerHooks({
     await page.getByText('Invalid credentials').waitFor();
     await login(PASSWORD);
     await page.getByText('connected', { exact: true }).first().waitFor();
+    // The menu's icons are drawn: the icon font the page links to loaded from this relay.
+    await page.waitForFunction(
+      `[...document.fonts].some((f) => f.family.replace(/"/g, '') === 'Material Design Icons' && f.status === 'loaded')`,
+      undefined,
+      { timeout: 10_000 },
+    );
 
     await show('Sockets', '/');
     await page.getByRole('cell', { name: socketId!, exact: true }).waitFor();
