@@ -21,10 +21,11 @@ import { LaravelRedisServer } from '../internals/laravel-redis.server.js';
 import { PrefixAdvisor } from './prefix-advisor.js';
 import { singleRedisPlan } from './subscription-plan.js';
 import { RecoveryConfig } from '../recovery/recovery.config.js';
-import { HISTORY_KEY, RecoveryLog, type HistoryEntry } from '../recovery/recovery-log.js';
+import { recoveryKeys, RecoveryLog, type HistoryEntry } from '../recovery/recovery-log.js';
 import { Sequencer } from '../recovery/sequencer.js';
 
 const PREFIX = 'laravel_database_';
+const HISTORY_KEY = recoveryKeys(PREFIX).history;
 
 /** Stands in for the socket.io side: records what it is asked to deliver, and fails on request. */
 class RecordingDelivery {

@@ -15,7 +15,10 @@ import { PusherHub } from '../pusher/pusher-hub.js';
 import type { PresenceMember } from './presence-directory.js';
 import { PresenceLease } from './presence-lease.js';
 import { PresenceService } from './presence.service.js';
-import { PRESENCE_NAMESPACE, RedisPresenceStore } from './redis-presence.store.js';
+import { redisNames } from '../redis/redis-namespace.js';
+import { RedisPresenceStore } from './redis-presence.store.js';
+
+const PRESENCE_NAMESPACE = redisNames('').presence;
 
 const user = (id: number): PresenceMember => ({ user_id: id, user_info: { name: `user ${id}` } });
 /** presence.leaseMs of these specs: renewed and swept every 250 ms, a lease valid 750 ms. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { PresenceConfig } from './channels.config.js';
 import { RedisConfig } from '../redis/redis.config.js';
+import { redisNames } from '../redis/redis-namespace.js';
 import { defineScript, type ScriptRunner } from '../internals/ioredis-commands.js';
 import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
 import type { RedisClient } from '../redis/redis-options.js';
@@ -12,13 +13,6 @@ import { isRoomKey } from './room-entry.js';
 import { WebhooksConfig } from '../webhooks/webhooks.config.js';
 import { anyTargetWants } from '../webhooks/webhook-targets.js';
 
-/**
- * Namespace of every presence key. The hash tag puts them all in one Cluster slot, so the scripts
- * that touch several of them run on one node.
- */
-export const PRESENCE_NAMESPACE = 'echo-relay:{presence}:';
-/** Declared to Redis as the scripts' key, so a Cluster client routes them to the node of the slot. */
-const NODES_KEY = `${PRESENCE_NAMESPACE}nodes`;
 /** Entries removed per purge script call, so one dead node never blocks Redis for long. */
 const PURGE_BATCH = 200;
 
@@ -49,6 +43,8 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
    * queue no event) and '1' for `presence.publish`.
    */
   private readonly extras: [string, string];
+  /** This app's presence namespace (`redisNames`). */
+  private readonly ns: string;
 
   constructor(
     redisConfig: RedisConfig,
@@ -60,6 +56,9 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
     this.extras = [hooked ? String(webhooks.leaveDelayMs) : '', config.publish ? '1' : ''];
     // Commands wait for Redis however long it is away (ioredis queues them in order), so a
     // removal is never lost to an outage and left behind as a member of a live node.
+    // Every presence key of this app (`redisNames`); the hash tag puts them all in one Cluster slot,
+    // so the scripts that touch several of them run on one node.
+    this.ns = redisNames(redisConfig.prefix).presence;
     this.redis = connectRedis(redisConfig, 'presence', this.log, { maxRetriesPerRequest: null });
     // A Cluster client stays up while one of its nodes fails over: the node's connection goes.
     this.redis.on(redisConfig.clusterNodes.length > 0 ? '-node' : 'close', () => this.losses++);
@@ -80,29 +79,20 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
     entryKey: string,
     member: PresenceMember,
   ): Promise<{ first: boolean; members: PresenceMember[] }> {
-    const args = [
-      PRESENCE_NAMESPACE,
-      this.nodeId,
-      channel,
-      entryKey,
-      userKey(member),
-      JSON.stringify(member),
-      ...this.extras,
-    ];
+    const args = [this.ns, this.nodeId, channel, entryKey, userKey(member), JSON.stringify(member), ...this.extras];
     const [first, ...members] = (await this.scripts.add(...args)) as [number, ...string[]];
     return { first: first === 1, members: parseMembers(members) };
   }
 
   /** Drops an entry; returns the member when that was the user's last entry in the channel. */
   async remove(channel: string, entryKey: string): Promise<PresenceMember | undefined> {
-    const left = (await this.scripts.remove(PRESENCE_NAMESPACE, this.nodeId, channel, entryKey, ...this.extras)) as
-      string | null;
+    const left = (await this.scripts.remove(this.ns, this.nodeId, channel, entryKey, ...this.extras)) as string | null;
     return left === null ? undefined : parseMembers([left])[0];
   }
 
   /** Distinct users in the channel, each once. */
   async members(channel: string): Promise<PresenceMember[]> {
-    return parseMembers(await this.redis.hvals(`${PRESENCE_NAMESPACE}ch:${channel}:users`));
+    return parseMembers(await this.redis.hvals(`${this.ns}ch:${channel}:users`));
   }
 
   /**
@@ -114,7 +104,7 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
    */
   async renewLease(): Promise<LeaseState> {
     const validMs = Math.floor((this.config.leaseMs * 3) / 4);
-    const state = (await this.scripts.heartbeat(PRESENCE_NAMESPACE, this.nodeId, validMs)) as number;
+    const state = (await this.scripts.heartbeat(this.ns, this.nodeId, validMs)) as number;
     return state === 0 ? 'held' : state === 1 ? 'purged' : 'lapsed';
   }
 
@@ -124,7 +114,7 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
    * and announces those still there when it ends.
    */
   async holdLease(ms: number): Promise<void> {
-    await this.scripts.heartbeat(PRESENCE_NAMESPACE, this.nodeId, ms);
+    await this.scripts.heartbeat(this.ns, this.nodeId, ms);
   }
 
   /** Removes the entries of nodes whose lease expired; returns who left. `maxCalls` bounds the work per sweep. */
@@ -158,7 +148,7 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
   private async purge(node: string, maxCalls: number): Promise<Departure[]> {
     const departures: Departure[] = [];
     for (let call = 0; call < maxCalls; call++) {
-      const [found, ...pairs] = (await this.scripts.purge(PRESENCE_NAMESPACE, PURGE_BATCH, node, ...this.extras)) as [
+      const [found, ...pairs] = (await this.scripts.purge(this.ns, PURGE_BATCH, node, ...this.extras)) as [
         number,
         ...string[],
       ];
@@ -174,7 +164,8 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
   }
 
   private script(name: string, lua: string): ScriptRunner {
-    return defineScript(this.redis, name, lua, NODES_KEY);
+    // Declared to Redis as the scripts' key, so a Cluster client routes them to the node of the slot.
+    return defineScript(this.redis, name, lua, `${this.ns}nodes`);
   }
 }
 

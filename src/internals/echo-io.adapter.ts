@@ -31,6 +31,7 @@ import { clientAddress, ConnectionLimiter, normalizeIp, type ConnectionRefusal }
 import type { NodeConnections } from '../limits/node-connections.js';
 import type { RelayMetrics } from '../metrics/relay-metrics.js';
 import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
+import { redisNames } from '../redis/redis-namespace.js';
 import { ADAPTER_PUB_COMMANDS, ADAPTER_SUB_COMMANDS, createGuardedAdapter } from './guarded-redis-adapter.js';
 import { handleFireAndForget } from './ioredis-commands.js';
 import type { RedisClient } from '../redis/redis-options.js';
@@ -78,7 +79,9 @@ export class EchoIoAdapter extends IoAdapter {
     handleFireAndForget(pub, ADAPTER_PUB_COMMANDS, this.log);
     handleFireAndForget(sub, ADAPTER_SUB_COMMANDS, this.log);
     this.redisClients.push(pub, sub);
-    server.adapter(createGuardedAdapter(pub, sub));
+    // Cross-node emits and requests on channels of this app only: another app's relays on the same
+    // Redis (another Laravel prefix) neither receive nor answer them.
+    server.adapter(createGuardedAdapter(pub, sub, { key: redisNames(this.redis.prefix).adapterKey }));
     return server;
   }
 

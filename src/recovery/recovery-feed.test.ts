@@ -3,14 +3,9 @@ import { Redis } from 'ioredis';
 import { waitUntil } from '../../test/support/ports.js';
 import { useRecoveryRedis } from '../../test/support/recovery-node.js';
 import { START, type Offset } from './offsets.js';
-import {
-  HISTORY_KEY,
-  LEASE_KEY,
-  NOTIFY_CHANNEL,
-  RESCUED_KEY,
-  type HistoryEntry,
-  type PendingEntry,
-} from './recovery-log.js';
+import { recoveryKeys, type HistoryEntry, type PendingEntry } from './recovery-log.js';
+
+const { history: HISTORY_KEY, lease: LEASE_KEY, notify: NOTIFY_CHANNEL, rescued: RESCUED_KEY } = recoveryKeys('');
 import { APPEND_SCRIPT } from './recovery-scripts.js';
 
 function entry(channel: string, event: string): PendingEntry {

@@ -7,7 +7,7 @@ import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
 import type { RedisClient } from '../redis/redis-options.js';
 import { RedisConfig } from '../redis/redis.config.js';
 import { compareOffsets, isOffset, START, type Offset } from './offsets.js';
-import { NOTIFY_CHANNEL, RELEASED, RecoveryLog, type HistoryEntry } from './recovery-log.js';
+import { RELEASED, RecoveryLog, type HistoryEntry } from './recovery-log.js';
 import { RecoveryConfig } from './recovery.config.js';
 import { Sequencer } from './sequencer.js';
 
@@ -148,7 +148,7 @@ export class RecoveryFeed implements OnApplicationBootstrap, OnApplicationShutdo
   private async subscribe(client: RedisClient): Promise<void> {
     this.buffered = [];
     try {
-      await client.subscribe(NOTIFY_CHANNEL);
+      await client.subscribe(this.recovery.keys.notify);
       if (this.watermark === undefined) {
         await this.start();
       } else {

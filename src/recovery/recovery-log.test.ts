@@ -6,15 +6,15 @@ import { recoveryConfig } from '../../test/support/recovery.js';
 import { waitUntil } from '../../test/support/ports.js';
 import type { Offset } from './offsets.js';
 import {
-  HISTORY_KEY,
-  LEASE_KEY,
-  NOTIFY_CHANNEL,
+  recoveryKeys,
   RELEASED,
   RecoveryLog,
   type HistoryEntry,
   type PendingEntry,
   type SessionState,
 } from './recovery-log.js';
+
+const { history: HISTORY_KEY, lease: LEASE_KEY, notify: NOTIFY_CHANNEL } = recoveryKeys('');
 
 /** An entry of `channel` as the ingest paths build them. */
 function entry(channel: string, event: string, n = 0): PendingEntry {

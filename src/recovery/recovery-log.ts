@@ -5,6 +5,7 @@ import { defineScript, type ScriptRunner } from '../internals/ioredis-commands.j
 import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
 import type { RedisClient } from '../redis/redis-options.js';
 import { RedisConfig } from '../redis/redis.config.js';
+import { redisNames } from '../redis/redis-namespace.js';
 import { compareOffsets, isOffset, type Offset } from './offsets.js';
 import { RecoveryConfig } from './recovery.config.js';
 import {
@@ -16,15 +17,34 @@ import {
   SAVE_SESSIONS_SCRIPT,
 } from './recovery-scripts.js';
 
-/** Namespace of every recovery key; the hash tag keeps them in one Cluster slot. */
-export const RECOVERY_NAMESPACE = 'echo-relay:{recovery}:';
-export const HISTORY_KEY = `${RECOVERY_NAMESPACE}history`;
-export const LEASE_KEY = `${RECOVERY_NAMESPACE}sequencer`;
-/** Broadcasts a follower rescued (`rescue`), counted by key, so that the sequencer skips its own late copy. */
-export const RESCUED_KEY = `${RECOVERY_NAMESPACE}rescued`;
-/** Where appended entries are announced to every node (outside any Laravel prefix's pattern). */
-export const NOTIFY_CHANNEL = 'echo-relay#recovery';
-/** Published on `NOTIFY_CHANNEL` when a sequencer gives its lease up. */
+/**
+ * The recovery keys and channel of the app whose Laravel prefix is given (`redisNames`): every key
+ * under one namespace, whose hash tag keeps them in one Cluster slot.
+ */
+export function recoveryKeys(prefix: string): RecoveryKeys {
+  const { recovery: ns, recoveryChannel } = redisNames(prefix);
+  return {
+    history: `${ns}history`,
+    lease: `${ns}sequencer`,
+    rescued: `${ns}rescued`,
+    notify: recoveryChannel,
+    session: (pid) => `${ns}session:${pid}`,
+  };
+}
+
+export interface RecoveryKeys {
+  /** The history stream. */
+  history: string;
+  /** The sequencer's lease. */
+  lease: string;
+  /** Broadcasts a follower rescued (`rescue`), counted by key, so that the sequencer skips its own late copy. */
+  rescued: string;
+  /** Where appended entries are announced to every node (outside the Laravel prefix's pattern). */
+  notify: string;
+  session(pid: string): string;
+}
+
+/** Published on the notification channel when a sequencer gives its lease up. */
 export const RELEASED = 'released';
 
 /** One broadcast as it is kept in the history and sent between nodes. */
@@ -110,21 +130,25 @@ export class RecoveryLog implements OnApplicationShutdown {
   /** When the last write call was sent (`performance.now()`). */
   private lastFlush = -Infinity;
 
+  /** This app's keys and notification channel. */
+  readonly keys: RecoveryKeys;
+
   constructor(
     redisConfig: RedisConfig,
     private readonly config: RecoveryConfig,
   ) {
+    this.keys = recoveryKeys(redisConfig.prefix);
     // Appends fail fast while Redis is away (the caller keeps the entries and tries again);
     // queued for long, a restore would answer a client that has long given up.
     this.redis = connectRedis(redisConfig, 'recovery', this.log, { maxRetriesPerRequest: 1, lazyConnect: true });
     if (config.enabled) this.redis.connect().catch(() => undefined);
     this.scripts = {
-      append: defineScript(this.redis, 'recoveryAppend', APPEND_SCRIPT, HISTORY_KEY),
-      rescue: defineScript(this.redis, 'recoveryRescue', RESCUE_SCRIPT, HISTORY_KEY),
-      restore: defineScript(this.redis, 'recoveryRestore', RESTORE_SCRIPT, HISTORY_KEY),
-      save: defineScript(this.redis, 'recoverySaveSessions', SAVE_SESSIONS_SCRIPT, HISTORY_KEY),
-      renew: defineScript(this.redis, 'recoveryRenewLease', RENEW_LEASE_SCRIPT, HISTORY_KEY),
-      release: defineScript(this.redis, 'recoveryReleaseLease', RELEASE_LEASE_SCRIPT, HISTORY_KEY),
+      append: defineScript(this.redis, 'recoveryAppend', APPEND_SCRIPT, this.keys.history),
+      rescue: defineScript(this.redis, 'recoveryRescue', RESCUE_SCRIPT, this.keys.history),
+      restore: defineScript(this.redis, 'recoveryRestore', RESTORE_SCRIPT, this.keys.history),
+      save: defineScript(this.redis, 'recoverySaveSessions', SAVE_SESSIONS_SCRIPT, this.keys.history),
+      renew: defineScript(this.redis, 'recoveryRenewLease', RENEW_LEASE_SCRIPT, this.keys.history),
+      release: defineScript(this.redis, 'recoveryReleaseLease', RELEASE_LEASE_SCRIPT, this.keys.history),
     };
   }
 
@@ -141,12 +165,12 @@ export class RecoveryLog implements OnApplicationShutdown {
     // Idle for twice the window, the history holds nothing a session could still ask for.
     const ttl = String(2 * this.config.windowMs);
     const args: string[] = [
-      LEASE_KEY,
+      this.keys.lease,
       token,
       String(this.config.maxHistory),
-      NOTIFY_CHANNEL,
+      this.keys.notify,
       ttl,
-      RESCUED_KEY,
+      this.keys.rescued,
       seen ?? '',
     ];
     for (const { channel, json } of entries) args.push(channel, json);
@@ -165,7 +189,7 @@ export class RecoveryLog implements OnApplicationShutdown {
   ): Promise<{ appended: number; skipped: number }> {
     const ttl = String(2 * this.config.windowMs);
     const keep = String(2 * this.config.leaseMs);
-    const args: string[] = [String(this.config.maxHistory), NOTIFY_CHANNEL, ttl, RESCUED_KEY, keep, seen ?? ''];
+    const args: string[] = [String(this.config.maxHistory), this.keys.notify, ttl, this.keys.rescued, keep, seen ?? ''];
     for (const { entry, key } of entries) args.push(entry.channel, entry.json, key);
     const [appended, skipped] = (await this.scripts.rescue(...args)) as [number, number];
     return { appended, skipped };
@@ -174,14 +198,17 @@ export class RecoveryLog implements OnApplicationShutdown {
   /** The newest `count` entries, newest first. */
   async newest(count: number): Promise<[Offset, HistoryEntry][]> {
     this.flushNow();
-    const rows = (await this.redis.xrevrange(HISTORY_KEY, '+', '-', 'COUNT', count)) as [string, string[]][];
+    const rows = (await this.redis.xrevrange(this.keys.history, '+', '-', 'COUNT', count)) as [string, string[]][];
     return rows.map(([id, fields]) => [id, JSON.parse(fields[3]) as HistoryEntry]);
   }
 
   /** Entries after `offset`, oldest first (a node catching up after its notifications stopped). */
   async after(offset: Offset, count: number): Promise<[Offset, HistoryEntry][]> {
     this.flushNow();
-    const rows = (await this.redis.xrange(HISTORY_KEY, `(${offset}`, '+', 'COUNT', count)) as [string, string[]][];
+    const rows = (await this.redis.xrange(this.keys.history, `(${offset}`, '+', 'COUNT', count)) as [
+      string,
+      string[],
+    ][];
     return rows.map(([id, fields]) => [id, JSON.parse(fields[3]) as HistoryEntry]);
   }
 
@@ -193,7 +220,7 @@ export class RecoveryLog implements OnApplicationShutdown {
     // Session writes still queued go first, on the same connection: the restore reads them.
     this.flushNow();
     const reply = (await this.scripts.restore(
-      sessionKey(pid),
+      this.keys.session(pid),
       offset ?? '',
       // Entries of other channels are scanned but not returned: the whole history at most.
       this.config.maxHistory * 2,
@@ -228,7 +255,7 @@ export class RecoveryLog implements OnApplicationShutdown {
    * shutdown send what is queued first, so on this connection every later command sees it.
    */
   saveSession(pid: string, owner: string, state: SessionState, ttlMs: number, force = false): Promise<void> {
-    const key = sessionKey(pid);
+    const key = this.keys.session(pid);
     const id = `${owner}\n${key}`;
     const earlier = this.queued.get(id);
     // Re-inserted, so it goes in the order of its latest write; a takeover stays one.
@@ -283,22 +310,23 @@ export class RecoveryLog implements OnApplicationShutdown {
   async touchSessions(pids: string[], ttlMs: number): Promise<void> {
     if (pids.length === 0) return;
     const pipeline = this.redis.pipeline();
-    for (const pid of pids) pipeline.pexpire(sessionKey(pid), ttlMs);
+    for (const pid of pids) pipeline.pexpire(this.keys.session(pid), ttlMs);
     await pipeline.exec();
   }
 
   /** Takes the sequencer lease if nobody holds it. */
   async acquireLease(token: string): Promise<boolean> {
-    return (await this.redis.set(LEASE_KEY, token, 'PX', this.config.leaseMs, 'NX')) === 'OK';
+    return (await this.redis.set(this.keys.lease, token, 'PX', this.config.leaseMs, 'NX')) === 'OK';
   }
 
   async renewLease(token: string): Promise<boolean> {
-    return (await this.scripts.renew(LEASE_KEY, token, this.config.leaseMs)) === 1;
+    return (await this.scripts.renew(this.keys.lease, token, this.config.leaseMs)) === 1;
   }
 
   /** Gives the lease up and tells the other nodes, so one of them takes over at once. */
   async releaseLease(token: string): Promise<void> {
-    if ((await this.scripts.release(LEASE_KEY, token)) === 1) await this.redis.publish(NOTIFY_CHANNEL, RELEASED);
+    if ((await this.scripts.release(this.keys.lease, token)) === 1)
+      await this.redis.publish(this.keys.notify, RELEASED);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -338,8 +366,4 @@ function deferred(): Deferred {
   // Callers that drop the promise leave no unhandled rejection behind.
   promise.catch(() => undefined);
   return { promise, resolve, reject };
-}
-
-function sessionKey(pid: string): string {
-  return `${RECOVERY_NAMESPACE}session:${pid}`;
 }

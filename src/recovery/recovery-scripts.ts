@@ -1,7 +1,7 @@
 /**
- * Lua run inside Redis for recovery. Every key lives under `RECOVERY_NAMESPACE`, whose hash tag
- * puts them in one Cluster slot: the history stream is the one key each script declares (routing),
- * the lease and session keys it derives share its slot. Redis ≥ 7 (`XINFO STREAM` reports
+ * Lua run inside Redis for recovery. Every key lives under the app's recovery namespace
+ * (`recoveryKeys`, `ns` below), whose hash tag puts them in one Cluster slot: the history stream is
+ * the one key each script declares (routing), the lease and session keys it derives share its slot. Redis ≥ 7 (`XINFO STREAM` reports
  * `max-deleted-entry-id`).
  *
  *   ns..'history'        stream  one entry per broadcast, all channels: c = channel, b = entry JSON

@@ -2,7 +2,9 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { sleep, waitUntil } from '../../test/support/ports.js';
 import { laravelMessage, useRecoveryRedis, type RecoveryNode } from '../../test/support/recovery-node.js';
-import { HISTORY_KEY, LEASE_KEY } from './recovery-log.js';
+import { recoveryKeys } from './recovery-log.js';
+
+const { history: HISTORY_KEY, lease: LEASE_KEY } = recoveryKeys('');
 
 // Two "nodes" (each its own Redis connections, log, sequencer and feed) on one Redis of this spec's
 // own: the recovery keys are fixed, so it is emptied per test.

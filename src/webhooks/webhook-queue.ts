@@ -1,17 +1,14 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { PRESENCE_NAMESPACE } from '../channels/redis-presence.store.js';
 import { defineScript, type ScriptRunner } from '../internals/ioredis-commands.js';
 import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
 import { RedisConfig } from '../redis/redis.config.js';
+import { redisNames } from '../redis/redis-namespace.js';
 import type { RedisClient } from '../redis/redis-options.js';
 import { RELEASE_SCRIPT } from './webhook-scripts.js';
 import { wants, type QueuedEvent, type WebhookTarget } from './webhook-targets.js';
 import { WebhooksConfig } from './webhooks.config.js';
 
-const OUTBOX = `${PRESENCE_NAMESPACE}wh:outbox`;
-const LOCK = `${PRESENCE_NAMESPACE}wh:lock`;
 type Script = 'lead' | 'trim' | 'resign' | 'release';
-const queueKey = (target: WebhookTarget): string => `${PRESENCE_NAMESPACE}wh:q:${target.id}`;
 
 /** ARGV: node, ms. Takes the dispatcher lock, or extends it when this node holds it; 1 when it does. */
 const LEAD_SCRIPT = `
@@ -45,15 +42,24 @@ export class WebhookQueue implements OnApplicationShutdown {
   private readonly log = new Logger('Webhooks');
   private readonly connection?: { redis: RedisClient; scripts: Record<Script, ScriptRunner> };
 
+  /** The app's presence namespace (`redisNames`): the presence scripts queue their events there too. */
+  private readonly ns: string;
+  private readonly outbox: string;
+  private readonly queueKey: (target: WebhookTarget) => string;
+
   constructor(redisConfig: RedisConfig, config: WebhooksConfig) {
+    const ns = (this.ns = redisNames(redisConfig.prefix).presence);
+    this.outbox = `${ns}wh:outbox`;
+    this.queueKey = (target) => `${ns}wh:q:${target.id}`;
+    const lock = `${ns}wh:lock`;
     // Without webhooks, no connection: nothing is ever queued.
     if (config.targets.length === 0 && config.url === '') return;
     const redis = connectRedis(redisConfig, 'webhooks', this.log);
     const scripts = {
-      lead: defineScript(redis, 'webhookLead', LEAD_SCRIPT, LOCK),
-      trim: defineScript(redis, 'webhookTrim', TRIM_SCRIPT, LOCK),
-      resign: defineScript(redis, 'webhookResign', RESIGN_SCRIPT, LOCK),
-      release: defineScript(redis, 'webhookRelease', RELEASE_SCRIPT, LOCK),
+      lead: defineScript(redis, 'webhookLead', LEAD_SCRIPT, lock),
+      trim: defineScript(redis, 'webhookTrim', TRIM_SCRIPT, lock),
+      resign: defineScript(redis, 'webhookResign', RESIGN_SCRIPT, lock),
+      release: defineScript(redis, 'webhookRelease', RELEASE_SCRIPT, lock),
     };
     this.connection = { redis, scripts };
   }
@@ -70,7 +76,7 @@ export class WebhookQueue implements OnApplicationShutdown {
 
   /** Queues an event decided outside the presence scripts (a client event). */
   async push(event: QueuedEvent): Promise<void> {
-    await this.redis.rpush(OUTBOX, JSON.stringify(event));
+    await this.redis.rpush(this.outbox, JSON.stringify(event));
   }
 
   /** Whether this node holds the dispatcher lock for the next `ms` (taken or extended). */
@@ -84,7 +90,7 @@ export class WebhookQueue implements OnApplicationShutdown {
 
   /** Moves held leave events whose delay ended to the outbox; returns how many. */
   async releaseDue(batch: number): Promise<number> {
-    return (await this.scripts.release(PRESENCE_NAMESPACE, batch)) as number;
+    return (await this.scripts.release(this.ns, batch)) as number;
   }
 
   /**
@@ -92,7 +98,7 @@ export class WebhookQueue implements OnApplicationShutdown {
    * transaction. Returns how many each receiver got, and the entries no receiver could read.
    */
   async fanOut(targets: readonly WebhookTarget[], max: number): Promise<{ queued: number[]; unreadable: number }> {
-    const raw = await this.redis.lrange(OUTBOX, 0, max - 1);
+    const raw = await this.redis.lrange(this.outbox, 0, max - 1);
     const queued = targets.map(() => 0);
     if (raw.length === 0) return { queued, unreadable: 0 };
     const events = raw.map(parseEvent);
@@ -100,26 +106,26 @@ export class WebhookQueue implements OnApplicationShutdown {
     targets.forEach((target, i) => {
       const mine = raw.filter((_, j) => events[j] && wants(target, events[j]));
       queued[i] = mine.length;
-      if (mine.length > 0) tx.rpush(queueKey(target), ...mine);
+      if (mine.length > 0) tx.rpush(this.queueKey(target), ...mine);
     });
-    tx.ltrim(OUTBOX, raw.length, -1);
+    tx.ltrim(this.outbox, raw.length, -1);
     await tx.exec();
     return { queued, unreadable: events.filter((e) => !e).length };
   }
 
   /** The oldest `count` entries of a receiver's queue (raw: some may be unreadable). */
   head(target: WebhookTarget, count: number): Promise<string[]> {
-    return this.redis.lrange(queueKey(target), 0, count - 1);
+    return this.redis.lrange(this.queueKey(target), 0, count - 1);
   }
 
   /** Drops the oldest `count` entries of a receiver's queue, if this node still leads. */
   async drop(node: string, target: WebhookTarget, count: number): Promise<boolean> {
-    return (await this.scripts.trim(node, queueKey(target), count)) === 1;
+    return (await this.scripts.trim(node, this.queueKey(target), count)) === 1;
   }
 
   /** Events waiting in every receiver's queue, and in the outbox. */
   async pending(targets: readonly WebhookTarget[]): Promise<number> {
-    const lengths = await Promise.all([OUTBOX, ...targets.map(queueKey)].map((key) => this.redis.llen(key)));
+    const lengths = await Promise.all([this.outbox, ...targets.map(this.queueKey)].map((key) => this.redis.llen(key)));
     return lengths.reduce((a, b) => a + b, 0);
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { PresenceDirectory } from '../../src/channels/presence-directory.js';
 import { LaravelRedisServer } from '../../src/internals/laravel-redis.server.js';
-import { HISTORY_KEY } from '../../src/recovery/recovery-log.js';
+import { recoveryKeys } from '../../src/recovery/recovery-log.js';
 import { RelayMetrics } from '../../src/metrics/relay-metrics.js';
 import { connected, rawSocket, type ClientVersion, type TestEcho } from '../support/echo-client.js';
 import { call, cannotStart, type RedisKind, type RedisSetup } from '../support/redis-topologies.js';
@@ -25,6 +25,7 @@ import type { TestRelay } from '../support/relay.js';
  */
 
 const PREFIX = 'laravel_database_';
+const HISTORY_KEY = recoveryKeys(PREFIX).history;
 const EVENT = 'failover.tick';
 const ANN = { id: 1, info: { name: 'Ann' } };
 const BOB = { id: 2, info: { name: 'Bob' } };

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { RelayConfig } from '../../src/config/relay-config.js';
+import { recoveryKeys } from '../../src/recovery/recovery-log.js';
+import { redisNames } from '../../src/redis/redis-namespace.js';
 import { beforeAll } from '@jest/globals';
 import { connected, rawSocket, withTimeout, type TestEcho } from './echo-client.js';
 import { useFixture, type Fixture } from './fixture.js';
@@ -81,9 +83,11 @@ export function recoveryConfig(redisUrl: string, env: Record<string, string> = {
 export const OFFSET = /^\d+-\d+$/;
 
 /** Every key recovery writes lives under this hash tag (one Cluster slot). */
-export const RECOVERY_KEYS = 'echo-relay:{recovery}:*';
-export const HISTORY_KEY = 'echo-relay:{recovery}:history';
-export const sessionKey = (pid: string): string => `echo-relay:{recovery}:session:${pid}`;
+/** The recovery keys of the suites' app (its prefix is in their hash tag). */
+const RECOVERY = recoveryKeys(PREFIX);
+export const RECOVERY_KEYS = `${redisNames(PREFIX).recovery}*`;
+export const HISTORY_KEY = RECOVERY.history;
+export const sessionKey = (pid: string): string => RECOVERY.session(pid);
 
 /** One event as the client received it: the event name, then every argument. */
 export type Received = [string, ...unknown[]];
