@@ -30,6 +30,7 @@ export async function runServer(options: RunServerOptions): Promise<void> {
   }
   const logger = createLogger(loaded.config.log);
   Logger.overrideLogger(logger);
+  logProcessWarnings();
   const notices =
     loaded.overrides.length > 0 ? [`Environment overrides the config file for: ${loaded.overrides.join(', ')}`] : [];
   const log = new Logger('EchoRelay');
@@ -66,4 +67,19 @@ export async function runServer(options: RunServerOptions): Promise<void> {
   process.once('SIGINT', () => shutdown('SIGINT'));
   await starting;
   releaseYoungGeneration();
+}
+
+/**
+ * Node's own warnings (a deprecated API a dependency calls, a timer out of range, a listener count
+ * past its limit) go through the relay's logger at warn level, under the context `Node`: Node
+ * prints them to stderr as text, which breaks a log of one JSON object a line. Left to Node when
+ * warnings are switched off (`--no-warnings`, `NODE_NO_WARNINGS=1`), which also means no listener.
+ */
+function logProcessWarnings(): void {
+  if (process.listenerCount('warning') === 0) return;
+  const log = new Logger('Node');
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: string }) => {
+    log.warn(`${warning.name}${warning.code ? ` [${warning.code}]` : ''}: ${warning.message}`);
+  });
 }

@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +93,31 @@ describe('echo-relay as a process', () => {
     expect(said('InstanceLoader')).toContain('GatewayModule dependencies initialized');
     expect(said('RoutesResolver')).toContain('HealthController {/}:');
     expect(said('NestFactory')).toContain('Starting Nest application...');
+  });
+
+  it("logs Node's own warnings as JSON lines too, not as text on stderr", async () => {
+    const relay = spawn({ env: { REDIS_URL: fx.redis.url } });
+    await waitReady(relay);
+    // An absolute URL as the request target: Express parses it with Node's deprecated `url.parse()`,
+    // whose warning (DEP0169) Node would print as text.
+    const { port } = new URL(relay.url);
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.end('GET http://elsewhere.example/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      });
+      socket.on('error', reject).on('close', () => resolve());
+      socket.resume();
+    });
+    await waitUntil(() => relay.stdout().includes('DEP0169'), 5000, 'the warning in the log');
+    const entries = relay
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { level: string; message: string; context?: string });
+    const warning = entries.find((e) => e.message.includes('DEP0169'));
+    expect(warning).toMatchObject({ level: 'warn', context: 'Node' });
+    expect(warning?.message).toMatch(/^DeprecationWarning \[DEP0169\]: `url\.parse\(\)`/);
+    expect(relay.stderr()).toBe('');
   });
 
   it("serves socket.io's browser client from the bundle, plain and compressed, and stays up", async () => {
