@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type RequestListener, type Server }
 import type { AddressInfo } from 'node:net';
 import { ApiConfig } from './api.config.js';
 import { isApiPath, type ApiRequest } from './api-request.js';
+import { upgradeWebSocketsOnly } from '../server/websocket-upgrades.js';
 
 type Next = (err?: unknown) => void;
 
@@ -63,6 +64,7 @@ export class ApiListener implements OnApplicationBootstrap, BeforeApplicationShu
       this.ownRequests.add(req);
       app(req, res);
     });
+    upgradeWebSocketsOnly(server);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -21,6 +21,7 @@ import { reloadCertificatesOnChange, startupTlsOptions } from './https.js';
 import { preflight } from './preflight.js';
 import { configureHttpApi } from '../http-api/configure-http-api.js';
 import { assertPortsFree, portError } from './port-check.js';
+import { upgradeWebSocketsOnly } from './websocket-upgrades.js';
 
 /** A started echo-relay: its app, where it listens, and how to stop it. */
 export interface RunningServer {
@@ -57,6 +58,7 @@ export async function startServer(
     rawBody: true,
     httpsOptions: httpsOptions as NestApplicationOptions['httpsOptions'],
   });
+  upgradeWebSocketsOnly(app.getHttpServer() as HttpsServer);
   for (const notice of options.notices ?? []) log.log(notice);
   for (const warning of options.warnings ?? []) log.warn(warning);
   const lifecycle = app.get(LifecycleService);

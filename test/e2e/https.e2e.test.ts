@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { collect, connected } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
+import { rawExchange } from '../support/http.js';
 import { waitUntil } from '../support/ports.js';
 import type { TestRelay } from '../support/relay.js';
 
@@ -70,6 +71,15 @@ describe("HTTPS / WSS from the old file's ssl settings", () => {
     await relay.waitForSubscribers('secure', 1);
     await fx.laravel.broadcast(['secure'], 'paid', { ok: true });
     await waitUntil(() => got.length === 1);
+  });
+
+  it('answers a request with an Upgrade header other than websocket like one without it', async () => {
+    const answer = await rawExchange(
+      relay.port,
+      ['GET /health HTTP/1.1', 'Host: 127.0.0.1', 'Connection: Upgrade', 'Upgrade: foo'],
+      { tls: true },
+    );
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
   });
 
   it('picks up a renewed certificate without a restart', async () => {

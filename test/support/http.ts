@@ -1,5 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 
 /**
  * Status code of a GET, over HTTP or HTTPS; test certificates are self-signed, so HTTPS here
@@ -17,4 +19,53 @@ export function httpStatus(url: string, timeoutMs = 5000): Promise<number> {
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * Sends `head` (request line and headers, without the blank line) and `body` over a raw TCP (or
+ * TLS) connection; resolves with the first response once it is complete (its headers, and a body
+ * by its Content-Length or chunked end), or with every byte the server wrote before it closed the
+ * connection: '' when it closed without answering.
+ */
+export function rawExchange(
+  port: number,
+  head: string[],
+  options: { body?: string; tls?: boolean; timeoutMs?: number } = {},
+): Promise<string> {
+  const { body = '', tls = false, timeoutMs = 5000 } = options;
+  return new Promise((resolve, reject) => {
+    const onConnect = (): void => void socket.write(`${head.join('\r\n')}\r\n\r\n${body}`);
+    const socket = tls
+      ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }, onConnect)
+      : netConnect({ port, host: '127.0.0.1' }, onConnect);
+    let received = '';
+    const finish = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(received);
+    };
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      if (completeResponse(received)) finish();
+    });
+    // A reset after the answer (unread bytes) still leaves what was received.
+    socket.on('error', () => undefined);
+    socket.on('close', finish);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no complete answer within ${timeoutMs} ms; received ${JSON.stringify(received)}`));
+    }, timeoutMs);
+  });
+}
+
+/** Whether `text` holds a whole HTTP/1.1 response (a 1xx one ends with its headers). */
+function completeResponse(text: string): boolean {
+  const end = text.indexOf('\r\n\r\n');
+  if (end < 0) return false;
+  const headers = text.slice(0, end).toLowerCase();
+  const rest = text.slice(end + 4);
+  if (/^http\/1\.1 1\d\d/.test(headers)) return true;
+  if (/\r\ntransfer-encoding: *chunked/.test(headers)) return /(^|\r\n)0\r\n\r\n$/.test(rest);
+  const length = /\r\ncontent-length: *(\d+)/.exec(headers);
+  return length !== null && Buffer.byteLength(rest, 'latin1') >= Number(length[1]);
 }
