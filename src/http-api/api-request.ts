@@ -7,7 +7,7 @@ export interface ApiRequest extends IncomingMessage {
   params: Record<string, string | undefined>;
   query: Record<string, unknown>;
   body?: unknown;
-  /** The JSON body as received (the app is created with `rawBody: true`). */
+  /** The JSON body as received (kept by `apiBodyParser`). */
   rawBody?: Buffer;
 }
 

@@ -52,10 +52,9 @@ export async function startServer(
     // A provider that refuses its settings (a `ConfigError`: an unreadable `authCaFile`, a bad JWT
     // key) rejects this call instead of Nest logging a stack and exiting 1: the caller exits 78.
     abortOnError: false,
-    // The HTTP API installs its own JSON parser, with its size limit, after its listener and CORS checks.
+    // The HTTP API installs its own JSON parser, with its size limit, after its listener and CORS
+    // checks; it keeps the raw body beside the parsed one (a Pusher API signature covers its MD5).
     bodyParser: false,
-    // Kept beside the parsed body (`req.rawBody`): a Pusher API signature covers its MD5.
-    rawBody: true,
     httpsOptions: httpsOptions as NestApplicationOptions['httpsOptions'],
   });
   upgradeWebSocketsOnly(app.getHttpServer() as HttpsServer);

@@ -25,16 +25,20 @@ export function httpStatus(url: string, timeoutMs = 5000): Promise<number> {
  * Sends `head` (request line and headers, without the blank line) and `body` over a raw TCP (or
  * TLS) connection; resolves with the first response once it is complete (its headers, and a body
  * by its Content-Length or chunked end), or with every byte the server wrote before it closed the
- * connection: '' when it closed without answering.
+ * connection: '' when it closed without answering. With `untilClose`, waits for that close in any
+ * case. `body` may be several parts, written one after another.
  */
 export function rawExchange(
   port: number,
   head: string[],
-  options: { body?: string; tls?: boolean; timeoutMs?: number } = {},
+  options: { body?: string | string[]; tls?: boolean; untilClose?: boolean; timeoutMs?: number } = {},
 ): Promise<string> {
-  const { body = '', tls = false, timeoutMs = 5000 } = options;
+  const { body = '', tls = false, untilClose = false, timeoutMs = 5000 } = options;
   return new Promise((resolve, reject) => {
-    const onConnect = (): void => void socket.write(`${head.join('\r\n')}\r\n\r\n${body}`);
+    const onConnect = (): void => {
+      socket.write(`${head.join('\r\n')}\r\n\r\n`);
+      for (const part of typeof body === 'string' ? [body] : body) socket.write(part);
+    };
     const socket = tls
       ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }, onConnect)
       : netConnect({ port, host: '127.0.0.1' }, onConnect);
@@ -46,7 +50,7 @@ export function rawExchange(
     };
     socket.on('data', (chunk: Buffer) => {
       received += chunk.toString('latin1');
-      if (completeResponse(received)) finish();
+      if (!untilClose && completeResponse(received)) finish();
     });
     // A reset after the answer (unread bytes) still leaves what was received.
     socket.on('error', () => undefined);

@@ -1,0 +1,71 @@
+import express from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApiRequest } from './api-request.js';
+
+type Next = (err?: unknown) => void;
+
+/**
+ * Express's JSON body parser (gzip, deflate and brotli bodies, each limited once decompressed;
+ * 415 for other encodings; the raw body kept in `req.rawBody`), with bodies over `limit` bytes as
+ * sent refused at once. The parser alone answers only once the client has sent everything: it reads
+ * and discards the rest of a body it refused, so anyone could hold a connection, before any
+ * authentication, for as long as they keep sending. Here a declared `Content-Length` over the limit
+ * is refused before any of the body is read, a chunked body as soon as it passes the limit; the
+ * refusal (`entity.too.large`, answered 413 by `ApiErrorFilter`) carries `Connection: close`, so
+ * Node closes the connection once it is written, without reading the rest.
+ */
+export function apiBodyParser(limit: number): (req: IncomingMessage, res: ServerResponse, next: Next) => void {
+  const parse = express.json({ limit, verify: keepRawBody });
+  return (req, res, next) => {
+    let settled = false;
+    const done = (err?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      next(err);
+    };
+    const refuse = (length?: number): void => {
+      res.setHeader('Connection', 'close');
+      done(tooLarge(limit, length));
+    };
+    const declared = declaredLength(req);
+    if (declared !== undefined && declared > limit) return refuse(declared);
+    parse(req, res, done);
+    // Not read at all (no body, not JSON, refused before reading): nothing to count.
+    if (settled || req.listenerCount('data') === 0) return;
+    let received = 0;
+    const count = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (received <= limit) return;
+      req.off('data', count);
+      refuse();
+    };
+    // After the parser's own listener, so that it still sees every byte.
+    req.on('data', count);
+  };
+}
+
+/** What Nest's `rawBody: true` keeps: a Pusher API signature covers the body's MD5. */
+function keepRawBody(req: IncomingMessage, _res: ServerResponse, body: Buffer): void {
+  if (Buffer.isBuffer(body)) (req as ApiRequest).rawBody = body;
+}
+
+function declaredLength(req: IncomingMessage): number | undefined {
+  const header = req.headers['content-length'];
+  // With both, Transfer-Encoding wins (Node refuses such requests anyway).
+  if (header === undefined || req.headers['transfer-encoding'] !== undefined) return undefined;
+  const length = Number(header);
+  return Number.isSafeInteger(length) ? length : undefined;
+}
+
+/** The error the parser itself gives a body over its limit, so it is answered and counted alike. */
+function tooLarge(limit: number, length?: number): Error {
+  return Object.assign(new Error('request entity too large'), {
+    status: 413,
+    statusCode: 413,
+    expose: true,
+    type: 'entity.too.large',
+    limit,
+    length,
+    expected: length,
+  });
+}
