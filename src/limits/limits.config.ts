@@ -29,6 +29,18 @@ export class LimitsConfig {
   @IsString({ each: true }) trustedProxies!: string[];
   /** Largest whisper (client event), its text and binary attachments counted together. @default 65536 */
   @IsInt() @Min(1) maxWhisperBytes!: number;
+  /**
+   * Messages one connection may send a second, sustained (socket.io: every engine.io packet, pings
+   * and binary attachments included; Pusher: every WebSocket message). Over it the connection is
+   * closed at once. `0` is unlimited. @default 200
+   */
+  @IsInt() @Min(0) @Max(1_000_000) maxMessagesPerSecond!: number;
+  /**
+   * Messages one connection may send at once above `maxMessagesPerSecond` (a new connection starts
+   * with this many): Echo re-subscribes every channel at once after a reconnect, so keep it well
+   * above `maxChannelsPerSocket`. @default 5000
+   */
+  @IsInt() @Min(1) @Max(10_000_000) maxMessageBurst!: number;
 }
 
 export const limitsConfigSlice: ConfigSlice<LimitsConfig> = {
@@ -42,6 +54,8 @@ export const limitsConfigSlice: ConfigSlice<LimitsConfig> = {
     maxConnectionsPerIp: 0,
     trustedProxies: [],
     maxWhisperBytes: 64 * 1024,
+    maxMessagesPerSecond: 200,
+    maxMessageBurst: 5_000,
   }),
   keys: [
     limit('maxBufferedBytes', 'ECHO_RELAY_MAX_BUFFERED_BYTES'),
@@ -52,6 +66,8 @@ export const limitsConfigSlice: ConfigSlice<LimitsConfig> = {
     limit('maxConnectionsPerIp', 'ECHO_RELAY_MAX_CONNECTIONS_PER_IP'),
     { path: 'limits.trustedProxies', file: 'limits.trustedProxies', env: ['ECHO_RELAY_TRUSTED_PROXIES'], kind: 'list' },
     limit('maxWhisperBytes', 'ECHO_RELAY_MAX_WHISPER_BYTES'),
+    limit('maxMessagesPerSecond', 'ECHO_RELAY_MAX_MESSAGES_PER_SECOND'),
+    limit('maxMessageBurst', 'ECHO_RELAY_MAX_MESSAGE_BURST'),
   ],
 };
 
