@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { BroadcastDelivery } from './broadcast-delivery.js';
+import { FloodingClients } from './flooding-clients.js';
 import { SlowConsumers } from './slow-consumers.js';
 import { SocketServer } from './socket-server.js';
 import { PusherHub } from '../pusher/pusher-hub.js';
@@ -9,12 +10,13 @@ import { NodeConnections } from '../limits/node-connections.js';
  * The socket.io server as an injectable, and broadcast delivery on top of it. It imports nothing,
  * so the channels, broadcast, HTTP API and metrics features can all use it without a cycle
  * through the gateway (which itself depends on channels and auth). `SlowConsumers` disconnects
- * sockets that hold more than `limits.maxBufferedBytes` unwritten. `PusherHub` holds the Pusher
+ * sockets that hold more than `limits.maxBufferedBytes` unwritten, `FloodingClients` those that
+ * send more than `limits.maxMessagesPerSecond`. `PusherHub` holds the Pusher
  * protocol's connections in the same rooms, for delivery and presence; `NodeConnections` counts
  * both protocols' connections against the connection limits.
  */
 @Module({
-  providers: [SocketServer, BroadcastDelivery, SlowConsumers, PusherHub, NodeConnections],
+  providers: [SocketServer, BroadcastDelivery, SlowConsumers, FloodingClients, PusherHub, NodeConnections],
   exports: [SocketServer, BroadcastDelivery, PusherHub, NodeConnections],
 })
 export class SocketServerModule {}

@@ -148,6 +148,13 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly floodDisconnects = new Counter({
+    name: `${METRIC_PREFIX}flood_disconnects_total`,
+    help: 'Connections closed for sending more than limits.maxMessagesPerSecond (beyond limits.maxMessageBurst), by protocol (eio3, eio4, pusher)',
+    labelNames: ['protocol'] as const,
+    registers: [this.registry],
+  });
+
   readonly pusherDropped = new Counter({
     name: `${METRIC_PREFIX}pusher_messages_dropped_total`,
     help: 'Messages from Pusher-protocol clients dropped and answered with pusher:error, by reason (malformed)',

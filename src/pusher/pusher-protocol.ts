@@ -15,7 +15,10 @@ export const PusherCode = {
   ORIGIN_NOT_ALLOWED: 4009,
   /** Closed for the app (`terminate_connections`): Pusher's "unauthorized", no reconnect. */
   UNAUTHORIZED: 4009,
-  /** `limits.maxConnections` or `maxConnectionsPerIp` reached: back off, then try again. */
+  /**
+   * `limits.maxConnections` or `maxConnectionsPerIp` reached, or the connection sent more than
+   * `limits.maxMessagesPerSecond`: back off (pusher-js: one second), then try again.
+   */
   OVER_CAPACITY: 4100,
   /** Reconnect at once: the node is stopping, or a malformed message was dropped. */
   RECONNECT: 4200,

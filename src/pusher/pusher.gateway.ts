@@ -8,6 +8,8 @@ import { SocketServer } from '../gateway/socket-server.js';
 import { ApiConfig } from '../http-api/api.config.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
 import { LimitsConfig } from '../limits/limits.config.js';
+import { messageBudget, overBudget } from '../limits/message-budget.js';
+import { ThrottledLog } from '../logging/throttled-log.js';
 import { NodeConnections } from '../limits/node-connections.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { ServerConfig, socketOrigins } from '../server/server.config.js';
@@ -25,6 +27,8 @@ import { PusherSubscriptions } from './pusher-subscriptions.js';
 const APP_PATH = /^\/app\/([^/?#]+)\/?(?:\?|$)/;
 /** How often idle connections are looked for (ms); pings go out within this of their due time. */
 const SWEEP_MS = 1000;
+/** How long a client closed for flooding has to read its close frame before its socket is destroyed (ms). */
+const FLOOD_CLOSE_MS = 1000;
 
 /**
  * The Pusher Channels protocol 7 endpoint on the relay's own HTTP server, beside socket.io (whose
@@ -35,6 +39,7 @@ const SWEEP_MS = 1000;
 @Injectable()
 export class PusherGateway implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('Pusher');
+  private readonly floodLog = new ThrottledLog(new Logger('FloodingClients'));
   private readonly apps: PusherApps;
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false });
   private readonly origins: ReturnType<typeof originAllowList> | undefined;
@@ -136,7 +141,11 @@ export class PusherGateway implements OnApplicationBootstrap, OnApplicationShutd
     );
     this.hub.add(connection);
     this.metrics.openConnections.inc('pusher');
+    const budget = messageBudget(this.limits);
     ws.on('message', (raw: RawData, binary: boolean) => {
+      // Frames already read when the connection was closed still arrive: they count for nothing.
+      if (!connection.connected) return;
+      if (budget && !budget.take()) return this.flooded(connection, ws);
       // Thrown out of a ws listener, an error would end the process: one client's message never may.
       try {
         this.messages.receive(connection, raw, binary);
@@ -150,6 +159,23 @@ export class PusherGateway implements OnApplicationBootstrap, OnApplicationShutd
     });
     const established = { socket_id: connection.id, activity_timeout: this.config.activityTimeoutSec };
     connection.send(pusherFrame('pusher:connection_established', JSON.stringify(established)));
+  }
+
+  /**
+   * Over `limits.maxMessagesPerSecond`: closed with 4100, which makes pusher-js wait a second
+   * before it reconnects (4200 would have it reconnect at once and flood again; 4000–4099 would
+   * stop it for good, too harsh for a client that may only be buggy). Nothing more is read from
+   * it, and its socket is destroyed if it has not closed a second later.
+   */
+  private flooded(connection: PusherConnection, ws: WebSocket): void {
+    connection.close(PusherCode.OVER_CAPACITY, 'Over capacity (too many messages)');
+    ws.pause();
+    setTimeout(() => ws.terminate(), FLOOD_CLOSE_MS).unref();
+    this.metrics.floodDisconnects.inc({ protocol: 'pusher' });
+    this.floodLog.warn(
+      'flood',
+      `disconnected a flooding client (pusher, socket id ${connection.id}, close 4100): ${overBudget(this.limits)}`,
+    );
   }
 
   /** The allow-list of socket.io handshakes; clients that send no Origin are no browser pages. */
