@@ -59,7 +59,7 @@ export class FloodingClients implements OnApplicationBootstrap {
     closeAtOnce(conn);
     this.metrics.floodDisconnects.inc({ protocol });
     this.log.warn(
-      'flood',
+      `flood:${protocol}`,
       `disconnected a flooding client (${protocol}, ${transport}, engine.io id ${conn.id}): ${overBudget(this.limits)}`,
     );
   }
