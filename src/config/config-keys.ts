@@ -2,6 +2,7 @@ import type { ConfigKey, OpenBlock } from './config-slice.js';
 import { configSlices, defaultConfig } from './relay-config.js';
 import { getPath } from './deep-merge.js';
 import { isPlainObject } from '../common/plain-object.js';
+import { keyLabel } from './key-label.js';
 
 /** Every setting's row, from every slice: the loader, error messages and the README table follow it. */
 export const CONFIG_KEYS: readonly ConfigKey[] = configSlices().flatMap(([, slice]) => slice.keys);
@@ -17,9 +18,7 @@ export const OPEN_BLOCKS: readonly OpenBlock[] = configSlices().flatMap(([, slic
 /** Where a setting can be changed, for error messages: `server.port (file "port", env PORT)`. */
 export function describeKey(path: string): string {
   const key = CONFIG_KEYS.find((k) => k.path === path) ?? CONFIG_KEYS.find((k) => path.startsWith(`${k.path}.`));
-  if (!key) return path;
-  const from = [key.file && `file "${key.file}"`, key.env.length > 0 && `env ${key.env.join(' or ')}`];
-  return `${path} (${from.filter(Boolean).join(', ')})`;
+  return key ? keyLabel(key, path) : path;
 }
 
 /** What a setting must hold, read off its default: a list, an object, or (`undefined`) a scalar. */

@@ -1,17 +1,21 @@
-import { IsInt, Min } from '../internals/class-validator.js';
+import { IsInt, Max, Min } from '../internals/class-validator.js';
 import type { ConfigSlice } from '../config/config-slice.js';
+import { MAX_TIMER_MS } from '../config/key-label.js';
 
 /** Stopping. */
 export class ShutdownConfig {
-  /** Hard limit for a graceful stop, after which the process exits anyway. @default 10000 */
-  @IsInt() @Min(100) timeoutMs!: number;
+  /**
+   * Hard limit for a graceful stop, after which the process exits anyway; at most 2147483647
+   * (`setTimeout`'s limit; Node fires a longer timer at once). @default 10000
+   */
+  @IsInt() @Min(100) @Max(MAX_TIMER_MS) timeoutMs!: number;
   /**
    * After readiness fails, keep serving this long so load balancers stop sending new clients
-   * (set it above the balancer's readiness probe period). @default 0
+   * (set it above the balancer's readiness probe period); at most 2147483647. @default 0
    */
-  @IsInt() @Min(0) graceMs!: number;
-  /** Spread the disconnection of this node's clients over this long, in jittered batches. @default 1000 */
-  @IsInt() @Min(0) disconnectSpreadMs!: number;
+  @IsInt() @Min(0) @Max(MAX_TIMER_MS) graceMs!: number;
+  /** Spread the disconnection of this node's clients over this long, in jittered batches; at most 2147483647. @default 1000 */
+  @IsInt() @Min(0) @Max(MAX_TIMER_MS) disconnectSpreadMs!: number;
 }
 
 export const shutdownConfigSlice: ConfigSlice<ShutdownConfig> = {

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from '@jest/globals';
+import { CONFIG_KEYS } from './config-keys.js';
+import { MAX_TIMER_MS } from './key-label.js';
+import { ConfigError, loadConfig } from './load-config.js';
+
+function dirWith(file?: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'echo-relay-unit-'));
+  if (file !== undefined) writeFileSync(join(dir, 'laravel-echo-server.json'), JSON.stringify(file));
+  return dir;
+}
+
+/** The message of the `ConfigError` that loading this file and environment throws. */
+function loadError(file: unknown, env: NodeJS.ProcessEnv = {}): string {
+  try {
+    loadConfig({ env, cwd: dirWith(file) });
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.message;
+  }
+  assert.fail(`no ConfigError for ${JSON.stringify(file)} ${JSON.stringify(env)}`);
+}
+
+/** Loads without error, for values that must keep working. */
+function load(file: unknown, env: NodeJS.ProcessEnv = {}): ReturnType<typeof loadConfig> {
+  return loadConfig({ env, cwd: dirWith(file) });
+}
+
+describe('millisecond settings are bounded by what setTimeout honours', () => {
+  const msKeys = CONFIG_KEYS.filter((k) => k.kind === 'int' && /Ms$/.test(k.path));
+
+  it('every *Ms key refuses more than 2147483647, from the file and the environment', () => {
+    assert.ok(msKeys.length > 10);
+    for (const key of msKeys) {
+      const env = key.env[key.env.length - 1];
+      assert.match(loadError({}, { [env]: String(MAX_TIMER_MS + 1) }), new RegExp(`${key.path.replace('.', '\\.')} `));
+      if (key.file) {
+        const file: Record<string, unknown> = {};
+        let node = file;
+        const parts = key.file.split('.');
+        for (const part of parts.slice(0, -1)) node = (node[part] = {});
+        node[parts[parts.length - 1]] = 1e20;
+        assert.match(loadError(file), new RegExp(`\\(file "${key.file}"`), key.file);
+      }
+    }
+  });
+
+  it('the shutdown durations of the report', () => {
+    assert.match(loadError({ shutdownTimeoutMs: 1e20 }), /shutdown\.timeoutMs \(file "shutdownTimeoutMs"/);
+    assert.match(
+      loadError({}, { ECHO_RELAY_SHUTDOWN_TIMEOUT_MS: '9999999999' }),
+      /shutdown\.timeoutMs .*ECHO_RELAY_SHUTDOWN_TIMEOUT_MS/,
+    );
+    assert.match(loadError({ shutdownGraceMs: 3e9 }), /shutdown\.graceMs/);
+    assert.equal(load({ shutdownGraceMs: MAX_TIMER_MS }).config.shutdown.graceMs, MAX_TIMER_MS);
+  });
+});
