@@ -2,6 +2,7 @@ import { IsArray, IsBoolean, IsInt, IsObject, IsString, Max, Min } from '../inte
 import { isPlainObject } from '../common/plain-object.js';
 import type { ConfigKey, ConfigSlice } from '../config/config-slice.js';
 import { getPath, setPath } from '../config/deep-merge.js';
+import { MAX_TIMER_MS, labelIn } from '../config/key-label.js';
 import { IOREDIS_OPTIONS } from './ioredis-options.js';
 
 /** The Redis that carries Laravel's broadcasts. */
@@ -100,6 +101,19 @@ export const redisConfigSlice: ConfigSlice<RedisConfig> = {
     options: {},
   }),
   keys,
+  /**
+   * What ioredis would only trip over once started: a URL it cannot parse (a `TypeError` stack)
+   * or whose db is not a number (`SELECT NaN` after "serving"), addresses it would retry forever,
+   * and timing options Node refuses in `setTimeout` or `setKeepAlive` (a `RangeError` after start).
+   */
+  check(section) {
+    return [
+      ...urlProblems(section.url),
+      ...section.sentinels.flatMap((entry, i) => addressProblems('redis.sentinels', entry, i, true)),
+      ...section.clusterNodes.flatMap((entry, i) => addressProblems('redis.clusterNodes', entry, i, false)),
+      ...optionProblems(section.options),
+    ];
+  },
   openBlocks: [{ path: LEGACY_BLOCK, library: 'ioredis', knownKeys: IOREDIS_OPTIONS }],
   /** The rest of the old `databaseConfig.redis` block was handed to ioredis as is: so is it here. */
   fromLegacyFile(file, layer) {
@@ -109,3 +123,83 @@ export const redisConfigSlice: ConfigSlice<RedisConfig> = {
     if (Object.keys(rest).length > 0) setPath(layer, 'redis.options', rest);
   },
 };
+
+function urlProblems(url: string): string[] {
+  if (!url) return [];
+  const problem = (what: string): string[] => [`${labelIn(keys, 'redis.url')}: ${what}`];
+  // The URL is never quoted back: it may carry the password.
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return problem('not a URL; expected redis://[user:password@]host[:port][/db] or rediss://…');
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    return problem(`the scheme must be redis:// or rediss://, not ${parsed.protocol}//`);
+  }
+  if (!parsed.hostname) return problem('names no host; expected redis://host[:port][/db]');
+  const db = parsed.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d+$/.test(db)) return problem('the path must be a database number (redis://host:6379/0)');
+  return [];
+}
+
+/**
+ * A sentinel (`host:port`, or `{host, port}` from the file) or a Cluster seed node (`host[:port]`,
+ * 6379 by default). Sentinels listen on 26379, not 6379: their port is required.
+ */
+function addressProblems(path: string, entry: unknown, i: number, portRequired: boolean): string[] {
+  const where = `${labelIn(keys, path)}[${i}]`;
+  const form = portRequired ? 'host:port' : 'host[:port]';
+  if (typeof entry === 'string') {
+    const at = entry.lastIndexOf(':');
+    const host = at >= 0 ? entry.slice(0, at) : entry;
+    const port = at >= 0 ? entry.slice(at + 1) : undefined;
+    if (host.trim() === '' || (port === undefined && portRequired) || (port !== undefined && !isPort(port))) {
+      return [`${where}: expected ${form} with a port from 1 to 65535, got ${JSON.stringify(entry)}`];
+    }
+    return [];
+  }
+  if (portRequired && isPlainObject(entry)) {
+    const { host, port } = entry;
+    if (typeof host === 'string' && host.trim() !== '' && isPort(port)) return [];
+    return [`${where}: expected {"host": "…", "port": 1-65535}, got ${JSON.stringify(entry)}`];
+  }
+  return [`${where}: expected a ${form} string${portRequired ? ' or {host, port}' : ''}`];
+}
+
+function isPort(value: unknown): boolean {
+  const port = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  return Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65535;
+}
+
+/**
+ * ioredis options that hold milliseconds or counts: Node throws `ERR_OUT_OF_RANGE` from a timer or
+ * `setKeepAlive` for a negative or fractional one once the connection is made. `null` is ioredis's
+ * own "no limit" for `maxRetriesPerRequest`.
+ */
+const NUMERIC_OPTIONS: Readonly<Record<string, { nullable?: true }>> = {
+  connectTimeout: {},
+  disconnectTimeout: {},
+  commandTimeout: {},
+  socketTimeout: {},
+  blockingTimeout: {},
+  blockingTimeoutGrace: {},
+  keepAlive: {},
+  maxLoadingRetryTime: {},
+  sentinelCommandTimeout: {},
+  sentinelMaxConnections: {},
+  maxRetriesPerRequest: { nullable: true },
+};
+
+function optionProblems(options: Record<string, unknown>): string[] {
+  return Object.entries(NUMERIC_OPTIONS).flatMap(([name, rule]) => {
+    const value = options[name];
+    if (value === undefined || (value === null && rule.nullable)) return [];
+    if (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_TIMER_MS) return [];
+    return [
+      `"${LEGACY_BLOCK}.${name}" in the config file: expected a whole number from 0 to ${MAX_TIMER_MS}${
+        rule.nullable ? ' or null' : ''
+      }, got ${JSON.stringify(value)}`,
+    ];
+  });
+}
