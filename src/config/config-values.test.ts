@@ -41,7 +41,7 @@ describe('millisecond settings are bounded by what setTimeout honours', () => {
         const file: Record<string, unknown> = {};
         let node = file;
         const parts = key.file.split('.');
-        for (const part of parts.slice(0, -1)) node = (node[part] = {});
+        for (const part of parts.slice(0, -1)) node = node[part] = {};
         node[parts[parts.length - 1]] = 1e20;
         assert.match(loadError(file), new RegExp(`\\(file "${key.file}"`), key.file);
       }
@@ -56,5 +56,40 @@ describe('millisecond settings are bounded by what setTimeout honours', () => {
     );
     assert.match(loadError({ shutdownGraceMs: 3e9 }), /shutdown\.graceMs/);
     assert.equal(load({ shutdownGraceMs: MAX_TIMER_MS }).config.shutdown.graceMs, MAX_TIMER_MS);
+  });
+});
+
+describe('interfaces to bind', () => {
+  it('a host that is neither an IP address nor a host name names host, not the port', () => {
+    assert.match(
+      loadError({ host: 'not a host!' }),
+      /^Invalid configuration: server\.host \(file "host", env LARAVEL_ECHO_SERVER_HOST or ECHO_RELAY_HOST\): "not a host!" is neither an IP address nor a host name$/,
+    );
+    assert.match(loadError({ host: '999.1.1.1' }), /server\.host .*"999\.1\.1\.1" is neither/);
+    assert.match(
+      loadError({}, { ECHO_RELAY_API_HOST: 'a_b c' }),
+      /api\.host \(file "apiHost", env ECHO_RELAY_API_HOST\)/,
+    );
+  });
+
+  it('keeps what binds: the old file\'s "host": null, addresses and names', () => {
+    assert.equal(load({ host: null }).config.server.host, '');
+    for (const host of ['127.0.0.1', '::1', '0.0.0.0', 'localhost', 'relay-1.internal', 'example.com.']) {
+      assert.equal(load({ host }).config.server.host, host);
+    }
+  });
+
+  it('apiPort equal to port names apiPort', () => {
+    assert.match(
+      loadError({ port: 6001, apiPort: 6001 }),
+      /^Invalid configuration: api\.port \(file "apiPort", env ECHO_RELAY_API_PORT\): 6001 is the main port/,
+    );
+    assert.match(
+      loadError({}, { PORT: '7000', ECHO_RELAY_API_PORT: '7000', ECHO_RELAY_API_HOST: '127.0.0.1' }),
+      /api\.port/,
+    );
+    // Other interfaces, or port 0 (any free one), can share the number.
+    load({ host: '127.0.0.1', apiHost: '127.0.0.2', port: 6001, apiPort: 6001 });
+    load({ port: 0, apiPort: 0 });
   });
 });

@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, IsString, Max, Min, ValidateNested } from '../internals/class-validator.js';
-import type { ConfigSlice } from '../config/config-slice.js';
+import type { ConfigKey, ConfigSlice } from '../config/config-slice.js';
+import { labelIn } from '../config/key-label.js';
+import { hostProblems, type ServerConfig } from '../server/server.config.js';
 
 /** One app allowed to call the HTTP API; the old `clients[]` entries. */
 export class ApiClientConfig {
@@ -49,6 +51,39 @@ export class ApiConfig {
   @ValidateNested() @Type(() => ApiCorsConfig) cors!: ApiCorsConfig;
 }
 
+const KEYS: readonly ConfigKey[] = [
+  {
+    path: 'api.clients',
+    file: 'clients',
+    env: ['ECHO_RELAY_CLIENTS'],
+    kind: 'json',
+    entryKeys: ['appId', 'key', 'secret'],
+  },
+  { path: 'api.publish', file: 'subscribers.http', env: ['ECHO_RELAY_SUBSCRIBE_HTTP'], kind: 'bool' },
+  { path: 'api.maxBodyBytes', file: 'apiMaxBodyBytes', env: ['ECHO_RELAY_API_MAX_BODY_BYTES'], kind: 'int' },
+  { path: 'api.port', file: 'apiPort', env: ['ECHO_RELAY_API_PORT'], kind: 'int' },
+  { path: 'api.host', file: 'apiHost', env: ['ECHO_RELAY_API_HOST'], kind: 'string' },
+  { path: 'api.cors.enabled', file: 'apiOriginAllow.allowCors', env: ['ECHO_RELAY_API_CORS'], kind: 'bool' },
+  {
+    path: 'api.cors.origins',
+    file: 'apiOriginAllow.allowOrigin',
+    env: ['ECHO_RELAY_API_CORS_ORIGINS'],
+    kind: 'list',
+  },
+  {
+    path: 'api.cors.methods',
+    file: 'apiOriginAllow.allowMethods',
+    env: ['ECHO_RELAY_API_CORS_METHODS'],
+    kind: 'list',
+  },
+  {
+    path: 'api.cors.headers',
+    file: 'apiOriginAllow.allowHeaders',
+    env: ['ECHO_RELAY_API_CORS_HEADERS'],
+    kind: 'list',
+  },
+];
+
 export const apiConfigSlice: ConfigSlice<ApiConfig> = {
   type: ApiConfig,
   defaults: () => ({
@@ -63,36 +98,20 @@ export const apiConfigSlice: ConfigSlice<ApiConfig> = {
       headers: ['Authorization', 'Content-Type', 'X-Requested-With', 'X-Socket-Id'],
     },
   }),
-  keys: [
-    {
-      path: 'api.clients',
-      file: 'clients',
-      env: ['ECHO_RELAY_CLIENTS'],
-      kind: 'json',
-      entryKeys: ['appId', 'key', 'secret'],
-    },
-    { path: 'api.publish', file: 'subscribers.http', env: ['ECHO_RELAY_SUBSCRIBE_HTTP'], kind: 'bool' },
-    { path: 'api.maxBodyBytes', file: 'apiMaxBodyBytes', env: ['ECHO_RELAY_API_MAX_BODY_BYTES'], kind: 'int' },
-    { path: 'api.port', file: 'apiPort', env: ['ECHO_RELAY_API_PORT'], kind: 'int' },
-    { path: 'api.host', file: 'apiHost', env: ['ECHO_RELAY_API_HOST'], kind: 'string' },
-    { path: 'api.cors.enabled', file: 'apiOriginAllow.allowCors', env: ['ECHO_RELAY_API_CORS'], kind: 'bool' },
-    {
-      path: 'api.cors.origins',
-      file: 'apiOriginAllow.allowOrigin',
-      env: ['ECHO_RELAY_API_CORS_ORIGINS'],
-      kind: 'list',
-    },
-    {
-      path: 'api.cors.methods',
-      file: 'apiOriginAllow.allowMethods',
-      env: ['ECHO_RELAY_API_CORS_METHODS'],
-      kind: 'list',
-    },
-    {
-      path: 'api.cors.headers',
-      file: 'apiOriginAllow.allowHeaders',
-      env: ['ECHO_RELAY_API_CORS_HEADERS'],
-      kind: 'list',
-    },
-  ],
+  keys: KEYS,
+  /**
+   * The API's own listener on the main port would fail its listen after the main one bound it,
+   * reported as the main port being in use: name the API's keys instead.
+   */
+  check(section, config) {
+    const server = config.server as ServerConfig;
+    const problems = hostProblems(section.host, labelIn(KEYS, 'api.host'));
+    const sameInterface = !section.host || !server.host || section.host === server.host;
+    if (section.port !== undefined && section.port !== 0 && section.port === server.port && sameInterface) {
+      problems.push(
+        `${labelIn(KEYS, 'api.port')}: ${section.port} is the main port (server.port); leave apiPort unset to serve the API there, or pick another port`,
+      );
+    }
+    return problems;
+  },
 };

@@ -45,4 +45,17 @@ describe('assertPortsFree', () => {
     await assertPortsFree(config);
     await assertPortsFree(config); // the probe closed its listener
   });
+
+  it('names the host key when the interface, not the port, is what fails', async () => {
+    const notHere = loadConfig({ cwd, env: { PORT: '0', ECHO_RELAY_HOST: '192.0.2.1' } }).config;
+    notHere.server.port = 6123;
+    await expect(assertPortsFree(notHere)).rejects.toThrow(
+      /^server\.host \(file "host", env LARAVEL_ECHO_SERVER_HOST or ECHO_RELAY_HOST\): 192\.0\.2\.1 is not an address of this machine$/,
+    );
+    const unresolvable = loadConfig({ cwd, env: { PORT: '6123', ECHO_RELAY_API_PORT: '6124' } }).config;
+    unresolvable.api.host = 'no-such-host.invalid';
+    await expect(assertPortsFree(unresolvable)).rejects.toThrow(
+      /^api\.host \(file "apiHost", env ECHO_RELAY_API_HOST\): no-such-host\.invalid does not resolve/,
+    );
+  });
 });

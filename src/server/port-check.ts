@@ -31,7 +31,11 @@ export function portError(key: string, port: number, host: string, error: NodeJS
   const where = `port ${port}${host ? ` on ${host}` : ''}`;
   if (error.code === 'EADDRINUSE') return new ConfigError(`${describeKey(key)}: ${where} is already in use`);
   if (error.code === 'EACCES') return new ConfigError(`${describeKey(key)}: no permission to listen on ${where}`);
+  // The interface is what is wrong here, not the port: name the host key.
+  const hostKey = key.replace(/\.port$/, '.host');
   if (error.code === 'EADDRNOTAVAIL')
-    return new ConfigError(`${describeKey(key)}: ${host} is not an address of this machine`);
+    return new ConfigError(`${describeKey(hostKey)}: ${host} is not an address of this machine`);
+  if (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN' || error.code === 'EAI_FAIL')
+    return new ConfigError(`${describeKey(hostKey)}: ${host} does not resolve to an address of this machine`);
   return error;
 }

@@ -1,5 +1,7 @@
+import { isIP } from 'node:net';
 import { IsIn, IsInt, IsObject, IsString, Max, Min } from '../internals/class-validator.js';
-import type { ConfigSlice } from '../config/config-slice.js';
+import type { ConfigKey, ConfigSlice } from '../config/config-slice.js';
+import { labelIn } from '../config/key-label.js';
 import { legacySocketioOrigins } from '../common/origins.js';
 import { SOCKET_IO_OPTIONS } from './socket-io-options.js';
 
@@ -38,6 +40,44 @@ export class ServerConfig {
   @IsObject() socketio!: Record<string, unknown>;
 }
 
+const KEYS: readonly ConfigKey[] = [
+  { path: 'server.host', file: 'host', env: ['LARAVEL_ECHO_SERVER_HOST', 'ECHO_RELAY_HOST'], kind: 'string' },
+  { path: 'server.port', file: 'port', env: ['LARAVEL_ECHO_SERVER_PORT', 'PORT'], kind: 'int' },
+  { path: 'server.backlog', file: 'backlog', env: ['ECHO_RELAY_BACKLOG'], kind: 'int' },
+  {
+    path: 'server.protocol',
+    file: 'protocol',
+    env: ['LARAVEL_ECHO_SERVER_PROTO', 'ECHO_RELAY_PROTOCOL'],
+    kind: 'string',
+  },
+  {
+    path: 'server.sslCertPath',
+    file: 'sslCertPath',
+    env: ['LARAVEL_ECHO_SERVER_SSL_CERT', 'ECHO_RELAY_SSL_CERT'],
+    kind: 'string',
+  },
+  {
+    path: 'server.sslKeyPath',
+    file: 'sslKeyPath',
+    env: ['LARAVEL_ECHO_SERVER_SSL_KEY', 'ECHO_RELAY_SSL_KEY'],
+    kind: 'string',
+  },
+  {
+    path: 'server.sslCertChainPath',
+    file: 'sslCertChainPath',
+    env: ['LARAVEL_ECHO_SERVER_SSL_CHAIN', 'ECHO_RELAY_SSL_CHAIN'],
+    kind: 'string',
+  },
+  {
+    path: 'server.sslPassphrase',
+    file: 'sslPassphrase',
+    env: ['LARAVEL_ECHO_SERVER_SSL_PASS', 'ECHO_RELAY_SSL_PASS'],
+    kind: 'string',
+  },
+  { path: 'server.allowedOrigins', file: 'allowedOrigins', env: ['ECHO_RELAY_ALLOWED_ORIGINS'], kind: 'list' },
+  { path: 'server.socketio', file: 'socketio', env: [], kind: 'json' },
+];
+
 export const serverConfigSlice: ConfigSlice<ServerConfig> = {
   type: ServerConfig,
   defaults: () => ({
@@ -53,44 +93,30 @@ export const serverConfigSlice: ConfigSlice<ServerConfig> = {
     socketio: {},
   }),
   openBlocks: [{ path: 'socketio', library: 'socket.io', knownKeys: SOCKET_IO_OPTIONS }],
-  keys: [
-    { path: 'server.host', file: 'host', env: ['LARAVEL_ECHO_SERVER_HOST', 'ECHO_RELAY_HOST'], kind: 'string' },
-    { path: 'server.port', file: 'port', env: ['LARAVEL_ECHO_SERVER_PORT', 'PORT'], kind: 'int' },
-    { path: 'server.backlog', file: 'backlog', env: ['ECHO_RELAY_BACKLOG'], kind: 'int' },
-    {
-      path: 'server.protocol',
-      file: 'protocol',
-      env: ['LARAVEL_ECHO_SERVER_PROTO', 'ECHO_RELAY_PROTOCOL'],
-      kind: 'string',
-    },
-    {
-      path: 'server.sslCertPath',
-      file: 'sslCertPath',
-      env: ['LARAVEL_ECHO_SERVER_SSL_CERT', 'ECHO_RELAY_SSL_CERT'],
-      kind: 'string',
-    },
-    {
-      path: 'server.sslKeyPath',
-      file: 'sslKeyPath',
-      env: ['LARAVEL_ECHO_SERVER_SSL_KEY', 'ECHO_RELAY_SSL_KEY'],
-      kind: 'string',
-    },
-    {
-      path: 'server.sslCertChainPath',
-      file: 'sslCertChainPath',
-      env: ['LARAVEL_ECHO_SERVER_SSL_CHAIN', 'ECHO_RELAY_SSL_CHAIN'],
-      kind: 'string',
-    },
-    {
-      path: 'server.sslPassphrase',
-      file: 'sslPassphrase',
-      env: ['LARAVEL_ECHO_SERVER_SSL_PASS', 'ECHO_RELAY_SSL_PASS'],
-      kind: 'string',
-    },
-    { path: 'server.allowedOrigins', file: 'allowedOrigins', env: ['ECHO_RELAY_ALLOWED_ORIGINS'], kind: 'list' },
-    { path: 'server.socketio', file: 'socketio', env: [], kind: 'json' },
-  ],
+  keys: KEYS,
+  check(section) {
+    return hostProblems(section.host, labelIn(KEYS, 'server.host'));
+  },
 };
+
+/**
+ * An interface to bind must be an IP address or a host name; anything else failed in the listen
+ * with a `getaddrinfo ENOTFOUND` stack. Empty (the old file's `"host": null`) is every interface.
+ */
+export function hostProblems(host: string, label: string): string[] {
+  if (host === '' || isIP(host) !== 0 || isHostName(host)) return [];
+  return [`${label}: ${JSON.stringify(host)} is neither an IP address nor a host name`];
+}
+
+/** RFC 1123 host names; a last label of digits alone is a mistyped IPv4 address (`999.1.1.1`). */
+function isHostName(host: string): boolean {
+  const labels = host.replace(/\.$/, '').split('.');
+  return (
+    host.length <= 253 &&
+    labels.every((label) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(label)) &&
+    !/^\d+$/.test(labels[labels.length - 1])
+  );
+}
 
 /** Where the socket origin allow-list comes from, and its entries (empty: any origin). */
 export interface SocketOrigins {
