@@ -93,3 +93,35 @@ describe('interfaces to bind', () => {
     load({ port: 0, apiPort: 0 });
   });
 });
+
+describe('the socketio block', () => {
+  it('type- and range-checks the socket.io options the relay hands on', () => {
+    const message = loadError({ socketio: { pingTimeout: 'abc', pingInterval: 1000, maxHttpBufferSize: -1 } });
+    assert.deepEqual(message.split('\n').slice(1), [
+      '  - server.socketio.pingTimeout (file "socketio.pingTimeout"): expected a whole number of ms from 1 to 2147483647, got "abc"',
+      '  - server.socketio.maxHttpBufferSize (file "socketio.maxHttpBufferSize"): expected a whole number of bytes, at least 1, got -1',
+    ]);
+    assert.match(loadError({ socketio: { transports: 'websocket' } }), /server\.socketio\.transports .*non-empty list/);
+    assert.match(loadError({ socketio: { transports: ['websocket', 'flashsocket'] } }), /transports/);
+    assert.match(loadError({ socketio: { pingInterval: 3e9 } }), /pingInterval/);
+    assert.match(loadError({ socketio: { allowUpgrades: 'no' } }), /allowUpgrades .*expected true or false/);
+    assert.match(loadError({ socketio: { perMessageDeflate: 1 } }), /perMessageDeflate/);
+    assert.match(loadError({ socketio: { path: 'socket.io' } }), /socketio\.path .*starting with "\/"/);
+    assert.match(loadError({ socketio: { connectTimeout: 0 } }), /connectTimeout/);
+  });
+
+  it('accepts what socket.io reads, and leaves the keys it does not check alone', () => {
+    const socketio = {
+      pingTimeout: 20000,
+      pingInterval: 25000,
+      maxHttpBufferSize: 1e6,
+      transports: ['websocket', 'polling'],
+      allowUpgrades: false,
+      perMessageDeflate: { threshold: 1024 },
+      path: '/socket.io',
+      origins: 'app.test:*',
+      myFlag: 'x',
+    };
+    assert.deepEqual(load({ socketio }).config.server.socketio, socketio);
+  });
+});

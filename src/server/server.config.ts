@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import { IsIn, IsInt, IsObject, IsString, Max, Min } from '../internals/class-validator.js';
 import type { ConfigKey, ConfigSlice } from '../config/config-slice.js';
-import { labelIn } from '../config/key-label.js';
+import { MAX_TIMER_MS, labelIn } from '../config/key-label.js';
+import { isPlainObject } from '../common/plain-object.js';
 import { legacySocketioOrigins } from '../common/origins.js';
 import { SOCKET_IO_OPTIONS } from './socket-io-options.js';
 
@@ -95,9 +96,58 @@ export const serverConfigSlice: ConfigSlice<ServerConfig> = {
   openBlocks: [{ path: 'socketio', library: 'socket.io', knownKeys: SOCKET_IO_OPTIONS }],
   keys: KEYS,
   check(section) {
-    return hostProblems(section.host, labelIn(KEYS, 'server.host'));
+    return [...hostProblems(section.host, labelIn(KEYS, 'server.host')), ...socketioProblems(section.socketio)];
   },
 };
+
+type OptionRule = (value: unknown) => string | undefined;
+
+const duration: OptionRule = (v) =>
+  Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_TIMER_MS
+    ? undefined
+    : `expected a whole number of ms from 1 to ${MAX_TIMER_MS}`;
+const bool: OptionRule = (v) => (typeof v === 'boolean' ? undefined : 'expected true or false');
+const boolOrObject: OptionRule = (v) =>
+  typeof v === 'boolean' || isPlainObject(v) ? undefined : 'expected true, false or an object {...}';
+const TRANSPORTS = ['polling', 'websocket', 'webtransport'];
+
+/**
+ * Types and ranges of the socket.io and engine.io options the relay hands on from the `socketio`
+ * block: socket.io takes anything, so `"pingTimeout": "abc"` started and every client then timed
+ * out in a loop. `cors`, `allowEIO3` and `allowRequest` are the relay's own and are not checked.
+ */
+const SOCKETIO_RULES: Readonly<Record<string, OptionRule>> = {
+  pingTimeout: duration,
+  pingInterval: duration,
+  upgradeTimeout: duration,
+  connectTimeout: duration,
+  destroyUpgradeTimeout: duration,
+  maxHttpBufferSize: (v) =>
+    Number.isSafeInteger(v) && (v as number) >= 1 ? undefined : 'expected a whole number of bytes, at least 1',
+  transports: (v) =>
+    Array.isArray(v) && v.length > 0 && v.every((t) => TRANSPORTS.includes(t as string))
+      ? undefined
+      : `expected a non-empty list of ${TRANSPORTS.map((t) => `"${t}"`).join(', ')}`,
+  path: (v) => (typeof v === 'string' && v.startsWith('/') ? undefined : 'expected a path starting with "/"'),
+  allowUpgrades: bool,
+  serveClient: bool,
+  destroyUpgrade: bool,
+  addTrailingSlash: bool,
+  cleanupEmptyChildNamespaces: bool,
+  perMessageDeflate: boolOrObject,
+  httpCompression: boolOrObject,
+  cookie: boolOrObject,
+};
+
+function socketioProblems(socketio: Record<string, unknown>): string[] {
+  return Object.entries(SOCKETIO_RULES).flatMap(([name, rule]) => {
+    const value = socketio[name];
+    const problem = value === undefined ? undefined : rule(value);
+    return problem
+      ? [`server.socketio.${name} (file "socketio.${name}"): ${problem}, got ${JSON.stringify(value)}`]
+      : [];
+  });
+}
 
 /**
  * An interface to bind must be an IP address or a host name; anything else failed in the listen
