@@ -20,6 +20,11 @@ export interface ConfigKey {
    * be an object, and an entry's unknown key is reported like any other (see `checkFileKeys`).
    */
   entryKeys?: readonly string[];
+  /**
+   * `null` in the file means the default (laravel-echo-server's init writes `"host": null` for
+   * every interface). On other keys a `null` stops startup: it would silently leave the default.
+   */
+  nullable?: true;
 }
 
 /**

@@ -125,3 +125,83 @@ describe('the socketio block', () => {
     assert.deepEqual(load({ socketio }).config.server.socketio, socketio);
   });
 });
+
+describe('values that silently fell back to a default', () => {
+  it('null is refused where laravel-echo-server never wrote it, and means the default for host', () => {
+    assert.equal(
+      loadError({ port: null }),
+      'Invalid configuration: server.port (file "port"): null is not a value; remove the key to use the default',
+    );
+    assert.match(
+      loadError({ databaseConfig: { redis: { port: null } } }),
+      /redis\.port \(file "databaseConfig\.redis\.port"\): null/,
+    );
+    assert.equal(load({ host: null, apiHost: null }).config.api.host, '');
+  });
+
+  it('the file laravel-echo-server init writes still starts unchanged', () => {
+    const { config, warnings } = load({
+      authHost: 'http://localhost',
+      authEndpoint: '/broadcasting/auth',
+      clients: [],
+      database: 'redis',
+      databaseConfig: { redis: {}, sqlite: { databasePath: '/database/laravel-echo-server.sqlite' } },
+      devMode: true,
+      host: null,
+      port: '6001',
+      protocol: 'http',
+      socketio: {},
+      secureOptions: 67108864,
+      sslCertPath: '',
+      sslKeyPath: '',
+      sslCertChainPath: '',
+      sslPassphrase: '',
+      subscribers: { http: true, redis: true },
+      apiOriginAllow: { allowCors: false, allowOrigin: '', allowMethods: '', allowHeaders: '' },
+    });
+    assert.equal(config.server.host, '');
+    assert.equal(config.server.port, 6001);
+    assert.deepEqual(warnings, ['"secureOptions" in the config file is not supported by echo-relay and is ignored']);
+  });
+
+  it('trusted proxies must be IP addresses', () => {
+    assert.match(
+      loadError({ limits: { trustedProxies: 'notanip' } }),
+      /limits\.trustedProxies \(file "limits\.trustedProxies", env ECHO_RELAY_TRUSTED_PROXIES\): "notanip" is not an IP address/,
+    );
+    assert.match(loadError({ limits: { trustedProxies: ['10.0.0.1', '999.9.9.9'] } }), /"999\.9\.9\.9" is not an IP/);
+    assert.match(loadError({}, { ECHO_RELAY_TRUSTED_PROXIES: 'zzz' }), /limits\.trustedProxies .*"zzz"/);
+    assert.deepEqual(load({}, { ECHO_RELAY_TRUSTED_PROXIES: '10.0.0.1, ::1' }).config.limits.trustedProxies, [
+      '10.0.0.1',
+      '::1',
+    ]);
+  });
+
+  it('a list of commas alone is a slip, not "any origin"', () => {
+    assert.equal(
+      loadError({}, { ECHO_RELAY_ALLOWED_ORIGINS: ',,,' }),
+      'Invalid configuration: server.allowedOrigins (env ECHO_RELAY_ALLOWED_ORIGINS): ",,," holds no entries',
+    );
+    assert.match(
+      loadError({ allowedOrigins: ' , ' }),
+      /server\.allowedOrigins \(file "allowedOrigins"\): " , " holds no entries/,
+    );
+    // An empty value is still "unset", and the old file's empty allowOrigin still starts.
+    assert.deepEqual(
+      load({ apiOriginAllow: { allowOrigin: '' } }, { ECHO_RELAY_ALLOWED_ORIGINS: '' }).config.server.allowedOrigins,
+      [],
+    );
+  });
+
+  it('allowedOrigins entries that can match no origin', () => {
+    assert.match(
+      loadError({}, { ECHO_RELAY_ALLOWED_ORIGINS: 'https://app.test,ftp://x.test' }),
+      /server\.allowedOrigins \(file "allowedOrigins", env ECHO_RELAY_ALLOWED_ORIGINS\): "ftp:\/\/x\.test" is neither an origin/,
+    );
+    assert.deepEqual(load({ allowedOrigins: ['https://app.test', 'app.test:*', '*'] }).config.server.allowedOrigins, [
+      'https://app.test',
+      'app.test:*',
+      '*',
+    ]);
+  });
+});

@@ -86,8 +86,16 @@ export function fromLegacyFile(raw: PlainObject, warnings: string[] = []): Plain
   for (const key of CONFIG_KEYS) {
     if (!key.file) continue;
     const value = getPath(raw, key.file);
-    if (value === undefined || value === null) continue;
+    if (value === undefined || (value === null && key.nullable)) continue;
+    if (value === null) {
+      found.problems.push(`${key.path} (file "${key.file}"): null is not a value; remove the key to use the default`);
+      continue;
+    }
     const coerced = coerceFileValue(value, key.kind);
+    if (key.kind === 'list' && typeof value === 'string' && value.trim() !== '' && isEmptyList(coerced)) {
+      found.problems.push(`${key.path} (file "${key.file}"): ${JSON.stringify(value)} holds no entries`);
+      continue;
+    }
     checkShape(key, coerced, `file "${key.file}"`, found);
     setPath(layer, key.path, coerced);
   }
@@ -134,6 +142,11 @@ export function fromEnv(env: NodeJS.ProcessEnv, warnings: string[] = []): PlainO
       const value = envValue(env, name, key);
       if (value === undefined) continue;
       const parsed = parseEnvValue(name, value, key.kind);
+      // `A,,,` or `,` is a slip, not "no entries": an empty list can mean "any" (allowedOrigins).
+      if (key.kind === 'list' && value.trim() !== '' && isEmptyList(parsed)) {
+        found.problems.push(`${key.path} (env ${name}): ${JSON.stringify(value)} holds no entries`);
+        continue;
+      }
       if (key.kind === 'json') checkShape(key, parsed, `env ${name}`, found);
       setPath(layer, key.path, parsed);
     }
@@ -163,6 +176,10 @@ function parseEnvValue(name: string, value: string, kind: ValueKind): unknown {
     default:
       return value;
   }
+}
+
+function isEmptyList(value: unknown): boolean {
+  return Array.isArray(value) && value.length === 0;
 }
 
 function splitList(value: string): string[] {

@@ -62,7 +62,7 @@ const KEYS: readonly ConfigKey[] = [
   { path: 'api.publish', file: 'subscribers.http', env: ['ECHO_RELAY_SUBSCRIBE_HTTP'], kind: 'bool' },
   { path: 'api.maxBodyBytes', file: 'apiMaxBodyBytes', env: ['ECHO_RELAY_API_MAX_BODY_BYTES'], kind: 'int' },
   { path: 'api.port', file: 'apiPort', env: ['ECHO_RELAY_API_PORT'], kind: 'int' },
-  { path: 'api.host', file: 'apiHost', env: ['ECHO_RELAY_API_HOST'], kind: 'string' },
+  { path: 'api.host', file: 'apiHost', env: ['ECHO_RELAY_API_HOST'], kind: 'string', nullable: true },
   { path: 'api.cors.enabled', file: 'apiOriginAllow.allowCors', env: ['ECHO_RELAY_API_CORS'], kind: 'bool' },
   {
     path: 'api.cors.origins',

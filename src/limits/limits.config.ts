@@ -1,5 +1,7 @@
+import { isIP } from 'node:net';
 import { IsInt, IsString, Max, Min } from '../internals/class-validator.js';
 import type { ConfigKey, ConfigSlice } from '../config/config-slice.js';
+import { labelIn } from '../config/key-label.js';
 
 /**
  * What one client, one IP address or the whole node may cost: every limit of echo-relay in one
@@ -57,6 +59,15 @@ export const limitsConfigSlice: ConfigSlice<LimitsConfig> = {
     maxMessagesPerSecond: 200,
     maxMessageBurst: 5_000,
   }),
+  /** A proxy is compared with the TCP peer's address: a name or a typo would never match, silently. */
+  check(section) {
+    return section.trustedProxies
+      .filter((proxy) => isIP(proxy.trim()) === 0)
+      .map(
+        (proxy) =>
+          `${labelIn(limitsConfigSlice.keys, 'limits.trustedProxies')}: ${JSON.stringify(proxy)} is not an IP address (names and ranges are not supported)`,
+      );
+  },
   keys: [
     limit('maxBufferedBytes', 'ECHO_RELAY_MAX_BUFFERED_BYTES'),
     limit('maxPendingAuthPerSocket', 'ECHO_RELAY_MAX_PENDING_AUTH_PER_SOCKET'),

@@ -3,7 +3,7 @@ import { IsIn, IsInt, IsObject, IsString, Max, Min } from '../internals/class-va
 import type { ConfigKey, ConfigSlice } from '../config/config-slice.js';
 import { MAX_TIMER_MS, labelIn } from '../config/key-label.js';
 import { isPlainObject } from '../common/plain-object.js';
-import { legacySocketioOrigins } from '../common/origins.js';
+import { legacySocketioOrigins, originAllowList } from '../common/origins.js';
 import { SOCKET_IO_OPTIONS } from './socket-io-options.js';
 
 /** How the HTTP/WebSocket listener is exposed. */
@@ -42,7 +42,13 @@ export class ServerConfig {
 }
 
 const KEYS: readonly ConfigKey[] = [
-  { path: 'server.host', file: 'host', env: ['LARAVEL_ECHO_SERVER_HOST', 'ECHO_RELAY_HOST'], kind: 'string' },
+  {
+    path: 'server.host',
+    file: 'host',
+    env: ['LARAVEL_ECHO_SERVER_HOST', 'ECHO_RELAY_HOST'],
+    kind: 'string',
+    nullable: true,
+  },
   { path: 'server.port', file: 'port', env: ['LARAVEL_ECHO_SERVER_PORT', 'PORT'], kind: 'int' },
   { path: 'server.backlog', file: 'backlog', env: ['ECHO_RELAY_BACKLOG'], kind: 'int' },
   {
@@ -96,7 +102,15 @@ export const serverConfigSlice: ConfigSlice<ServerConfig> = {
   openBlocks: [{ path: 'socketio', library: 'socket.io', knownKeys: SOCKET_IO_OPTIONS }],
   keys: KEYS,
   check(section) {
-    return [...hostProblems(section.host, labelIn(KEYS, 'server.host')), ...socketioProblems(section.socketio)];
+    return [
+      ...hostProblems(section.host, labelIn(KEYS, 'server.host')),
+      // The old file's socketio.origins keeps its startup warning: files that worked must keep starting.
+      ...originAllowList(section.allowedOrigins).invalid.map(
+        (entry) =>
+          `${labelIn(KEYS, 'server.allowedOrigins')}: ${JSON.stringify(entry)} is neither an origin (https://app.example[:port]) nor host:port, *:port, host:* or *`,
+      ),
+      ...socketioProblems(section.socketio),
+    ];
   },
 };
 
