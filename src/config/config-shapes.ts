@@ -18,7 +18,9 @@ export interface Findings {
 export function checkShape(key: ConfigKey, value: unknown, source: string, found: Findings): void {
   const shape = expectedShape(key);
   if (shape === 'array' && !Array.isArray(value)) {
-    found.problems.push(`${key.path} (${source}): expected a list [...], got ${describeValue(value)}`);
+    // A `list` setting also takes a comma-separated string (`"authHost": "http://a"`); say so.
+    const expected = key.kind === 'list' ? 'a list [...] or a comma-separated string' : 'a list [...]';
+    found.problems.push(`${key.path} (${source}): expected ${expected}, got ${describeValue(value)}`);
   } else if (shape === 'object' && !isPlainObject(value)) {
     found.problems.push(`${key.path} (${source}): expected an object {...}, got ${describeValue(value)}`);
   } else if (key.entryKeys && Array.isArray(value)) {

@@ -205,3 +205,20 @@ describe('values that silently fell back to a default', () => {
     ]);
   });
 });
+
+describe('messages name the key as it was written', () => {
+  it('webhookUrl from the file is named by its file key', () => {
+    assert.match(
+      loadError({ clients: [{ appId: 'a', key: 'k', secret: 's' }], webhookUrl: 'nope' }),
+      /^Invalid configuration: webhooks\.url \(file "webhookUrl", env ECHO_RELAY_WEBHOOK_URL\): not a URL/,
+    );
+  });
+
+  it('a list setting given a number says a string is fine too', () => {
+    assert.equal(
+      loadError({ authHost: 5 }),
+      'Invalid configuration: auth.host (file "authHost"): expected a list [...] or a comma-separated string, got a number',
+    );
+    assert.match(loadError({ authHost: [5] }), /auth\.host .*each value in host must be a string/);
+  });
+});

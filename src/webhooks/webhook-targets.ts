@@ -26,6 +26,9 @@ export interface QueuedEvent {
   [field: string]: unknown;
 }
 
+/** `webhookUrl` / `ECHO_RELAY_WEBHOOK_URL`, as `describeKey` spells it (importing it here would be a cycle). */
+const URL_KEY = 'webhooks.url (file "webhookUrl", env ECHO_RELAY_WEBHOOK_URL)';
+
 /**
  * The configured receivers (`webhooks.targets`, then `webhooks.url`), each with the `clients`
  * entry that signs for it: the one its `appId` names, else the first with a `secret`. `problems`
@@ -35,14 +38,14 @@ export function resolveTargets(
   config: WebhooksConfig,
   clients: readonly ApiClientConfig[],
 ): { targets: WebhookTarget[]; problems: string[] } {
-  const entries = [...config.targets.map((t, i) => ({ ...t, where: `webhooks[${i}]` }))];
-  if (config.url) entries.push({ url: config.url, where: 'webhooks.url (env ECHO_RELAY_WEBHOOK_URL)' });
+  const entries = [...config.targets.map((t, i) => ({ ...t, where: `webhooks[${i}]`, urlKey: `webhooks[${i}].url` }))];
+  if (config.url) entries.push({ url: config.url, where: URL_KEY, urlKey: URL_KEY });
   const targets: WebhookTarget[] = [];
   const problems: string[] = [];
-  for (const { where, ...entry } of entries) {
+  for (const { where, urlKey, ...entry } of entries) {
     const problem = urlProblem(entry.url);
     if (problem) {
-      problems.push(`${where}.url: ${problem} (got ${JSON.stringify(entry.url)})`);
+      problems.push(`${urlKey}: ${problem} (got ${JSON.stringify(entry.url)})`);
       continue;
     }
     const badHeader = Object.entries(entry.headers ?? {}).find(([, value]) => typeof value !== 'string');

@@ -27,7 +27,7 @@ describe('webhooks settings', () => {
 
   it('stops startup when a receiver has no secret to sign with, naming it', () => {
     expect(() => loadConfig({ cwd, env: { ECHO_RELAY_WEBHOOK_URL: 'http://app.test/hooks' } })).toThrow(
-      'webhooks.url (env ECHO_RELAY_WEBHOOK_URL): no secret to sign with: no clients entry has a "secret"',
+      'webhooks.url (file "webhookUrl", env ECHO_RELAY_WEBHOOK_URL): no secret to sign with: no clients entry has a "secret"',
     );
     const webhooks = JSON.stringify([{ url: 'http://app.test/hooks', appId: 'no-secret' }]);
     expect(() => loadConfig({ cwd, env: { ECHO_RELAY_CLIENTS: CLIENTS, ECHO_RELAY_WEBHOOKS: webhooks } })).toThrow(
@@ -46,6 +46,10 @@ describe('webhooks settings', () => {
     );
     expect(() => load([{ url: 'ftp://app.test/' }])).toThrow('webhooks[0].url: must be http or https');
     expect(() => load([{ url: 'app.test/hooks' }])).toThrow('webhooks[0].url: not a URL');
+    // The url alone (webhookUrl) is named by its file key and variable, once, not as "….url".
+    expect(() => loadConfig({ cwd, env: { ECHO_RELAY_CLIENTS: CLIENTS, ECHO_RELAY_WEBHOOK_URL: 'nope' } })).toThrow(
+      /^Invalid configuration: webhooks\.url \(file "webhookUrl", env ECHO_RELAY_WEBHOOK_URL\): not a URL/,
+    );
     expect(() => load([{ url: 'http://a.test/', event_types: ['channel_emptied'] }])).toThrow(
       /webhooks\.targets\.0\.event_types/,
     );
