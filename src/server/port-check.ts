@@ -15,7 +15,8 @@ export async function assertPortsFree(config: RelayConfig): Promise<void> {
 }
 
 async function assertPortFree(key: string, port: number, host: string): Promise<void> {
-  if (port === 0) return; // the kernel picks a free one
+  // Port 0: the kernel picks a free one; a host is still probed, since it may be no address of ours.
+  if (port === 0 && !host) return;
   const probe = createServer();
   const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
     probe.once('error', resolve);

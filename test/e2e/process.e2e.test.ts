@@ -270,6 +270,60 @@ describe('echo-relay as a process', () => {
     expect(relay.stdout()).toBe('');
   });
 
+  // Each of these used to start, log, and then crash (SELECT NaN, ERR_OUT_OF_RANGE from a timer,
+  // a getaddrinfo stack) or never become ready: now one line naming the key, exit 78, nothing logged.
+  it.each([
+    [
+      'a Redis URL whose db is not a number',
+      {},
+      { REDIS_URL: 'redis://127.0.0.1:6379/abc' },
+      /^Invalid configuration: redis\.url \(.*env REDIS_URL\): the path must be a database number/,
+    ],
+    [
+      'a Redis URL that is no URL',
+      {},
+      { REDIS_URL: 'garbage' },
+      /^Invalid configuration: redis\.url \(.*env REDIS_URL\): not a URL/,
+    ],
+    [
+      'a negative ioredis connectTimeout',
+      { databaseConfig: { redis: { connectTimeout: -1 } } },
+      {},
+      /^Invalid configuration: "databaseConfig\.redis\.connectTimeout" in the config file/,
+    ],
+    [
+      'a sentinel without a numeric port',
+      {},
+      { REDIS_SENTINELS: 'foo,,bar:abc' },
+      /^Invalid configuration:\n {2}- redis\.sentinels .*\[0\]/,
+    ],
+    // The host from the environment: spawnRelay sets ECHO_RELAY_HOST, which wins over the file.
+    [
+      'a host that is no host name',
+      {},
+      { ECHO_RELAY_HOST: 'not a host!' },
+      /^Invalid configuration: server\.host \(file "host"/,
+    ],
+    [
+      'an address of another machine as host',
+      {},
+      { ECHO_RELAY_HOST: '192.0.2.1' },
+      /^server\.host \(file "host".*\): 192\.0\.2\.1 is not an address of this machine$/,
+    ],
+    [
+      'a socketio pingTimeout that is no number',
+      { socketio: { pingTimeout: 'abc' } },
+      {},
+      /^Invalid configuration: server\.socketio\.pingTimeout/,
+    ],
+  ])('refuses %s before starting, exit 78', async (_what, settings, env, message) => {
+    const relay = spawn({ args: ['--config', configFile(settings)], env: { REDIS_URL: fx.redis.url, ...env } });
+    const { code } = await relay.exited;
+    expect(relay.stderr().trim()).toMatch(message);
+    expect(code).toBe(78);
+    expect(relay.stdout()).toBe('');
+  });
+
   it('refuses a certificate TLS cannot use, naming both settings', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'echo-relay-config-'));
     const junk = join(dir, 'junk.pem');
