@@ -127,16 +127,23 @@ describe('the socketio block', () => {
 });
 
 describe('values that silently fell back to a default', () => {
-  it('null is refused where laravel-echo-server never wrote it, and means the default for host', () => {
-    assert.equal(
-      loadError({ port: null }),
-      'Invalid configuration: server.port (file "port"): null is not a value; remove the key to use the default',
+  it('null means the default, with a warning naming the key, except on host where it is what the old file says', () => {
+    const { config, warnings } = load({ port: null, databaseConfig: { redis: { password: null } } });
+    assert.equal(config.server.port, 6001);
+    assert.equal(config.redis.password, '');
+    assert.deepEqual(
+      warnings.filter((w) => w.includes('null')),
+      [
+        'server.port (file "port"): null ignored, the default applies; remove the key to silence this',
+        'redis.password (file "databaseConfig.redis.password"): null ignored, the default applies; remove the key to silence this',
+      ],
     );
-    assert.match(
-      loadError({ databaseConfig: { redis: { port: null } } }),
-      /redis\.port \(file "databaseConfig\.redis\.port"\): null/,
+    const withHost = load({ host: null, apiHost: null });
+    assert.equal(withHost.config.api.host, '');
+    assert.deepEqual(
+      withHost.warnings.filter((w) => w.includes('null')),
+      [],
     );
-    assert.equal(load({ host: null, apiHost: null }).config.api.host, '');
   });
 
   it('the file laravel-echo-server init writes still starts unchanged', () => {

@@ -88,7 +88,11 @@ export function fromLegacyFile(raw: PlainObject, warnings: string[] = []): Plain
     const value = getPath(raw, key.file);
     if (value === undefined || (value === null && key.nullable)) continue;
     if (value === null) {
-      found.problems.push(`${key.path} (file "${key.file}"): null is not a value; remove the key to use the default`);
+      // laravel-echo-server passed a null on (to ioredis, to listen()), which mostly meant its
+      // default: a file that started it still starts, and the log says which keys were ignored.
+      warnings.push(
+        `${key.path} (file "${key.file}"): null ignored, the default applies; remove the key to silence this`,
+      );
       continue;
     }
     const coerced = coerceFileValue(value, key.kind);
