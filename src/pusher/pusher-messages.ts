@@ -6,12 +6,14 @@ import { ThrottledLog } from '../logging/throttled-log.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import type { PusherConnection } from './pusher-connection.js';
 import { PusherCode, pusherFrame } from './pusher-protocol.js';
-import { PusherSubscriptions } from './pusher-subscriptions.js';
+import { PusherSubscriptions, subscribeProblem, type SubscribeData } from './pusher-subscriptions.js';
 
 /**
  * What a Pusher client sends: `pusher:ping`, `pusher:subscribe`, `pusher:unsubscribe` and client
- * events. A frame that is no `{event, ...}` JSON object is answered with `pusher:error` and
- * dropped, counted and logged (throttled); the connection stays open, as Pusher's does.
+ * events. A frame that is no `{event, ...}` JSON object, and a `pusher:subscribe` that names no
+ * usable channel, are answered with `pusher:error` and dropped, counted
+ * (`pusher_messages_dropped_total`, by reason) and logged (throttled); the connection stays open,
+ * as Pusher's does.
  */
 @Injectable()
 export class PusherMessages {
@@ -35,8 +37,11 @@ export class PusherMessages {
         return connection.send(pusherFrame('pusher:pong', '{}'));
       case 'pusher:pong':
         return;
-      case 'pusher:subscribe':
-        return this.run(connection, this.subscriptions.subscribe(connection, data));
+      case 'pusher:subscribe': {
+        const problem = subscribeProblem(data);
+        if (problem) return this.invalidSubscribe(connection, problem);
+        return this.run(connection, this.subscriptions.subscribe(connection, data as SubscribeData));
+      }
       case 'pusher:unsubscribe':
         return this.run(connection, this.subscriptions.unsubscribe(connection, data));
     }
@@ -64,6 +69,20 @@ export class PusherMessages {
 
   private run(connection: PusherConnection, work: Promise<void>): void {
     work.catch((err: Error) => this.log.error(`${connection.id}: ${err.message}`));
+  }
+
+  /**
+   * socket.io's invalid `subscribe`s count in `messages_dropped_total{reason="invalid_client_message"}`;
+   * Pusher's count in the Pusher protocol's own series, beside its malformed frames, and are logged as
+   * those are (a flood of them makes one line per 30 s).
+   */
+  private invalidSubscribe(connection: PusherConnection, why: string): void {
+    this.metrics.pusherDropped.inc({ reason: 'invalid_subscribe' });
+    this.throttled.warn(
+      'invalid_subscribe',
+      `Pusher connection ${connection.id} sent an invalid pusher:subscribe: ${why}`,
+    );
+    connection.error(null, 'pusher:subscribe needs {"channel": <a channel name>}');
   }
 
   private malformed(connection: PusherConnection, why: string): void {

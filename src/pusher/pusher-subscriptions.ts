@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { channelType, isValidChannelName } from '../channels/channel-type.js';
+import { channelType, isValidChannelName, MAX_CHANNEL_LENGTH } from '../channels/channel-type.js';
 import type { PresenceMember } from '../channels/presence-directory.js';
 import { toPresenceMember } from '../channels/presence-member.js';
 import { PresenceService } from '../channels/presence.service.js';
@@ -13,6 +13,18 @@ import { verifyChannelAuth } from './pusher-apps.js';
 import type { PusherConnection } from './pusher-connection.js';
 import { PusherHub } from './pusher-hub.js';
 import { presenceData, pusherFrame, subscriptionErrorFrame } from './pusher-protocol.js';
+
+/** The `data` of a `pusher:subscribe` that names a usable channel (see `subscribeProblem`). */
+export type SubscribeData = Record<string, unknown> & { channel: string };
+
+/** What is wrong with a `pusher:subscribe`'s `data`, in a few words; undefined when it names a usable channel. */
+export function subscribeProblem(data: unknown): string | undefined {
+  if (!isPlainObject(data)) return '"data" is not an object';
+  if (data.channel === undefined) return 'no "channel"';
+  if (isValidChannelName(data.channel)) return undefined;
+  if (typeof data.channel !== 'string') return '"channel" is not a string';
+  return `"channel" is not 1 to ${MAX_CHANNEL_LENGTH} characters without spaces or control characters`;
+}
 
 /**
  * `pusher:subscribe` and `pusher:unsubscribe`. The client asked the app for its signature itself,
@@ -36,10 +48,8 @@ export class PusherSubscriptions {
     this.countRooms = anyTargetWants(webhooks, ['channel_occupied', 'channel_vacated']);
   }
 
-  async subscribe(connection: PusherConnection, data: unknown): Promise<void> {
-    if (!isPlainObject(data) || !isValidChannelName(data.channel)) {
-      return connection.error(null, 'pusher:subscribe needs {"channel": <a channel name>}');
-    }
+  /** A subscribe whose `data` passed `subscribeProblem` (`PusherMessages` answers the others). */
+  async subscribe(connection: PusherConnection, data: SubscribeData): Promise<void> {
     const { channel } = data;
     const refusal = this.refusal(connection, channel, data);
     if (refusal) {

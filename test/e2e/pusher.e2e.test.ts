@@ -12,6 +12,7 @@ import {
   pusherConnected,
   RawPusher,
   type PusherEcho,
+  type PusherFrame,
 } from '../support/pusher-client.js';
 import type { TestRelay } from '../support/relay.js';
 
@@ -257,6 +258,28 @@ describe('the Pusher protocol beside socket.io, on one node', () => {
     expect(bad.closed).toBeUndefined();
     const dropped = (await relay.metrics.pusherDropped.get()).values.find((v) => v.labels.reason === 'malformed');
     expect(dropped?.value).toBeGreaterThanOrEqual(200);
+  });
+
+  it('answers an invalid pusher:subscribe with pusher:error, counts it and logs it throttled, and carries on', async () => {
+    const dropped = async (): Promise<number> =>
+      (await relay.metrics.pusherDropped.get()).values.find((v) => v.labels.reason === 'invalid_subscribe')?.value ?? 0;
+    const before = await dropped();
+    const client = await raw();
+    await client.socketId();
+    const invalid = [{ channel: 5 }, { channel: 'x'.repeat(201) }, {}, 'news', { channel: 'two words' }];
+    for (const data of invalid) client.send({ event: 'pusher:subscribe', data });
+    const errors = (): PusherFrame[] => client.frames.filter((f) => f.event === 'pusher:error');
+    await waitUntil(() => errors().length === invalid.length, 5000, 'an error per invalid subscribe');
+    expect(errors().map((f) => f.data)).toEqual(
+      invalid.map(() => ({ code: null, message: 'pusher:subscribe needs {"channel": <a channel name>}' })),
+    );
+    expect((await dropped()) - before).toBe(invalid.length);
+    // One line for the five: the rest are held back for the throttle's summary.
+    expect(relay.logs.matching(/sent an invalid pusher:subscribe: "channel" is not a string$/)).toHaveLength(1);
+    expect(relay.logs.matching(/sent an invalid pusher:subscribe/)).toHaveLength(1);
+    client.send({ event: 'pusher:subscribe', data: { channel: 'news' } });
+    await client.next((f) => f.event === 'pusher_internal:subscription_succeeded');
+    expect(client.closed).toBeUndefined();
   });
 });
 
