@@ -44,6 +44,17 @@ export function apiBodyParser(limit: number): (req: IncomingMessage, res: Server
   };
 }
 
+/**
+ * Whether the request came with a body that `apiBodyParser` left unread: one not sent as JSON
+ * (`text/plain`, a form, no content type), which is neither parsed into `req.body` nor kept in
+ * `req.rawBody`. Its bytes were never seen, so nothing can be checked against them (`body_md5`).
+ */
+export function hasUnreadBody(req: ApiRequest): boolean {
+  if (req.body !== undefined || req.rawBody !== undefined) return false;
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
+}
+
 /** What Nest's `rawBody: true` keeps: a Pusher API signature covers the body's MD5. */
 function keepRawBody(req: IncomingMessage, _res: ServerResponse, body: Buffer): void {
   if (Buffer.isBuffer(body)) (req as ApiRequest).rawBody = body;

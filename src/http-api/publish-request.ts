@@ -20,6 +20,9 @@ export interface PublishRequest {
   socketId?: unknown;
 }
 
+/** What a publish whose body was not read as JSON (no JSON content type) is told, by both APIs. */
+export const NOT_JSON_BODY = 'request body must be a JSON object sent with Content-Type: application/json';
+
 /** The body's field behind each drop reason, for error messages in the caller's terms. */
 const FIELD_BY_REASON: Partial<Record<DropReason, string>> = {
   invalid_channel: 'channel',
@@ -31,9 +34,7 @@ const FIELD_BY_REASON: Partial<Record<DropReason, string>> = {
 
 /** Reads the request body; throws `DroppedMessage` (channel `''`) naming the problem. */
 export function parsePublishRequest(body: unknown): PublishRequest {
-  if (body === undefined) {
-    throw refused('not_an_object', 'request body must be a JSON object sent with Content-Type: application/json');
-  }
+  if (body === undefined) throw refused('not_an_object', NOT_JSON_BODY);
   if (!isPlainObject(body)) throw refused('not_an_object', 'request body must be a JSON object');
   return {
     channels: channelsOf(body),

@@ -166,6 +166,28 @@ describe("Pusher's HTTP API", () => {
       });
     });
 
+    it("refuses a correctly signed body not sent as JSON with the old API's 400, not a body_md5 mismatch", async () => {
+      const error = { error: 'request body must be a JSON object sent with Content-Type: application/json' };
+      const dropped = await droppedCount(one, 'not_an_object');
+      const md5Refused = await refusedCount(one, 'bad_body_md5');
+      for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', null]) {
+        const channel = `r-type-${contentType?.length ?? 0}`;
+        const answer = await refusedAndNothingSent(channel, () =>
+          signedRequest(one.apiUrl, SHOP, { method: 'POST', path: '/events', body: event(channel), contentType }),
+        );
+        expect({ contentType, status: answer.status, body: answer.body }).toEqual({
+          contentType,
+          status: 400,
+          body: error,
+        });
+      }
+      const batch = JSON.stringify({ batch: [{ name: 'e', data: '{}', channel: 'r-type' }] });
+      const asText = { method: 'POST', path: '/batch_events', body: batch, contentType: 'text/plain' };
+      expect(await signedRequest(one.apiUrl, SHOP, asText)).toMatchObject({ status: 400, body: error });
+      expect((await droppedCount(one, 'not_an_object')) - dropped).toBe(4);
+      expect(await refusedCount(one, 'bad_body_md5')).toBe(md5Refused);
+    });
+
     it('refuses an unknown key, and the key of an app without a secret (401)', async () => {
       const unknown = pusherSdk(one.apiUrl, { appId: 'shop', key: 'nobody', secret: 'x' });
       const answer = await refusedAndNothingSent('r-key', () => answerOf(unknown.trigger('r-key', 'e', {})));
@@ -262,6 +284,11 @@ async function listenOnBoth(fx: Fixture, channel: string, event: string): Promis
   const a = await listen(fx, channel, event, fx.nodes[0]);
   const b = await listen(fx, channel, event, fx.nodes[1]);
   return [a.got, b.got];
+}
+
+async function droppedCount(relay: TestRelay, reason: string): Promise<number> {
+  const metric = await relay.metrics.messagesDropped.get();
+  return metric.values.find((v) => v.labels.reason === reason)?.value ?? 0;
 }
 
 async function refusedCount(relay: TestRelay, reason: string): Promise<number> {

@@ -31,12 +31,20 @@ export async function answerOf(
 
 /**
  * A request signed by hand, for what the SDK will not send: an old timestamp, a `body_md5` that is
- * not the body's. Signs like Pusher's server libraries (keys sorted, `METHOD\nPATH\nQUERY`).
+ * not the body's, a body sent as another content type (`contentType`, `null` for none; JSON by
+ * default). Signs like Pusher's server libraries (keys sorted, `METHOD\nPATH\nQUERY`).
  */
 export async function signedRequest(
   apiUrl: string,
   app: PusherApp,
-  request: { method: string; path: string; body?: string; timestamp?: number; bodyMd5?: string },
+  request: {
+    method: string;
+    path: string;
+    body?: string;
+    timestamp?: number;
+    bodyMd5?: string;
+    contentType?: string | null;
+  },
 ): Promise<ApiAnswer> {
   const path = `/apps/${app.appId}${request.path}`;
   const params: Record<string, string> = {
@@ -52,10 +60,13 @@ export async function signedRequest(
     .map((k) => `${k}=${params[k]}`)
     .join('&');
   const signature = createHmac('sha256', app.secret).update(`${request.method}\n${path}\n${query}`).digest('hex');
-  const headers = request.body === undefined ? undefined : { 'content-type': 'application/json' };
+  const contentType = request.contentType === undefined ? 'application/json' : request.contentType;
+  const headers = request.body === undefined || contentType === null ? undefined : { 'content-type': contentType };
+  // fetch gives a string body `text/plain` of its own accord, bytes no content type at all.
+  const body = request.body !== undefined && contentType === null ? Buffer.from(request.body) : request.body;
   const res = await fetch(`${apiUrl}${path}?${query}&auth_signature=${signature}`, {
     method: request.method,
-    body: request.body,
+    body,
     headers,
   });
   return { status: res.status, body: parseJson(await res.text()), headers: res.headers };
