@@ -16,8 +16,9 @@ export interface PusherChannelInfo {
 /**
  * The read side of Pusher's API in Pusher's shapes, on the old API's cluster-wide numbers
  * (`ChannelStats`: sockets counted through the socket.io adapter, presence members from Redis).
- * `user_count` is for presence channels only, as with Pusher: asking it of another channel (or of
- * a channel list not filtered on `presence-`) is a 400.
+ * `user_count` is for presence channels only, as with Pusher: a query asking it of another channel
+ * (or of a channel list not filtered on `presence-`) is a 400, while an event's `info` gets it for
+ * its presence channels and leaves it out for the others (`published`).
  */
 @Injectable()
 export class PusherChannels {
@@ -51,7 +52,10 @@ export class PusherChannels {
     return this.pick(counts, attributes, true);
   }
 
-  /** The counts asked for about a channel just published to (a trigger's `info`). */
+  /**
+   * The counts asked for about a channel just published to (a trigger's `info`): `user_count` is
+   * left out for a channel that is not presence, not refused, as Pusher answers (the event is sent).
+   */
   async published(name: string, attributes: ChannelAttribute[]): Promise<PusherChannelInfo> {
     return this.pick(await this.stats.channel(name), attributes, false);
   }

@@ -383,6 +383,15 @@ for (const recovery of ['on', 'off']) {
         ]),
       );
       expect(batch).toEqual({ status: 200, body: { batch: [{ subscription_count: 2 }, {}] } });
+      // user_count applies to presence channels only: left out for the others, as Pusher does, not refused.
+      const both = { info: 'user_count,subscription_count' };
+      expect(await answerOf(shop.trigger(['counted', 'empty'], 'x', {}, both))).toEqual({
+        status: 200,
+        body: { channels: { counted: { subscription_count: 2 }, empty: { subscription_count: 0 } } },
+      });
+      expect(
+        await answerOf(shop.triggerBatch([{ channel: 'counted', name: 'x', data: {}, info: 'user_count' }])),
+      ).toEqual({ status: 200, body: { batch: [{}] } });
     });
 
     it('refuses a batch of more than 10 events, and an invalid event in a batch, delivering none of it', async () => {
