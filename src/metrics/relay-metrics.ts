@@ -176,6 +176,13 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly adminLogins = new Counter({
+    name: `${METRIC_PREFIX}admin_ui_logins_total`,
+    help: 'Admin UI logins with a username and password, by result: accepted, invalid (checked, wrong username or password), and refused before any check: too_many_failures (5 failed logins of the address within a minute), busy (too many checks waiting on the node)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   readonly authWaiting = new Gauge({
     name: `${METRIC_PREFIX}auth_waiting`,
     help: 'Authorisations waiting for a slot, by limit (socket: maxPendingAuthPerSocket, node: authConcurrency)',

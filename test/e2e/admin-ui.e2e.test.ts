@@ -11,7 +11,8 @@ import { withTimeout } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
 import { waitUntil } from '../support/ports.js';
 import type { TestRelay } from '../support/relay.js';
-import { waitListening } from '../support/relay-process.js';
+import { waitListening, waitReady } from '../support/relay-process.js';
+import { httpStatus } from '../support/http.js';
 
 const USER = 'dev';
 const PASSWORD = 'correct horse battery';
@@ -32,14 +33,14 @@ const ADMIN_ENV = {
 function adminLogin(
   url: string,
   auth: Record<string, unknown>,
-  origin?: string,
+  headers: Record<string, string> = {},
 ): Promise<{ socket: Socket; session?: string }> {
   const socket = io(`${url}/admin`, {
     auth,
     transports: ['websocket'],
     forceNew: true,
     reconnection: false,
-    extraHeaders: origin ? { Origin: origin } : {},
+    extraHeaders: headers,
   });
   let session: string | undefined;
   socket.once('session', (id: string) => (session = id));
@@ -134,9 +135,9 @@ describe('Admin UI, enabled', () => {
   });
 
   it("accepts the UI's own origin despite allowedOrigins, and still refuses other sites", async () => {
-    (await adminLogin(relay.url, { username: USER, password: PASSWORD }, relay.url)).socket.close();
+    (await adminLogin(relay.url, { username: USER, password: PASSWORD }, { Origin: relay.url })).socket.close();
     await expect(
-      adminLogin(relay.url, { username: USER, password: PASSWORD }, 'https://evil.example'),
+      adminLogin(relay.url, { username: USER, password: PASSWORD }, { Origin: 'https://evil.example' }),
     ).rejects.toThrow();
     await expect(
       fx.echoOn('orders', { client: { extraHeaders: { Origin: 'https://evil.example' } } }),
@@ -156,6 +157,86 @@ describe('Admin UI, enabled', () => {
     });
     (await adminLogin(hashed.url, { username: USER, password: 'from-a-hash' })).socket.close();
     await expect(adminLogin(hashed.url, { username: USER, password: 'wrong' })).rejects.toThrow('invalid credentials');
+  });
+});
+
+describe('Admin UI logins, bounded', () => {
+  // This test is the proxy: X-Forwarded-For names the client address.
+  const fx = useFixture({ env: { ...ADMIN_ENV, ECHO_RELAY_TRUSTED_PROXIES: '127.0.0.1,::1' }, nodes: 0 });
+  const TOO_MANY = 'too many failed logins, try again in a minute';
+
+  function loginFrom(relay: TestRelay, address: string, password: string): ReturnType<typeof adminLogin> {
+    return adminLogin(relay.url, { username: USER, password }, { 'X-Forwarded-For': address });
+  }
+
+  /** Each login's outcome: the refusal's message, or "connected". */
+  async function outcomes(logins: ReturnType<typeof adminLogin>[]): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const result of await Promise.allSettled(logins)) {
+      if (result.status === 'fulfilled') result.value.socket.close();
+      const outcome = result.status === 'fulfilled' ? 'connected' : (result.reason as Error).message;
+      counts[outcome] = (counts[outcome] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  /** `echo_relay_admin_ui_logins_total` by result, from a relay's `/metrics`. */
+  async function scraped(url: string): Promise<Record<string, number>> {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const counts: Record<string, number> = {};
+    for (const [, result, value] of text.matchAll(/^echo_relay_admin_ui_logins_total\{result="(\w+)"\} (\d+)$/gm)) {
+      counts[result] = Number(value);
+    }
+    return counts;
+  }
+
+  /** `echo_relay_admin_ui_logins_total` by result. */
+  async function counted(relay: TestRelay): Promise<Record<string, number>> {
+    const { values } = await relay.metrics.adminLogins.get();
+    return Object.fromEntries(values.map((v): [string, number] => [String(v.labels.result), v.value]));
+  }
+
+  it('checks 5 wrong passwords of a burst from one address and refuses the rest unchecked; another address still logs in', async () => {
+    const relay = await fx.startNode();
+    const attacker = '203.0.113.7';
+    const burst = Array.from({ length: 40 }, (_, i) => loginFrom(relay, attacker, `wrong ${i}`));
+    expect(await outcomes(burst)).toEqual({ 'invalid credentials': 5, [TOO_MANY]: 35 });
+    // Only 5 bcrypt checks ran: the metric counts checked logins as invalid or accepted.
+    expect(await counted(relay)).toEqual({ invalid: 5, too_many_failures: 35 });
+    // Even the right password waits for the window from there; from elsewhere it is let in.
+    await expect(loginFrom(relay, attacker, PASSWORD)).rejects.toThrow(TOO_MANY);
+    const admin = await loginFrom(relay, '198.51.100.1', PASSWORD);
+    admin.socket.close();
+    expect(await counted(relay)).toEqual({ invalid: 5, too_many_failures: 36, accepted: 1 });
+    // Logged, throttled: one line for the burst.
+    expect(
+      relay.logs.matching(/Admin UI: refused a login from 203\.0\.113\.7: 5 failed logins within 60 s/),
+    ).toHaveLength(1);
+    // A session's reconnect checks no password: it is not held back, from any address.
+    (await adminLogin(relay.url, { sessionId: admin.session }, { 'X-Forwarded-For': attacker })).socket.close();
+  });
+
+  it('checks one password at a time: a burst from many addresses is refused beyond a short queue, and the node stays responsive', async () => {
+    // A process of its own: the burst's clients (this test) must not share the relay's event loop.
+    const child = fx.spawnNode();
+    await waitReady(child);
+    const logins = Array.from({ length: 100 }, (_, i) =>
+      adminLogin(child.url, { username: USER, password: 'wrong' }, { 'X-Forwarded-For': `198.18.0.${i + 1}` }),
+    );
+    const results = outcomes(logins);
+    // Once the checks are under way, the node answers its readiness probe: unbounded, it answered
+    // after every check (0.1 s of CPU each) had run, past this probe's 5 s.
+    await Promise.race(logins.map((login) => login.catch(() => undefined)));
+    const asked = performance.now();
+    expect(await httpStatus(`${child.url}/ready`)).toBe(200);
+    const readyMs = performance.now() - asked;
+    const settled = await results;
+    const { invalid = 0, busy = 0, ...others } = await scraped(child.url);
+    expect(others).toEqual({});
+    expect(invalid + busy).toBe(100);
+    expect(settled).toEqual({ 'invalid credentials': invalid, 'too many logins at once, try again': busy });
+    expect(busy).toBeGreaterThan(0);
+    expect(readyMs).toBeLessThan(1000);
   });
 });
 
