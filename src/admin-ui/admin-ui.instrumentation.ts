@@ -106,12 +106,14 @@ export class AdminUiInstrumentation implements OnApplicationBootstrap, BeforeApp
  * Runs before the package's login check. A first visit connects with no session and no login:
  * refused with an empty message, the UI shows its form without the "Invalid credentials" the
  * package would print before anything was typed. A login whose fields are no strings is refused
- * here: bcryptjs rejects them with an error the package does not catch, which would end the process.
+ * here, a session id's beside them included (the package tries the username and password when the
+ * session is unknown): bcryptjs rejects them with an error the package does not catch.
  */
 function checkLogin(socket: Socket, next: Next): void {
   const { sessionId, username, password } = socket.handshake.auth as Record<string, unknown>;
-  if (sessionId) return next(typeof sessionId === 'string' ? undefined : new Error('invalid credentials'));
-  if (username === undefined && password === undefined) return next(new Error(''));
+  // The UI sends a null session id on a first visit: no session, as before.
+  if (sessionId && typeof sessionId !== 'string') return next(new Error('invalid credentials'));
+  if (username === undefined && password === undefined) return next(sessionId ? undefined : new Error(''));
   if (typeof username !== 'string' || typeof password !== 'string') return next(new Error('invalid credentials'));
   next();
 }

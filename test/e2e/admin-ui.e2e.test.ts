@@ -128,9 +128,16 @@ describe('Admin UI, enabled', () => {
   });
 
   it('refuses login fields that are no strings as invalid credentials, and stays up', async () => {
-    for (const auth of [{ username: USER }, { username: USER, password: 123 }, { sessionId: { id: 1 } }]) {
+    for (const auth of [
+      { username: USER },
+      { username: USER, password: 123 },
+      { sessionId: { id: 1 } },
+      { sessionId: 'unknown', username: USER, password: 123 },
+    ]) {
       await expect(adminLogin(relay.url, auth)).rejects.toThrow('invalid credentials');
     }
+    // Refused before the package's check, not by a failure of it.
+    expect(relay.logs.matching(/the login check failed/)).toEqual([]);
     (await adminLogin(relay.url, { username: USER, password: PASSWORD })).socket.close();
   });
 
