@@ -57,10 +57,18 @@ export class FloodingClients implements OnApplicationBootstrap {
     const protocol = conn.protocol === 3 ? 'eio3' : 'eio4';
     const transport = conn.transport.name;
     closeAtOnce(conn);
+    this.flooded(protocol, `${transport}, engine.io id ${conn.id}`);
+  }
+
+  /**
+   * Counts and logs (throttled per protocol) a client disconnected for flooding; the Pusher
+   * endpoint, which closes its own connections, reports here too.
+   */
+  flooded(protocol: 'eio3' | 'eio4' | 'pusher', which: string): void {
     this.metrics.floodDisconnects.inc({ protocol });
     this.log.warn(
       `flood:${protocol}`,
-      `disconnected a flooding client (${protocol}, ${transport}, engine.io id ${conn.id}): ${overBudget(this.limits)}`,
+      `disconnected a flooding client (${protocol}, ${which}): ${overBudget(this.limits)}`,
     );
   }
 }

@@ -17,6 +17,6 @@ import { NodeConnections } from '../limits/node-connections.js';
  */
 @Module({
   providers: [SocketServer, BroadcastDelivery, SlowConsumers, FloodingClients, PusherHub, NodeConnections],
-  exports: [SocketServer, BroadcastDelivery, PusherHub, NodeConnections],
+  exports: [SocketServer, BroadcastDelivery, PusherHub, NodeConnections, FloodingClients],
 })
 export class SocketServerModule {}

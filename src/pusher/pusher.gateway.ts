@@ -4,12 +4,12 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { originAllowList } from '../common/origins.js';
+import { FloodingClients } from '../gateway/flooding-clients.js';
 import { SocketServer } from '../gateway/socket-server.js';
 import { ApiConfig } from '../http-api/api.config.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
 import { LimitsConfig } from '../limits/limits.config.js';
-import { messageBudget, overBudget } from '../limits/message-budget.js';
-import { ThrottledLog } from '../logging/throttled-log.js';
+import { messageBudget } from '../limits/message-budget.js';
 import { NodeConnections } from '../limits/node-connections.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { ServerConfig, socketOrigins } from '../server/server.config.js';
@@ -39,7 +39,6 @@ const FLOOD_CLOSE_MS = 1000;
 @Injectable()
 export class PusherGateway implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('Pusher');
-  private readonly floodLog = new ThrottledLog(new Logger('FloodingClients'));
   private readonly apps: PusherApps;
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false });
   private readonly origins: ReturnType<typeof originAllowList> | undefined;
@@ -59,6 +58,7 @@ export class PusherGateway implements OnApplicationBootstrap, OnApplicationShutd
     private readonly metrics: RelayMetrics,
     private readonly nodeConnections: NodeConnections,
     private readonly terminations: UserTerminations,
+    private readonly floods: FloodingClients,
   ) {
     this.apps = new PusherApps(api.clients);
     const { entries } = socketOrigins(server);
@@ -171,11 +171,7 @@ export class PusherGateway implements OnApplicationBootstrap, OnApplicationShutd
     connection.close(PusherCode.OVER_CAPACITY, 'Over capacity (too many messages)');
     ws.pause();
     setTimeout(() => ws.terminate(), FLOOD_CLOSE_MS).unref();
-    this.metrics.floodDisconnects.inc({ protocol: 'pusher' });
-    this.floodLog.warn(
-      'flood',
-      `disconnected a flooding client (pusher, socket id ${connection.id}, close 4100): ${overBudget(this.limits)}`,
-    );
+    this.floods.flooded('pusher', `socket id ${connection.id}, close 4100`);
   }
 
   /** The allow-list of socket.io handshakes; clients that send no Origin are no browser pages. */
