@@ -1,11 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { collect, connected, rawSocket } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
+import { rawExchange } from '../support/http.js';
 import { waitUntil } from '../support/ports.js';
 import { killRelay, spawnRelay, waitListening, waitReady, type RelayProcess } from '../support/relay-process.js';
 
@@ -100,14 +101,11 @@ describe('echo-relay as a process', () => {
     await waitReady(relay);
     // An absolute URL as the request target: Express parses it with Node's deprecated `url.parse()`,
     // whose warning (DEP0169) Node would print as text.
-    const { port } = new URL(relay.url);
-    await new Promise<void>((resolve, reject) => {
-      const socket = connect(Number(port), '127.0.0.1', () => {
-        socket.end('GET http://elsewhere.example/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-      });
-      socket.on('error', reject).on('close', () => resolve());
-      socket.resume();
-    });
+    await rawExchange(Number(new URL(relay.url).port), [
+      'GET http://elsewhere.example/ready HTTP/1.1',
+      'Host: x',
+      'Connection: close',
+    ]);
     await waitUntil(() => relay.stdout().includes('DEP0169'), 5000, 'the warning in the log');
     const entries = relay
       .stdout()
