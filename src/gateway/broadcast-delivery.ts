@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
+import { isConnectionId } from '../internals/connection-ids.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { LocalRoomEmitter, type OutgoingObserver } from '../internals/local-room-emitter.js';
 import { SlowConsumers } from './slow-consumers.js';
@@ -57,7 +58,8 @@ export class BroadcastDelivery {
   deliverCluster(broadcast: BroadcastDto, receivedAt?: number): number {
     const server = this.sockets.io;
     const { channel, event, data } = broadcast;
-    const except = broadcast.socket ?? undefined;
+    // `except` names a room: only a connection's own, whatever a caller puts in `socket_id`.
+    const except = broadcast.socket && isConnectionId(broadcast.socket) ? broadcast.socket : undefined;
     const room = server.sockets.adapter.rooms.get(channel);
     const target = server.to(channel);
     (except ? target.except(except) : target).emit(event, channel, data);
