@@ -7,6 +7,7 @@ import { LimitsConfig } from '../limits/limits.config.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import type { SessionState } from '../recovery/recovery-log.js';
 import { RecoverySessions, type ChannelsSnapshot } from '../recovery/recovery-sessions.js';
+import { channelRoom } from './channel-room.js';
 import { requiresAuthorization } from './channel-type.js';
 import type { PresenceMember } from './presence-directory.js';
 import { userKey } from './presence-member.js';
@@ -307,7 +308,7 @@ export class ChannelSubscriptions {
     // The subscriptions gauge follows the adapter's join-room/leave-room events (MetricsFeeds).
     // A disconnected socket has left its rooms already, and its id may be a recovered socket's now.
     if (state.joined.delete(channel) && socket.connected) {
-      await socket.leave(channel);
+      await socket.leave(channelRoom(channel));
       this.sessions.changed(socket, this.snapshot(state));
     }
     await this.presence.remove(socket, channel);
@@ -318,7 +319,7 @@ export class ChannelSubscriptions {
     const state = this.stateOf(socket);
     state.joined.add(channel);
     this.countRoom(socket, channel);
-    await socket.join(channel);
+    await socket.join(channelRoom(channel));
     this.sessions.joined(socket, channel);
     this.sessions.changed(socket, this.snapshot(state));
     return true;

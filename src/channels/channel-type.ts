@@ -21,8 +21,8 @@ export function requiresAuthorization(name: string): boolean {
 export const MAX_CHANNEL_LENGTH = 200;
 
 /**
- * A usable room name: not empty, bounded, no control characters or spaces. Laravel channel names
- * such as `App.Models.User.1` or `orders.42` all pass.
+ * A usable channel name: not empty, bounded, no control characters or spaces. Laravel channel
+ * names such as `App.Models.User.1` or `orders.42` all pass. (Its room: `channelRoom`.)
  */
 export function isValidChannelName(name: unknown): name is string {
   return (

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { SocketServer } from '../gateway/socket-server.js';
 import { PusherHub } from '../pusher/pusher-hub.js';
+import { channelRoom } from './channel-room.js';
 import { PresenceConfig } from './channels.config.js';
 import type { PresenceMember } from './presence-directory.js';
 import { RedisPresenceStore, type Departure } from './redis-presence.store.js';
@@ -83,7 +84,9 @@ export class PresenceService {
     entries.channels.set(channel, member);
     const { first, members } = await this.store.add(channel, entries.key, member);
     welcome?.(members);
-    if (first && !this.stopped && !isRoomKey(channel)) socket.to(channel).emit('presence:joining', channel, member);
+    if (first && !this.stopped && !isRoomKey(channel)) {
+      socket.to(channelRoom(channel)).emit('presence:joining', channel, member);
+    }
   }
 
   /**
@@ -146,7 +149,7 @@ export class PresenceService {
     if (this.stopped) return;
     for (const { channel, member } of departures) {
       // A room entry has no members to tell: its departure is the `channel_vacated` webhook.
-      if (!isRoomKey(channel)) this.sockets.emitToRoom(channel, 'presence:leaving', channel, member);
+      if (!isRoomKey(channel)) this.sockets.emitToChannel(channel, 'presence:leaving', channel, member);
     }
   }
 

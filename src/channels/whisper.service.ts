@@ -4,6 +4,7 @@ import { isPlainObject } from '../common/plain-object.js';
 import { WhisperConfig } from './channels.config.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { LimitsConfig } from '../limits/limits.config.js';
+import { channelRoom } from './channel-room.js';
 import { isValidChannelName, requiresAuthorization } from './channel-type.js';
 import { ChannelSubscriptions } from './channel-subscriptions.js';
 import { TokenBucket } from './token-bucket.js';
@@ -84,8 +85,9 @@ export class WhisperService {
     // socket.io-client ≥ 4.6 takes the last argument of any event, when it is a string, as its
     // recovery offset: a text whisper would become the offset it reconnects from. A trailing null
     // (ignored by Echo's listeners, as is any extra argument) keeps it from being taken.
-    if (this.recovery.enabled && typeof data === 'string') sender.to(channel).emit(event, channel, data, null);
-    else sender.to(channel).emit(event, channel, data);
+    const others = sender.to(channelRoom(channel));
+    if (this.recovery.enabled && typeof data === 'string') others.emit(event, channel, data, null);
+    else others.emit(event, channel, data);
     this.metrics.whispers.inc({ result: 'relayed' });
     // Checked here so that a whisper builds nothing for the webhooks when no receiver wants it.
     if (this.clientEvents.wanted) {

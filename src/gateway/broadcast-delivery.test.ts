@@ -22,7 +22,7 @@ describe('SocketServer before the gateway attached the server', () => {
     const sockets = new SocketServer();
     expect([...sockets.localSockets()]).toEqual([]);
     expect(sockets.localConnections()).toEqual([]);
-    expect(() => sockets.emitToRoom('orders', 'presence:leaving', 'orders', {})).not.toThrow();
+    expect(() => sockets.emitToChannel('orders', 'presence:leaving', 'orders', {})).not.toThrow();
     expect(() => sockets.io).toThrow('not started');
   });
 });

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
+import { channelRoom } from '../channels/channel-room.js';
 import { isConnectionId } from '../internals/connection-ids.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { LocalRoomEmitter, type OutgoingObserver } from '../internals/local-room-emitter.js';
@@ -44,7 +45,7 @@ export class BroadcastDelivery {
     const { channel, event, data, socket } = broadcast;
     const except = socket ?? undefined;
     const recipients =
-      this.roomEmitter.emit(channel, except, event, [channel, data], offset) +
+      this.roomEmitter.emit(channelRoom(channel), except, event, [channel, data], offset) +
       this.pusher.deliver(channel, except, event, data);
     return recipients === 0 ? 0 : this.count(recipients, receivedAt);
   }
@@ -60,10 +61,11 @@ export class BroadcastDelivery {
     const { channel, event, data } = broadcast;
     // `except` names a room: only a connection's own, whatever a caller puts in `socket_id`.
     const except = broadcast.socket && isConnectionId(broadcast.socket) ? broadcast.socket : undefined;
-    const room = server.sockets.adapter.rooms.get(channel);
-    const target = server.to(channel);
+    const room = channelRoom(channel);
+    const members = server.sockets.adapter.rooms.get(room);
+    const target = server.to(room);
     (except ? target.except(except) : target).emit(event, channel, data);
-    const recipients = room ? room.size - (except && room.has(except) ? 1 : 0) : 0;
+    const recipients = members ? members.size - (except && members.has(except) ? 1 : 0) : 0;
     return this.count(recipients, receivedAt);
   }
 

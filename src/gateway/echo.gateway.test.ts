@@ -8,6 +8,7 @@ import type { Socket } from 'socket.io';
 import { Redis } from 'ioredis';
 import { startRedis, type TestRedis } from '../../test/support/redis-server.js';
 import { ChannelAuthorizer, type AuthRequest, type AuthResult } from '../auth/channel-authorizer.js';
+import { channelRoom } from '../channels/channel-room.js';
 import { RedisPresenceStore } from '../channels/redis-presence.store.js';
 import { ConfigModule } from '../config/config.module.js';
 import { loadConfig } from '../config/load-config.js';
@@ -57,8 +58,9 @@ class FakeServer {
     return new FakeSocket(`socket-${++this.count}`, this);
   }
 
-  in(room: string): string[] {
-    return [...(this.rooms.get(room) ?? [])].map((socket) => socket.id);
+  /** The sockets in a channel's room (`channelRoom`: `presence-resubscribe` could be a socket id). */
+  in(channel: string): string[] {
+    return [...(this.rooms.get(channelRoom(channel)) ?? [])].map((socket) => socket.id);
   }
 }
 

@@ -14,8 +14,8 @@ import { WsErrorFilter } from './ws-error.filter.js';
 type EchoMessage = 'subscribe' | 'unsubscribe' | 'client event';
 
 /**
- * The socket.io side of Laravel Echo's protocol: sockets join rooms named after channels (where
- * `BroadcastDelivery` emits broadcasts to them), leave them, and whisper.
+ * The socket.io side of Laravel Echo's protocol: sockets join the rooms of channels (`channelRoom`,
+ * where `BroadcastDelivery` emits broadcasts to them), leave them, and whisper.
  */
 @WebSocketGateway()
 export class EchoGateway implements OnGatewayInit {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Server, Socket } from 'socket.io';
+import { channelRoom } from '../channels/channel-room.js';
 
 /**
  * The socket.io server, for everything that reaches sockets from outside a socket's own handler:
@@ -22,9 +23,9 @@ export class SocketServer {
     return this.server;
   }
 
-  /** Emits to a room's sockets on every node, through the adapter; does nothing before the server exists. */
-  emitToRoom(room: string, event: string, ...args: unknown[]): void {
-    this.server?.to(room).emit(event, ...args);
+  /** Emits to a channel's sockets on every node, through the adapter; does nothing before the server exists. */
+  emitToChannel(channel: string, event: string, ...args: unknown[]): void {
+    this.server?.to(channelRoom(channel)).emit(event, ...args);
   }
 
   /** This node's sockets. */
@@ -60,10 +61,13 @@ export class SocketServer {
    */
   clusterSockets(channel?: string): ReturnType<Server['fetchSockets']> {
     const server = this.io;
-    return channel ? server.in(channel).fetchSockets() : server.fetchSockets();
+    return channel ? server.in(channelRoom(channel)).fetchSockets() : server.fetchSockets();
   }
 
-  /** This node's room bookkeeping; its `join-room` / `leave-room` events feed the subscriptions gauge. */
+  /**
+   * This node's room bookkeeping; its `join-room` / `leave-room` events feed the subscriptions gauge.
+   * Channels are rooms under `channelRoom` names, beside every connection's own room.
+   */
   get localRooms(): Server['sockets']['adapter'] {
     return this.io.sockets.adapter;
   }

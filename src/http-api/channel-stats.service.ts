@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { channelOfRoom } from '../channels/channel-room.js';
 import { channelType } from '../channels/channel-type.js';
 import { PresenceDirectory, type PresenceMember } from '../channels/presence-directory.js';
 import { SocketServer } from '../gateway/socket-server.js';
@@ -39,8 +40,9 @@ export class ChannelStats {
     const counts = await this.redis(() => this.pusher.clusterCounts(prefix));
     for (const socket of await this.redis(() => this.sockets.clusterSockets())) {
       for (const room of socket.rooms) {
-        if (room === socket.id || !room.startsWith(prefix)) continue;
-        counts.set(room, (counts.get(room) ?? 0) + 1);
+        const channel = channelOfRoom(room);
+        if (channel === undefined || !channel.startsWith(prefix)) continue;
+        counts.set(channel, (counts.get(channel) ?? 0) + 1);
       }
     }
     // fromEntries defines own properties: a channel named `__proto__` stays a channel.

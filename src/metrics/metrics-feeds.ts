@@ -1,6 +1,7 @@
 import { Injectable, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { collectDefaultMetrics } from 'prom-client';
 import { LaravelRedisServer } from '../internals/laravel-redis.server.js';
+import { channelOfRoom } from '../channels/channel-room.js';
 import { channelType } from '../channels/channel-type.js';
 import { SocketServer } from '../gateway/socket-server.js';
 import { METRIC_PREFIX, RelayMetrics } from './relay-metrics.js';
@@ -30,12 +31,14 @@ export class MetricsFeeds implements OnModuleInit, OnApplicationBootstrap {
   /** The socket.io server exists from here on. */
   onApplicationBootstrap(): void {
     const rooms = this.sockets.localRooms;
-    // Every socket also sits in a room named after its own id: that is no channel.
-    rooms.on('join-room', (room: string, id: string) => {
-      if (room !== id) this.metrics.channelSubscriptions.inc(channelType(room));
+    // Every connection also sits in a room named after its own id: that is no channel.
+    rooms.on('join-room', (room: string) => {
+      const channel = channelOfRoom(room);
+      if (channel !== undefined) this.metrics.channelSubscriptions.inc(channelType(channel));
     });
-    rooms.on('leave-room', (room: string, id: string) => {
-      if (room !== id) this.metrics.channelSubscriptions.dec(channelType(room));
+    rooms.on('leave-room', (room: string) => {
+      const channel = channelOfRoom(room);
+      if (channel !== undefined) this.metrics.channelSubscriptions.dec(channelType(channel));
     });
   }
 }

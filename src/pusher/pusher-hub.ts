@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { channelOfRoom, channelRoom } from '../channels/channel-room.js';
 import { SocketServer } from '../gateway/socket-server.js';
 import { tapBroadcasts } from '../internals/guarded-redis-adapter.js';
 import { ThrottledLog } from '../logging/throttled-log.js';
@@ -13,7 +14,8 @@ const COUNT_EVENT = 'echo-relay:pusher-counts';
 /**
  * This node's Pusher connections, in the same channel space as its socket.io sockets. Each
  * connection is entered in the socket.io adapter's rooms under its id (`Adapter#addAll`), like a
- * socket: room sizes count it, the Redis adapter forwards a channel's emits to every node that has
+ * socket, and in the room of each of its channels (`channelRoom`; `rooms` here is by channel
+ * name): room sizes count it, the Redis adapter forwards a channel's emits to every node that has
  * the room, and `except(id)` names it. The adapter only writes to real sockets, so the frames of
  * Pusher connections go out here:
  * - Laravel broadcasts from Redis, which every node delivers to its own clients: `deliver`, from
@@ -56,14 +58,14 @@ export class PusherHub {
     let room = this.rooms.get(channel);
     if (!room) this.rooms.set(channel, (room = new Set()));
     room.add(connection);
-    void this.sockets.localRooms.addAll(connection.id, new Set([channel]));
+    void this.sockets.localRooms.addAll(connection.id, new Set([channelRoom(channel)]));
   }
 
   leave(connection: PusherConnection, channel: string): void {
     const room = this.rooms.get(channel);
     if (!room?.delete(connection)) return;
     if (room.size === 0) this.rooms.delete(channel);
-    void this.sockets.localRooms.del(connection.id, channel);
+    void this.sockets.localRooms.del(connection.id, channelRoom(channel));
   }
 
   /**
@@ -136,7 +138,8 @@ export class PusherHub {
     const reached = new Set<PusherConnection>();
     try {
       for (const name of rooms) {
-        const room = this.rooms.get(name) ?? this.ownRoom(name);
+        const channel = channelOfRoom(name);
+        const room = channel === undefined ? this.ownRoom(name) : this.rooms.get(channel);
         if (!room) continue;
         for (const connection of room) {
           if (except.has(connection.id) || reached.has(connection)) continue;

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Socket, type Server } from 'socket.io';
+import { channelRoom } from '../channels/channel-room.js';
 import { SocketServer } from '../gateway/socket-server.js';
 import {
   installRecoveryHandshake,
@@ -195,7 +196,9 @@ export class RecoverySessions implements OnApplicationShutdown {
       .map(toPacket);
     this.metrics.recoveries.inc({ result: 'recovered', reason: '' });
     this.metrics.recoveryReplayed.inc(packets.length);
-    return { sid: session.sid, pid, rooms: session.channels, data: {}, missedPackets: packets };
+    // socket.io joins these rooms itself, before the gateway adopts the channels.
+    const rooms = session.channels.map(channelRoom);
+    return { sid: session.sid, pid, rooms, data: {}, missedPackets: packets };
   }
 
   private fail(reason: string): undefined {

@@ -26,7 +26,7 @@ export class FakeSocket {
 }
 
 /**
- * Stands in for the socket.io server of one node holding `sockets`: what `emitToRoom` sends
+ * Stands in for the socket.io server of one node holding `sockets`: what `emitToChannel` sends
  * (presence:leaving) is recorded in `log`, shared by every node, as the Redis adapter would
  * deliver it to all of them.
  */

@@ -2,6 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { channelRoom } from '../../src/channels/channel-room.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { PlainObject } from '../../src/common/plain-object.js';
 import { deepMerge } from '../../src/config/deep-merge.js';
@@ -83,7 +84,7 @@ export async function startRelay(
   const server = await startServer(config, { logger: logs, warnings: loaded.warnings });
   const sockets = server.app.get(SocketServer);
   const gateway: RelaySockets = {
-    localSubscriberCount: (channel) => sockets.localRooms.rooms.get(channel)?.size ?? 0,
+    localSubscriberCount: (channel) => sockets.localRooms.rooms.get(channelRoom(channel))?.size ?? 0,
     clusterSockets: (channel) => sockets.clusterSockets(channel),
   };
   return {
