@@ -49,6 +49,25 @@ describe('Redis payload to BroadcastDto', () => {
     expect(reason(`{"event":"e","data":${'{"a":'.repeat(100)}1${'}'.repeat(100)}}`)).toBe('too_deep');
   });
 
+  it('refuses a field of the wrong type for its type alone, not for a length it cannot have', () => {
+    const detail = (payload: string): string => {
+      const result = validateIncoming(incoming('c', payload));
+      return result.ok ? 'accepted' : result.drop.detail;
+    };
+    for (const socket of ['5', '{"id":1}', '["a"]', 'true']) {
+      expect(detail(`{"event":"e","data":{},"socket":${socket}}`)).toBe('socket must be a string');
+    }
+    for (const event of ['42', '{"a":1}', 'null']) {
+      expect(detail(`{"event":${event},"data":{}}`)).toBe('event must be a string');
+    }
+    expect(detail('{"data":{}}')).toBe('event must be a string');
+    expect(detail('{"event":"e","data":7}')).toBe('data must be an object or an array');
+    // A string of the wrong length is still refused for its length.
+    expect(detail(`{"event":"e","data":{},"socket":"${'x'.repeat(101)}"}`)).toBe(
+      'socket must be shorter than or equal to 100 characters',
+    );
+  });
+
   it('returns a drop as a plain value with the channel and what was wrong', () => {
     const result = validateIncoming(incoming('laravel_database_orders', '{"event":"connect","data":{}}'));
     expect(result.ok).toBe(false);

@@ -159,3 +159,38 @@ describe('malformed socket.io messages from a client', () => {
     });
   }
 });
+
+/**
+ * A field of the wrong type is refused for its type: the drop says "must be a string", not a length
+ * that a number or an object cannot have, whether it came from Redis or the HTTP API.
+ */
+describe('fields of the wrong type', () => {
+  const fx = useFixture({ prefix: PREFIX, overrides: { api: { clients: [{ appId: 'shop', key: 'shop-key' }] } } });
+
+  it('are refused from Redis with the type message alone, in the log', async () => {
+    const echo = await fx.echoOn('typed');
+    const got = collect(echo, 'typed', '.after');
+    await fx.relay.waitForSubscribers('typed', 1);
+    // One per reason: the drop log is throttled per reason.
+    await fx.laravel.publishRaw(`${PREFIX}typed`, '{"event":"x","data":{},"socket":5}');
+    await fx.laravel.publishRaw(`${PREFIX}typed`, '{"event":42,"data":{}}');
+    await fx.laravel.broadcast(['typed'], 'after', { ok: true });
+    await waitUntil(() => got.length === 1);
+    const drops = fx.relay.logs.matching(/Dropped message on Redis channel "laravel_database_typed"/);
+    expect(drops).toEqual([
+      'Dropped message on Redis channel "laravel_database_typed": invalid_socket (socket must be a string)',
+      'Dropped message on Redis channel "laravel_database_typed": invalid_event (event must be a string)',
+    ]);
+  });
+
+  it('are refused by the HTTP API with 400 and the type message alone', async () => {
+    const api = fx.api('shop', 'shop-key');
+    for (const socketId of [7, { id: 'a' }, ['a'], true]) {
+      const answer = await api.publish({ channel: 'typed', name: 'x', data: {}, socket_id: socketId });
+      expect([answer.status, answer.body]).toEqual([
+        400,
+        { error: 'invalid "socket_id" (channel "typed"): socket must be a string' },
+      ]);
+    }
+  });
+});
