@@ -1,16 +1,7 @@
 import 'reflect-metadata';
-import { IsNotEmpty, IsNotIn, IsOptional, IsString, MaxLength } from '../internals/class-validator.js';
+import { IsNotEmpty, IsOptional, IsString, MaxLength } from '../internals/class-validator.js';
 import { IsJsonContainer, MaxJsonDepth } from './json-container.validator.js';
-
-/** socket.io refuses to emit these names; a publisher that uses one would otherwise fail late. */
-export const RESERVED_EVENTS = [
-  'connect',
-  'connect_error',
-  'disconnect',
-  'disconnecting',
-  'newListener',
-  'removeListener',
-];
+import { IsUnreservedEventName } from './reserved-event-names.js';
 
 /** Nesting beyond this is refused: socket.io walks `data` recursively on every emit. */
 export const MAX_DATA_DEPTH = 64;
@@ -28,8 +19,11 @@ export class BroadcastDto {
   /** Concrete channel (room) name, prefix already removed. */
   channel!: string;
 
-  /** `broadcastAs()` or the event's class name, e.g. `App\Events\OrderShipped`. */
-  @IsNotIn(RESERVED_EVENTS)
+  /**
+   * `broadcastAs()` or the event's class name, e.g. `App\Events\OrderShipped`; not a name a client
+   * library keeps for itself (`error` for socket.io-client 2, `pusher:…` for pusher-js).
+   */
+  @IsUnreservedEventName()
   @MaxLength(200)
   @IsNotEmpty()
   @IsString()

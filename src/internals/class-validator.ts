@@ -31,7 +31,6 @@ export const MEMBER_FILES = {
   IsIn: 'decorator/common/IsIn',
   IsInt: 'decorator/typechecker/IsInt',
   IsNotEmpty: 'decorator/common/IsNotEmpty',
-  IsNotIn: 'decorator/common/IsNotIn',
   IsObject: 'decorator/typechecker/IsObject',
   IsOptional: 'decorator/common/IsOptional',
   IsString: 'decorator/typechecker/IsString',
@@ -51,7 +50,6 @@ export const IsBoolean = member(MEMBER_FILES.IsBoolean, 'IsBoolean');
 export const IsIn = member(MEMBER_FILES.IsIn, 'IsIn');
 export const IsInt = member(MEMBER_FILES.IsInt, 'IsInt');
 export const IsNotEmpty = member(MEMBER_FILES.IsNotEmpty, 'IsNotEmpty');
-export const IsNotIn = member(MEMBER_FILES.IsNotIn, 'IsNotIn');
 export const IsObject = member(MEMBER_FILES.IsObject, 'IsObject');
 export const IsOptional = member(MEMBER_FILES.IsOptional, 'IsOptional');
 export const IsString = member(MEMBER_FILES.IsString, 'IsString');

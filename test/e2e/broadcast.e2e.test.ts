@@ -54,9 +54,9 @@ describe('Laravel broadcasts reach Laravel Echo clients', () => {
 
       it('passes data that is an empty PHP array through as []', async () => {
         const echo = await echoOn(version, 'empty');
-        const got = collect(echo, 'empty', '.ping');
+        const got = collect(echo, 'empty', '.notice');
         await relay.waitForSubscribers('empty', 1);
-        await laravel.broadcast(['empty'], 'ping', []);
+        await laravel.broadcast(['empty'], 'notice', []);
         await waitUntil(() => got.length === 1);
         expect(got).toEqual([[]]);
       });

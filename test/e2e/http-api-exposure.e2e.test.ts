@@ -115,11 +115,11 @@ describe('HTTP API and metrics on a separate listener (api.port)', () => {
 
   it('delivers events published on the API port to sockets of the main port', async () => {
     const echo = fx.client();
-    const got = collect(echo, 'split', '.ping');
+    const got = collect(echo, 'split', '.notice');
     await connected(echo);
     await relay.waitForSubscribers('split', 1);
     const api = fx.api('app', 'app-key');
-    expect((await api.publish({ channel: 'split', name: 'ping', data: { ok: true } })).status).toBe(200);
+    expect((await api.publish({ channel: 'split', name: 'notice', data: { ok: true } })).status).toBe(200);
     await waitUntil(() => got.length === 1);
     expect(got).toEqual([{ ok: true }]);
     expect((await api.get('/channels/split')).body).toEqual({ subscription_count: 1, occupied: true });

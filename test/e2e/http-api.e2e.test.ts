@@ -61,11 +61,11 @@ describe('HTTP API of laravel-echo-server', () => {
 
     it('refuses publishing with a wrong key, and delivers nothing', async () => {
       const echo = await echoOn('guarded');
-      const got = collect(echo, 'guarded', '.ping');
+      const got = collect(echo, 'guarded', '.notice');
       await relay.waitForSubscribers('guarded', 1);
-      const refused = await api.publish({ channel: 'guarded', name: 'ping', data: { n: 1 } }, { key: 'blog-secret' });
+      const refused = await api.publish({ channel: 'guarded', name: 'notice', data: { n: 1 } }, { key: 'blog-secret' });
       expect([refused.status, refused.body]).toEqual([403, { error: 'Unauthorized' }]);
-      await laravel.broadcast(['guarded'], 'ping', { n: 2 });
+      await laravel.broadcast(['guarded'], 'notice', { n: 2 });
       await waitUntil(() => got.length === 1);
       expect(got).toEqual([{ n: 2 }]);
     });
@@ -267,16 +267,16 @@ describe('HTTP API with publishing turned off (subscribers.http: false)', () => 
   it('refuses events with 403 and a clear error, counts the drop, delivers nothing, and still reads', async () => {
     const api = fx.api('shop', 'shop-secret');
     const echo = fx.client();
-    const got = collect(echo, 'closed', '.ping');
+    const got = collect(echo, 'closed', '.notice');
     await connected(echo);
     await relay.waitForSubscribers('closed', 1);
-    const refused = await api.publish({ channel: 'closed', name: 'ping', data: { via: 'http' } });
+    const refused = await api.publish({ channel: 'closed', name: 'notice', data: { via: 'http' } });
     expect(refused.status).toBe(403);
     expect((refused.body as { error: string }).error).toMatch(/publishing over HTTP is disabled/);
     expect(
       (await relay.metrics.messagesDropped.get()).values.find((v) => v.labels.reason === 'http_disabled')?.value,
     ).toBe(1);
-    await laravel.broadcast(['closed'], 'ping', { via: 'redis' });
+    await laravel.broadcast(['closed'], 'notice', { via: 'redis' });
     await waitUntil(() => got.length === 1);
     expect(got).toEqual([{ via: 'redis' }]);
     expect((await api.get('/channels/closed')).body).toEqual({ subscription_count: 1, occupied: true });
