@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { BroadcastBatchValidationPipe, validateIncoming } from './broadcast-validation.pipe.js';
 import type { BroadcastDto } from './broadcast.dto.js';
 import { LaravelDeserializer, type IncomingBroadcast } from './laravel.deserializer.js';
+import { validateBroadcast } from './validate-broadcast.js';
 
 const deserializer = new LaravelDeserializer({ prefix: 'laravel_database_', maxMessageBytes: 1024 });
 
@@ -66,6 +67,39 @@ describe('Redis payload to BroadcastDto', () => {
     expect(detail(`{"event":"e","data":{},"socket":"${'x'.repeat(101)}"}`)).toBe(
       'socket must be shorter than or equal to 100 characters',
     );
+  });
+
+  it('refuses a Redis channel name that is no UTF-8, and no other name with U+FFFD in it', () => {
+    const prefixed = (tail: number[]): Buffer => Buffer.concat([Buffer.from('laravel_database_c.'), Buffer.from(tail)]);
+    const from = (bytes: Buffer): IncomingBroadcast =>
+      deserializer.deserialize(Buffer.from('{"event":"e","data":{}}'), {
+        channel: bytes.toString(),
+        channelBytes: bytes,
+      }).data as IncomingBroadcast;
+    const surrogate = validateIncoming(from(prefixed([0xed, 0xa0, 0x80])));
+    expect(surrogate).toStrictEqual({
+      ok: false,
+      drop: {
+        reason: 'invalid_channel',
+        channel: 'c.\ufffd\ufffd\ufffd',
+        detail: 'the Redis channel name is not valid UTF-8',
+      },
+    });
+    expect(validateIncoming(from(prefixed([0xff]))).ok).toBe(false);
+    // U+FFFD itself, sent as UTF-8, is a character like any other.
+    expect(validateIncoming(from(prefixed([0xef, 0xbf, 0xbd])))).toMatchObject({ ok: true });
+  });
+
+  it('says why a channel name is unusable', () => {
+    const result = validateBroadcast('lone.\ud800', { event: 'e', data: {} });
+    expect(result).toStrictEqual({
+      ok: false,
+      drop: {
+        reason: 'invalid_channel',
+        channel: 'lone.\ud800',
+        detail: 'unusable channel name: not well-formed Unicode (it holds a lone UTF-16 surrogate)',
+      },
+    });
   });
 
   it('returns a drop as a plain value with the channel and what was wrong', () => {

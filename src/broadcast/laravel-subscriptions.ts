@@ -34,8 +34,11 @@ export interface LaravelSubscriptionsOptions {
   pattern: string;
   /** Channels the pattern also matches that are not Laravel's; dropped before merging. */
   ignore: RegExp;
-  /** Each message once, in each subscription's order. */
-  onMessage: (channel: string, message: Buffer) => void;
+  /**
+   * Each message once, in each subscription's order: its channel name decoded as UTF-8, and the
+   * name's bytes as Redis gave them (a name that is no UTF-8 decodes with U+FFFD in it).
+   */
+  onMessage: (channel: string, message: Buffer, channelBytes: Buffer) => void;
   /** Called whenever the number of live subscriptions changes. */
   onChange: () => void;
   log: Logger;
@@ -162,7 +165,7 @@ export class LaravelSubscriptions {
     client.on('close', () => this.onClose(held));
     client.on('end', () => this.onEnd(held));
     client.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer, message: Buffer) =>
-      this.receive(held, channel.toString(), message),
+      this.receive(held, channel, message),
     );
     client.connect().catch((err: Error) => {
       if (this.current(held))
@@ -192,13 +195,14 @@ export class LaravelSubscriptions {
     this.options.onChange();
   }
 
-  private receive(held: Held, channel: string, message: Buffer): void {
+  private receive(held: Held, channelBytes: Buffer, message: Buffer): void {
+    const channel = channelBytes.toString();
     if (this.options.ignore.test(channel)) return;
     if (this.merger && !this.merger.accept(held.stream, channel, message)) {
       this.duplicates++;
       return;
     }
-    this.options.onMessage(channel, message);
+    this.options.onMessage(channel, message, channelBytes);
   }
 
   private onClose(held: Held): void {

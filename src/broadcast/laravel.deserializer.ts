@@ -1,4 +1,5 @@
 import type { Deserializer, IncomingEvent } from '@nestjs/microservices';
+import { isUtf8 } from 'node:buffer';
 import { stripPrefix } from './laravel-prefix.js';
 import type { DropReason } from './ingest-result.js';
 
@@ -39,14 +40,24 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export class LaravelDeserializer implements Deserializer<Buffer, IncomingEvent> {
   constructor(private readonly options: { prefix: string; maxMessageBytes: number }) {}
 
+  /** `context`: `channel`, the Redis channel's name, and `channelBytes`, that name as Redis sent it. */
   deserialize(message: Buffer, context?: Record<string, unknown>): IncomingEvent {
     const raw = context?.channel;
     const redisChannel = typeof raw === 'string' ? raw : '';
-    return { pattern: LARAVEL_BROADCAST, data: this.parse(redisChannel, message) };
+    const bytes = context?.channelBytes;
+    return {
+      pattern: LARAVEL_BROADCAST,
+      data: this.parse(redisChannel, message, Buffer.isBuffer(bytes) ? bytes : undefined),
+    };
   }
 
-  private parse(redisChannel: string, message: Buffer): IncomingBroadcast {
+  private parse(redisChannel: string, message: Buffer, channelBytes?: Buffer): IncomingBroadcast {
     const channel = stripPrefix(redisChannel, this.options.prefix);
+    // Decoding put U+FFFD where the bytes were no UTF-8: the name is not the one published, and
+    // delivering to it would reach a room nobody named. (Checked only when a U+FFFD is there.)
+    if (channelBytes && redisChannel.includes('\uFFFD') && !isUtf8(channelBytes)) {
+      return invalid(channel, redisChannel, 'invalid_channel', 'the Redis channel name is not valid UTF-8');
+    }
     if (message.length > this.options.maxMessageBytes) {
       return invalid(channel, redisChannel, 'too_large', `${message.length} bytes > ${this.options.maxMessageBytes}`);
     }

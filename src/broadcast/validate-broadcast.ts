@@ -1,5 +1,5 @@
 import { validateSync } from '../internals/class-validator.js';
-import { isValidChannelName } from '../channels/channel-type.js';
+import { channelNameProblem } from '../channels/channel-type.js';
 import { isPlainObject } from '../common/plain-object.js';
 import { BroadcastDto } from './broadcast.dto.js';
 import { compileAcceptor } from './class-validator-acceptor.js';
@@ -22,7 +22,8 @@ const acceptsBroadcast = compileAcceptor(BroadcastDto);
  * failure. Builds the DTO by assigning the fields, so `data` is passed on as parsed, not copied.
  */
 export function validateBroadcast(channel: string, payload: unknown): IngestResult {
-  if (!isValidChannelName(channel)) return dropped('invalid_channel', channel, 'unusable channel name');
+  const problem = channelNameProblem(channel);
+  if (problem) return dropped('invalid_channel', channel, `unusable channel name: ${problem}`);
   if (!isPlainObject(payload)) return dropped('not_an_object', channel, 'payload is not a JSON object');
   const dto = Object.assign(new BroadcastDto(), {
     channel,

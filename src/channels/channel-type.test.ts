@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
-import { channelType, isValidChannelName, requiresAuthorization } from './channel-type.js';
+import { channelNameProblem, channelType, isValidChannelName, requiresAuthorization } from './channel-type.js';
 
 describe('channelType', () => {
   it('reads the type from a prefix anchored at the start', () => {
@@ -22,9 +22,28 @@ describe('channelType', () => {
   });
 
   it('accepts Laravel channel names and refuses unusable ones', () => {
-    for (const ok of ['orders', 'App.Models.User.1', 'private-orders.1', 'ünïcode'])
+    for (const ok of ['orders', 'App.Models.User.1', 'private-orders.1', 'ünïcode', 'emoji.😀', 'replaced.\ufffd'])
       assert.equal(isValidChannelName(ok), true, ok);
-    for (const bad of ['', 'a b', 'tab\there', 'x'.repeat(201), 42, null])
+    for (const bad of [
+      '',
+      'a b',
+      'tab\there',
+      'x'.repeat(201),
+      42,
+      null,
+      'lone.\ud800',
+      '\udc00',
+      'half.😀'.slice(0, -1),
+    ])
       assert.equal(isValidChannelName(bad), false, String(bad));
+  });
+
+  it('says what is wrong with an unusable name', () => {
+    assert.equal(channelNameProblem('orders'), undefined);
+    assert.equal(channelNameProblem(42), 'not a string');
+    assert.equal(channelNameProblem(''), 'empty');
+    assert.equal(channelNameProblem('x'.repeat(201)), 'longer than 200 characters');
+    assert.equal(channelNameProblem('a b'), 'one with spaces or control characters');
+    assert.equal(channelNameProblem('lone.\ud800'), 'not well-formed Unicode (it holds a lone UTF-16 surrogate)');
   });
 });

@@ -21,15 +21,25 @@ export function requiresAuthorization(name: string): boolean {
 export const MAX_CHANNEL_LENGTH = 200;
 
 /**
- * A usable channel name: not empty, bounded, no control characters or spaces. Laravel channel
- * names such as `App.Models.User.1` or `orders.42` all pass. (Its room: `channelRoom`.)
+ * What makes `name` unusable as a channel name, in a few words, or undefined when it is usable: not
+ * empty, bounded, no control characters or spaces, and well-formed Unicode. Laravel channel names
+ * such as `App.Models.User.1` or `orders.42` all pass. (Its room: `channelRoom`.)
+ *
+ * A lone UTF-16 surrogate (JSON can carry one, `"\ud800"`) names no room that survives the trip
+ * through UTF-8: the Redis adapter would deliver to `U+FFFD` on the other nodes, a URL path cannot
+ * hold it, and Redis channel names are bytes. It is refused wherever a name comes in.
  */
+export function channelNameProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string') return 'not a string';
+  if (name.length === 0) return 'empty';
+  if (name.length > MAX_CHANNEL_LENGTH) return `longer than ${MAX_CHANNEL_LENGTH} characters`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\u0000-\u001f\u007f]/.test(name)) return 'one with spaces or control characters';
+  if (!name.isWellFormed()) return 'not well-formed Unicode (it holds a lone UTF-16 surrogate)';
+  return undefined;
+}
+
+/** A usable channel name (see `channelNameProblem`). */
 export function isValidChannelName(name: unknown): name is string {
-  return (
-    typeof name === 'string' &&
-    name.length > 0 &&
-    name.length <= MAX_CHANNEL_LENGTH &&
-    // eslint-disable-next-line no-control-regex
-    !/[\s\u0000-\u001f\u007f]/.test(name)
-  );
+  return channelNameProblem(name) === undefined;
 }

@@ -1,5 +1,5 @@
 import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
-import { isValidChannelName } from '../channels/channel-type.js';
+import { channelNameProblem, isValidChannelName } from '../channels/channel-type.js';
 import { stringHeaders } from '../common/http-headers.js';
 import { isPlainObject } from '../common/plain-object.js';
 import { InvalidClientMessage } from './client-errors.js';
@@ -20,7 +20,9 @@ export class ChannelRequestPipe implements PipeTransform<unknown, ChannelRequest
   transform(body: unknown, metadata?: ArgumentMetadata): ChannelRequest {
     const event = metadata?.data ?? 'subscribe';
     if (!isPlainObject(body)) throw new InvalidClientMessage(event, 'payload is not an object');
-    if (!isValidChannelName(body.channel)) throw new InvalidClientMessage(event, 'missing or invalid channel');
+    if (!isValidChannelName(body.channel)) {
+      throw new InvalidClientMessage(event, `missing or invalid channel (${channelNameProblem(body.channel)})`);
+    }
     return { channel: body.channel, headers: stringHeaders(body.auth) };
   }
 }

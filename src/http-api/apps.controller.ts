@@ -1,5 +1,5 @@
 import { BadRequestException, Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
-import { channelType, isValidChannelName } from '../channels/channel-type.js';
+import { channelNameProblem, channelType } from '../channels/channel-type.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { ECHO_API } from './api-versions.js';
 import { ChannelStats, type ChannelInfo } from './channel-stats.service.js';
@@ -36,6 +36,7 @@ export class AppsController {
 }
 
 function validChannel(name: string): string {
-  if (isValidChannelName(name)) return name;
-  throw new BadRequestException(`invalid channel name "${String(name).slice(0, 50)}"`);
+  const problem = channelNameProblem(name);
+  if (problem === undefined) return name;
+  throw new BadRequestException(`invalid channel name "${String(name).slice(0, 50)}": ${problem}`);
 }

@@ -81,7 +81,7 @@ export class LaravelRedisServer extends ServerRedis {
         plan: this.settings.plan,
         pattern: this.pattern,
         ignore: FOREIGN_CHANNEL,
-        onMessage: (channel, message) => this.onMessage(channel, message),
+        onMessage: (channel, message, channelBytes) => this.onMessage(channel, message, channelBytes),
         onChange: () => this.onSubscriptionChange(),
         log: this.log,
       });
@@ -119,8 +119,9 @@ export class LaravelRedisServer extends ServerRedis {
    * over together in a microtask, which runs as soon as that read is processed. Order is kept:
    * the handler does no I/O, so a batch is delivered before the next read is parsed.
    */
-  private onMessage(channel: string, message: Buffer): void {
-    const incoming = (this.deserializer.deserialize(message, { channel }) as { data: IncomingBroadcast }).data;
+  private onMessage(channel: string, message: Buffer, channelBytes: Buffer): void {
+    const context = { channel, channelBytes };
+    const incoming = (this.deserializer.deserialize(message, context) as { data: IncomingBroadcast }).data;
     if (this.pending.length === 0) {
       this.pendingSince = performance.now();
       queueMicrotask(this.flush);

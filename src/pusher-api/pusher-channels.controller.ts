@@ -1,5 +1,5 @@
 import { BadRequestException, Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
-import { isValidChannelName } from '../channels/channel-type.js';
+import { channelNameProblem } from '../channels/channel-type.js';
 import { PUSHER_API } from '../http-api/api-versions.js';
 import { attributesQuery, PusherChannels, type PusherChannelInfo } from './pusher-channels.service.js';
 import { PusherSignatureGuard } from './pusher-signature.guard.js';
@@ -31,6 +31,7 @@ export class PusherChannelsController {
 }
 
 function validChannel(name: string): string {
-  if (isValidChannelName(name)) return name;
-  throw new BadRequestException(`invalid channel name "${String(name).slice(0, 50)}"`);
+  const problem = channelNameProblem(name);
+  if (problem === undefined) return name;
+  throw new BadRequestException(`invalid channel name "${String(name).slice(0, 50)}": ${problem}`);
 }

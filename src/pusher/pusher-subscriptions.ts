@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { channelType, isValidChannelName, MAX_CHANNEL_LENGTH } from '../channels/channel-type.js';
+import { channelNameProblem, channelType } from '../channels/channel-type.js';
 import type { PresenceMember } from '../channels/presence-directory.js';
 import { toPresenceMember } from '../channels/presence-member.js';
 import { PresenceService } from '../channels/presence.service.js';
@@ -21,9 +21,8 @@ export type SubscribeData = Record<string, unknown> & { channel: string };
 export function subscribeProblem(data: unknown): string | undefined {
   if (!isPlainObject(data)) return '"data" is not an object';
   if (data.channel === undefined) return 'no "channel"';
-  if (isValidChannelName(data.channel)) return undefined;
-  if (typeof data.channel !== 'string') return '"channel" is not a string';
-  return `"channel" is not 1 to ${MAX_CHANNEL_LENGTH} characters without spaces or control characters`;
+  const problem = channelNameProblem(data.channel);
+  return problem === undefined ? undefined : `"channel" is ${problem}`;
 }
 
 /**
