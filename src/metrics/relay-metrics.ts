@@ -157,7 +157,7 @@ export class RelayMetrics {
 
   readonly pusherDropped = new Counter({
     name: `${METRIC_PREFIX}pusher_messages_dropped_total`,
-    help: 'Messages from Pusher-protocol clients dropped and answered with pusher:error, by reason (malformed, invalid_subscribe)',
+    help: 'Messages from Pusher-protocol clients dropped and answered with pusher:error, by reason (malformed, invalid_subscribe, invalid_unsubscribe)',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

@@ -6,14 +6,16 @@ import { ThrottledLog } from '../logging/throttled-log.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import type { PusherConnection } from './pusher-connection.js';
 import { PusherCode, pusherFrame } from './pusher-protocol.js';
-import { PusherSubscriptions, subscribeProblem, type SubscribeData } from './pusher-subscriptions.js';
+import { channelProblem, PusherSubscriptions, type SubscribeData } from './pusher-subscriptions.js';
+
+type ChannelEvent = 'pusher:subscribe' | 'pusher:unsubscribe';
 
 /**
  * What a Pusher client sends: `pusher:ping`, `pusher:subscribe`, `pusher:unsubscribe` and client
- * events. A frame that is no `{event, ...}` JSON object, and a `pusher:subscribe` that names no
- * usable channel, are answered with `pusher:error` and dropped, counted
- * (`pusher_messages_dropped_total`, by reason) and logged (throttled); the connection stays open,
- * as Pusher's does.
+ * events. A frame that is no `{event, ...}` JSON object, and a `pusher:subscribe` or
+ * `pusher:unsubscribe` that names no usable channel, are answered with `pusher:error` and dropped,
+ * counted (`pusher_messages_dropped_total`, by reason) and logged (throttled); the connection stays
+ * open, as Pusher's does.
  */
 @Injectable()
 export class PusherMessages {
@@ -37,17 +39,25 @@ export class PusherMessages {
         return connection.send(pusherFrame('pusher:pong', '{}'));
       case 'pusher:pong':
         return;
-      case 'pusher:subscribe': {
-        const problem = subscribeProblem(data);
-        if (problem) return this.invalidSubscribe(connection, problem);
-        return this.run(connection, this.subscriptions.subscribe(connection, data as SubscribeData));
-      }
+      case 'pusher:subscribe':
       case 'pusher:unsubscribe':
-        return this.run(connection, this.subscriptions.unsubscribe(connection, data));
+        return this.channelRequest(connection, event, data);
     }
     if (event.startsWith('client-')) return this.clientEvent(connection, event, channel, data);
     // Other `pusher:` events (`pusher:signin` for user authentication) are not served.
     this.log.debug(`${connection.id}: ignored ${event.slice(0, 100)}`);
+  }
+
+  /** `pusher:subscribe` or `pusher:unsubscribe`: served when `data` names a usable channel, else refused. */
+  private channelRequest(connection: PusherConnection, event: ChannelEvent, data: unknown): void {
+    const problem = channelProblem(data);
+    if (problem) return this.invalidChannelRequest(connection, event, problem);
+    const request = data as SubscribeData;
+    const work =
+      event === 'pusher:subscribe'
+        ? this.subscriptions.subscribe(connection, request)
+        : this.subscriptions.unsubscribe(connection, request);
+    this.run(connection, work);
   }
 
   /** Pusher's client event: a whisper, under the whispers' rules and rate limit. */
@@ -72,17 +82,17 @@ export class PusherMessages {
   }
 
   /**
-   * socket.io's invalid `subscribe`s count in `messages_dropped_total{reason="invalid_client_message"}`;
-   * Pusher's count in the Pusher protocol's own series, beside its malformed frames, and are logged as
-   * those are (a flood of them makes one line per 30 s).
+   * socket.io's invalid `subscribe`s and `unsubscribe`s count in
+   * `messages_dropped_total{reason="invalid_client_message"}`; Pusher's count in the Pusher protocol's
+   * own series (`invalid_subscribe`, `invalid_unsubscribe`), beside its malformed frames, and are
+   * logged as those are (a flood of each makes one line per 30 s). Pusher answers a request it
+   * cannot serve with `pusher:error` and code `null`, which closes nothing.
    */
-  private invalidSubscribe(connection: PusherConnection, why: string): void {
-    this.metrics.pusherDropped.inc({ reason: 'invalid_subscribe' });
-    this.throttled.warn(
-      'invalid_subscribe',
-      `Pusher connection ${connection.id} sent an invalid pusher:subscribe: ${why}`,
-    );
-    connection.error(null, 'pusher:subscribe needs {"channel": <a channel name>}');
+  private invalidChannelRequest(connection: PusherConnection, event: ChannelEvent, why: string): void {
+    const reason = event === 'pusher:subscribe' ? 'invalid_subscribe' : 'invalid_unsubscribe';
+    this.metrics.pusherDropped.inc({ reason });
+    this.throttled.warn(reason, `Pusher connection ${connection.id} sent an invalid ${event}: ${why}`);
+    connection.error(null, `${event} needs {"channel": <a channel name>}`);
   }
 
   private malformed(connection: PusherConnection, why: string): void {

@@ -14,11 +14,14 @@ import type { PusherConnection } from './pusher-connection.js';
 import { PusherHub } from './pusher-hub.js';
 import { presenceData, pusherFrame, subscriptionErrorFrame } from './pusher-protocol.js';
 
-/** The `data` of a `pusher:subscribe` that names a usable channel (see `subscribeProblem`). */
+/** The `data` of a `pusher:subscribe` or `pusher:unsubscribe` that names a usable channel (see `channelProblem`). */
 export type SubscribeData = Record<string, unknown> & { channel: string };
 
-/** What is wrong with a `pusher:subscribe`'s `data`, in a few words; undefined when it names a usable channel. */
-export function subscribeProblem(data: unknown): string | undefined {
+/**
+ * What is wrong with the `data` of a `pusher:subscribe` or `pusher:unsubscribe`, in a few words;
+ * undefined when it names a usable channel.
+ */
+export function channelProblem(data: unknown): string | undefined {
   if (!isPlainObject(data)) return '"data" is not an object';
   if (data.channel === undefined) return 'no "channel"';
   const problem = channelNameProblem(data.channel);
@@ -47,7 +50,7 @@ export class PusherSubscriptions {
     this.countRooms = anyTargetWants(webhooks, ['channel_occupied', 'channel_vacated']);
   }
 
-  /** A subscribe whose `data` passed `subscribeProblem` (`PusherMessages` answers the others). */
+  /** A subscribe whose `data` passed `channelProblem` (`PusherMessages` answers the others). */
   async subscribe(connection: PusherConnection, data: SubscribeData): Promise<void> {
     const { channel } = data;
     const refusal = this.refusal(connection, channel, data);
@@ -64,9 +67,12 @@ export class PusherSubscriptions {
     await this.joinPresence(connection, channel, member);
   }
 
-  async unsubscribe(connection: PusherConnection, data: unknown): Promise<void> {
-    if (!isPlainObject(data) || typeof data.channel !== 'string') return;
-    const { channel } = data;
+  /**
+   * An unsubscribe whose `data` passed `channelProblem`. Leaving a channel the connection is not in
+   * does nothing and answers nothing: a repeated unsubscribe, or one sent while a refusal was on
+   * its way, is no client error.
+   */
+  async unsubscribe(connection: PusherConnection, { channel }: { channel: string }): Promise<void> {
     if (!connection.channels.delete(channel)) return;
     this.hub.leave(connection, channel);
     await this.presence.remove(connection, channel);

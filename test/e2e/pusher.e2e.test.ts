@@ -281,6 +281,34 @@ describe('the Pusher protocol beside socket.io, on one node', () => {
     await client.next((f) => f.event === 'pusher_internal:subscription_succeeded');
     expect(client.closed).toBeUndefined();
   });
+
+  it('answers an invalid pusher:unsubscribe as an invalid subscribe, and leaves the subscriptions alone', async () => {
+    const dropped = async (reason: string): Promise<number> =>
+      (await relay.metrics.pusherDropped.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+    const before = { unsubscribe: await dropped('invalid_unsubscribe'), subscribe: await dropped('invalid_subscribe') };
+    const client = await raw();
+    client.send({ event: 'pusher:subscribe', data: { channel: 'bulletin' } });
+    await client.next((f) => f.event === 'pusher_internal:subscription_succeeded');
+    const invalid = [{ channel: 5 }, { channel: 'x'.repeat(201) }, {}, 'bulletin', { channel: 'two words' }, undefined];
+    for (const data of invalid) client.send({ event: 'pusher:unsubscribe', data });
+    // Leaving a channel the connection is not in is no error, as on Pusher.
+    client.send({ event: 'pusher:unsubscribe', data: { channel: 'never-joined' } });
+    const errors = (): PusherFrame[] => client.frames.filter((f) => f.event === 'pusher:error');
+    await waitUntil(() => errors().length === invalid.length, 5000, 'an error per invalid unsubscribe');
+    expect(errors().map((f) => f.data)).toEqual(
+      invalid.map(() => ({ code: null, message: 'pusher:unsubscribe needs {"channel": <a channel name>}' })),
+    );
+    expect((await dropped('invalid_unsubscribe')) - before.unsubscribe).toBe(invalid.length);
+    expect((await dropped('invalid_subscribe')) - before.subscribe).toBe(0);
+    expect(relay.logs.matching(/sent an invalid pusher:unsubscribe: "channel" is not a string$/)).toHaveLength(1);
+    expect(relay.logs.matching(/sent an invalid pusher:unsubscribe/)).toHaveLength(1);
+    // Still in the channel, and still open.
+    await fx.laravel.broadcast(['bulletin'], 'Notice', { n: 1 });
+    await client.next((f) => f.event === 'Notice' && f.channel === 'bulletin');
+    await sleep(100);
+    expect(errors()).toHaveLength(invalid.length);
+    expect(client.closed).toBeUndefined();
+  });
 });
 
 /** Resolves when pusher-js reports the channel subscribed, rejects on its subscription error. */
