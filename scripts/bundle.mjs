@@ -21,6 +21,8 @@
 //   imported only when used: left out.
 // - The Admin UI's package and bcrypt stay in node_modules, imported at run time only when
 //   `adminUi.enabled` (src/server/start-server.ts); the UI's static files are read from there too.
+//   The worker thread that compares its passwords runs code held as a string in this bundle
+//   (src/admin-ui/bcrypt-worker.ts), and loads bcryptjs from node_modules as well: no file to add.
 import { build, transform } from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
