@@ -3,10 +3,11 @@ import { ConcurrencyLimit } from '../auth/concurrency-limit.js';
 /**
  * What bounds the bcrypt work of Admin UI logins, about 0.1 s of CPU each. Constants, like bcrypt's
  * cost: unlimited, 100 wrong logins at once held the event loop for seconds (every socket of the
- * node waited, `/ready` took 8.9 s).
+ * node waited, `/ready` took 8.9 s), when bcrypt still ran on it. On its worker thread
+ * (`BcryptWorker`), it still takes CPU time the node's sockets need.
  */
 export const ADMIN_LOGIN_LIMITS = {
-  /** Password checks of the node running at once (bcryptjs runs them on the event loop). */
+  /** Password checks of the node running at once (its one worker thread runs them one after another). */
   checksAtOnce: 1,
   /** Further checks waiting for one of those; a login beyond them is refused at once. */
   waiting: 8,
@@ -31,10 +32,10 @@ interface Budget {
 const SWEEP_AT = 1000;
 
 /**
- * Waits as long as a check took before the next may start. bcryptjs blocks the event loop for up
- * to 100 ms at a time, and while it does, the node accepts about one connection per turn of the
- * loop: checks back to back kept a readiness probe waiting behind every connection that came
- * before it (seconds, under a burst). Resting as long leaves the loop at least half its time.
+ * Waits as long as a check took before the next may start. On the event loop, checks back to back
+ * kept a readiness probe waiting behind every connection that came before it (seconds, under a
+ * burst). On a worker thread they hold no socket up, but a burst of logins would still keep a core
+ * busy, all of a one-CPU container's: resting as long leaves at least half of it to the node.
  */
 export function restAfterCheck(checkMs: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, checkMs).unref());

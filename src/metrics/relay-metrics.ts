@@ -178,7 +178,7 @@ export class RelayMetrics {
 
   readonly adminLogins = new Counter({
     name: `${METRIC_PREFIX}admin_ui_logins_total`,
-    help: 'Admin UI logins with a username and password, by result: accepted, invalid (checked, wrong username or password), and refused before any check: too_many_failures (5 failed logins of the address within a minute), busy (too many checks waiting on the node)',
+    help: 'Admin UI logins with a username and password, by result: accepted, invalid (checked, wrong username or password), error (the check could not run), and refused before any check: too_many_failures (5 failed logins of the address within a minute), busy (too many checks waiting on the node)',
     labelNames: ['result'] as const,
     registers: [this.registry],
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import bcrypt from 'bcryptjs';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -11,7 +11,7 @@ import { withTimeout } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
 import { waitUntil } from '../support/ports.js';
 import type { TestRelay } from '../support/relay.js';
-import { waitListening, waitReady } from '../support/relay-process.js';
+import { cpuMs, waitListening, waitReady } from '../support/relay-process.js';
 import { httpStatus } from '../support/http.js';
 
 const USER = 'dev';
@@ -245,6 +245,42 @@ describe('Admin UI logins, bounded', () => {
     expect(busy).toBeGreaterThan(0);
     expect(readyMs).toBeLessThan(1000);
   });
+
+  (existsSync('/proc/self/task') ? it : it.skip)(
+    "checks passwords off the node's event loop: a burst of checks costs its main thread less than two of them",
+    async () => {
+      // The CPU time of one check (bcryptjs, cost 10), here, where nothing else runs meanwhile.
+      const hash = bcrypt.hashSync(PASSWORD, 10);
+      const costs = [0, 1, 2].map(() => {
+        const before = process.cpuUsage();
+        bcrypt.compareSync('wrong', hash);
+        const used = process.cpuUsage(before);
+        return (used.user + used.system) / 1000;
+      });
+      const checkMs = costs.sort((a, b) => a - b)[1];
+      // The bundled server, in a process of its own: its threads' CPU time is its own.
+      const child = fx.spawnNode();
+      await waitReady(child);
+      const before = { main: cpuMs(child, 'main'), all: cpuMs(child) };
+      // 8: one checked at once and 7 waiting, none refused.
+      const logins = Array.from({ length: 8 }, (_, i) =>
+        adminLogin(child.url, { username: USER, password: `wrong ${i}` }, { 'X-Forwarded-For': `198.19.0.${i + 1}` }),
+      );
+      await Promise.race(logins.map((login) => login.catch(() => undefined)));
+      // Served while the others are checked.
+      expect(await httpStatus(`${child.url}/ready`)).toBe(200);
+      expect(await outcomes(logins)).toEqual({ 'invalid credentials': 8 });
+      const used = { main: cpuMs(child, 'main') - before.main, all: cpuMs(child) - before.all };
+      expect(await scraped(child.url)).toEqual({ invalid: 8 });
+      // The 8 checks ran (a wide margin: CPU time per check varies with what shares the core)...
+      expect(used.all).toBeGreaterThan(4 * checkMs);
+      // ...but not on the thread that serves the sockets: there, 8 checks would take 8 times checkMs.
+      expect(used.main).toBeLessThan(2 * checkMs);
+      // The worker does not hold up a graceful stop.
+      child.child.kill('SIGTERM');
+      expect(await child.exited).toEqual({ code: 0, signal: null });
+    },
+  );
 });
 
 describe('Admin UI, with a node that never answers', () => {

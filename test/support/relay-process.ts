@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { httpStatus } from './http.js';
 import { sleep } from './ports.js';
@@ -69,6 +70,18 @@ export async function killRelay(relay: RelayProcess): Promise<void> {
     relay.child.kill('SIGKILL');
     await relay.exited;
   }
+}
+
+/**
+ * The CPU time (user and system, in ms, counted in the kernel's 10 ms ticks) the process has used:
+ * all its threads, or its main thread alone, the one its event loop runs on. Linux only (`/proc`).
+ */
+export function cpuMs(relay: RelayProcess, threads: 'all' | 'main' = 'all'): number {
+  const pid = relay.child.pid;
+  const stat = readFileSync(threads === 'all' ? `/proc/${pid}/stat` : `/proc/${pid}/task/${pid}/stat`, 'utf8');
+  // The fields after the command's name (in parentheses, which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Polls `check` while the child runs; an exit or the deadline fails with what the child printed. */
