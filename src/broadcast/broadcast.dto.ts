@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { IsNotEmpty, IsOptional, IsString, MaxLength } from '../internals/class-validator.js';
-import { IsJsonContainer, MaxJsonDepth } from './json-container.validator.js';
+import { IsJsonContainer, IsWellFormedString, MaxJsonDepth } from './json-container.validator.js';
 import { IsUnreservedEventName } from './reserved-event-names.js';
 
 /** Nesting beyond this is refused: socket.io walks `data` recursively on every emit. */
@@ -21,9 +21,11 @@ export class BroadcastDto {
 
   /**
    * `broadcastAs()` or the event's class name, e.g. `App\Events\OrderShipped`; not a name a client
-   * library keeps for itself (`error` for socket.io-client 2, `pusher:…` for pusher-js).
+   * library keeps for itself (`error` for socket.io-client 2, `pusher:…` for pusher-js), and
+   * well-formed Unicode, as channel names are (`channelNameProblem`).
    */
   @IsUnreservedEventName()
+  @IsWellFormedString()
   @MaxLength(200)
   @IsNotEmpty()
   @IsString()

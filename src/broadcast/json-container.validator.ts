@@ -14,6 +14,25 @@ export function IsJsonContainer(options?: ValidationOptions): PropertyDecorator 
   );
 }
 
+/**
+ * A string must be well-formed Unicode: a lone UTF-16 surrogate (JSON can carry one, `"\ud800"`)
+ * does not survive UTF-8, which the Redis adapter, Redis and logs speak, so the same name would
+ * reach other nodes as U+FFFD. Other types pass (their type check reports them).
+ */
+export function IsWellFormedString(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isWellFormedString',
+      validator: {
+        validate: (value: unknown) => typeof value !== 'string' || value.isWellFormed(),
+        defaultMessage: (args) =>
+          `${args?.property ?? 'value'} must be well-formed Unicode (it holds a lone UTF-16 surrogate)`,
+      },
+    },
+    options,
+  );
+}
+
 /** Refuses values nested deeper than `max` levels, without recursion (so no stack overflow). */
 export function MaxJsonDepth(max: number, options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(

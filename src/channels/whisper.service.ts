@@ -101,7 +101,13 @@ export class WhisperService {
     if (!this.config.enabled) return 'whispers are disabled';
     if (!isPlainObject(body) || !isValidChannelName(body.channel)) return 'not {channel, event, data}';
     const { channel, event } = body;
-    if (typeof event !== 'string' || !event.startsWith('client-') || event.length > MAX_EVENT_LENGTH) {
+    // A lone surrogate would reach the other nodes as U+FFFD (the adapter speaks UTF-8).
+    if (
+      typeof event !== 'string' ||
+      !event.startsWith('client-') ||
+      event.length > MAX_EVENT_LENGTH ||
+      !event.isWellFormed()
+    ) {
       return `event ${JSON.stringify(event)} is not a client-* name`;
     }
     if (!requiresAuthorization(channel)) return `${channel} is not a private or presence channel`;

@@ -72,6 +72,25 @@ describe('channel names that are not well-formed Unicode', () => {
     expect((answer.body as { error: string }).error).toMatch(/not well-formed Unicode/);
   });
 
+  it('event names that are not well-formed Unicode are refused by POST /events and dropped from Redis', async () => {
+    const echo = await fx.echoOn('orders.events');
+    const got = collect(echo, 'orders.events', '.e');
+    const refused: unknown[] = [];
+    // As delivered on this node, and as another node would have made it (UTF-8 turns it to U+FFFD).
+    for (const name of ['e\ud800', 'e\ufffd']) rawSocket(echo).on(name, (...args) => refused.push(args));
+    await relay.waitForSubscribers('orders.events', 1);
+    const before = await dropped('invalid_event');
+    const answer = await api.publish(`{"channel":"orders.events","name":${JSON.stringify('e\ud800')},"data":{"n":0}}`);
+    expect(answer.status).toBe(400);
+    expect((answer.body as { error: string }).error).toMatch(/event must be well-formed Unicode/);
+    await fx.laravel.redis.publish(`${PREFIX}orders.events`, `{"event":${JSON.stringify('e\ud800')},"data":{"n":0}}`);
+    await fx.laravel.broadcast(['orders.events'], 'e', { n: 1 });
+    await waitUntil(() => got.length === 1);
+    expect([got, refused]).toEqual([[{ n: 1 }], []]);
+    expect((await dropped('invalid_event')) - before).toBe(2);
+    expect(relay.logs.matching(/invalid_event \(event must be well-formed Unicode/)).toHaveLength(1);
+  });
+
   it('are dropped from Redis when the Redis channel name is not UTF-8, counted and logged', async () => {
     // What the relay used to make of the name: the room nobody named.
     const mangled = NOT_UTF8.subarray(PREFIX.length).toString();

@@ -118,6 +118,22 @@ describe('whispers (client events)', () => {
     expect(spoofed).toEqual([]);
   });
 
+  it('is refused for a client-* event name that is not well-formed Unicode', async () => {
+    const ann = await echoAs('ann', nodeA);
+    const bob = await echoAs('bob', nodeB);
+    await member(ann, nodeA, 'lone', 1);
+    const bobGot = await member(bob, nodeB, 'lone', 1);
+    await nodeA.waitForSubscribers('private-lone', 1);
+    const mangled: unknown[] = [];
+    // What the other node made of the name: the adapter carries it as UTF-8.
+    rawSocket(bob).on('client-typing\ufffd', (...args: unknown[]) => mangled.push(args));
+    const body = { channel: 'private-lone', event: 'client-typing\ud800', data: { n: 0 } };
+    await sendAndCount(nodeA, ann, body, 'refused');
+    ann.private('lone').whisper('typing', { n: 1 });
+    await waitUntil(() => bobGot.length === 1);
+    expect([bobGot, mangled]).toEqual([[{ n: 1 }], []]);
+  });
+
   it('is rate-limited per socket (10 a second by default) and the drops are counted', async () => {
     const ann = await echoAs('ann', nodeA);
     const bob = await echoAs('bob', nodeA);
