@@ -8,6 +8,7 @@ import { checkShape, type Findings } from './config-shapes.js';
 import type { ConfigKey, ValueKind } from './config-slice.js';
 import { checkEnvNames } from './env-names.js';
 import { checkFileKeys } from './file-keys.js';
+import { withLegacyDotEnv } from './legacy-dotenv.js';
 import { deepMerge, getPath, setPath } from './deep-merge.js';
 import { RelayConfig, configSlices, defaultConfig } from './relay-config.js';
 
@@ -27,6 +28,7 @@ export interface LoadedConfig {
 export interface LoadOptions {
   /** Path given with `--config`; without it `./laravel-echo-server.json` is read when present. */
   file?: string;
+  /** The environment; `LARAVEL_ECHO_SERVER_…` variables of `<cwd>/.env` are added (see `withLegacyDotEnv`). */
   env?: NodeJS.ProcessEnv;
   cwd?: string;
 }
@@ -35,9 +37,9 @@ const LEGACY_FILE = 'laravel-echo-server.json';
 
 /** Builds the configuration from defaults, then the old JSON file, then env, and validates it. */
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
-  const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const warnings: string[] = [];
+  const env = withLegacyDotEnv(options.env ?? process.env, cwd, warnings);
   let fileLayer: PlainObject = {};
   let sourceFile: string | undefined;
   let overrides: string[] = [];
