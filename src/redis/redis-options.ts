@@ -6,7 +6,8 @@ export type RedisClient = Redis | Cluster;
 
 /**
  * ioredis options for every connection echo-relay opens. A URL wins over host/port/password/db;
- * `rediss://` or `tls: true` turns TLS on (with certificate verification); sentinels switch to
+ * `rediss://` or `tls: true` turns TLS on (with certificate verification unless the old file's
+ * `tls` object says otherwise); sentinels switch to
  * Sentinel discovery of the master.
  */
 function redisOptions(config: RedisConfig, role = 'subscriber'): RedisOptions {
@@ -28,7 +29,9 @@ function redisOptions(config: RedisConfig, role = 'subscriber'): RedisOptions {
       sentinelPassword: config.sentinelPassword || undefined,
     });
   }
-  return { ...base, ...(config.options as RedisOptions) };
+  // The old file's TLS options object (see `redisConfigSlice.fromLegacyFile`) applies only while TLS is on.
+  const { tls, ...options } = config.options as RedisOptions;
+  return { ...base, ...options, ...(config.tls && tls ? { tls } : {}) };
 }
 
 /** Pause before a Cluster command is retried after its node went away or the Cluster was down. */

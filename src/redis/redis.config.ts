@@ -115,11 +115,19 @@ export const redisConfigSlice: ConfigSlice<RedisConfig> = {
     ];
   },
   openBlocks: [{ path: LEGACY_BLOCK, library: 'ioredis', knownKeys: IOREDIS_OPTIONS }],
-  /** The rest of the old `databaseConfig.redis` block was handed to ioredis as is: so is it here. */
+  /**
+   * The rest of the old `databaseConfig.redis` block was handed to ioredis as is: so is it here.
+   * Its `tls` was ioredis's too, Node's TLS options (`{}`, `{"rejectUnauthorized": false}`, a `ca`,
+   * a `servername`): an object turns TLS on and is passed on as it was.
+   */
   fromLegacyFile(file, layer) {
     const block = getPath(file, LEGACY_BLOCK);
     if (!isPlainObject(block)) return;
     const rest = Object.fromEntries(Object.entries(block).filter(([k]) => !MAPPED_LEGACY_KEYS.has(k)));
+    if (isPlainObject(block.tls)) {
+      setPath(layer, 'redis.tls', true);
+      rest.tls = block.tls;
+    }
     if (Object.keys(rest).length > 0) setPath(layer, 'redis.options', rest);
   },
 };
