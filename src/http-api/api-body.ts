@@ -1,6 +1,7 @@
 import express from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiRequest } from './api-request.js';
+import { ECHO_API, apiVersionOf } from './api-versions.js';
 
 type Next = (err?: unknown) => void;
 
@@ -15,7 +16,7 @@ type Next = (err?: unknown) => void;
  * Node closes the connection once it is written, without reading the rest.
  */
 export function apiBodyParser(limit: number): (req: IncomingMessage, res: ServerResponse, next: Next) => void {
-  const parse = express.json({ limit, verify: keepRawBody });
+  const parse = express.json({ limit, verify: keepRawBody, type: readsAsJson });
   return (req, res, next) => {
     let settled = false;
     const done = (err?: unknown): void => {
@@ -53,6 +54,21 @@ export function hasUnreadBody(req: ApiRequest): boolean {
   if (req.body !== undefined || req.rawBody !== undefined) return false;
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
+}
+
+const JSON_TYPE = /^application\/json$/i;
+const OLD_API_EVENTS = /^\/apps\/[^/?]+\/events\/?(\?|$)/;
+
+/**
+ * Which bodies are parsed as JSON: those sent as JSON, and every body of the old API's
+ * `POST /apps/:appId/events`, which laravel-echo-server parsed whatever its Content-Type said
+ * (`curl -d '{…}'` sends a form type). Pusher's API, on the same path with a signature, keeps
+ * JSON only, as Pusher's libraries send it (see `hasUnreadBody`).
+ */
+function readsAsJson(req: IncomingMessage): boolean {
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim();
+  if (JSON_TYPE.test(type)) return true;
+  return req.method === 'POST' && OLD_API_EVENTS.test(req.url ?? '') && apiVersionOf(req) === ECHO_API;
 }
 
 /** What Nest's `rawBody: true` keeps: a Pusher API signature covers the body's MD5. */

@@ -1,7 +1,7 @@
 import { isPlainObject } from '../common/plain-object.js';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import type { DropReason } from '../broadcast/ingest-result.js';
-import { validateBroadcast } from '../broadcast/validate-broadcast.js';
+import { socketIoData, validateWithStringData } from '../broadcast/string-data.js';
 import { DroppedMessage } from './dropped-message.js';
 
 /** Most channels one request may name (Pusher's limit for one trigger). */
@@ -14,7 +14,10 @@ export const MAX_CHANNELS_PER_EVENT = 100;
 export interface PublishRequest {
   channels: string[];
   name: string;
-  /** Parsed when it came as a JSON string (Pusher SDK style). */
+  /**
+   * Parsed when it came as a JSON string of an object or array (Pusher SDK style); any other
+   * string is passed on as it is, as laravel-echo-server did.
+   */
   data: unknown;
   /** `socket_id`: that socket is left out. Validated with the broadcast. */
   socketId?: unknown;
@@ -52,7 +55,7 @@ export function parsePublishRequest(body: unknown): PublishRequest {
 export function toBroadcasts(request: PublishRequest): BroadcastDto[] {
   const payload = { event: request.name, data: request.data, socket: request.socketId };
   return request.channels.map((channel) => {
-    const result = validateBroadcast(channel, payload);
+    const result = validateWithStringData(channel, payload);
     if (!result.ok) throw DroppedMessage.of(result.drop);
     return result.broadcast;
   });
@@ -92,12 +95,7 @@ function nameOf(name: unknown): string {
 
 function dataOf(data: unknown): unknown {
   if (data === undefined || data === null) throw refused('invalid_data', 'the event must have "data"');
-  if (typeof data !== 'string') return data;
-  try {
-    return JSON.parse(data) as unknown;
-  } catch {
-    throw refused('invalid_data', '"data" is a string but not JSON (send an object, or an object encoded as JSON)');
-  }
+  return typeof data === 'string' ? socketIoData(data) : data;
 }
 
 function refused(reason: DropReason, detail: string): DroppedMessage {

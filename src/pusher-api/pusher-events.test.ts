@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { DroppedMessage } from '../http-api/dropped-message.js';
-import { parsePusherBatch, parsePusherEvent, socketIoData } from './pusher-events.js';
+import { socketIoData } from '../broadcast/string-data.js';
+import { parsePusherBatch, parsePusherEvent } from './pusher-events.js';
 
 const LIMIT = 1000;
 

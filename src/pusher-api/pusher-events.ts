@@ -1,6 +1,6 @@
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import type { DropReason } from '../broadcast/ingest-result.js';
-import { validateBroadcast } from '../broadcast/validate-broadcast.js';
+import { socketIoData, validateWithStringData } from '../broadcast/string-data.js';
 import { isPlainObject } from '../common/plain-object.js';
 import { DroppedMessage } from '../http-api/dropped-message.js';
 import { channelsOf } from '../http-api/publish-request.js';
@@ -41,21 +41,6 @@ export function parsePusherBatch(body: unknown, maxDataBytes: number): PusherEve
   });
 }
 
-/**
- * What socket.io clients receive for Pusher's `data`, which is always a string: the parsed value
- * when the string is JSON of an object or array (Laravel's PusherBroadcaster JSON-encodes the
- * payload, so Echo gets the same object as from the Redis driver), the string itself otherwise
- * (not JSON, or JSON of a number, string, boolean or null).
- */
-export function socketIoData(data: string): Record<string, unknown> | unknown[] | string {
-  try {
-    const parsed = JSON.parse(data) as unknown;
-    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : data;
-  } catch {
-    return data;
-  }
-}
-
 function toEvent(event: Record<string, unknown>, channels: string[], maxDataBytes: number): PusherEvent {
   const { name, data } = event;
   if (typeof name !== 'string' || name === '') throw refused('invalid_event', 'the event must have a "name"');
@@ -72,16 +57,10 @@ function toEvent(event: Record<string, unknown>, channels: string[], maxDataByte
   return { broadcasts, info: infoOf(event.info) };
 }
 
-/**
- * Through the validation every broadcast gets. A string payload is not a JSON container, which
- * that validation (shared with Redis, where a string is an error) refuses: the rest of the
- * broadcast is validated with an empty object in its place, then the string is put back.
- */
+/** Through the validation every broadcast gets, Pusher's string `data` included. */
 function toBroadcast(channel: string, event: string, data: BroadcastDto['data'], socket: unknown): BroadcastDto {
-  const checked = typeof data === 'string' ? {} : data;
-  const result = validateBroadcast(channel, { event, data: checked, socket });
+  const result = validateWithStringData(channel, { event, data, socket });
   if (!result.ok) throw DroppedMessage.of(result.drop);
-  result.broadcast.data = data;
   return result.broadcast;
 }
 

@@ -10,6 +10,8 @@ declare module 'express' {
   interface JsonOptions {
     limit?: number | string;
     verify?: (req: IncomingMessage, res: ServerResponse, body: Buffer, encoding: string) => void;
+    /** Which requests' bodies are parsed: a media type, or a function of the request. */
+    type?: string | string[] | ((req: IncomingMessage) => boolean);
   }
 
   const express: { json(options?: JsonOptions): Handler };
