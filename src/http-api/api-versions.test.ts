@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { apiVersionOf, ECHO_API, PUSHER_API } from './api-versions.js';
+import { apiVersionOf, ECHO_API, keyDigest, PUSHER_API } from './api-versions.js';
 
 describe('apiVersionOf', () => {
   it("routes a request carrying auth_signature to Pusher's API, whatever else it carries", () => {
@@ -23,5 +23,16 @@ describe('apiVersionOf', () => {
     ]) {
       expect(apiVersionOf({ url })).toBe(ECHO_API);
     }
+  });
+
+  it("routes a signed request with the key of an app without a secret to the old API's, as the old server took it", () => {
+    const withoutSecret = new Set([keyDigest('legacy-key')]);
+    expect(apiVersionOf({ url: '/apps/1/events?auth_key=legacy-key&auth_signature=abc' }, withoutSecret)).toBe(
+      ECHO_API,
+    );
+    expect(apiVersionOf({ url: '/apps/1/events?auth_key=shop-key&auth_signature=abc' }, withoutSecret)).toBe(
+      PUSHER_API,
+    );
+    expect(apiVersionOf({ url: '/apps/1/events?auth_signature=abc' }, withoutSecret)).toBe(PUSHER_API);
   });
 });

@@ -5,7 +5,7 @@ import { apiBodyParser } from './api-body.js';
 import { apiCors } from './api-cors.js';
 import { ApiListener } from './api-listener.js';
 import type { ApiRequest } from './api-request.js';
-import { apiVersionOf } from './api-versions.js';
+import { apiVersionOf, keyDigest } from './api-versions.js';
 
 /**
  * Express-level set-up of the HTTP API, before the body is read: which listener may serve it,
@@ -23,5 +23,9 @@ export function configureHttpApi(nest: INestApplication): void {
   // Keeps the raw body too (`req.rawBody`): Pusher's signature covers the body's MD5.
   app.use(apiBodyParser(config.maxBodyBytes));
   // Routes without a version (health, metrics) are not filtered; see `apiVersionOf`.
-  app.enableVersioning({ type: VersioningType.CUSTOM, extractor: (req) => apiVersionOf(req as ApiRequest) });
+  const keysWithoutSecret = new Set(config.clients.filter((c) => !c.secret).map((c) => keyDigest(c.key)));
+  app.enableVersioning({
+    type: VersioningType.CUSTOM,
+    extractor: (req) => apiVersionOf(req as ApiRequest, keysWithoutSecret),
+  });
 }
