@@ -28,7 +28,13 @@ export class ChannelAuthService {
     private readonly metrics: RelayMetrics,
   ) {}
 
-  async authorize(socket: Socket, channel: string, headers: Record<string, string>): Promise<AuthDecision> {
+  /** `signal`: aborted when the subscribe is taken back, which abandons the call (see `AuthRequest.signal`). */
+  async authorize(
+    socket: Socket,
+    channel: string,
+    headers: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<AuthDecision> {
     const request: AuthRequest = {
       channel,
       type: channelType(channel),
@@ -36,6 +42,7 @@ export class ChannelAuthService {
       headers,
       handshakeHeaders: socket.handshake.headers,
       handshakeAuth: isPlainObject(socket.handshake.auth) ? socket.handshake.auth : {},
+      signal,
     };
     const stopTimer = this.metrics.authDuration.startTimer();
     const result = await this.call(request);
@@ -56,8 +63,9 @@ export class ChannelAuthService {
   private decide(request: AuthRequest, result: AuthResult): AuthDecision {
     const who = `${request.socketId} → ${request.channel}`;
     if (result.outcome !== 'allowed') {
-      if (result.outcome === 'denied') this.log.debug(`${who}: denied (${result.status}): ${result.reason}`);
-      else this.warnings.warn(result.outcome, `Channel auth ${result.outcome} for ${who}: ${result.reason}`);
+      if (result.outcome === 'denied' || result.outcome === 'abandoned') {
+        this.log.debug(`${who}: ${result.outcome} (${result.status}): ${result.reason}`);
+      } else this.warnings.warn(result.outcome, `Channel auth ${result.outcome} for ${who}: ${result.reason}`);
       return { allowed: false, status: result.status, outcome: result.outcome };
     }
     if (request.type !== 'presence') return { allowed: true };

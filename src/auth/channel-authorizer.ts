@@ -14,10 +14,18 @@ export interface AuthRequest {
   handshakeHeaders: IncomingHttpHeaders;
   /** The socket.io v4 CONNECT payload (`{headers}` from Echo, or `{token}`); `{}` for v2 clients. */
   handshakeAuth: Record<string, unknown>;
+  /**
+   * Aborted when the subscribe is taken back (an unsubscribe, a disconnect): a call still waiting
+   * for a slot is never made, one in flight is cut off, and the answer is `abandoned`.
+   */
+  signal?: AbortSignal;
 }
 
-/** Metric label of an authorisation: `denied` is a clean "no", `error`/`timeout` a failed call. */
-export type AuthOutcome = 'allowed' | 'denied' | 'error' | 'timeout';
+/**
+ * Metric label of an authorisation: `denied` is a clean "no", `error`/`timeout` a failed call,
+ * `abandoned` a call its subscribe no longer wanted (not made, or cut off).
+ */
+export type AuthOutcome = 'allowed' | 'denied' | 'error' | 'timeout' | 'abandoned';
 
 /** What an authorizer answers. `status` is the HTTP status the client sees (0: the call failed). */
 export type AuthResult =
@@ -27,7 +35,7 @@ export type AuthResult =
       /** For presence channels: `{user_id, user_info}` (Laravel's `channel_data`). */
       channelData?: unknown;
     }
-  | { outcome: 'denied' | 'error' | 'timeout'; status: number; reason: string };
+  | { outcome: 'denied' | 'error' | 'timeout' | 'abandoned'; status: number; reason: string };
 
 /**
  * Decides whether a socket may join a private or presence channel. The driver (`auth.driver`)

@@ -40,6 +40,31 @@ describe('ConcurrencyLimit', () => {
     expect(changes).toEqual([1, 1, 1, -1, -1, -1]);
   });
 
+  it('takes an aborted waiter out of the queue, never runs it, and passes the slot to the next', async () => {
+    const changes: number[] = [];
+    const limit = new ConcurrencyLimit(1, (delta) => changes.push(delta));
+    const first = deferred();
+    const started: string[] = [];
+    const running = limit.run(() => (started.push('first'), first.promise));
+    const leaving = new AbortController();
+    const gone = limit.run(() => (started.push('gone'), Promise.resolve('gone')), leaving.signal);
+    const next = limit.run(() => (started.push('next'), Promise.resolve('next')));
+    await flush();
+    expect(limit.queued).toBe(2);
+    const goneFails = expect(gone).rejects.toThrow();
+    leaving.abort();
+    await goneFails;
+    expect(limit.queued).toBe(1);
+    first.resolve('first');
+    await expect(Promise.all([running, next])).resolves.toEqual(['first', 'next']);
+    expect(started).toEqual(['first', 'next']);
+    expect([limit.active, limit.queued]).toEqual([0, 0]);
+    expect(changes).toEqual([1, 1, -1, -1]);
+    // Already aborted: not even queued.
+    await expect(limit.run(() => Promise.resolve('late'), leaving.signal)).rejects.toThrow();
+    expect([limit.active, limit.queued]).toEqual([0, 0]);
+  });
+
   it('refuses a limit below one', () => {
     expect(() => new ConcurrencyLimit(0)).toThrow(RangeError);
   });

@@ -4,7 +4,7 @@
  */
 export class ConcurrencyLimit {
   private running = 0;
-  private readonly queue: (() => void)[] = [];
+  private readonly queue: Waiter[] = [];
 
   constructor(
     readonly max: number,
@@ -23,9 +23,13 @@ export class ConcurrencyLimit {
     return this.queue.length;
   }
 
-  /** Runs `task` once a slot is free, and frees the slot when it settles. */
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    await this.acquire();
+  /**
+   * Runs `task` once a slot is free, and frees the slot when it settles. Aborting `signal` while
+   * the task waits takes it out of the queue (it never runs) and rejects with the signal's reason:
+   * whoever asked is gone, and the queue keeps nothing of theirs.
+   */
+  async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    await this.acquire(signal);
     try {
       return await task();
     } finally {
@@ -33,13 +37,30 @@ export class ConcurrencyLimit {
     }
   }
 
-  private acquire(): Promise<void> {
+  private acquire(signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     if (this.running < this.max) {
       this.running++;
       return Promise.resolve();
     }
     this.waiting(1);
-    return new Promise((resolve) => this.queue.push(resolve));
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { start: resolve };
+      this.queue.push(waiter);
+      if (!signal) return;
+      const abandon = (): void => {
+        const index = this.queue.indexOf(waiter);
+        if (index < 0) return;
+        this.queue.splice(index, 1);
+        this.waiting(-1);
+        reject(signal.reason as Error);
+      };
+      signal.addEventListener('abort', abandon, { once: true });
+      waiter.start = () => {
+        signal.removeEventListener('abort', abandon);
+        resolve();
+      };
+    });
   }
 
   private release(): void {
@@ -50,6 +71,10 @@ export class ConcurrencyLimit {
     }
     // The slot passes straight to the oldest waiter: `running` stays the same.
     this.waiting(-1);
-    next();
+    next.start();
   }
+}
+
+interface Waiter {
+  start(): void;
 }

@@ -16,8 +16,12 @@ import { ROOM_MEMBER, roomKey } from './room-entry.js';
 import { WebhooksConfig } from '../webhooks/webhooks.config.js';
 import { anyTargetWants } from '../webhooks/webhook-targets.js';
 
-/** One subscribe between its arrival and its join; current while it is the channel's pending entry. */
-type SubscribeAttempt = object;
+/**
+ * One subscribe between its arrival and its join; current while it is the channel's pending entry.
+ * Aborted when it is taken back (an unsubscribe, a disconnect): its auth call is then abandoned,
+ * waiting or in flight, so a socket that leaves leaves no call of its own behind.
+ */
+type SubscribeAttempt = AbortController;
 
 /** What this node knows about one socket's channels. */
 interface SocketChannels {
@@ -109,7 +113,7 @@ export class ChannelSubscriptions {
       this.metrics.subscriptionsRefused.inc({ reason: 'max_channels' });
       throw new SubscriptionDenied(channel, 429, `subscription to "${channel}" refused: too many channels`);
     }
-    const attempt: SubscribeAttempt = {};
+    const attempt: SubscribeAttempt = new AbortController();
     state.pending.set(channel, attempt);
     state.running++;
     try {
@@ -231,7 +235,7 @@ export class ChannelSubscriptions {
     }
     let decision;
     try {
-      decision = await this.auth.authorize(socket, channel, headers);
+      decision = await this.auth.authorize(socket, channel, headers, attempt.signal);
     } finally {
       this.releaseAuthSlot(state);
     }
@@ -302,6 +306,7 @@ export class ChannelSubscriptions {
 
   private async leave(socket: Socket, channel: string): Promise<void> {
     const state = this.stateOf(socket);
+    state.pending.get(channel)?.abort();
     state.pending.delete(channel);
     this.abandonAuthTurn(state, channel);
     state.members.delete(channel);

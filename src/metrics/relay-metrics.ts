@@ -114,7 +114,7 @@ export class RelayMetrics {
 
   readonly authRequests = new Counter({
     name: `${METRIC_PREFIX}auth_requests_total`,
-    help: 'Channel authorisation calls, by outcome (allowed, denied, error, timeout)',
+    help: 'Channel authorisation calls, by outcome (allowed, denied, error, timeout, abandoned: the subscribe was taken back first)',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });

@@ -137,4 +137,32 @@ describe('auth calls of the whole node', () => {
     expect(app.connections - connectionsBefore).toBeLessThanOrEqual(5);
     expect(await sample(relay, 'echo_relay_auth_waiting{limit="node"}')).toBe(0);
   });
+
+  // A client that connects, asks for a few slow channels and leaves, over and over, stays within
+  // maxConnectionsPerIp: without this, every call it left behind waited for the node's slots,
+  // holding its socket and headers, and the queue grew as long as the client went on.
+  it('drops the calls of a socket that left, waiting or in flight: sockets that come and go pile up none', async () => {
+    app.pause();
+    const callsBefore = app.calls.length;
+    const nodeWaiting = (): Promise<number> => sample(relay, 'echo_relay_auth_waiting{limit="node"}');
+    for (let round = 1; round <= 10; round++) {
+      const echo = await fx.echoAs('ann');
+      for (let i = 0; i < 4; i++) subscribe(echo, `private-churn.${round}.${i}`);
+      await waitUntil(
+        async () => app.calls.length - callsBefore + (await nodeWaiting()) === 4 * round,
+        30_000,
+        `the 4 calls of round ${round} to be made or to wait for a slot`,
+      );
+      echo.disconnect();
+      await waitUntil(
+        async () => (await sample(relay, 'echo_relay_connections{eio="4"}')) === 0,
+        30_000,
+        'the relay to see the socket leave',
+      );
+    }
+    expect(await nodeWaiting()).toBe(0);
+    // Made while their socket was there, abandoned with it: the auth host sees each request end.
+    await waitUntil(() => app.inFlight === 0, 30_000, 'the calls in flight to be abandoned');
+    expect(app.calls.length - callsBefore).toBe(40);
+  });
 });

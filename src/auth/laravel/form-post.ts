@@ -6,6 +6,11 @@ export class AuthTimeout extends Error {
   override name = 'AuthTimeout';
 }
 
+/** The subscribe that wanted the answer was taken back (an unsubscribe, a disconnect). */
+export class AuthAbandoned extends Error {
+  override name = 'AuthAbandoned';
+}
+
 export interface FormPost {
   url: string;
   headers: Record<string, string>;
@@ -13,6 +18,8 @@ export interface FormPost {
   /** Deadline for the whole exchange, connect to last byte. */
   timeoutMs: number;
   agents: { http: Agent; https: HttpsAgent };
+  /** Cuts the exchange off (rejecting with `AuthAbandoned`) when aborted. */
+  signal?: AbortSignal;
 }
 
 /** Bodies longer than this are not an answer from Laravel's broadcast auth. */
@@ -31,7 +38,12 @@ export function postForm(post: FormPost): Promise<{ status: number; body: string
     });
     const fail = (err: Error): void => {
       clearTimeout(timer);
+      post.signal?.removeEventListener('abort', abandon);
       reject(err);
+    };
+    const abandon = (): void => {
+      fail(new AuthAbandoned('the subscribe was taken back'));
+      req.destroy();
     };
     // Settles first, then tears down: whatever error the teardown raises finds a settled promise.
     const timer = setTimeout(() => {
@@ -42,9 +54,11 @@ export function postForm(post: FormPost): Promise<{ status: number; body: string
     req.on('response', (res: IncomingMessage) => {
       readBody(res).then((body) => {
         clearTimeout(timer);
+        post.signal?.removeEventListener('abort', abandon);
         resolve({ status: res.statusCode ?? 0, body });
       }, fail);
     });
+    post.signal?.addEventListener('abort', abandon, { once: true });
     req.end(post.body);
   });
 }

@@ -16,7 +16,9 @@ import { AuthTimeout, postForm } from './form-post.js';
  * did, but with a deadline, with TLS certificates verified (plus an optional CA file), and with
  * the host chosen from configuration only. At most `slots.max` requests (`limits.authConcurrency`)
  * are open at once, node-wide, over keep-alive agents of that many sockets; the others wait for a
- * slot in order, and their deadline starts when they get one.
+ * slot in order, and their deadline starts when they get one. A call whose subscribe is taken
+ * back (`request.signal`) leaves the queue, or is cut off in flight, and frees its slot at once:
+ * sockets that come and go leave nothing waiting behind them.
  */
 export class LaravelAuthorizer extends ChannelAuthorizer implements OnApplicationShutdown {
   private readonly agents: { http: Agent; https: HttpsAgent };
@@ -39,18 +41,22 @@ export class LaravelAuthorizer extends ChannelAuthorizer implements OnApplicatio
   async authorize(request: AuthRequest): Promise<AuthResult> {
     const url = authUrl(chooseAuthHost(this.config.host, request.handshakeHeaders), this.config.endpoint);
     try {
-      const answer = await this.slots.run(() =>
-        postForm({
-          url,
-          headers: forwardedHeaders(request, this.config.blockedHeaders),
-          body: authForm(request),
-          timeoutMs: this.config.timeoutMs,
-          agents: this.agents,
-        }),
+      const answer = await this.slots.run(
+        () =>
+          postForm({
+            url,
+            headers: forwardedHeaders(request, this.config.blockedHeaders),
+            body: authForm(request),
+            timeoutMs: this.config.timeoutMs,
+            agents: this.agents,
+            signal: request.signal,
+          }),
+        request.signal,
       );
       return interpretAuthResponse(answer.status, answer.body);
     } catch (err) {
       const reason = `${url}: ${(err as Error).message}`;
+      if (request.signal?.aborted) return { outcome: 'abandoned', status: 0, reason };
       return { outcome: err instanceof AuthTimeout ? 'timeout' : 'error', status: 0, reason };
     }
   }
