@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { ChannelAuthService } from '../auth/channel-auth.service.js';
+import { headerBytes, stringHeaders } from '../common/http-headers.js';
 import type { ChannelRequest } from '../gateway/channel-request.pipe.js';
 import { SubscriptionDenied, SubscriptionIgnored } from '../gateway/client-errors.js';
 import { LimitsConfig } from '../limits/limits.config.js';
@@ -112,6 +113,10 @@ export class ChannelSubscriptions {
     if (state.joined.size + state.pending.size >= this.limits.maxChannelsPerSocket) {
       this.metrics.subscriptionsRefused.inc({ reason: 'max_channels' });
       throw new SubscriptionDenied(channel, 429, `subscription to "${channel}" refused: too many channels`);
+    }
+    if (needsAuth && this.authHeaderBytes(socket, headers) > this.limits.maxAuthHeaderBytes) {
+      this.metrics.subscriptionsRefused.inc({ reason: 'auth_headers_too_large' });
+      throw new SubscriptionDenied(channel, 431, `subscription to "${channel}" refused: auth headers too large`);
     }
     const attempt: SubscribeAttempt = new AbortController();
     state.pending.set(channel, attempt);
@@ -361,6 +366,18 @@ export class ChannelSubscriptions {
       this.sockets.set(socket, state);
     }
     return state;
+  }
+
+  /**
+   * What the auth call of this subscribe would forward from the client: its headers, and those of
+   * the CONNECT payload it does not override (any case), as `forwardedHeaders` merges them.
+   */
+  private authHeaderBytes(socket: Socket, headers: Record<string, string>): number {
+    const own = new Set(Object.keys(headers).map((name) => name.toLowerCase()));
+    const connect = Object.entries(stringHeaders(socket.handshake.auth)).filter(
+      ([name]) => !own.has(name.toLowerCase()),
+    );
+    return headerBytes(headers) + headerBytes(Object.fromEntries(connect));
   }
 
   /** True while `attempt` is still the subscribe in flight for `channel` on a connected socket. */

@@ -19,3 +19,10 @@ export function stringHeaders(auth: unknown): Record<string, string> {
   }
   return out;
 }
+
+/** Bytes of the names and values of `headers` (UTF-8), what they cost once forwarded. */
+export function headerBytes(headers: Record<string, string>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(headers)) bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
+  return bytes;
+}

@@ -20,6 +20,12 @@ export class LimitsConfig {
   @IsInt() @Min(1) @Max(65_536) authConcurrency!: number;
   /** Channels one socket may be subscribed to; past it `subscription_error` 429. @default 1000 */
   @IsInt() @Min(1) maxChannelsPerSocket!: number;
+  /**
+   * Bytes of the headers a private or presence subscribe would forward to the auth host (names
+   * and values of its `auth.headers` and of the v4 CONNECT payload's); past it `subscription_error`
+   * 431 and no auth call. Every subscribe waiting for an auth slot keeps its headers. @default 8192
+   */
+  @IsInt() @Min(256) @Max(1_048_576) maxAuthHeaderBytes!: number;
   /** Connections this node accepts at once; `0` is unlimited. @default 0 */
   @IsInt() @Min(0) maxConnections!: number;
   /** Connections from one client IP address at once; `0` is unlimited. @default 0 */
@@ -52,6 +58,7 @@ export const limitsConfigSlice: ConfigSlice<LimitsConfig> = {
     maxPendingAuthPerSocket: 8,
     authConcurrency: 256,
     maxChannelsPerSocket: 1_000,
+    maxAuthHeaderBytes: 8 * 1024,
     maxConnections: 0,
     maxConnectionsPerIp: 0,
     trustedProxies: [],
@@ -73,6 +80,7 @@ export const limitsConfigSlice: ConfigSlice<LimitsConfig> = {
     limit('maxPendingAuthPerSocket', 'ECHO_RELAY_MAX_PENDING_AUTH_PER_SOCKET'),
     limit('authConcurrency', 'ECHO_RELAY_AUTH_CONCURRENCY'),
     limit('maxChannelsPerSocket', 'ECHO_RELAY_MAX_CHANNELS_PER_SOCKET'),
+    limit('maxAuthHeaderBytes', 'ECHO_RELAY_MAX_AUTH_HEADER_BYTES'),
     limit('maxConnections', 'ECHO_RELAY_MAX_CONNECTIONS'),
     limit('maxConnectionsPerIp', 'ECHO_RELAY_MAX_CONNECTIONS_PER_IP'),
     { path: 'limits.trustedProxies', file: 'limits.trustedProxies', env: ['ECHO_RELAY_TRUSTED_PROXIES'], kind: 'list' },

@@ -171,7 +171,7 @@ export class RelayMetrics {
 
   readonly subscriptionsRefused = new Counter({
     name: `${METRIC_PREFIX}subscriptions_refused_total`,
-    help: 'Subscribes refused by a limit, by limit (max_channels: subscription_error 429)',
+    help: 'Subscribes refused by a limit, by limit (max_channels: subscription_error 429, auth_headers_too_large: 431)',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

@@ -99,6 +99,41 @@ describe('auth calls of one socket against a hanging auth host', () => {
   });
 });
 
+describe('auth headers of a subscribe', () => {
+  const fx = useFixture({ auth: USERS, env: NO_TIMEOUT });
+  let app: LaravelAuthStub;
+  let relay: TestRelay;
+
+  beforeAll(() => {
+    ({ app, relay } = fx);
+  });
+
+  afterEach(() => app.resume());
+
+  // Each subscribe waiting for an auth slot keeps its headers (up to maxHttpBufferSize, 1 MB, each):
+  // 1,000 of them against a slow auth host held a gigabyte for one socket.
+  it('refuses with 431 the subscribes whose auth.headers pass limits.maxAuthHeaderBytes, before any auth call', async () => {
+    app.pause();
+    const callsBefore = app.calls.length;
+    const echo = await fx.echoAs('ann');
+    const errors = recordEvents(echo, 'subscription_error');
+    const big = { Authorization: 'Bearer ann', 'X-Pad': 'p'.repeat(8192) };
+    const channels = Array.from({ length: 50 }, (_, i) => `private-big.${i}`);
+    for (const channel of channels) rawSocket(echo).emit('subscribe', { channel, auth: { headers: big } });
+    await waitUntil(() => errors.length === 50, 30_000, '50 refusals');
+    expect(errors).toEqual(channels.map((channel) => [channel, 431]));
+    expect(await sample(relay, 'echo_relay_subscriptions_refused_total{reason="auth_headers_too_large"}')).toBe(50);
+    expect(await sample(relay, 'echo_relay_auth_waiting{limit="socket"}')).toBe(0);
+    expect(app.calls.length - callsBefore).toBe(0);
+
+    // Headers up to the limit (names and values, in bytes) are forwarded as before.
+    const fits = { Authorization: 'Bearer ann', 'X-Pad': 'p'.repeat(8192 - 'Authorization'.length - 10 - 5) };
+    rawSocket(echo).emit('subscribe', { channel: 'private-fits', auth: { headers: fits } });
+    await waitUntil(() => app.callsFor('private-fits').length === 1, 30_000, 'the auth call of private-fits');
+    expect(errors).toHaveLength(50);
+  });
+});
+
 describe('auth calls of the whole node', () => {
   const fx = useFixture({ auth: USERS, env: { ...NO_TIMEOUT, ECHO_RELAY_AUTH_CONCURRENCY: '5' } });
   let app: LaravelAuthStub;
