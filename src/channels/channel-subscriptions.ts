@@ -110,7 +110,7 @@ export class ChannelSubscriptions {
       if (needsAuth) throw new SubscriptionIgnored(channel, 'already being authorised');
       return false;
     }
-    if (state.joined.size + state.pending.size >= this.limits.maxChannelsPerSocket) {
+    if (this.channelsHeld(state) >= this.limits.maxChannelsPerSocket) {
       this.metrics.subscriptionsRefused.inc({ reason: 'max_channels' });
       throw new SubscriptionDenied(channel, 429, `subscription to "${channel}" refused: too many channels`);
     }
@@ -378,6 +378,19 @@ export class ChannelSubscriptions {
       ([name]) => !own.has(name.toLowerCase()),
     );
     return headerBytes(headers) + headerBytes(Object.fromEntries(connect));
+  }
+
+  /**
+   * Channels the socket holds, joined or in flight, each once: a subscribe is joined as it enters
+   * the room and in flight until it returns, and the subscribes of one read from the socket all
+   * enter before the first of them returns.
+   */
+  private channelsHeld(state: SocketChannels): number {
+    const upper = state.joined.size + state.pending.size;
+    if (upper < this.limits.maxChannelsPerSocket) return upper;
+    let held = state.joined.size;
+    for (const channel of state.pending.keys()) if (!state.joined.has(channel)) held++;
+    return held;
   }
 
   /** True while `attempt` is still the subscribe in flight for `channel` on a connected socket. */

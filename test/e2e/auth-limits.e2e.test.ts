@@ -75,6 +75,24 @@ describe('auth calls of one socket against a hanging auth host', () => {
     expect(await sample(relay, 'echo_relay_auth_waiting{limit="socket"}')).toBe(0);
   });
 
+  // A subscribe counts as in flight until its join is done, and as joined from its start: counted
+  // twice meanwhile, a burst of public subscribes (Echo's after a reconnect) was refused short of the limit.
+  it('joins 1,000 public channels subscribed in one burst, and refuses the 1,001st with 429', async () => {
+    const echo = await fx.echoAs('ann');
+    const errors = recordEvents(echo, 'subscription_error');
+    const channels = Array.from({ length: 1000 }, (_, i) => `burst.${i}`);
+    for (const channel of channels) rawSocket(echo).emit('subscribe', { channel });
+    await waitUntil(
+      () => errors.length > 0 || channels.every((channel) => relay.gateway.localSubscriberCount(channel) === 1),
+      30_000,
+      'the 1,000 channels to be joined or refused',
+    );
+    expect(errors).toEqual([]);
+    rawSocket(echo).emit('subscribe', { channel: 'burst.one-too-many' });
+    await waitUntil(() => errors.length === 1, 30_000, 'the refusal');
+    expect(errors).toEqual([['burst.one-too-many', 429]]);
+  });
+
   it('makes no auth call for waiting subscribes once the socket is gone', async () => {
     app.pause();
     const callsBefore = app.calls.length;
