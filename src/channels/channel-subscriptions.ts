@@ -319,7 +319,7 @@ export class ChannelSubscriptions {
     // A disconnected socket has left its rooms already, and its id may be a recovered socket's now.
     if (state.joined.delete(channel) && socket.connected) {
       await socket.leave(channelRoom(channel));
-      this.sessions.changed(socket, this.snapshot(state));
+      this.sessions.changed(socket, () => this.snapshot(state));
     }
     await this.presence.remove(socket, channel);
     if (this.countRooms) await this.presence.remove(socket, roomKey(channel));
@@ -331,7 +331,7 @@ export class ChannelSubscriptions {
     this.countRoom(socket, channel);
     await socket.join(channelRoom(channel));
     this.sessions.joined(socket, channel);
-    this.sessions.changed(socket, this.snapshot(state));
+    this.sessions.changed(socket, () => this.snapshot(state));
     return true;
   }
 

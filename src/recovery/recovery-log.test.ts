@@ -297,6 +297,27 @@ describe('RecoveryLog', () => {
       expect(await log.restore('pid-1', only)).toMatchObject({ ok: true, session: session('sid-1', ['orders']) });
     });
 
+    it('builds a session given as a function once, when the write is sent, with what it holds then', async () => {
+      const log = open();
+      const channels: string[] = [];
+      let built = 0;
+      const state = (): SessionState => {
+        built++;
+        return session('sid-1', [...channels]);
+      };
+      // A burst of subscribes, as Echo sends after a reconnect: each changes the session.
+      const writes: Promise<void>[] = [];
+      for (let i = 0; i < 1000; i++) {
+        channels.push(`orders.${i}`);
+        writes.push(log.saveSession('pid-1', 'owner-1', state, 60_000));
+      }
+      await Promise.all(writes);
+      // The first write may leave at once; every later one waits for the call before it.
+      expect(built).toBeLessThanOrEqual(2);
+      const stored = await admin.get('echo-relay:{recovery}:session:pid-1');
+      expect(stored).toBe(`owner-1\n${JSON.stringify(session('sid-1', channels))}`);
+    });
+
     it('keeps sessions alive for ttl, and touchSessions extends them', async () => {
       const log = open();
       await log.saveSession('pid-1', 'owner-1', session('sid-1', ['orders']), 2_000);

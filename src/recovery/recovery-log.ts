@@ -253,15 +253,25 @@ export class RecoveryLog implements OnApplicationShutdown {
    * queued and sent together, one call at a time and at most one every `SAVE_INTERVAL_MS`; the
    * promise settles with the call that carried this write. A restore, a history read and the
    * shutdown send what is queued first, so on this connection every later command sees it.
+   *
+   * `state` may be a function, called when the write is sent: a socket subscribing to a thousand
+   * channels in a burst (Echo after a reconnect) then costs one session built and serialised per
+   * call, not one per subscribe, each as long as all the channels before it.
    */
-  saveSession(pid: string, owner: string, state: SessionState, ttlMs: number, force = false): Promise<void> {
+  saveSession(
+    pid: string,
+    owner: string,
+    state: SessionState | (() => SessionState),
+    ttlMs: number,
+    force = false,
+  ): Promise<void> {
     const key = this.keys.session(pid);
     const id = `${owner}\n${key}`;
     const earlier = this.queued.get(id);
     // Re-inserted, so it goes in the order of its latest write; a takeover stays one.
     if (earlier) this.queued.delete(id);
-    const save: QueuedSave = earlier ?? { key, owner, json: '', ttl: '', force: false, done: deferred() };
-    save.json = JSON.stringify(state);
+    const save: QueuedSave = earlier ?? { key, owner, state, ttl: '', force: false, done: deferred() };
+    save.state = state;
     save.ttl = String(ttlMs);
     save.force ||= force;
     this.queued.set(id, save);
@@ -289,7 +299,8 @@ export class RecoveryLog implements OnApplicationShutdown {
       for (const [id, save] of this.queued) {
         this.queued.delete(id);
         batch.push(save);
-        args.push(save.key, save.owner, save.json, save.ttl, save.force ? '1' : '0');
+        const state = typeof save.state === 'function' ? save.state() : save.state;
+        args.push(save.key, save.owner, JSON.stringify(state), save.ttl, save.force ? '1' : '0');
         if (batch.length === SAVE_BATCH) break;
       }
       this.lastFlush = performance.now();
@@ -344,7 +355,8 @@ const SAVE_BATCH = 500;
 interface QueuedSave {
   key: string;
   owner: string;
-  json: string;
+  /** The session, or how to build it when the write is sent (see `saveSession`). */
+  state: SessionState | (() => SessionState);
   ttl: string;
   force: boolean;
   done: Deferred;

@@ -92,8 +92,11 @@ export class RecoverySessions implements OnApplicationShutdown {
     return state;
   }
 
-  /** The socket joined or left a channel: its session now says so. */
-  changed(socket: Socket, snapshot: ChannelsSnapshot): void {
+  /**
+   * The socket joined or left a channel: its session now says so. `snapshot` is called when the
+   * session is written, with the socket's channels then (see `RecoveryLog.saveSession`).
+   */
+  changed(socket: Socket, snapshot: () => ChannelsSnapshot): void {
     this.save(socket, snapshot, this.config.windowMs + this.refreshMs);
   }
 
@@ -206,18 +209,21 @@ export class RecoverySessions implements OnApplicationShutdown {
     return undefined;
   }
 
-  private save(socket: Socket, snapshot: ChannelsSnapshot, ttlMs: number, force = false): void {
+  private save(
+    socket: Socket,
+    snapshot: ChannelsSnapshot | (() => ChannelsSnapshot),
+    ttlMs: number,
+    force = false,
+  ): void {
     const pid = sessionIdOf(socket);
     if (!this.config.enabled || pid === undefined) return;
     // Made on the first save, not for every connection: most sockets that never subscribe need none.
     let owner = this.owners.get(socket);
     if (owner === undefined) this.owners.set(socket, (owner = newSessionId()));
     this.saved.add(socket);
-    const state: SessionState = {
-      sid: socket.id,
-      channels: snapshot.channels,
-      members: snapshot.members,
-      since: this.sinceOf(socket, snapshot.channels),
+    const state = (): SessionState => {
+      const { channels, members } = typeof snapshot === 'function' ? snapshot() : snapshot;
+      return { sid: socket.id, channels, members, since: this.sinceOf(socket, channels) };
     };
     this.history
       .saveSession(pid, owner, state, ttlMs, force)
