@@ -23,6 +23,7 @@ export const WRITTEN_AGAINST = {
   '@nestjs/microservices': '12.1.1',
   '@nestjs/platform-socket.io': '12.1.1',
   'class-validator': '0.15.1',
+  'prom-client': '15.1.3',
 } as const;
 
 export type InternalsLibrary = keyof typeof WRITTEN_AGAINST;
