@@ -53,7 +53,7 @@ export default {
   // Two cores here: one worker per core keeps the e2e relays from starving each other.
   maxWorkers: 2,
   // A worker that ran a few hundred spec files holds about 1 GB of heap (V8 frees the spec files'
-  // module graphs lazily, nodejs/node#63186) and, on this loaded 2-core machine, takes 0.4-0.6 s to
+  // module graphs lazily) and, on this loaded 2-core machine, takes 0.4-0.6 s to
   // tear it down after its 'exit' event, with nothing left open: past Jest's default 500 ms it was
   // force-exited and reported as a leak. A worker that is held open is still force-exited and
   // reported, 3 s later.
