@@ -318,6 +318,19 @@ describe('RecoveryLog', () => {
       expect(stored).toBe(`owner-1\n${JSON.stringify(session('sid-1', channels))}`);
     });
 
+    it('drops a session for its owner only: a connection that took it over keeps it', async () => {
+      const log = open();
+      const key = 'echo-relay:{recovery}:session:pid-1';
+      await log.saveSession('pid-1', 'owner-1', session('sid-1', ['orders']), 60_000);
+      await log.dropSession('pid-1', 'owner-1');
+      expect(await admin.exists(key)).toBe(0);
+
+      await log.saveSession('pid-1', 'owner-1', session('sid-1', ['orders']), 60_000);
+      await log.saveSession('pid-1', 'owner-2', session('sid-1', ['orders']), 60_000, true);
+      await log.dropSession('pid-1', 'owner-1');
+      expect(await admin.get(key)).toBe(`owner-2\n${JSON.stringify(session('sid-1', ['orders']))}`);
+    });
+
     it('keeps sessions alive for ttl, and touchSessions extends them', async () => {
       const log = open();
       await log.saveSession('pid-1', 'owner-1', session('sid-1', ['orders']), 2_000);

@@ -288,6 +288,15 @@ export class RecoveryLog implements OnApplicationShutdown {
     }, wait);
   }
 
+  /**
+   * Deletes a session unless another connection took it over: its socket ended for good (a client
+   * or the server disconnected it), so no client will come back for it. Queued with the writes,
+   * after any of the same connection's.
+   */
+  dropSession(pid: string, owner: string): Promise<void> {
+    return this.saveSession(pid, owner, DROPPED, 0);
+  }
+
   /** Sends what is queued now, in calls of at most `SAVE_BATCH` sessions. */
   private flushNow(): void {
     if (this.queued.size === 0) return;
@@ -300,7 +309,8 @@ export class RecoveryLog implements OnApplicationShutdown {
         this.queued.delete(id);
         batch.push(save);
         const state = typeof save.state === 'function' ? save.state() : save.state;
-        args.push(save.key, save.owner, JSON.stringify(state), save.ttl, save.force ? '1' : '0');
+        const json = save.ttl === '0' ? '' : JSON.stringify(state);
+        args.push(save.key, save.owner, json, save.ttl, save.force ? '1' : '0');
         if (batch.length === SAVE_BATCH) break;
       }
       this.lastFlush = performance.now();
@@ -349,6 +359,8 @@ export class RecoveryLog implements OnApplicationShutdown {
 
 /** Fewest milliseconds between two session write calls: the writes of a burst go in one. */
 const SAVE_INTERVAL_MS = 20;
+/** The state of a session being deleted (`dropSession`): never written. */
+const DROPPED: SessionState = { sid: '', channels: [], members: {} };
 /** Most sessions one write call carries (a call blocks Redis while its script runs). */
 const SAVE_BATCH = 500;
 

@@ -183,7 +183,7 @@ return out
 
 /**
  * KEYS[1] history (routing only). ARGV: groups of five, one per session: session key, owner token,
- * session JSON, ttl ms, force ('1' or '0'), applied in order. Writes each session unless another
+ * session JSON, ttl ms (0: delete it), force ('1' or '0'), applied in order. Writes each session unless another
  * connection owns it (a client that recovered elsewhere while this node had not yet noticed the
  * old connection's end); `force` takes it over. One call carries every write queued meanwhile
  * (`RecoveryLog.saveSession`), so a burst of subscribes costs Redis and this node one round trip,
@@ -199,7 +199,11 @@ for i = 1, #ARGV, 5 do
     if stored and string.sub(stored, 1, #owner + 1) ~= owner .. '\\n' then allowed = false end
   end
   if allowed then
-    redis.call('SET', key, owner .. '\\n' .. ARGV[i + 2], 'PX', ARGV[i + 3])
+    if ARGV[i + 3] == '0' then
+      redis.call('DEL', key)
+    else
+      redis.call('SET', key, owner .. '\\n' .. ARGV[i + 2], 'PX', ARGV[i + 3])
+    end
     written = written + 1
   end
 end

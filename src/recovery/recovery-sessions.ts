@@ -25,6 +25,9 @@ const RECOVERABLE = new Set([
   'forced server close',
 ]);
 
+/** Disconnect reasons after which no client comes back for the session: it is deleted. */
+const ENDED = new Set(['client namespace disconnect', 'server namespace disconnect']);
+
 /** What a socket joined: its channels and, on presence channels, the member the app named. */
 export interface ChannelsSnapshot {
   channels: string[];
@@ -113,10 +116,14 @@ export class RecoverySessions implements OnApplicationShutdown {
     since[channel] = position;
   }
 
-  /** The socket is gone: after a drop its session stays restorable for `windowMs`. */
+  /**
+   * The socket is gone: after a drop its session stays restorable for `windowMs`; after the client
+   * or the server ended it, nobody comes back for it and it is deleted at once.
+   */
   disconnected(socket: Socket, reason: string, snapshot: ChannelsSnapshot): void {
     if (!this.saved.has(socket) && snapshot.channels.length === 0) return;
     if (RECOVERABLE.has(reason)) this.save(socket, snapshot, this.config.windowMs);
+    else if (ENDED.has(reason)) this.drop(socket);
   }
 
   onApplicationShutdown(): void {
@@ -228,6 +235,16 @@ export class RecoverySessions implements OnApplicationShutdown {
     this.history
       .saveSession(pid, owner, state, ttlMs, force)
       .catch((err: Error) => this.throttled.warn('save', `Could not save a recovery session: ${err.message}`));
+  }
+
+  private drop(socket: Socket): void {
+    const pid = sessionIdOf(socket);
+    const owner = this.owners.get(socket);
+    if (!this.config.enabled || pid === undefined || owner === undefined) return;
+    this.saved.delete(socket);
+    this.history
+      .dropSession(pid, owner)
+      .catch((err: Error) => this.throttled.warn('save', `Could not delete a recovery session: ${err.message}`));
   }
 
   /** The join positions of the channels the socket is in now; those it left are forgotten. */

@@ -19,6 +19,7 @@ import {
   presenceChanges,
   presenceSnapshots,
   recoverySuite,
+  sessionKey,
   ANN,
   APP,
   BOB,
@@ -299,6 +300,35 @@ describe('recovering a dropped connection on one node', () => {
     // The recovered socket is told who is there now: it may have missed joins and leaves.
     await waitUntil(() => presenceSnapshots(bobGot).length === 2, 5000, 'presence:subscribed after recovery');
     expect(byJson(presenceSnapshots(bobGot)[1])).toEqual(byJson([{ user_id: ANN.id, user_info: ANN.info }, bobMember]));
+  });
+
+  it('a session ends with its socket when the client or the server disconnects it; a drop keeps it', async () => {
+    const redis = fx.laravel.redis;
+    const sessionOf = async (): Promise<{ echo: ReturnType<typeof roaming>['echo']; pid: string }> => {
+      const { echo } = roaming();
+      echo.channel('ended');
+      await connected(echo);
+      const pid = clientSocket(echo)._pid!;
+      await waitUntil(async () => (await redis.exists(sessionKey(pid))) === 1, 5000, 'the session to be saved');
+      return { echo, pid };
+    };
+
+    const byClient = await sessionOf();
+    byClient.echo.disconnect();
+    await waitUntil(async () => (await redis.exists(sessionKey(byClient.pid))) === 0, 5000, 'the session to go');
+
+    const byServer = await sessionOf();
+    await fx.relay.waitForSubscribers('ended', 1);
+    fx.relay.app.get(SocketServer).io.sockets.sockets.get(byServer.echo.socketId()!)!.disconnect(true);
+    await waitUntil(async () => (await redis.exists(sessionKey(byServer.pid))) === 0, 5000, 'the session to go');
+
+    // A drop keeps it for the client to come back (the specs above recover from it).
+    const dropped = await sessionOf();
+    await offline(dropped.echo, proxy, async () => {
+      await fx.relay.waitForSubscribers('ended', 0);
+      expect(await redis.exists(sessionKey(dropped.pid))).toBe(1);
+    });
+    dropped.echo.disconnect();
   });
 
   it('socket.io-client 2 gets no offset and no recovery: a fresh socket, re-subscribed by Echo', async () => {
