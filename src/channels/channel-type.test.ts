@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '@jest/globals';
-import { channelNameProblem, channelType, isValidChannelName, requiresAuthorization } from './channel-type.js';
+import {
+  channelNameProblem,
+  channelType,
+  isCacheChannel,
+  isValidChannelName,
+  requiresAuthorization,
+} from './channel-type.js';
 
 describe('channelType', () => {
   it('reads the type from a prefix anchored at the start', () => {
@@ -10,6 +16,27 @@ describe('channelType', () => {
     assert.equal(channelType('presence-room.3'), 'presence');
     assert.equal(channelType('orders-private-x'), 'public');
     assert.equal(channelType('xpresence-room'), 'public');
+  });
+
+  it('reads cache channels as the type they are without the cache', () => {
+    assert.equal(channelType('cache-scores'), 'public');
+    assert.equal(channelType('private-cache-scores'), 'private');
+    assert.equal(channelType('private-encrypted-cache-scores'), 'private-encrypted');
+    assert.equal(channelType('presence-cache-scores'), 'presence');
+  });
+
+  it('knows cache channels by a cache- prefix anchored after the type', () => {
+    for (const yes of ['cache-a', 'private-cache-a', 'private-encrypted-cache-a', 'presence-cache-a', 'cache-'])
+      assert.equal(isCacheChannel(yes), true, yes);
+    for (const no of [
+      'cache',
+      'scores-cache-a',
+      'xcache-a',
+      'presence-private-cache-a',
+      'private-presence-cache-a',
+      'Cache-a',
+    ])
+      assert.equal(isCacheChannel(no), false, no);
   });
 
   it('requires authorisation for every non-public type', () => {

@@ -12,6 +12,15 @@ export function channelType(name: string): ChannelType {
   return 'public';
 }
 
+/**
+ * Pusher's cache channels: `cache-*`, `private-cache-*`, `private-encrypted-cache-*` and
+ * `presence-cache-*`. The cache is a feature on top of the type, which `channelType` reads as it
+ * does without it (pusher-js does the same): `private-cache-x` is authorised as a private channel.
+ */
+export function isCacheChannel(name: string): boolean {
+  return /^(?:private-encrypted-|private-|presence-)?cache-/.test(name);
+}
+
 /** Private, encrypted and presence channels need the app's permission to join. */
 export function requiresAuthorization(name: string): boolean {
   return channelType(name) !== 'public';
