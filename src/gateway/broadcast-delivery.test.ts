@@ -12,6 +12,7 @@ import { BroadcastDelivery } from './broadcast-delivery.js';
 import { SlowConsumers } from './slow-consumers.js';
 import { SocketServer } from './socket-server.js';
 import { PusherHub } from '../pusher/pusher-hub.js';
+import { ChannelCache } from '../pusher/channel-cache.js';
 
 function broadcast(channel: string, event: string, data: object, socket?: string): BroadcastDto {
   return Object.assign(new BroadcastDto(), { channel, event, data, socket });
@@ -36,6 +37,9 @@ describe('BroadcastDelivery on a socket.io server', () => {
   /** Three clients; the first two in `orders`. */
   const clients: ClientSocket[] = [];
   const received: [number, string, unknown][] = [];
+  /** What delivery handed to the cache channels' cache (which itself keeps `cache-*` ones only). */
+  const remembered: [string, string, unknown][] = [];
+  const cache = { remember: (...args: [string, string, unknown]) => remembered.push(args) };
 
   beforeAll(async () => {
     http = createServer();
@@ -48,6 +52,7 @@ describe('BroadcastDelivery on a socket.io server', () => {
         RelayMetrics,
         SlowConsumers,
         PusherHub,
+        { provide: ChannelCache, useValue: cache },
         { provide: LimitsConfig, useValue: limitsConfigSlice.defaults() },
       ],
     }).compile();
@@ -131,6 +136,16 @@ describe('BroadcastDelivery on a socket.io server', () => {
     expect(received).toEqual([[0, 'refunded@orders', [1]]]);
     expect((await deliveries()) - before).toBe(1);
     expect((await observed()) - seen).toBe(2);
+  });
+
+  it('hands every event either path delivers to the channel cache, rooms empty or not', () => {
+    remembered.length = 0;
+    delivery.deliverLocal(broadcast('cache-score', 'goal', { home: 1 }));
+    delivery.deliverCluster(broadcast('private-cache-score', 'goal', { home: 2 }, clients[0].id));
+    expect(remembered).toEqual([
+      ['cache-score', 'goal', { home: 1 }],
+      ['private-cache-score', 'goal', { home: 2 }],
+    ]);
   });
 
   it('lets presence, the HTTP API and the drain see the same sockets', async () => {

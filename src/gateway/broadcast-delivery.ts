@@ -6,6 +6,7 @@ import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { LocalRoomEmitter, type OutgoingObserver } from '../internals/local-room-emitter.js';
 import { SlowConsumers } from './slow-consumers.js';
 import { SocketServer } from './socket-server.js';
+import { ChannelCache } from '../pusher/channel-cache.js';
 import { PusherHub } from '../pusher/pusher-hub.js';
 
 /**
@@ -28,6 +29,7 @@ export class BroadcastDelivery {
     private readonly metrics: RelayMetrics,
     private readonly slowConsumers: SlowConsumers,
     private readonly pusher: PusherHub,
+    private readonly cache: ChannelCache,
   ) {}
 
   /**
@@ -39,10 +41,15 @@ export class BroadcastDelivery {
    * `offset`, the broadcast's id in the recovery history, goes to Engine.IO 4 sockets as a last
    * argument, `(event, channel, data, offset)`, for socket.io-client to reconnect from. Pusher
    * connections of the channel get it from `PusherHub` (their `socket_id` excludes them as well).
+   *
+   * A cache channel's event is cached by every node that delivers it (`ChannelCache`): no node
+   * knows whether another did, and each node writes its events in order, so the last write
+   * everywhere is the channel's last event.
    */
   deliverLocal(broadcast: BroadcastDto, receivedAt?: number, offset?: string): number {
     this.roomEmitter ??= this.createRoomEmitter();
     const { channel, event, data, socket } = broadcast;
+    this.cache.remember(channel, event, data);
     const except = socket ?? undefined;
     const recipients =
       this.roomEmitter.emit(channelRoom(channel), except, event, [channel, data], offset) +
@@ -59,6 +66,8 @@ export class BroadcastDelivery {
   deliverCluster(broadcast: BroadcastDto, receivedAt?: number): number {
     const server = this.sockets.io;
     const { channel, event, data } = broadcast;
+    // Cached before the emit goes out, so that a subscriber the emit misses finds it in the cache.
+    this.cache.remember(channel, event, data);
     // `except` names a room: only a connection's own, whatever a caller puts in `socket_id`.
     const except = broadcast.socket && isConnectionId(broadcast.socket) ? broadcast.socket : undefined;
     const room = channelRoom(channel);

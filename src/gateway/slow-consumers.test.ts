@@ -14,6 +14,7 @@ import { BroadcastDelivery } from './broadcast-delivery.js';
 import { SlowConsumers } from './slow-consumers.js';
 import { SocketServer } from './socket-server.js';
 import { PusherHub } from '../pusher/pusher-hub.js';
+import { ChannelCache } from '../pusher/channel-cache.js';
 
 const require = createRequire(import.meta.url);
 const { WebSocket } = createRequire(require.resolve('engine.io'))('ws') as {
@@ -56,6 +57,7 @@ describe('SlowConsumers (limits.maxBufferedBytes) on a socket.io server', () => 
         RelayMetrics,
         SlowConsumers,
         PusherHub,
+        { provide: ChannelCache, useValue: { remember: () => undefined } },
         { provide: LimitsConfig, useValue: { ...limitsConfigSlice.defaults(), maxBufferedBytes: LIMIT } },
       ],
     }).compile();

@@ -3,6 +3,7 @@ import { BroadcastDelivery } from './broadcast-delivery.js';
 import { FloodingClients } from './flooding-clients.js';
 import { SlowConsumers } from './slow-consumers.js';
 import { SocketServer } from './socket-server.js';
+import { ChannelCache } from '../pusher/channel-cache.js';
 import { PusherHub } from '../pusher/pusher-hub.js';
 import { NodeConnections } from '../limits/node-connections.js';
 
@@ -12,11 +13,20 @@ import { NodeConnections } from '../limits/node-connections.js';
  * through the gateway (which itself depends on channels and auth). `SlowConsumers` disconnects
  * sockets that hold more than `limits.maxBufferedBytes` unwritten, `FloodingClients` those that
  * send more than `limits.maxMessagesPerSecond`. `PusherHub` holds the Pusher
- * protocol's connections in the same rooms, for delivery and presence; `NodeConnections` counts
+ * protocol's connections in the same rooms, for delivery and presence, and `ChannelCache` the last
+ * event of its cache channels, written on delivery; `NodeConnections` counts
  * both protocols' connections against the connection limits.
  */
 @Module({
-  providers: [SocketServer, BroadcastDelivery, SlowConsumers, FloodingClients, PusherHub, NodeConnections],
-  exports: [SocketServer, BroadcastDelivery, PusherHub, NodeConnections, FloodingClients],
+  providers: [
+    SocketServer,
+    BroadcastDelivery,
+    SlowConsumers,
+    FloodingClients,
+    PusherHub,
+    ChannelCache,
+    NodeConnections,
+  ],
+  exports: [SocketServer, BroadcastDelivery, PusherHub, ChannelCache, NodeConnections, FloodingClients],
 })
 export class SocketServerModule {}

@@ -235,6 +235,13 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly pusherCache = new Counter({
+    name: `${METRIC_PREFIX}pusher_cache_total`,
+    help: 'Pusher cache channels, by result: hit (a subscriber got the cached event), miss (pusher:cache_miss, nothing cached), unavailable (pusher:cache_miss because Redis did not answer), stored (an event this node cached; every node caches each Redis broadcast), store_failed',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   /** Where the Redis subscription metrics read their state, at every scrape. */
   watchRedisSubscription(link: () => RedisLinkState): void {
     this.redisLink = link;

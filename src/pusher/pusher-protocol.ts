@@ -47,6 +47,11 @@ export function channelEventFrame(event: string, channel: string, payload: unkno
   return JSON.stringify({ event, channel, data: JSON.stringify(payload ?? null) });
 }
 
+/** `pusher:cache_miss`: nothing is cached for the cache channel just subscribed (it carries no data). */
+export function cacheMissFrame(channel: string): string {
+  return JSON.stringify({ event: 'pusher:cache_miss', channel });
+}
+
 /** `pusher:error`, whose data Pusher sends as an object. */
 export function errorFrame(code: number | null, message: string): string {
   return JSON.stringify({ event: 'pusher:error', data: { code, message } });

@@ -15,11 +15,16 @@ export class PusherConfig {
   @IsInt() @Min(1) @Max(3600) activityTimeoutSec!: number;
   /** Seconds a client has to answer that ping before it is closed with 4201. @default 30 */
   @IsInt() @Min(1) @Max(600) pongTimeoutSec!: number;
+  /**
+   * Seconds a cache channel's last event is kept (in Redis) after it was published; Pusher keeps it
+   * up to 30 minutes. @default 1800
+   */
+  @IsInt() @Min(1) @Max(86_400) cacheTtlSec!: number;
 }
 
 export const pusherConfigSlice: ConfigSlice<PusherConfig> = {
   type: PusherConfig,
-  defaults: () => ({ enabled: true, activityTimeoutSec: 120, pongTimeoutSec: 30 }),
+  defaults: () => ({ enabled: true, activityTimeoutSec: 120, pongTimeoutSec: 30, cacheTtlSec: 1800 }),
   keys: [
     { path: 'pusher.enabled', file: 'pusher.enabled', env: ['ECHO_RELAY_PUSHER'], kind: 'bool' },
     {
@@ -32,6 +37,12 @@ export const pusherConfigSlice: ConfigSlice<PusherConfig> = {
       path: 'pusher.pongTimeoutSec',
       file: 'pusher.pongTimeoutSec',
       env: ['ECHO_RELAY_PUSHER_PONG_TIMEOUT'],
+      kind: 'int',
+    },
+    {
+      path: 'pusher.cacheTtlSec',
+      file: 'pusher.cacheTtlSec',
+      env: ['ECHO_RELAY_PUSHER_CACHE_TTL'],
       kind: 'int',
     },
   ],

@@ -10,6 +10,8 @@
  *   (the scripts touch several of them at once).
  * - No name starts with the prefix: the names that do are Laravel's channels (`<prefix>*`).
  * - Without a prefix the names are the ones echo-relay has always used.
+ * - Cache channel keys are the exception to the hash tags: each is read and written alone, so they
+ *   are better spread over the Cluster than gathered in one slot.
  */
 export interface RedisNames {
   /** Recovery keys: the history stream, the sequencer lease, rescues, sessions. */
@@ -20,6 +22,8 @@ export interface RedisNames {
   presence: string;
   /** The socket.io Redis adapter's key: its channels for cross-node emits and requests. */
   adapterKey: string;
+  /** The last event of each Pusher cache channel: the channel's name follows. */
+  cache: string;
 }
 
 export function redisNames(prefix: string): RedisNames {
@@ -28,5 +32,6 @@ export function redisNames(prefix: string): RedisNames {
     recoveryChannel: `echo-relay#${prefix}recovery`,
     presence: `echo-relay:{${prefix}presence}:`,
     adapterKey: prefix === '' ? 'socket.io' : `socket.io#${prefix}`,
+    cache: `echo-relay:${prefix}cache:`,
   };
 }
