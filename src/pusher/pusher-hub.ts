@@ -125,7 +125,7 @@ export class PusherHub {
     let sent = 0;
     for (const connection of room) {
       if (connection.id === except) continue;
-      connection.send(frame);
+      connection.sendOn(channel, frame);
       sent++;
     }
     return sent;
@@ -146,7 +146,8 @@ export class PusherHub {
           frame ??= frameOfEmit(args);
           if (frame === undefined) return;
           reached.add(connection);
-          connection.send(frame);
+          // A connection's own room carries events of the channel the emit names.
+          connection.sendOn(channel ?? (args[1] as string), frame);
         }
       }
     } catch (err) {

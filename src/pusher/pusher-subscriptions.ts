@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { channelNameProblem, channelType } from '../channels/channel-type.js';
+import { channelNameProblem, channelType, isCacheChannel } from '../channels/channel-type.js';
 import type { PresenceMember } from '../channels/presence-directory.js';
 import { toPresenceMember } from '../channels/presence-member.js';
 import { PresenceService } from '../channels/presence.service.js';
@@ -7,12 +7,14 @@ import { ROOM_MEMBER, roomKey } from '../channels/room-entry.js';
 import { isPlainObject } from '../common/plain-object.js';
 import { LimitsConfig } from '../limits/limits.config.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { CacheMisses } from '../webhooks/cache-misses.js';
 import { anyTargetWants } from '../webhooks/webhook-targets.js';
 import { WebhooksConfig } from '../webhooks/webhooks.config.js';
+import { ChannelCache } from './channel-cache.js';
 import { verifyChannelAuth } from './pusher-apps.js';
 import type { PusherConnection } from './pusher-connection.js';
 import { PusherHub } from './pusher-hub.js';
-import { presenceData, pusherFrame, subscriptionErrorFrame } from './pusher-protocol.js';
+import { cacheMissFrame, presenceData, pusherFrame, subscriptionErrorFrame } from './pusher-protocol.js';
 
 /** The `data` of a `pusher:subscribe` or `pusher:unsubscribe` that names a usable channel (see `channelProblem`). */
 export type SubscribeData = Record<string, unknown> & { channel: string };
@@ -32,7 +34,8 @@ export function channelProblem(data: unknown): string | undefined {
  * `pusher:subscribe` and `pusher:unsubscribe`. The client asked the app for its signature itself,
  * so authorising is one HMAC check, and the rest is the socket.io path's: the same rooms
  * (`PusherHub`), the same presence store and announcements (`PresenceService`, which takes a
- * Pusher connection as it takes a socket), the same channel limit and occupancy entries.
+ * Pusher connection as it takes a socket), the same channel limit and occupancy entries. A cache
+ * channel's subscriber then gets its cached event or `pusher:cache_miss` (`ChannelCache`).
  */
 @Injectable()
 export class PusherSubscriptions {
@@ -45,6 +48,8 @@ export class PusherSubscriptions {
     private readonly presence: PresenceService,
     private readonly limits: LimitsConfig,
     private readonly metrics: RelayMetrics,
+    private readonly cache: ChannelCache,
+    private readonly cacheMisses: CacheMisses,
     webhooks: WebhooksConfig,
   ) {
     this.countRooms = anyTargetWants(webhooks, ['channel_occupied', 'channel_vacated']);
@@ -61,10 +66,29 @@ export class PusherSubscriptions {
     if (connection.channels.has(channel)) return;
     const member = channelType(channel) === 'presence' ? toPresenceMember(data.channel_data) : undefined;
     connection.channels.set(channel, member ?? null);
+    // Held from the moment the room is joined: what arrives while the cache is read waits for it.
+    const held = isCacheChannel(channel) ? connection.hold(channel) : undefined;
+    const recall = held && this.cache.recall(channel);
     this.hub.join(connection, channel);
     if (this.countRooms) this.countRoom(connection, channel);
-    if (!member) return connection.send(pusherFrame('pusher_internal:subscription_succeeded', '{}', channel));
-    await this.joinPresence(connection, channel, member);
+    if (!member) connection.send(pusherFrame('pusher_internal:subscription_succeeded', '{}', channel));
+    else if (!(await this.joinPresence(connection, channel, member))) return;
+    if (held && recall) await this.replay(connection, channel, held, recall);
+  }
+
+  /**
+   * The cached event, or `pusher:cache_miss` (and its webhook, when nothing is cached: not when
+   * Redis did not answer), right after `subscription_succeeded`, then what arrived meanwhile.
+   */
+  private async replay(
+    connection: PusherConnection,
+    channel: string,
+    held: readonly string[],
+    recall: ReturnType<ChannelCache['recall']>,
+  ): Promise<void> {
+    const cached = await recall;
+    if (cached.result === 'miss') this.cacheMisses.missed(channel);
+    connection.release(channel, held, cached.result === 'hit' ? cached.frame : cacheMissFrame(channel));
   }
 
   /**
@@ -74,6 +98,7 @@ export class PusherSubscriptions {
    */
   async unsubscribe(connection: PusherConnection, { channel }: { channel: string }): Promise<void> {
     if (!connection.channels.delete(channel)) return;
+    connection.drop(channel);
     this.hub.leave(connection, channel);
     await this.presence.remove(connection, channel);
     if (this.countRooms) await this.presence.remove(connection, roomKey(channel));
@@ -111,18 +136,23 @@ export class PusherSubscriptions {
     return undefined;
   }
 
-  /** In the room before the member list is read, as on the socket.io path (see `ChannelSubscriptions`). */
-  private async joinPresence(connection: PusherConnection, channel: string, member: PresenceMember): Promise<void> {
+  /**
+   * In the room before the member list is read, as on the socket.io path (see `ChannelSubscriptions`);
+   * false when the presence store failed and the subscribe was undone.
+   */
+  private async joinPresence(connection: PusherConnection, channel: string, member: PresenceMember): Promise<boolean> {
     try {
       await this.presence.add(connection, channel, member, (members) => {
         if (connection.channels.has(channel)) {
           connection.send(pusherFrame('pusher_internal:subscription_succeeded', presenceData(members), channel));
         }
       });
+      return true;
     } catch (err) {
       this.log.error(`${connection.id}: presence store failed for ${channel}: ${(err as Error).message}`);
       await this.unsubscribe(connection, { channel }).catch(() => undefined);
       connection.send(subscriptionErrorFrame(channel, 503, 'presence store unavailable'));
+      return false;
     }
   }
 

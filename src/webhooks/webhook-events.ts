@@ -5,6 +5,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'member_added',
   'member_removed',
   'client_event',
+  'cache_miss',
 ] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

@@ -79,6 +79,17 @@ export class WebhookQueue implements OnApplicationShutdown {
     await this.redis.rpush(this.outbox, JSON.stringify(event));
   }
 
+  /**
+   * Queues an event unless one with the same `once` was queued, by any node, in the last `ms`;
+   * whether it was queued. The marker shares the namespace's slot, beside the outbox.
+   */
+  async pushOnce(event: QueuedEvent, once: string, ms: number): Promise<boolean> {
+    const first = await this.redis.set(`${this.ns}wh:once:${once}`, '1', 'PX', ms, 'NX');
+    if (first !== 'OK') return false;
+    await this.push(event);
+    return true;
+  }
+
   /** Whether this node holds the dispatcher lock for the next `ms` (taken or extended). */
   async lead(node: string, ms: number): Promise<boolean> {
     return (await this.scripts.lead(node, ms)) === 1;
