@@ -229,3 +229,17 @@ describe('messages name the key as it was written', () => {
     assert.match(loadError({ authHost: [5] }), /auth\.host .*each value in host must be a string/);
   });
 });
+
+describe('pusher.cacheTtlSec', () => {
+  it("defaults to Pusher's 30 minutes and takes whole seconds from a second to a day", () => {
+    assert.equal(load({}).config.pusher.cacheTtlSec, 1800);
+    assert.equal(load({}, { ECHO_RELAY_PUSHER_CACHE_TTL: '1' }).config.pusher.cacheTtlSec, 1);
+    assert.equal(load({ pusher: { cacheTtlSec: 86_400 } }).config.pusher.cacheTtlSec, 86_400);
+    for (const bad of ['0', '-5', '1.5', '86401', 'soon'])
+      assert.match(
+        loadError({}, { ECHO_RELAY_PUSHER_CACHE_TTL: bad }),
+        /pusher\.cacheTtlSec|ECHO_RELAY_PUSHER_CACHE_TTL/,
+      );
+    assert.match(loadError({ pusher: { cacheTtlSec: 0 } }), /pusher\.cacheTtlSec/);
+  });
+});
