@@ -10,7 +10,7 @@ import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { CacheMisses } from '../webhooks/cache-misses.js';
 import { anyTargetWants } from '../webhooks/webhook-targets.js';
 import { WebhooksConfig } from '../webhooks/webhooks.config.js';
-import { ChannelCache } from './channel-cache.js';
+import { ChannelCache, type CacheRecall } from './channel-cache.js';
 import { verifyChannelAuth } from './pusher-apps.js';
 import type { PusherConnection } from './pusher-connection.js';
 import { PusherHub } from './pusher-hub.js';
@@ -84,7 +84,7 @@ export class PusherSubscriptions {
     connection: PusherConnection,
     channel: string,
     held: readonly string[],
-    recall: ReturnType<ChannelCache['recall']>,
+    recall: Promise<CacheRecall>,
   ): Promise<void> {
     const cached = await recall;
     if (cached.result === 'miss') this.cacheMisses.missed(channel);
