@@ -2,7 +2,13 @@ import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from '../config/load-config.js';
 import { createLogger } from '../logging/create-logger.js';
 import { releaseYoungGeneration } from './boot-heap.js';
-import { startServer } from './start-server.js';
+import { startServer, type RunningServer } from './start-server.js';
+
+/**
+ * The signals that stop the server gracefully; SIGHUP too (the terminal it runs in went away), which
+ * would otherwise end it on the spot. Other signals keep Node's default action.
+ */
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
 /** What `echo-relay start` hands the server once the command line is read. */
 export interface RunServerOptions {
@@ -12,9 +18,8 @@ export interface RunServerOptions {
 }
 
 /**
- * Starts the server and stops it gracefully on SIGTERM/SIGINT: exit 0 once stopped, 1 when that
- * takes longer than `shutdown.timeoutMs` or fails. Settings `loadConfig` refuses, or a port in
- * use, a certificate TLS cannot use, or a provider refusing its settings in Nest's injector (an
+ * Starts the server and stops it gracefully on SIGTERM, SIGINT or SIGHUP (see `stopOnSignals`).
+ * Settings `loadConfig` refuses, or a port in use, a certificate TLS cannot use, or a provider refusing its settings in Nest's injector (an
  * unreadable `authCaFile`, a bad JWT key): the message alone, no stack trace, exit 78 (EX_CONFIG).
  * Loaded by the CLI (src/cli) only for `start`, so that every other command answers without loading
  * Nest; the bundle keeps it in a file of its own (scripts/bundle.mjs).
@@ -43,15 +48,34 @@ export async function runServer(options: RunServerOptions): Promise<void> {
     // What the app opened before it failed (Redis connections) would keep the process alive.
     process.exit(78); // EX_CONFIG
   });
+  stopOnSignals(starting, loaded.config.shutdown.timeoutMs, log);
+  await starting;
+  releaseYoungGeneration();
+}
+
+/**
+ * Stops the server once it is up, on the first of `STOP_SIGNALS`: exit 0 once stopped, 1 when that
+ * takes longer than `timeoutMs` or fails. A signal that comes again while the stop runs
+ * (`echo-relay stop` run twice, Ctrl-C pressed twice, a supervisor repeating itself) is logged and
+ * changes nothing: Node's default action would end the drain half-way, dropping the clients,
+ * leaving the sequencer lease and presence members to expire and the pid file behind.
+ */
+function stopOnSignals(starting: Promise<RunningServer | void>, timeoutMs: number, log: Logger): void {
+  let stopping = false;
   const shutdown = (signal: string): void => {
+    if (stopping) {
+      log.log(`${signal} received: already stopping (at most ${timeoutMs} ms)`);
+      return;
+    }
+    stopping = true;
     log.log(`${signal} received: stopping`);
     const timer = setTimeout(() => {
-      log.error(`Graceful stop took longer than ${loaded.config.shutdown.timeoutMs} ms; exiting`);
+      log.error(`Graceful stop took longer than ${timeoutMs} ms; exiting`);
       process.exit(1);
-    }, loaded.config.shutdown.timeoutMs);
+    }, timeoutMs);
     timer.unref();
     starting
-      .then((server) => server.stop())
+      .then((server) => server?.stop())
       .then(
         () => {
           log.log('Stopped');
@@ -63,10 +87,7 @@ export async function runServer(options: RunServerOptions): Promise<void> {
         },
       );
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  await starting;
-  releaseYoungGeneration();
+  for (const signal of STOP_SIGNALS) process.on(signal, () => shutdown(signal));
 }
 
 /**

@@ -1,0 +1,68 @@
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { rawSocket } from '../support/echo-client.js';
+import { useFixture } from '../support/fixture.js';
+import { httpStatus } from '../support/http.js';
+import { waitUntil } from '../support/ports.js';
+import { killRelay, spawnRelay, waitReady, type RelayProcess } from '../support/relay-process.js';
+
+/**
+ * The signals an operator, a supervisor or a terminal sends, to the process as they run it: each
+ * one that stops the server stops it gracefully, however often it comes.
+ */
+describe('echo-relay and signals', () => {
+  const fx = useFixture({ nodes: 0 });
+
+  function spawn(options: Parameters<typeof spawnRelay>[0]): RelayProcess {
+    const relay = spawnRelay(options);
+    fx.defer(() => killRelay(relay));
+    return relay;
+  }
+
+  it('keeps stopping gracefully when SIGTERM and SIGINT come again while it drains, and removes its pid file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'echo-relay-signals-'));
+    const file = join(dir, 'laravel-echo-server.json');
+    writeFileSync(file, JSON.stringify({ databaseConfig: { redis: { port: fx.server.port, host: '127.0.0.1' } } }));
+    // A grace period keeps the stop under way while the further signals arrive (`echo-relay stop`
+    // run twice, a supervisor repeating its signal, Ctrl-C pressed twice).
+    const relay = spawn({
+      bin: true,
+      args: ['start', '--config', file],
+      env: { ECHO_RELAY_SHUTDOWN_GRACE_MS: '1500', ECHO_RELAY_SHUTDOWN_TIMEOUT_MS: '30000' },
+    });
+    await waitReady(relay);
+    expect(existsSync(join(dir, 'laravel-echo-server.lock'))).toBe(true);
+    const echo = await fx.echoOn('orders', { on: relay.url });
+    const reasons: string[] = [];
+    rawSocket(echo).on('disconnect', (reason) => reasons.push(String(reason)));
+
+    relay.child.kill('SIGTERM');
+    await waitUntil(async () => (await httpStatus(`${relay.url}/ready`)) === 503, 5000, 'readiness to fail');
+    relay.child.kill('SIGTERM');
+    relay.child.kill('SIGINT');
+
+    expect(await relay.exited).toEqual({ code: 0, signal: null });
+    // both arrived while it was stopping, and were taken for what they are
+    expect(relay.stdout()).toMatch(/SIGTERM received: already stopping/);
+    expect(relay.stdout()).toMatch(/SIGINT received: already stopping/);
+    expect(relay.stdout()).toMatch(/Stopped/);
+    // its clients were told to reconnect, not cut off by the process dying
+    await waitUntil(() => reasons.length === 1, 5000, 'the client disconnected');
+    expect(reasons).toEqual(['transport close']);
+    expect(existsSync(join(dir, 'laravel-echo-server.lock'))).toBe(false);
+  });
+
+  it('stops gracefully on SIGHUP (its terminal went away), like on SIGTERM', async () => {
+    const relay = spawn({ env: { REDIS_URL: fx.redis.url } });
+    await waitReady(relay);
+    const echo = await fx.echoOn('orders', { on: relay.url });
+    const disconnected = new Promise((resolve) => rawSocket(echo).once('disconnect', resolve));
+    relay.child.kill('SIGHUP');
+    expect(await relay.exited).toEqual({ code: 0, signal: null });
+    expect(relay.stdout()).toMatch(/SIGHUP received: stopping/);
+    expect(relay.stdout()).toMatch(/Stopped/);
+    expect(await disconnected).toBe('transport close');
+  });
+});
