@@ -32,3 +32,19 @@ export const shutdownConfigSlice: ConfigSlice<ShutdownConfig> = {
     },
   ],
 };
+
+/**
+ * Why a stop could never finish gracefully with these settings, if it could not: the grace period
+ * and the spread run before the clients are closed and Redis is quit, and `timeoutMs` ends the
+ * process (exit 1) when it comes first, with the lease and presence members left to expire. The
+ * spread is counted although a lone node closes at once: with other nodes it applies.
+ */
+export function shutdownWarning(shutdown: ShutdownConfig): string | undefined {
+  const { timeoutMs, graceMs, disconnectSpreadMs } = shutdown;
+  if (graceMs + disconnectSpreadMs < timeoutMs) return undefined;
+  return (
+    `shutdownGraceMs (${graceMs}) plus shutdownDisconnectSpreadMs (${disconnectSpreadMs}) leave no time within ` +
+    `shutdownTimeoutMs (${timeoutMs}): every stop would be cut off and exit 1; raise shutdownTimeoutMs well above ` +
+    `${graceMs + disconnectSpreadMs}`
+  );
+}

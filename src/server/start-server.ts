@@ -16,6 +16,7 @@ import { SocketServer } from '../gateway/socket-server.js';
 import { PusherGateway } from '../pusher/pusher.gateway.js';
 import { closeInBatches } from '../lifecycle/drain.js';
 import { LifecycleService } from '../lifecycle/lifecycle.service.js';
+import { shutdownWarning } from '../lifecycle/shutdown.config.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { reloadCertificatesOnChange, startupTlsOptions } from './https.js';
 import { preflight } from './preflight.js';
@@ -60,6 +61,8 @@ export async function startServer(
   upgradeWebSocketsOnly(app.getHttpServer() as HttpsServer);
   for (const notice of options.notices ?? []) log.log(notice);
   for (const warning of options.warnings ?? []) log.warn(warning);
+  const stopTooLong = shutdownWarning(config.shutdown);
+  if (stopTooLong) log.warn(stopTooLong);
   const lifecycle = app.get(LifecycleService);
   app.useWebSocketAdapter(
     new EchoIoAdapter(

@@ -65,4 +65,17 @@ describe('echo-relay and signals', () => {
     expect(relay.stdout()).toMatch(/Stopped/);
     expect(await disconnected).toBe('transport close');
   });
+
+  it('warns at startup when the grace period and the spread leave the stop no time within shutdownTimeoutMs', async () => {
+    // A grace period above a 10 s health-check period, as the README advises, with the default
+    // 10 s hard limit: every stop would be cut off before a client is closed, and exit 1.
+    const relay = spawn({ env: { REDIS_URL: fx.redis.url, ECHO_RELAY_SHUTDOWN_GRACE_MS: '15000' } });
+    await waitReady(relay);
+    expect(relay.stdout()).toMatch(
+      /shutdownGraceMs \(15000\) plus shutdownDisconnectSpreadMs \(1000\) leave no time within shutdownTimeoutMs \(10000\)/,
+    );
+    const fine = spawn({ env: { REDIS_URL: fx.redis.url, ECHO_RELAY_SHUTDOWN_GRACE_MS: '5000' } });
+    await waitReady(fine);
+    expect(fine.stdout()).not.toMatch(/leave no time within shutdownTimeoutMs/);
+  });
 });
