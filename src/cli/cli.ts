@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { CommandError, UsageError, parseCliArgs, type CliArgs } from './cli-args.js';
 import { configNamed, configPath } from './config-file.js';
+import { holdStopSignals } from '../server/stop-signals.js';
 
 export const USAGE = `Usage: echo-relay [command] [options]
 
@@ -74,9 +75,10 @@ async function startServer(args: CliArgs): Promise<void> {
   const file = configNamed(args) ? configPath(args) : undefined;
   // --dev is the old flag for devMode; passed as the environment variable the loader already reads.
   const env = args.values.dev === true ? { ...process.env, ECHO_RELAY_DEV_MODE: 'true' } : process.env;
+  const heldSignals = holdStopSignals();
   await import('reflect-metadata');
   const { runServer } = await import('../server/run-server.js');
-  await runServer({ file, env });
+  await runServer({ file, env, heldSignals });
 }
 
 /** From the nearest package.json up: this file is dist/cli/cli.js, or part of dist/echo-relay.mjs. */

@@ -3,18 +3,18 @@ import { ConfigError, loadConfig } from '../config/load-config.js';
 import { createLogger } from '../logging/create-logger.js';
 import { releaseYoungGeneration } from './boot-heap.js';
 import { startServer, type RunningServer } from './start-server.js';
-
-/**
- * The signals that stop the server gracefully; SIGHUP too (the terminal it runs in went away), which
- * would otherwise end it on the spot. Other signals keep Node's default action.
- */
-const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+import { STOP_SIGNALS, type HeldSignals, type StopSignal } from './stop-signals.js';
 
 /** What `echo-relay start` hands the server once the command line is read. */
 export interface RunServerOptions {
   /** `--config`: without it `./laravel-echo-server.json` is read when present. */
   file?: string;
   env: NodeJS.ProcessEnv;
+  /**
+   * Stop signals caught while this module loaded (see `holdStopSignals`): released once the
+   * server's own handlers are in, and the first one caught stops it once it is up.
+   */
+  heldSignals?: HeldSignals;
 }
 
 /**
@@ -29,6 +29,7 @@ export async function runServer(options: RunServerOptions): Promise<void> {
   try {
     loaded = loadConfig({ file: options.file, env: options.env });
   } catch (err) {
+    options.heldSignals?.release();
     console.error(err instanceof ConfigError ? err.message : err);
     process.exitCode = 78; // EX_CONFIG
     return;
@@ -40,29 +41,37 @@ export async function runServer(options: RunServerOptions): Promise<void> {
     loaded.overrides.length > 0 ? [`Environment overrides the config file for: ${loaded.overrides.join(', ')}`] : [];
   const log = new Logger('EchoRelay');
   // Handlers go in before the server starts: a SIGTERM that arrives while it is starting (a
-  // supervisor that gave up, `npm start` stopped at once) stops it once it is up, rather than
-  // killing the process with Node's default action and leaving nothing logged.
+  // supervisor that gave up, `npm start` stopped at once), or that came while this module loaded
+  // (`heldSignals`), stops it once it is up, rather than killing the process with Node's default
+  // action and leaving nothing logged.
   const starting = startServer(loaded.config, { logger, warnings: loaded.warnings, notices }).catch((err: unknown) => {
     if (!(err instanceof ConfigError)) throw err;
     console.error(err.message);
     // What the app opened before it failed (Redis connections) would keep the process alive.
     process.exit(78); // EX_CONFIG
   });
-  stopOnSignals(starting, loaded.config.shutdown.timeoutMs, log);
+  const shutdown = stopOnSignals(starting, loaded.config.shutdown.timeoutMs, log);
+  // Released only now: with no listener left for a moment, Node would drop a signal not yet dispatched.
+  const pending = options.heldSignals?.release();
+  if (pending) shutdown(pending);
   await starting;
   releaseYoungGeneration();
 }
 
 /**
- * Stops the server once it is up, on the first of `STOP_SIGNALS`: exit 0 once stopped, 1 when that
- * takes longer than `timeoutMs` or fails. A signal that comes again while the stop runs
+ * Stops the server once it is up, on the first of `STOP_SIGNALS` or a call of the function returned:
+ * exit 0 once stopped, 1 when that takes longer than `timeoutMs` or fails. A signal that comes again while the stop runs
  * (`echo-relay stop` run twice, Ctrl-C pressed twice, a supervisor repeating itself) is logged and
  * changes nothing: Node's default action would end the drain half-way, dropping the clients,
  * leaving the sequencer lease and presence members to expire and the pid file behind.
  */
-function stopOnSignals(starting: Promise<RunningServer | void>, timeoutMs: number, log: Logger): void {
+function stopOnSignals(
+  starting: Promise<RunningServer | void>,
+  timeoutMs: number,
+  log: Logger,
+): (signal: StopSignal) => void {
   let stopping = false;
-  const shutdown = (signal: string): void => {
+  const shutdown = (signal: StopSignal): void => {
     if (stopping) {
       log.log(`${signal} received: already stopping (at most ${timeoutMs} ms)`);
       return;
@@ -88,6 +97,7 @@ function stopOnSignals(starting: Promise<RunningServer | void>, timeoutMs: numbe
       );
   };
   for (const signal of STOP_SIGNALS) process.on(signal, () => shutdown(signal));
+  return shutdown;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { rawSocket } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
@@ -77,5 +78,23 @@ describe('echo-relay and signals', () => {
     const fine = spawn({ env: { REDIS_URL: fx.redis.url, ECHO_RELAY_SHUTDOWN_GRACE_MS: '5000' } });
     await waitReady(fine);
     expect(fine.stdout()).not.toMatch(/leave no time within shutdownTimeoutMs/);
+  });
+
+  it('stops cleanly on a SIGTERM that comes while the server bundle is still loading', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'echo-relay-signals-'));
+    const file = join(dir, 'laravel-echo-server.json');
+    writeFileSync(file, JSON.stringify({ databaseConfig: { redis: { port: fx.server.port, host: '127.0.0.1' } } }));
+    const probe = fileURLToPath(new URL('../../../test/fixtures/process/signal-while-loading.mjs', import.meta.url));
+    // Loading takes well under a second here and seconds on a loaded machine: the pid file is
+    // written by then, and nothing else is open.
+    const relay = spawn({
+      bin: true,
+      args: ['start', '--config', file],
+      env: { NODE_OPTIONS: `--import=${probe}`, SIGNAL_WHILE_LOADING: 'SIGTERM' },
+    });
+    expect(await relay.exited).toEqual({ code: 0, signal: null });
+    expect(relay.stdout()).toMatch(/SIGTERM received: stopping/);
+    expect(relay.stdout()).toMatch(/Stopped/);
+    expect(existsSync(join(dir, 'laravel-echo-server.lock'))).toBe(false);
   });
 });
