@@ -2,6 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisConfig } from '../redis/redis.config.js';
 import { dropRedisClient } from '../redis/redis-client.js';
 import { createRedisClient, hostPort, nodeOptions, type RedisClient } from '../redis/redis-options.js';
+import { withTimeout } from '../common/with-timeout.js';
 
 /** A Redis data node to hold a Laravel subscription on. */
 export interface SubscriptionTarget {
@@ -214,12 +215,4 @@ function fields(row: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < row.length; i += 2) out[row[i]] = row[i + 1];
   return out;
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

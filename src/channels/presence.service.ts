@@ -7,6 +7,7 @@ import { PresenceConfig } from './channels.config.js';
 import type { PresenceMember } from './presence-directory.js';
 import { RedisPresenceStore, type Departure } from './redis-presence.store.js';
 import { isRoomKey } from './room-entry.js';
+import { withTimeout } from '../common/with-timeout.js';
 
 /**
  * A connection with presence entries: a socket.io socket, or a Pusher connection (see
@@ -246,14 +247,4 @@ export class PresenceService {
     }
     return entries;
   }
-}
-
-/** `work`, or a rejection once `ms` passed; the timer never outlives it. */
-async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  work.catch(() => undefined);
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -7,6 +7,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { BroadcastConfig } from '../broadcast/broadcast.config.js';
+import { withTimeout } from '../common/with-timeout.js';
 import { LaravelRedisServer } from '../internals/laravel-redis.server.js';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { ThrottledLog } from '../logging/throttled-log.js';
@@ -35,6 +36,8 @@ const MAX_HELD = 100_000;
 const EARLY_TTL_MS = 1_000;
 /** How often a follower looks for broadcasts the sequencer skipped. */
 const RESCUE_CHECK_MS = 250;
+/** How long a graceful stop waits to append what is held and hand the lease over. */
+const RELEASE_TIMEOUT_MS = 2000;
 
 /**
  * Puts Laravel's broadcasts in one order for the whole cluster. Every node receives each of them
@@ -228,12 +231,18 @@ export class Sequencer implements OnApplicationBootstrap, BeforeApplicationShutd
     clearInterval(this.timer);
     clearInterval(this.rescueTimer);
     if (!this.leader) return;
+    // Bounded: a Redis that answers nothing would hold the stop until its hard limit. What is not
+    // appended then is rescued by the followers, and the lease expires for one to take over.
+    await withTimeout(this.handOver(), RELEASE_TIMEOUT_MS).catch((err: Error) =>
+      this.log.warn(`Could not release the sequencer lease (it expires within a lease): ${err.message}`),
+    );
+  }
+
+  private async handOver(): Promise<void> {
     await this.flush();
     this.leader = false;
     this.metrics.sequencer.set(0);
-    await this.recovery
-      .releaseLease(this.token)
-      .catch((err: Error) => this.log.warn(`Could not release the sequencer lease: ${err.message}`));
+    await this.recovery.releaseLease(this.token);
   }
 
   private async tick(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { RedisOptions } from 'ioredis';
+import { withTimeout } from '../common/with-timeout.js';
 import { ThrottledLog } from '../logging/throttled-log.js';
 import type { RedisConfig } from './redis.config.js';
 import { createRedisClient, reconnectDelay, type RedisClient } from './redis-options.js';
@@ -88,11 +89,19 @@ function isUnreachable(err: Error): boolean {
   );
 }
 
-/** QUIT, or drop the connection when Redis is not there to answer. */
+/**
+ * How long a QUIT may wait for its answer: a connection that is up to a Redis that answers nothing
+ * (frozen, or cut off by a partition TCP has not noticed) would hold a graceful stop until its hard
+ * limit, and a stop closes several, one module after another. A live Redis answers at once, after
+ * the commands sent before it; dropping the connection still delivers those (it is ended, not reset).
+ */
+const QUIT_TIMEOUT_MS = 500;
+
+/** QUIT, or drop the connection when Redis is not there to answer, or does not answer in time. */
 export async function closeRedisClient(client: RedisClient): Promise<void> {
   if (client.status === 'end') return;
   if (client.status !== 'ready') return dropRedisClient(client);
-  await client.quit().catch(() => dropRedisClient(client));
+  await withTimeout(client.quit(), QUIT_TIMEOUT_MS).catch(() => dropRedisClient(client));
 }
 
 /**

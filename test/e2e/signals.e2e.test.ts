@@ -97,4 +97,25 @@ describe('echo-relay and signals', () => {
     expect(relay.stdout()).toMatch(/Stopped/);
     expect(existsSync(join(dir, 'laravel-echo-server.lock'))).toBe(false);
   });
+
+  it('stops gracefully, exit 0, while its Redis is frozen: what it owes Redis is left to the leases', async () => {
+    // A prefix of its own: the relays of the other tests here do not compete for its lease.
+    const relay = spawn({ env: { REDIS_URL: fx.redis.url, REDIS_PREFIX: 'frozen_' } });
+    await waitReady(relay);
+    // The sequencer, with a lease to hand over, and a client whose presence and session it keeps.
+    await waitUntil(() => /This node orders Laravel's broadcasts now/.test(relay.stdout()), 10_000, 'the lease');
+    const echo = await fx.echoOn('orders', { on: relay.url });
+    const disconnected = new Promise((resolve) => rawSocket(echo).once('disconnect', resolve));
+    // Connections stay open and nothing answers: a partition, a stalled host.
+    fx.server.pause();
+    try {
+      relay.child.kill('SIGTERM');
+      expect(await relay.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      fx.server.resume();
+    }
+    expect(relay.stdout()).toMatch(/Stopped/);
+    expect(relay.stderr()).not.toMatch(/Graceful stop took longer/);
+    expect(await disconnected).toBe('transport close');
+  });
 });

@@ -11,6 +11,12 @@ export interface TestRedis {
   stop(hard?: boolean): Promise<void>;
   /** Starts it again on the same port. */
   start(): Promise<void>;
+  /**
+   * Freezes the server (SIGSTOP): connections stay open and nothing answers, as behind a network
+   * partition or a stalled host; `resume()` (SIGCONT) lets it go on.
+   */
+  pause(): void;
+  resume(): void;
   /** Stops it for good. */
   close(): Promise<void>;
 }
@@ -31,7 +37,19 @@ export async function startRedis(): Promise<TestRedis> {
     if (!url) throw new Error('No redis-server on PATH and no REDIS_URL set');
     const { hostname, port } = new URL(url);
     const refuse = (): Promise<void> => Promise.reject(new Error('cannot control an external Redis'));
-    return { url, host: hostname, port: Number(port || 6379), stop: refuse, start: refuse, close: async () => {} };
+    const cannot = (): never => {
+      throw new Error('cannot control an external Redis');
+    };
+    return {
+      url,
+      host: hostname,
+      port: Number(port || 6379),
+      stop: refuse,
+      start: refuse,
+      pause: cannot,
+      resume: cannot,
+      close: async () => {},
+    };
   }
   const port = await freePort();
   let child: ChildProcess | undefined;
@@ -60,11 +78,23 @@ export async function startRedis(): Promise<TestRedis> {
     child = undefined;
     if (!proc || proc.exitCode !== null) return;
     const exited = new Promise((resolve) => proc.once('exit', resolve));
+    // A paused server takes SIGKILL at once, but would act on a SIGTERM only once resumed.
     proc.kill(hard ? 'SIGKILL' : 'SIGTERM');
+    proc.kill('SIGCONT');
     await exited;
   };
+  const signal = (name: NodeJS.Signals) => (): void => void child?.kill(name);
   await start();
-  return { url: `redis://127.0.0.1:${port}`, host: '127.0.0.1', port, stop, start, close: () => stop(true) };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    stop,
+    start,
+    pause: signal('SIGSTOP'),
+    resume: signal('SIGCONT'),
+    close: () => stop(true),
+  };
 }
 
 async function ping(port: number): Promise<boolean> {
