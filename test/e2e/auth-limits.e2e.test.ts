@@ -115,18 +115,6 @@ describe('auth calls of one socket against a hanging auth host', () => {
     await waitUntil(() => app.inFlight === 0, 30_000, 'the 8 calls in flight to be answered');
     expect(app.calls.length - callsBefore).toBe(8);
   });
-});
-
-describe('auth headers of a subscribe', () => {
-  const fx = useFixture({ auth: USERS, env: NO_TIMEOUT });
-  let app: LaravelAuthStub;
-  let relay: TestRelay;
-
-  beforeAll(() => {
-    ({ app, relay } = fx);
-  });
-
-  afterEach(() => app.resume());
 
   // Each subscribe waiting for an auth slot keeps its headers (up to maxHttpBufferSize, 1 MB, each):
   // 1,000 of them against a slow auth host held a gigabyte for one socket.

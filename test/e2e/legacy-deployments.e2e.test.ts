@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { collect, connected } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
 import { ApiClient } from '../support/http-api.js';
+import { initFile } from '../support/legacy-config.js';
 import { freePort, waitUntil } from '../support/ports.js';
 import { answerOf, pusherSdk } from '../support/pusher-api.js';
 import { killRelay, spawnRelay, waitReady, type RelayProcess } from '../support/relay-process.js';
@@ -17,25 +18,7 @@ const LEGACY_APP = { appId: 'legacy-app', key: 'legacy-key' };
 /** A laravel-echo-server.json as `laravel-echo-server init` writes it, in a directory of its own. */
 function legacyDir(redis: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'echo-relay-legacy-'));
-  const config = {
-    authHost: 'http://localhost',
-    authEndpoint: '/broadcasting/auth',
-    clients: [],
-    database: 'redis',
-    databaseConfig: { redis, sqlite: { databasePath: '/database/laravel-echo-server.sqlite' } },
-    devMode: false,
-    host: '127.0.0.1',
-    port: '0',
-    protocol: 'http',
-    socketio: {},
-    sslCertPath: '',
-    sslKeyPath: '',
-    sslCertChainPath: '',
-    sslPassphrase: '',
-    subscribers: { http: true, redis: true },
-    apiOriginAllow: { allowCors: false, allowOrigin: '', allowMethods: '', allowHeaders: '' },
-    ...extra,
-  };
+  const config = initFile(redis, 0, extra);
   writeFileSync(join(dir, 'laravel-echo-server.json'), JSON.stringify(config, null, '\t'));
   return dir;
 }

@@ -7,33 +7,14 @@ import { describe, expect, it } from '@jest/globals';
 import { collect, connected, rawSocket } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
 import { rawExchange } from '../support/http.js';
+import { initFile } from '../support/legacy-config.js';
 import { waitUntil } from '../support/ports.js';
 import { killRelay, spawnRelay, waitListening, waitReady, type RelayProcess } from '../support/relay-process.js';
 
 /** A laravel-echo-server.json as `laravel-echo-server init` writes it, plus a key prefix. */
 function legacyConfig(redisPort: number, port: number): Record<string, unknown> {
-  return {
-    authHost: 'http://localhost',
-    authEndpoint: '/broadcasting/auth',
-    clients: [{ appId: 'a1b2c3', key: 'secret-key' }],
-    database: 'redis',
-    databaseConfig: {
-      redis: { port: String(redisPort), host: '127.0.0.1', keyPrefix: 'laravel_database_' },
-      sqlite: { databasePath: '/database/laravel-echo-server.sqlite' },
-    },
-    devMode: false,
-    host: '127.0.0.1',
-    port: String(port),
-    protocol: 'http',
-    socketio: {},
-    secureOptions: 67108864,
-    sslCertPath: '',
-    sslKeyPath: '',
-    sslCertChainPath: '',
-    sslPassphrase: '',
-    subscribers: { http: true, redis: true },
-    apiOriginAllow: { allowCors: false, allowOrigin: '', allowMethods: '', allowHeaders: '' },
-  };
+  const redis = { port: String(redisPort), host: '127.0.0.1', keyPrefix: 'laravel_database_' };
+  return initFile(redis, port, { clients: [{ appId: 'a1b2c3', key: 'secret-key' }] });
 }
 
 function configFile(content: Record<string, unknown>): string {
