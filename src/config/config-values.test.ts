@@ -6,6 +6,7 @@ import { describe, it } from '@jest/globals';
 import { CONFIG_KEYS } from './config-keys.js';
 import { MAX_TIMER_MS } from './key-label.js';
 import { ConfigError, loadConfig } from './load-config.js';
+import { initFile } from '../../test/support/legacy-config.js';
 
 function dirWith(file?: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), 'echo-relay-unit-'));
@@ -147,25 +148,8 @@ describe('values that silently fell back to a default', () => {
   });
 
   it('the file laravel-echo-server init writes still starts unchanged', () => {
-    const { config, warnings } = load({
-      authHost: 'http://localhost',
-      authEndpoint: '/broadcasting/auth',
-      clients: [],
-      database: 'redis',
-      databaseConfig: { redis: {}, sqlite: { databasePath: '/database/laravel-echo-server.sqlite' } },
-      devMode: true,
-      host: null,
-      port: '6001',
-      protocol: 'http',
-      socketio: {},
-      secureOptions: 67108864,
-      sslCertPath: '',
-      sslKeyPath: '',
-      sslCertChainPath: '',
-      sslPassphrase: '',
-      subscribers: { http: true, redis: true },
-      apiOriginAllow: { allowCors: false, allowOrigin: '', allowMethods: '', allowHeaders: '' },
-    });
+    // As it writes them: no host, the port as a string, devMode on.
+    const { config, warnings } = load(initFile({}, '6001', { devMode: true, host: null }));
     assert.equal(config.server.host, '');
     assert.equal(config.server.port, 6001);
     assert.deepEqual(warnings, ['"secureOptions" in the config file is not supported by echo-relay and is ignored']);

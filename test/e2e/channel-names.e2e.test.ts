@@ -5,7 +5,7 @@ import type { ApiClient } from '../support/http-api.js';
 import { waitUntil } from '../support/ports.js';
 import { signedRequest } from '../support/pusher-api.js';
 import { PUSHER_APP, PUSHER_CLIENTS_ENV, RawPusher } from '../support/pusher-client.js';
-import type { TestRelay } from '../support/relay.js';
+import { droppedCount, type TestRelay } from '../support/relay.js';
 
 const PREFIX = 'laravel_database_';
 /** A channel name with a lone UTF-16 surrogate: JSON can carry it, UTF-8 (Redis, URLs, logs) cannot. */
@@ -31,10 +31,7 @@ describe('channel names that are not well-formed Unicode', () => {
     api = fx.api(PUSHER_APP.appId, PUSHER_APP.key);
   });
 
-  async function dropped(reason: string): Promise<number> {
-    const { values } = await relay.metrics.messagesDropped.get();
-    return values.find((v) => v.labels.reason === reason)?.value ?? 0;
-  }
+  const dropped = (reason: string): Promise<number> => droppedCount(relay, reason);
 
   it('are refused in a URL path, as before', async () => {
     const answer = await api.get('/channels/orders.%ED%A0%80');
@@ -109,8 +106,7 @@ describe('channel names that are not well-formed Unicode', () => {
 
   for (const version of CLIENT_VERSIONS) {
     it(`are refused in a socket.io subscribe, counted as an invalid client message (socket.io-client v${version})`, async () => {
-      const { values } = await relay.metrics.messagesDropped.get();
-      const before = values.find((v) => v.labels.reason === 'invalid_client_message')?.value ?? 0;
+      const before = await dropped('invalid_client_message');
       const echo = await fx.echo({ version });
       rawSocket(echo).emit('subscribe', { channel: LONE, auth: { headers: {} } });
       // Handled in order: once this one has joined, the first was decided.

@@ -3,7 +3,7 @@ import { CLIENT_VERSIONS, collect, rawSocket, type TestEcho } from '../support/e
 import { useFixture } from '../support/fixture.js';
 import type { LaravelPublisher } from '../support/laravel-publisher.js';
 import { waitUntil } from '../support/ports.js';
-import type { TestRelay } from '../support/relay.js';
+import { droppedCount, type TestRelay } from '../support/relay.js';
 
 const PREFIX = 'laravel_database_';
 const MAX_BYTES = 4096;
@@ -41,10 +41,7 @@ describe('malformed Redis messages', () => {
     await relay.waitForSubscribers('orders', 1);
   });
 
-  async function dropped(reason: string): Promise<number> {
-    const metric = await relay.metrics.messagesDropped.get();
-    return metric.values.find((v) => v.labels.reason === reason)?.value ?? 0;
-  }
+  const dropped = (reason: string): Promise<number> => droppedCount(relay, reason);
 
   for (const [name, payload, reason] of MALFORMED) {
     it(`drops ${name} (${reason}), logs it, and still delivers the next valid message`, async () => {
@@ -110,10 +107,7 @@ describe('malformed Redis messages', () => {
 describe('malformed socket.io messages from a client', () => {
   const fx = useFixture({ prefix: PREFIX });
 
-  async function dropped(): Promise<number> {
-    const { values } = await fx.relay.metrics.messagesDropped.get();
-    return values.find((v) => v.labels.reason === 'invalid_client_message')?.value ?? 0;
-  }
+  const dropped = (): Promise<number> => droppedCount(fx.relay, 'invalid_client_message');
 
   async function refused(): Promise<number> {
     const { values } = await fx.relay.metrics.whispers.get();

@@ -12,7 +12,7 @@ import {
   pusherOf,
   type PusherEcho,
 } from '../support/pusher-client.js';
-import type { TestRelay } from '../support/relay.js';
+import { droppedCount, type TestRelay } from '../support/relay.js';
 
 const PREFIX = 'laravel_database_';
 
@@ -47,10 +47,7 @@ describe('broadcasts named with an event name a client library reserves', () => 
     api = fx.api(PUSHER_APP.appId, PUSHER_APP.key);
   });
 
-  async function dropped(): Promise<number> {
-    const { values } = await relay.metrics.messagesDropped.get();
-    return values.find((v) => v.labels.reason === 'invalid_event')?.value ?? 0;
-  }
+  const dropped = (): Promise<number> => droppedCount(relay, 'invalid_event');
 
   /** Every emission of a reserved name on the raw socket that carries the channel, as Echo's events do. */
   function reservedOnSocket(echo: TestEcho, channel: string): unknown[][] {

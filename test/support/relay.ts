@@ -101,6 +101,12 @@ export async function startRelay(
 }
 
 /** Starts a relay and waits until its Redis subscription is live. */
+/** `echo_relay_messages_dropped_total` of `relay` for `reason` (0 before the first). */
+export async function droppedCount(relay: TestRelay, reason: string): Promise<number> {
+  const { values } = await relay.metrics.messagesDropped.get();
+  return values.find((v) => v.labels.reason === reason)?.value ?? 0;
+}
+
 export async function startReadyRelay(options: Parameters<typeof startRelay>[0] = {}): Promise<TestRelay> {
   const relay = await startRelay(options);
   await waitUntil(async () => (await relay.ready()) === 200, 5000, 'relay readiness');
