@@ -5,7 +5,8 @@ import type { ConfigSlice } from '../config/config-slice.js';
 export class PresenceConfig {
   /**
    * Longest time the members of a node that died without cleaning up stay listed. Live nodes
-   * renew their lease four times per period and purge the members of expired ones. @default 30000
+   * renew their lease four times per period and purge the members of expired ones. A time when no
+   * node renewed (a Redis failover) is added to every lease. @default 30000
    */
   @IsInt() @Min(500) @Max(600_000) leaseMs!: number;
   /**
@@ -20,6 +21,11 @@ export class PresenceConfig {
    * (see `PUBLISH_MEMBERS` and docs/webhooks.md). @default false
    */
   @IsBoolean() publish!: boolean;
+}
+
+/** How often a node renews its presence lease and sweeps the expired ones: four times per lease. */
+export function leaseRenewalMs(leaseMs: number): number {
+  return Math.max(100, Math.floor(leaseMs / 4));
 }
 
 /** Client events (`whisper`) between members of private and presence channels. */

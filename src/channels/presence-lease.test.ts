@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitUntil } from '../../test/support/ports.js';
+import { sleep, waitUntil } from '../../test/support/ports.js';
 import { FakeSocket, fakeServer, type PresenceNode } from '../../test/support/presence-nodes.js';
 import { startRedis, type TestRedis } from '../../test/support/redis-server.js';
 import { ConfigModule } from '../config/config.module.js';
@@ -123,5 +123,47 @@ describe('PresenceLease across a Redis failover', () => {
     expect(purges[0].at - calls[0].at).toBeGreaterThanOrEqual(LEASE_MS);
     expect(said).toEqual([['presence-x', 'presence:leaving', 'presence-x', user(2)]]);
     expect(await live.store.members('presence-x')).toEqual([user(1)]);
+  });
+
+  it('extends every lease over a silence of every heartbeat: the first node back purges nobody who comes back a moment later', async () => {
+    const socket = new FakeSocket('a1');
+    const a = await node([socket], false);
+    await a.presence.add(socket.asSocket, 'presence-x', user(1));
+    const b = await node([], false);
+    await a.store.renewLease();
+    await b.store.renewLease();
+    const before = Number(await admin.zscore(`${PRESENCE_NAMESPACE}nodes`, a.store.nodeId));
+
+    // No node reaches Redis for longer than a lease is valid (750 ms): a failover. B gets back first.
+    await sleep(1000);
+    expect(await b.store.renewLease()).toBe('held');
+    const after = Number(await admin.zscore(`${PRESENCE_NAMESPACE}nodes`, a.store.nodeId));
+    // Extended by the silence beyond one renewal period (250 ms).
+    expect(after - before).toBeGreaterThanOrEqual(1000 - LEASE_MS / 4);
+    expect(after - before).toBeLessThan(1000);
+    expect(await b.store.purgeExpired()).toEqual([]);
+    expect(await a.store.renewLease()).toBe('held');
+    expect(await a.store.members('presence-x')).toEqual([user(1)]);
+    expect(said).toEqual([]);
+  });
+
+  it('extends next to nothing while some node beats on its period, and still purges a dead node after a silence', async () => {
+    const dead = await node([], false);
+    await dead.presence.add(new FakeSocket('d1').asSocket, 'presence-x', user(2));
+    const live = await node([]);
+    await dead.store.renewLease();
+    const leaseOf = async (): Promise<number> =>
+      Number(await admin.zscore(`${PRESENCE_NAMESPACE}nodes`, dead.store.nodeId));
+    const set = await leaseOf();
+    await sleep(500);
+    // At most the timers' lateness past the period: a few ms.
+    expect((await leaseOf()) - set).toBeLessThan(50);
+
+    // A second of silence: extended, but not forever.
+    await admin.client('PAUSE', '1000', 'ALL');
+
+    await waitUntil(() => said.length > 0, 5000, "the dead node's departure");
+    expect(said).toEqual([['presence-x', 'presence:leaving', 'presence-x', user(2)]]);
+    expect(await live.store.members('presence-x')).toEqual([]);
   });
 });

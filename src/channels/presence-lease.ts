@@ -1,5 +1,5 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { PresenceConfig } from './channels.config.js';
+import { leaseRenewalMs, PresenceConfig } from './channels.config.js';
 import { PresenceService } from './presence.service.js';
 import { RedisPresenceStore } from './redis-presence.store.js';
 
@@ -36,7 +36,7 @@ export class PresenceLease implements OnApplicationBootstrap, BeforeApplicationS
   onApplicationBootstrap(): void {
     this.renewedAt = Date.now();
     void this.tick();
-    this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.config.leaseMs / 4)));
+    this.timer = setInterval(() => void this.tick(), leaseRenewalMs(this.config.leaseMs));
     this.timer.unref();
   }
 

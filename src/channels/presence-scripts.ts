@@ -11,6 +11,7 @@ import { HOOK_FUNCTIONS } from '../webhooks/webhook-scripts.js';
  *   ns..'ch:'..channel..':users'    hash  user key  → member JSON {user_id, user_info}
  *   ns..'node:'..node               set   "entryKey channel" entries a node registered
  *   ns..'nodes'                     zset  node id → lease expiry (ms, Redis clock)
+ *   ns..'pulse'                     string  when any node last renewed its lease (ms, Redis clock)
  *   ns..'purged:'..node             string  set when another node purged this one's entries (and
  *                                           announced its members' departures); read and deleted
  *                                           by that node's next heartbeat, expires after a day
@@ -98,14 +99,35 @@ if left ~= nil and publishes(channel, ARGV[6] or '') then publish_members(ns, ch
 return left
 `;
 
+/** The longest pause of every heartbeat that the leases are extended over (ms); see HEARTBEAT_SCRIPT. */
+export const FORGIVEN_PAUSE_MS = 60_000;
+
 /**
- * ARGV: ns, node, validity ms. Renews the node's lease. Returns 0 while it held; 1 when it had
- * lapsed and another node purged our entries, announcing their departures; 2 when it had lapsed
- * (or never existed) and nobody purged us: an expiry not yet swept, or a Redis that lost its data
- * (restarted empty, failed over without replica), where nobody saw anyone leave.
+ * ARGV: ns, node, validity ms, renewal period ms. Renews the node's lease. Returns 0 while it held;
+ * 1 when it had lapsed and another node purged our entries, announcing their departures; 2 when it
+ * had lapsed (or never existed) and nobody purged us: an expiry not yet swept, or a Redis that lost
+ * its data (restarted empty, failed over without replica), where nobody saw anyone leave.
+ *
+ * `ns..'pulse'` holds when the last heartbeat of any node ran. Live nodes beat once per renewal
+ * period, so a longer silence means no node could reach Redis (a failover, a pause) or none ran:
+ * every lease is extended by the silence beyond one period before anything else, so no lease runs
+ * out because of it. Nodes find their way back one by one after a failover (a retry pace, a
+ * sentinel that still names the old master); without this, the first one back could purge a live
+ * node whose renewal was a moment behind its own. A silence of more than `FORGIVEN_PAUSE_MS` (the
+ * pulse has expired) extends nothing: after every node was gone that long, their entries are
+ * written again or purged as after any outage.
  */
 export const HEARTBEAT_SCRIPT = `${NOW}
 local key, node, t = ARGV[1] .. 'nodes', ARGV[2], now_ms()
+local pulse_key, period = ARGV[1] .. 'pulse', tonumber(ARGV[4])
+local last = tonumber(redis.call('GET', pulse_key) or '')
+if last and t - last > period then
+  local leases = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+  for i = 1, #leases, 2 do
+    redis.call('ZADD', key, tonumber(leases[i + 1]) + t - last - period, leases[i])
+  end
+end
+redis.call('SET', pulse_key, t, 'PX', ${FORGIVEN_PAUSE_MS})
 local expiry = redis.call('ZSCORE', key, node)
 redis.call('ZADD', key, t + tonumber(ARGV[3]), node)
 local purged = redis.call('DEL', ARGV[1] .. 'purged:' .. node)

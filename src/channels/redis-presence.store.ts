@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { PresenceConfig } from './channels.config.js';
+import { leaseRenewalMs, PresenceConfig } from './channels.config.js';
 import { RedisConfig } from '../redis/redis.config.js';
 import { redisNames } from '../redis/redis-namespace.js';
 import { defineScript, type ScriptRunner } from '../internals/ioredis-commands.js';
@@ -104,7 +104,7 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
    */
   async renewLease(): Promise<LeaseState> {
     const validMs = Math.floor((this.config.leaseMs * 3) / 4);
-    const state = (await this.scripts.heartbeat(this.ns, this.nodeId, validMs)) as number;
+    const state = (await this.scripts.heartbeat(this.ns, this.nodeId, validMs, this.renewalMs)) as number;
     return state === 0 ? 'held' : state === 1 ? 'purged' : 'lapsed';
   }
 
@@ -114,7 +114,7 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
    * and announces those still there when it ends.
    */
   async holdLease(ms: number): Promise<void> {
-    await this.scripts.heartbeat(this.ns, this.nodeId, ms);
+    await this.scripts.heartbeat(this.ns, this.nodeId, ms, this.renewalMs);
   }
 
   /** Removes the entries of nodes whose lease expired; returns who left. `maxCalls` bounds the work per sweep. */
@@ -161,6 +161,10 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
       if (found === 0) break;
     }
     return departures;
+  }
+
+  private get renewalMs(): number {
+    return leaseRenewalMs(this.config.leaseMs);
   }
 
   private script(name: string, lua: string): ScriptRunner {
