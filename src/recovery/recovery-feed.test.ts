@@ -184,6 +184,8 @@ describe('RecoveryFeed', () => {
 });
 
 /** The append script's arguments for one unfenced entry, as `RecoveryLog.append` passes them. */
+let appendCalls = 0;
 function appendArgs({ channel, json }: PendingEntry): string[] {
-  return [LEASE_KEY, '', '10000', NOTIFY_CHANNEL, '240000', RESCUED_KEY, '', channel, json];
+  const call = recoveryKeys('').call(`feed-spec:${++appendCalls}`);
+  return [LEASE_KEY, '', '10000', NOTIFY_CHANNEL, '240000', RESCUED_KEY, '', call, channel, json];
 }

@@ -3,7 +3,8 @@ import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { startRedis, type TestRedis } from '../../test/support/redis-server.js';
 import { recoveryConfig } from '../../test/support/recovery.js';
-import { waitUntil } from '../../test/support/ports.js';
+import { sleep, waitUntil } from '../../test/support/ports.js';
+import { ReplyLosingProxy } from '../../test/support/reply-losing-proxy.js';
 import type { Offset } from './offsets.js';
 import {
   recoveryKeys,
@@ -92,6 +93,38 @@ describe('RecoveryLog', () => {
         [ids[3], 'd'],
       ]);
       expect((await log.newest(2)).map(([offset]) => offset)).toEqual([ids[3], ids[2]]);
+    });
+
+    it('appends once when the reply is lost and the client sends the call again (a failover after the script ran)', async () => {
+      const proxy = await ReplyLosingProxy.start(redis.port);
+      try {
+        const config = recoveryConfig(proxy.url);
+        const log = new RecoveryLog(config.redis, config.recovery);
+        logs.push(log);
+        await log.append([entry('orders', 'a')]);
+        expect(await log.acquireLease('me')).toBe(true);
+
+        // Unfenced (the HTTP API's) and fenced (the sequencer's): each call runs twice in Redis.
+        proxy.loseNextReply();
+        await log.append([entry('orders', 'b')]);
+        proxy.loseNextReply();
+        expect(await log.append([entry('orders', 'c')], 'me')).toEqual([]);
+        expect(proxy.lost).toBe(2);
+
+        const events = async (): Promise<string[]> =>
+          ((await admin.xrange(HISTORY_KEY, '-', '+')) as [string, string[]][]).map(
+            ([, fields]) => (JSON.parse(fields[3]) as HistoryEntry).e,
+          );
+        expect(await events()).toEqual(['a', 'b', 'c']);
+        await sleep(100);
+        expect(notifications.map((n) => (JSON.parse(n) as [Offset, HistoryEntry][]).map(([, e]) => e.e))).toEqual([
+          ['a'],
+          ['b'],
+          ['c'],
+        ]);
+      } finally {
+        await proxy.close();
+      }
     });
 
     it('refuses a fenced append unless its token holds the lease, appending and announcing nothing', async () => {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { defineScript, type ScriptRunner } from '../internals/ioredis-commands.js';
@@ -29,6 +29,7 @@ export function recoveryKeys(prefix: string): RecoveryKeys {
     rescued: `${ns}rescued`,
     notify: recoveryChannel,
     session: (pid) => `${ns}session:${pid}`,
+    call: (id) => `${ns}call:${id}`,
   };
 }
 
@@ -42,6 +43,8 @@ export interface RecoveryKeys {
   /** Where appended entries are announced to every node (outside the Laravel prefix's pattern). */
   notify: string;
   session(pid: string): string;
+  /** Marks an append call that ran (`APPEND_SCRIPT`). */
+  call(id: string): string;
 }
 
 /** Published on the notification channel when a sequencer gives its lease up. */
@@ -124,6 +127,9 @@ export class RecoveryLog implements OnApplicationShutdown {
    * replaces its earlier one), in the order of their latest write.
    */
   private readonly queued = new Map<string, QueuedSave>();
+  /** Names this process's append calls: `<callPrefix><n>` (see `APPEND_SCRIPT`). */
+  private readonly callPrefix = `${randomUUID()}:`;
+  private calls = 0;
   /** The write call in flight, if any: at most one at a time. */
   private inFlight?: Promise<void>;
   private flushTimer?: NodeJS.Timeout;
@@ -172,9 +178,11 @@ export class RecoveryLog implements OnApplicationShutdown {
       ttl,
       this.keys.rescued,
       seen ?? '',
+      this.keys.call(`${this.callPrefix}${++this.calls}`),
     ];
     for (const { channel, json } of entries) args.push(channel, json);
     const reply = (await this.scripts.append(...args)) as number[];
+    // -1 first: this very call ran before, its reply lost; the rest is what that run skipped.
     return reply.slice(1);
   }
 

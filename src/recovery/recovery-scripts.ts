@@ -8,7 +8,15 @@
  *   ns..'sequencer'      string  the lease of the node that appends Laravel's broadcasts (its token)
  *   ns..'rescued'        hash    key -> count (key@ -> offset) of broadcasts a follower appended for the sequencer
  *   ns..'session:'..pid  string  owner token, newline, session JSON {sid, channels, members}
+ *   ns..'call:'..id      string  an append call that ran, kept `APPEND_CALL_MEMORY_MS` (see APPEND_SCRIPT)
  */
+
+/**
+ * How long an append call is remembered, so that the same call sent again is not appended twice:
+ * longer than a client retries a call across a failover (a Cluster client, about 20 s, see
+ * `createRedisClient`).
+ */
+export const APPEND_CALL_MEMORY_MS = 60_000;
 
 /**
  * Lua shared by the scripts that append and announce: `newest(stream)`, the newest offset a stream
@@ -35,11 +43,24 @@ end`;
  * not seen the rescue when it sent its copy, so its copy is the one rescued (had it seen the
  * rescue, the rescue would have stood for its copy, and a copy sent after it is a new broadcast).
  * Returns {appended, indices of the skipped entries…}.
+ *
+ * ARGV[8] names this call (a key of its own, unique per call), which keeps the skipped indices.
+ * A call that already ran returns {-1, those indices} and changes nothing. A client sends a call
+ * again when the connection closed before the reply (ioredis resends unanswered commands on
+ * reconnect; a Cluster client retries them on the new master), although Redis may have run it,
+ * and its effects reached the replica, before the master died. The first run's notification
+ * stands for the call.
  */
 export const APPEND_SCRIPT = `
 local lease, token, maxlen, notify, ttl, rescued = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 if token ~= '' and redis.call('GET', lease) ~= token then
   return redis.error_reply('NOTSEQUENCER this node does not hold the sequencer lease')
+end
+local ran = redis.call('GET', ARGV[8])
+if ran then
+  local again = {-1}
+  for index in string.gmatch(ran, '%d+') do again[#again + 1] = tonumber(index) end
+  return again
 end
 local function after(a, b)
   if b == '' then return true end
@@ -52,7 +73,7 @@ end
 ${NOTIFICATION_PARTS}
 local check = token ~= '' and redis.call('EXISTS', rescued) == 1
 local parts, out = {}, {0}
-for i = 8, #ARGV, 2 do
+for i = 9, #ARGV, 2 do
   local skip = false
   if check then
     local key = string.match(ARGV[i + 1], '"k":"([%w_%-]+)"}$')
@@ -60,7 +81,7 @@ for i = 8, #ARGV, 2 do
     if count > 0 and after(redis.call('HGET', rescued, key .. '@') or '', ARGV[7]) then
       redis.call('HINCRBY', rescued, key, -1)
       skip = true
-      out[#out + 1] = (i - 8) / 2
+      out[#out + 1] = (i - 9) / 2
     end
   end
   if not skip then
@@ -74,6 +95,7 @@ if #parts > 0 then
   redis.call('PUBLISH', notify, '[' .. table.concat(parts, ',') .. ']')
 end
 out[1] = #parts
+redis.call('SET', ARGV[8], table.concat(out, ',', 2), 'PX', ${APPEND_CALL_MEMORY_MS})
 return out
 `;
 
