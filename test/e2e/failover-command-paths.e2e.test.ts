@@ -51,7 +51,13 @@ class TickPublisher {
     const redis =
       sentinels.length > 0
         ? new Redis({ sentinels: sentinels.map(hostPort), name: SENTINEL_MASTER, ...options })
-        : new Cluster(nodes.map(hostPort), { clusterRetryStrategy: () => 50, redisOptions: options });
+        : // A publish whose connection closed before the reply is not sent again (Redis may have
+          // run it: a second copy would be the publisher's): it counts as failed, like Laravel's.
+          new Cluster(nodes.map(hostPort), {
+            clusterRetryStrategy: () => 50,
+            retryDelayOnFailover: 0,
+            redisOptions: options,
+          });
     const publisher = new TickPublisher(redis, channel);
     fx.defer(() => publisher.stop());
     return publisher;
