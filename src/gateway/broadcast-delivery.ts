@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { BroadcastDto } from '../broadcast/broadcast.dto.js';
 import { channelRoom } from '../channels/channel-room.js';
-import { isConnectionId } from '../internals/connection-ids.js';
+import { exceptedConnection } from '../internals/connection-ids.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { LocalRoomEmitter, type OutgoingObserver } from '../internals/local-room-emitter.js';
 import { SlowConsumers } from './slow-consumers.js';
@@ -68,8 +68,7 @@ export class BroadcastDelivery {
     const { channel, event, data } = broadcast;
     // Cached before the emit goes out, so that a subscriber the emit misses finds it in the cache.
     this.cache.remember(channel, event, data);
-    // `except` names a room: only a connection's own, whatever a caller puts in `socket_id`.
-    const except = broadcast.socket && isConnectionId(broadcast.socket) ? broadcast.socket : undefined;
+    const except = exceptedConnection(broadcast.socket);
     const room = channelRoom(channel);
     const members = server.sockets.adapter.rooms.get(room);
     const target = server.to(room);

@@ -25,3 +25,12 @@ const CONNECTION_ID = /^(?:[A-Za-z0-9_-]{20}|\d+\.\d+)$/;
 export function isConnectionId(name: string): boolean {
   return CONNECTION_ID.test(name);
 }
+
+/**
+ * The room a broadcast may leave out for `socket` (its `socket_id`, `toOthers()`): that connection's
+ * own room, or none when the name cannot be a connection's, whatever a caller put there, so an
+ * exclusion never leaves out a channel's subscribers.
+ */
+export function exceptedConnection(socket: string | null | undefined): string | undefined {
+  return socket && isConnectionId(socket) ? socket : undefined;
+}

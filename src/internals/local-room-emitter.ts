@@ -15,7 +15,7 @@
  * Contract: ./local-room-emitter.contract.test.ts (the frame format: ./local-room-emitter.test.ts).
  */
 import type { Namespace, Server, Socket } from 'socket.io';
-import { isConnectionId } from './connection-ids.js';
+import { exceptedConnection } from './connection-ids.js';
 
 /** socket.io-parser's EVENT packet type. */
 const EVENT = 2;
@@ -210,8 +210,8 @@ export class LocalRoomEmitter {
     offset: string | undefined,
   ): number {
     const local = this.server.local;
-    // Rooms, not ids: only a connection's own room may be left out (see ./connection-ids.ts).
-    const excluded = except !== undefined && isConnectionId(except) ? [except] : [];
+    const excepted = exceptedConnection(except);
+    const excluded = excepted === undefined ? [] : [excepted];
     if (offset === undefined) {
       local
         .to(room)
