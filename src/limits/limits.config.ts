@@ -31,6 +31,13 @@ export class LimitsConfig {
   /** Connections from one client IP address at once; `0` is unlimited. @default 0 */
   @IsInt() @Min(0) maxConnectionsPerIp!: number;
   /**
+   * Bytes of recovery sessions (their JSON) this node keeps in Redis for one client IP address's
+   * dropped connections, over `recovery.windowMs`; past it a dropped connection's session is
+   * deleted and its client reconnects fresh. A graceful stop's sessions are not counted. `0` is
+   * unlimited. @default 67108864
+   */
+  @IsInt() @Min(0) maxRecoveryBytesPerIp!: number;
+  /**
    * Proxies (IP addresses) whose `X-Forwarded-For` names the client for `maxConnectionsPerIp`;
    * from anyone else the header is ignored. @default []
    */
@@ -61,6 +68,7 @@ export const limitsConfigSlice: ConfigSlice<LimitsConfig> = {
     maxAuthHeaderBytes: 8 * 1024,
     maxConnections: 0,
     maxConnectionsPerIp: 0,
+    maxRecoveryBytesPerIp: 64 * 1024 * 1024,
     trustedProxies: [],
     maxWhisperBytes: 64 * 1024,
     maxMessagesPerSecond: 200,
@@ -83,6 +91,7 @@ export const limitsConfigSlice: ConfigSlice<LimitsConfig> = {
     limit('maxAuthHeaderBytes', 'ECHO_RELAY_MAX_AUTH_HEADER_BYTES'),
     limit('maxConnections', 'ECHO_RELAY_MAX_CONNECTIONS'),
     limit('maxConnectionsPerIp', 'ECHO_RELAY_MAX_CONNECTIONS_PER_IP'),
+    limit('maxRecoveryBytesPerIp', 'ECHO_RELAY_MAX_RECOVERY_BYTES_PER_IP'),
     { path: 'limits.trustedProxies', file: 'limits.trustedProxies', env: ['ECHO_RELAY_TRUSTED_PROXIES'], kind: 'list' },
     limit('maxWhisperBytes', 'ECHO_RELAY_MAX_WHISPER_BYTES'),
     limit('maxMessagesPerSecond', 'ECHO_RELAY_MAX_MESSAGES_PER_SECOND'),

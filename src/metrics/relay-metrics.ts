@@ -197,6 +197,12 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly recoverySessionsNotKept = new Counter({
+    name: `${METRIC_PREFIX}recovery_sessions_not_kept_total`,
+    help: 'Sessions of dropped connections deleted instead of kept for a recovery: their client address was over limits.maxRecoveryBytesPerIp within recovery.windowMs',
+    registers: [this.registry],
+  });
+
   readonly recoveryReplayed = new Counter({
     name: `${METRIC_PREFIX}recovery_replayed_total`,
     help: 'Missed broadcasts sent to recovered sockets',

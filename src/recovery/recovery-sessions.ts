@@ -8,11 +8,15 @@ import {
   sessionIdOf,
   type PreviousSession,
 } from '../internals/recovery-handshake.js';
+import { clientAddress } from '../limits/connection-limiter.js';
+import { LimitsConfig } from '../limits/limits.config.js';
+import { NodeConnections } from '../limits/node-connections.js';
 import { ThrottledLog } from '../logging/throttled-log.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
 import { compareOffsets, isOffset, type Offset } from './offsets.js';
 import { RecoveryLog, type HistoryEntry, type SessionState } from './recovery-log.js';
 import { RecoveryFeed } from './recovery-feed.js';
+import { KeptSessionBudget } from './kept-session-budget.js';
 import { RecoveryConfig } from './recovery.config.js';
 
 /** socket.io's disconnect reasons after which a client reconnects by itself (and may recover). */
@@ -24,6 +28,9 @@ const RECOVERABLE = new Set([
   'server shutting down',
   'forced server close',
 ]);
+
+/** This node's own graceful stop: its clients come back elsewhere, all at once, whatever their address. */
+const SHUTDOWN = 'server shutting down';
 
 /** Disconnect reasons after which no client comes back for the session: it is deleted. */
 const ENDED = new Set(['client namespace disconnect', 'server namespace disconnect']);
@@ -62,6 +69,8 @@ export class RecoverySessions implements OnApplicationShutdown {
   private readonly joinedAt = new WeakMap<Socket, Record<string, Offset>>();
   private timer?: NodeJS.Timeout;
   private readonly refreshMs: number;
+  /** `limits.maxRecoveryBytesPerIp`: sessions kept after drops, per client address; none when `0`. */
+  private readonly budget?: KeptSessionBudget;
 
   constructor(
     private readonly config: RecoveryConfig,
@@ -69,8 +78,13 @@ export class RecoverySessions implements OnApplicationShutdown {
     private readonly feed: RecoveryFeed,
     private readonly sockets: SocketServer,
     private readonly metrics: RelayMetrics,
+    limits: LimitsConfig,
+    private readonly connections: NodeConnections,
   ) {
     this.refreshMs = Math.max(1_000, Math.floor(config.windowMs / 4));
+    if (limits.maxRecoveryBytesPerIp > 0) {
+      this.budget = new KeptSessionBudget(limits.maxRecoveryBytesPerIp, config.windowMs);
+    }
   }
 
   get enabled(): boolean {
@@ -117,13 +131,16 @@ export class RecoverySessions implements OnApplicationShutdown {
   }
 
   /**
-   * The socket is gone: after a drop its session stays restorable for `windowMs`; after the client
-   * or the server ended it, nobody comes back for it and it is deleted at once.
+   * The socket is gone: after a drop its session stays restorable for `windowMs`, within its
+   * address's `limits.maxRecoveryBytesPerIp`; after the client or the server ended it, or past that
+   * limit, nobody comes back for it (or the client reconnects fresh) and it is deleted at once.
    */
   disconnected(socket: Socket, reason: string, snapshot: ChannelsSnapshot): void {
     if (!this.saved.has(socket) && snapshot.channels.length === 0) return;
-    if (RECOVERABLE.has(reason)) this.save(socket, snapshot, this.config.windowMs);
-    else if (ENDED.has(reason)) this.drop(socket);
+    if (RECOVERABLE.has(reason)) {
+      if (this.withinBudget(socket, reason, snapshot)) this.save(socket, snapshot, this.config.windowMs);
+      else this.drop(socket);
+    } else if (ENDED.has(reason)) this.drop(socket);
   }
 
   onApplicationShutdown(): void {
@@ -211,6 +228,27 @@ export class RecoverySessions implements OnApplicationShutdown {
     return { sid: session.sid, pid, rooms, data: {}, missedPackets: packets };
   }
 
+  /**
+   * Whether the session of a dropped socket may be kept: its JSON, charged to the client's address
+   * for the window. A graceful stop's are always kept (a deploy; no client can cause it).
+   */
+  private withinBudget(socket: Socket, reason: string, snapshot: ChannelsSnapshot): boolean {
+    if (!this.budget || reason === SHUTDOWN || !this.config.enabled || sessionIdOf(socket) === undefined) return true;
+    const { address, headers } = socket.handshake;
+    const from = clientAddress(address, headers['x-forwarded-for'], this.connections.trustedProxies);
+    const known = this.joinedAt.get(socket) ?? {};
+    const since: Record<string, Offset> = {};
+    for (const channel of snapshot.channels) if (known[channel] !== undefined) since[channel] = known[channel];
+    const state: SessionState = { sid: socket.id, channels: snapshot.channels, members: snapshot.members, since };
+    if (this.budget.charge(from, Buffer.byteLength(JSON.stringify(state)) + SESSION_OVERHEAD)) return true;
+    this.metrics.recoverySessionsNotKept.inc();
+    this.throttled.warn(
+      'budget',
+      `Not keeping recovery sessions of ${from}: over limits.maxRecoveryBytesPerIp (${this.budget.maxBytes} bytes) within recovery.windowMs`,
+    );
+    return false;
+  }
+
   private fail(reason: string): undefined {
     this.metrics.recoveries.inc({ result: 'failed', reason });
     return undefined;
@@ -274,6 +312,8 @@ export class RecoverySessions implements OnApplicationShutdown {
  * `connectTimeout` (45 s), and the client gets a fresh connection after it.
  */
 const START_WAIT_MS = 10_000;
+/** What a session takes in Redis besides its JSON, counted against `limits.maxRecoveryBytesPerIp`: its owner token, its key. */
+const SESSION_OVERHEAD = 128;
 /** History reads of one restore racing a node that delivers faster than it reads. */
 const MAX_READS = 20;
 /** Longest wait for this node to deliver as far as a client that comes from a node ahead of it. */
