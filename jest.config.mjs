@@ -61,7 +61,7 @@ export default {
   // Even 3 s was passed once on Node 24 in CI. A probe in each worker (on Jest's end message: the
   // handles left, then the 'exit' event) found nothing open and 'exit' within 1 ms, at 1.0-1.4 GiB
   // of RSS: the time goes to tearing that heap down. A worker past 700 MB after a spec file is
-  // replaced instead (twice in a full run), so none ends with more than about half a gigabyte.
+  // replaced instead (twice in a full run), so none ends with more than about 0.8 GiB of RSS.
   workerIdleMemoryLimit: '700MB',
   reporters: ['default', '<rootDir>/test/jest/summary-reporter.cjs'],
 };
