@@ -155,6 +155,13 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly oversizedDisconnects = new Counter({
+    name: `${METRIC_PREFIX}oversized_disconnects_total`,
+    help: "Connections closed for a packet whose binary attachments together exceed socket.io's maxHttpBufferSize, by protocol (eio3, eio4)",
+    labelNames: ['protocol'] as const,
+    registers: [this.registry],
+  });
+
   readonly pusherDropped = new Counter({
     name: `${METRIC_PREFIX}pusher_messages_dropped_total`,
     help: 'Messages from Pusher-protocol clients dropped and answered with pusher:error, by reason (malformed, invalid_subscribe, invalid_unsubscribe)',
