@@ -10,8 +10,9 @@ const SLOTS = 8;
  * window (650 MB from one process in a minute).
  *
  * A charge is counted until `windowMs` after the end of the slot after its own: never less than the
- * session it stands for lives. Memory: per address with a charge in the window, at most
- * `SLOTS + 1` numbers; addresses are let go once their charges expire.
+ * session it stands for lives. Time is the monotonic clock (`performance.now()`): a wall clock
+ * stepped back would hold the charges that much longer. Memory: per address with a charge in the
+ * window, at most `SLOTS + 1` numbers; addresses are let go once their charges expire.
  */
 export class KeptSessionBudget {
   private readonly slotMs: number;
@@ -27,7 +28,7 @@ export class KeptSessionBudget {
   }
 
   /** Charges `bytes` to `address` if that keeps it within `maxBytes`; false (nothing charged) if not. */
-  charge(address: string, bytes: number, now = Date.now()): boolean {
+  charge(address: string, bytes: number, now = performance.now()): boolean {
     const slot = Math.floor(now / this.slotMs);
     this.sweep(slot);
     let entry = this.addresses.get(address);
@@ -40,7 +41,7 @@ export class KeptSessionBudget {
   }
 
   /** Bytes counted for `address` now. */
-  held(address: string, now = Date.now()): number {
+  held(address: string, now = performance.now()): number {
     const entry = this.addresses.get(address);
     if (!entry) return 0;
     this.expire(entry, Math.floor(now / this.slotMs));
