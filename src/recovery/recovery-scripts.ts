@@ -1,3 +1,5 @@
+import { CALL_MEMORY_MS } from '../redis/redis-options.js';
+
 /**
  * Lua run inside Redis for recovery. Every key lives under the app's recovery namespace
  * (`recoveryKeys`, `ns` below), whose hash tag puts them in one Cluster slot: the history stream is
@@ -8,15 +10,8 @@
  *   ns..'sequencer'      string  the lease of the node that appends Laravel's broadcasts (its token)
  *   ns..'rescued'        hash    key -> count (key@ -> offset) of broadcasts a follower appended for the sequencer
  *   ns..'session:'..pid  string  owner token, newline, session JSON {sid, channels, members}
- *   ns..'call:'..id      string  an append call that ran, kept `APPEND_CALL_MEMORY_MS` (see APPEND_SCRIPT)
+ *   ns..'call:'..id      string  an append call that ran, kept `CALL_MEMORY_MS` (see APPEND_SCRIPT)
  */
-
-/**
- * How long an append call is remembered, so that the same call sent again is not appended twice:
- * longer than a client retries a call across a failover (a Cluster client, about 20 s, see
- * `createRedisClient`).
- */
-export const APPEND_CALL_MEMORY_MS = 60_000;
 
 /**
  * Lua shared by the scripts that append and announce: `newest(stream)`, the newest offset a stream
@@ -95,7 +90,7 @@ if #parts > 0 then
   redis.call('PUBLISH', notify, '[' .. table.concat(parts, ',') .. ']')
 end
 out[1] = #parts
-redis.call('SET', ARGV[8], table.concat(out, ',', 2), 'PX', ${APPEND_CALL_MEMORY_MS})
+redis.call('SET', ARGV[8], table.concat(out, ',', 2), 'PX', ${CALL_MEMORY_MS})
 return out
 `;
 

@@ -40,6 +40,14 @@ const CLUSTER_RETRY_MS = 250;
 const CLUSTER_FAILOVER_WAIT_MS = 20_000;
 
 /**
+ * How long a script that must not run twice remembers a call that ran (a key per call): ioredis
+ * sends a command again when its connection closed before the reply (on reconnect; a Cluster client
+ * on the new master, for up to `CLUSTER_FAILOVER_WAIT_MS`), although Redis may have run it, and its
+ * effects reached the replica, before the master died.
+ */
+export const CALL_MEMORY_MS = 3 * CLUSTER_FAILOVER_WAIT_MS;
+
+/**
  * Opens a client for the configured topology; `extra` (e.g. lazyConnect, retryStrategy) applies to every node.
  *
  * A command issued while Redis fails over must wait for the promoted replica, not fail at once:
