@@ -1,14 +1,15 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { defineScript, type ScriptRunner } from '../internals/ioredis-commands.js';
 import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
 import { RedisConfig } from '../redis/redis.config.js';
 import { redisNames } from '../redis/redis-namespace.js';
-import type { RedisClient } from '../redis/redis-options.js';
+import { CALL_MEMORY_MS, type RedisClient } from '../redis/redis-options.js';
 import { RELEASE_SCRIPT } from './webhook-scripts.js';
 import { wants, type QueuedEvent, type WebhookTarget } from './webhook-targets.js';
 import { WebhooksConfig } from './webhooks.config.js';
 
-type Script = 'lead' | 'trim' | 'resign' | 'release';
+type Script = 'lead' | 'trim' | 'move' | 'resign' | 'release';
 
 /** ARGV: node, ms. Takes the dispatcher lock, or extends it when this node holds it; 1 when it does. */
 const LEAD_SCRIPT = `
@@ -18,10 +19,37 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
 return 1
 `;
 
-/** ARGV: node, queue key, count. Drops a sent batch, only while this node still holds the lock. */
+/**
+ * ARGV: node, queue key, count, call key. Drops a sent batch, only while this node still holds the
+ * lock, and once: the same call sent again after its reply was lost (see `CALL_MEMORY_MS`) would
+ * drop the next batch, unsent.
+ */
 const TRIM_SCRIPT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('EXISTS', ARGV[4]) == 1 then return 1 end
 redis.call('LTRIM', ARGV[2], tonumber(ARGV[3]), -1)
+redis.call('SET', ARGV[4], '1', 'PX', ${CALL_MEMORY_MS})
+return 1
+`;
+
+/**
+ * KEYS[1] the outbox. ARGV: call key, count, then per receiver its queue key, how many entries
+ * follow, and those entries. Appends each receiver's entries to its queue and drops the first
+ * `count` of the outbox, once: the same call sent again (see `CALL_MEMORY_MS`) would queue the
+ * batch twice and drop the next one unqueued.
+ */
+const MOVE_SCRIPT = `
+if redis.call('EXISTS', ARGV[1]) == 1 then return 0 end
+local i = 3
+while i <= #ARGV do
+  local key, n = ARGV[i], tonumber(ARGV[i + 1])
+  for from = i + 2, i + 1 + n, 1000 do
+    redis.call('RPUSH', key, unpack(ARGV, from, math.min(from + 999, i + 1 + n)))
+  end
+  i = i + 2 + n
+end
+redis.call('LTRIM', KEYS[1], tonumber(ARGV[2]), -1)
+redis.call('SET', ARGV[1], '1', 'PX', ${CALL_MEMORY_MS})
 return 1
 `;
 
@@ -46,6 +74,8 @@ export class WebhookQueue implements OnApplicationShutdown {
   private readonly ns: string;
   private readonly outbox: string;
   private readonly queueKey: (target: WebhookTarget) => string;
+  private readonly callPrefix = `${randomUUID()}:`;
+  private calls = 0;
 
   constructor(redisConfig: RedisConfig, config: WebhooksConfig) {
     const ns = (this.ns = redisNames(redisConfig.prefix).presence);
@@ -58,10 +88,16 @@ export class WebhookQueue implements OnApplicationShutdown {
     const scripts = {
       lead: defineScript(redis, 'webhookLead', LEAD_SCRIPT, lock),
       trim: defineScript(redis, 'webhookTrim', TRIM_SCRIPT, lock),
+      move: defineScript(redis, 'webhookMove', MOVE_SCRIPT, this.outbox),
       resign: defineScript(redis, 'webhookResign', RESIGN_SCRIPT, lock),
       release: defineScript(redis, 'webhookRelease', RELEASE_SCRIPT, lock),
     };
     this.connection = { redis, scripts };
+  }
+
+  /** A key naming one call of the scripts that must not run twice (see `CALL_MEMORY_MS`). */
+  private nextCall(): string {
+    return `${this.ns}wh:call:${this.callPrefix}${++this.calls}`;
   }
 
   private get redis(): RedisClient {
@@ -113,14 +149,13 @@ export class WebhookQueue implements OnApplicationShutdown {
     const queued = targets.map(() => 0);
     if (raw.length === 0) return { queued, unreadable: 0 };
     const events = raw.map(parseEvent);
-    const tx = this.redis.multi();
+    const args: (string | number)[] = [this.nextCall(), raw.length];
     targets.forEach((target, i) => {
       const mine = raw.filter((_, j) => events[j] && wants(target, events[j]));
       queued[i] = mine.length;
-      if (mine.length > 0) tx.rpush(this.queueKey(target), ...mine);
+      args.push(this.queueKey(target), mine.length, ...mine);
     });
-    tx.ltrim(this.outbox, raw.length, -1);
-    await tx.exec();
+    await this.scripts.move(...args);
     return { queued, unreadable: events.filter((e) => !e).length };
   }
 
@@ -131,7 +166,7 @@ export class WebhookQueue implements OnApplicationShutdown {
 
   /** Drops the oldest `count` entries of a receiver's queue, if this node still leads. */
   async drop(node: string, target: WebhookTarget, count: number): Promise<boolean> {
-    return (await this.scripts.trim(node, this.queueKey(target), count)) === 1;
+    return (await this.scripts.trim(node, this.queueKey(target), count, this.nextCall())) === 1;
   }
 
   /** Events waiting in every receiver's queue, and in the outbox. */

@@ -15,6 +15,8 @@ import { ROOM_PREFIX } from '../channels/room-entry.js';
  *   ns..'wh:held'    hash   'v <channel>' or 'r <channel> <user>' → id of the held leave event
  *   ns..'wh:seq'     string id counter
  *   ns..'wh:lock'    string node id of the dispatcher
+ *   ns..'wh:call:'..id string a dispatcher call that ran (see `CALL_MEMORY_MS`), so a call sent again does not
+ *                            move or drop a batch twice
  *
  * Leave events (`channel_vacated`, `member_removed`) are held for `webhooks.leaveDelayMs`: an
  * arrival of the same channel (or user in the channel) meanwhile cancels both, so a page reload

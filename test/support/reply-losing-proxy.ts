@@ -9,6 +9,8 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 export class ReplyLosingProxy {
   private readonly open = new Set<Socket>();
   private losing = false;
+  /** A command whose reply `loseReplyTo` waits to lose. */
+  private awaited?: string;
   /** Replies lost so far. */
   lost = 0;
 
@@ -34,6 +36,11 @@ export class ReplyLosingProxy {
     this.losing = true;
   }
 
+  /** The same, for the reply to the next bytes sent to Redis that name `command` (case-insensitive). */
+  loseReplyTo(command: string): void {
+    this.awaited = command.toLowerCase();
+  }
+
   async close(): Promise<void> {
     for (const socket of this.open) socket.resetAndDestroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -51,7 +58,13 @@ export class ReplyLosingProxy {
         upstream.destroy();
       });
     }
-    client.on('data', (chunk) => upstream.write(chunk));
+    client.on('data', (chunk: Buffer) => {
+      if (this.awaited !== undefined && chunk.toString('latin1').toLowerCase().includes(this.awaited)) {
+        this.awaited = undefined;
+        this.losing = true;
+      }
+      upstream.write(chunk);
+    });
     upstream.on('data', (chunk) => {
       if (!this.losing) {
         client.write(chunk);
