@@ -22,7 +22,11 @@ if (dir && process.send) {
     if (message[0] !== 2) return;
     process.removeListener('message', onMessage);
     const rss = Math.round(process.memoryUsage().rss / 1048576);
-    log(`end asked rss=${rss}MiB resources=${process.getActiveResourcesInfo().join(',')}`);
+    const sockets = process
+      ._getActiveHandles()
+      .filter((handle) => handle?.constructor?.name === 'Socket' && !handle._isStdio && handle.fd === undefined)
+      .map((socket) => `${socket._host ?? ''}:${socket.localPort}->${socket.remotePort} ${socket.readyState}`);
+    log(`end asked rss=${rss}MiB resources=${process.getActiveResourcesInfo().join(',')} tcp=${sockets.join(' ')}`);
   });
   process.on('exit', () => {
     const handles = process._getActiveHandles().map((handle) => handle?.constructor?.name);
