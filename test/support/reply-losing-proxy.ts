@@ -42,7 +42,9 @@ export class ReplyLosingProxy {
   }
 
   async close(): Promise<void> {
-    for (const socket of this.open) socket.resetAndDestroy();
+    // Destroyed, not reset: a reset of a socket that either side had ended left its TCP handle
+    // registered on Node 26, and the process hung after its 'exit' event.
+    for (const socket of this.open) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 

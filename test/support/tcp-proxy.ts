@@ -91,6 +91,13 @@ export class TcpProxy {
 
 function reset(socket: Socket): void {
   if (socket.destroyed) return;
+  // Node 26 leaves the TCP handle of a socket reset after either side ended (or before it
+  // connected) registered: the process then hangs after its 'exit' event (a Jest worker is killed
+  // after 3 s). Such a socket is only destroyed; there is no connection left to reset.
+  if (socket.readableEnded || socket.writableEnded || socket.connecting) {
+    socket.destroy();
+    return;
+  }
   try {
     socket.resetAndDestroy();
   } catch {
