@@ -58,11 +58,9 @@ export default {
   // force-exited and reported as a leak. A worker that is held open is still force-exited and
   // reported, 3 s later.
   workerGracefulExitTimeout: 3000,
-  // Still passed now and then (Node 24 and 26). A probe in each worker (test/jest/exit-probe.cjs: the
-  // files it ran, Jest's end message, the 'exit' event, then when the pid was gone) found 'exit'
-  // within 1 ms of the end message every time; a worker that still held a TCP socket then took
-  // more than 3 s from 'exit' to gone and was killed, one without took 0.5-0.8 s. Which spec leaves
-  // that socket is not found yet; replacing workers past 700 MB (`workerIdleMemoryLimit`) did not
-  // help and was taken out again.
+  // It was still passed now and then (Node 24 and 26). test/jest/exit-probe.cjs traced it: the
+  // killed worker held a TCP socket of a spec proxy that had reset it after its peer ended it, which
+  // on Node 26 leaves the handle registered and hangs the process after 'exit'. The proxies in
+  // test/support destroy such sockets instead; the probe finds workers gone 0.2-0.3 s after 'exit'.
   reporters: ['default', '<rootDir>/test/jest/summary-reporter.cjs'],
 };
