@@ -236,11 +236,8 @@ export class RecoverySessions implements OnApplicationShutdown {
     if (!this.budget || reason === SHUTDOWN || !this.config.enabled || sessionIdOf(socket) === undefined) return true;
     const { address, headers } = socket.handshake;
     const from = clientAddress(address, headers['x-forwarded-for'], this.connections.trustedProxies);
-    const known = this.joinedAt.get(socket) ?? {};
-    const since: Record<string, Offset> = {};
-    for (const channel of snapshot.channels) if (known[channel] !== undefined) since[channel] = known[channel];
-    const state: SessionState = { sid: socket.id, channels: snapshot.channels, members: snapshot.members, since };
-    if (this.budget.charge(from, Buffer.byteLength(JSON.stringify(state)) + SESSION_OVERHEAD)) return true;
+    const bytes = Buffer.byteLength(JSON.stringify(this.stateOf(socket, snapshot))) + SESSION_OVERHEAD;
+    if (this.budget.charge(from, bytes)) return true;
     this.metrics.recoverySessionsNotKept.inc();
     this.throttled.warn(
       'budget',
@@ -266,10 +263,7 @@ export class RecoverySessions implements OnApplicationShutdown {
     let owner = this.owners.get(socket);
     if (owner === undefined) this.owners.set(socket, (owner = newSessionId()));
     this.saved.add(socket);
-    const state = (): SessionState => {
-      const { channels, members } = typeof snapshot === 'function' ? snapshot() : snapshot;
-      return { sid: socket.id, channels, members, since: this.sinceOf(socket, channels) };
-    };
+    const state = (): SessionState => this.stateOf(socket, typeof snapshot === 'function' ? snapshot() : snapshot);
     this.history
       .saveSession(pid, owner, state, ttlMs, force)
       .catch((err: Error) => this.throttled.warn('save', `Could not save a recovery session: ${err.message}`));
@@ -283,6 +277,11 @@ export class RecoverySessions implements OnApplicationShutdown {
     this.history
       .dropSession(pid, owner)
       .catch((err: Error) => this.throttled.warn('save', `Could not delete a recovery session: ${err.message}`));
+  }
+
+  /** The session a socket's channels and members make, as saved. */
+  private stateOf(socket: Socket, { channels, members }: ChannelsSnapshot): SessionState {
+    return { sid: socket.id, channels, members, since: this.sinceOf(socket, channels) };
   }
 
   /** The join positions of the channels the socket is in now; those it left are forgotten. */
