@@ -33,6 +33,7 @@ import type { RelayMetrics } from '../metrics/relay-metrics.js';
 import { closeRedisClient, connectRedis } from '../redis/redis-client.js';
 import { redisNames } from '../redis/redis-namespace.js';
 import { ADAPTER_PUB_COMMANDS, ADAPTER_SUB_COMMANDS, createGuardedAdapter } from './guarded-redis-adapter.js';
+import { CorkedWebSocketServer } from '../server/corked-websocket-server.js';
 import { handleFireAndForget } from './ioredis-commands.js';
 import type { RedisClient } from '../redis/redis-options.js';
 
@@ -104,6 +105,8 @@ export class EchoIoAdapter extends IoAdapter {
       // A whisper's text travels in one packet: a raised limits.maxWhisperBytes raises the packet
       // size socket.io accepts with it (its 1 MB default stays otherwise; the socketio block wins).
       maxHttpBufferSize: Math.max(1e6, (this.limits?.config.maxWhisperBytes ?? 0) + 64 * 1024),
+      // The 101 and the open packet in one write; the socketio block may name another engine.
+      wsEngine: CorkedWebSocketServer,
       ...(socketio as Partial<ServerOptions>),
       allowEIO3: true,
       // Installed below for long-polling only (engine.io would run it on every upgrade too).

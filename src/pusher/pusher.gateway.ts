@@ -2,7 +2,8 @@ import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShut
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
+import { CorkedWebSocketServer } from '../server/corked-websocket-server.js';
 import { originAllowList } from '../common/origins.js';
 import { FloodingClients } from '../gateway/flooding-clients.js';
 import { SocketServer } from '../gateway/socket-server.js';
@@ -40,7 +41,8 @@ const FLOOD_CLOSE_MS = 1000;
 export class PusherGateway implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('Pusher');
   private readonly apps: PusherApps;
-  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false });
+  /** The 101 and `connection_established` leave in one write (`CorkedWebSocketServer`). */
+  private readonly wss = new CorkedWebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false });
   private readonly origins: ReturnType<typeof originAllowList> | undefined;
   private sweeper?: NodeJS.Timeout;
 
