@@ -28,18 +28,21 @@ type SubscribeAttempt = AbortController;
 interface SocketChannels {
   /** Rooms joined through `subscribe` (or restored with a recovered session). */
   joined: Set<string>;
-  /** The presence member of each joined presence channel, as the app named it. */
-  members: Map<string, PresenceMember>;
+  /** The presence member of each joined presence channel, as the app named it (made on the first). */
+  members?: Map<string, PresenceMember>;
   /** Subscribes in flight (waiting for an unsubscribe, the auth call, the presence store), by channel. */
   pending: Map<string, SubscribeAttempt>;
-  /** Unsubscribes in progress, by channel: a later subscribe of that channel waits for them. */
-  leaving: Map<string, Promise<unknown>>;
+  /**
+   * Unsubscribes in progress, by channel: a later subscribe of that channel waits for them. Made on
+   * the first unsubscribe: most sockets (a reconnect storm's) never send one.
+   */
+  leaving?: Map<string, Promise<unknown>>;
   /** Subscribes still running, current or abandoned (a late auth answer, a presence write). */
   running: number;
   /** Authorisations of this socket in flight (at most `limits.maxPendingAuthPerSocket`). */
   authorizing: number;
-  /** Subscribes waiting for an auth slot, in the order they arrived. */
-  authQueue: AuthTurn[];
+  /** Subscribes waiting for an auth slot, in the order they arrived (made on the first). */
+  authQueue?: AuthTurn[];
 }
 
 /** A subscribe waiting for one of its socket's auth slots; `start(false)` abandons it. */
@@ -122,7 +125,7 @@ export class ChannelSubscriptions {
     state.pending.set(channel, attempt);
     state.running++;
     try {
-      const earlier = state.leaving.get(channel);
+      const earlier = state.leaving?.get(channel);
       if (earlier) await earlier;
       // A later unsubscribe (or a disconnect) took it back while it waited: no auth call.
       if (!this.isCurrent(socket, state, channel, attempt)) return false;
@@ -137,14 +140,15 @@ export class ChannelSubscriptions {
   /** Leaves the room, abandons a subscribe in flight, and removes the presence member. */
   unsubscribe(socket: Socket, channel: string): Promise<void> {
     const state = this.stateOf(socket);
-    const earlier = state.leaving.get(channel);
+    const leaving = (state.leaving ??= new Map<string, Promise<unknown>>());
+    const earlier = leaving.get(channel);
     const leave = this.leave(socket, channel);
     const done = earlier ? Promise.all([earlier, leave]).then(() => undefined) : leave;
     // Later subscribes wait for this one whatever its outcome; the caller sees its failure.
     const settled = done.catch(() => undefined);
-    state.leaving.set(channel, settled);
+    leaving.set(channel, settled);
     void settled.then(() => {
-      if (state.leaving.get(channel) === settled) state.leaving.delete(channel);
+      if (leaving.get(channel) === settled) leaving.delete(channel);
     });
     return leave;
   }
@@ -164,7 +168,7 @@ export class ChannelSubscriptions {
     await Promise.all(
       Object.entries(members).map(async ([channel, member]) => {
         if (!state.joined.has(channel)) return;
-        state.members.set(channel, member as PresenceMember);
+        (state.members ??= new Map<string, PresenceMember>()).set(channel, member as PresenceMember);
         try {
           await this.presence.rejoin(socket, channel, member as PresenceMember, (list) => {
             if (socket.connected && state.joined.has(channel)) socket.emit('presence:subscribed', channel, list);
@@ -205,17 +209,17 @@ export class ChannelSubscriptions {
    */
   busy(socket: Socket): boolean {
     const state = this.sockets.get(socket);
-    return state !== undefined && (state.running > 0 || state.leaving.size > 0);
+    return state !== undefined && (state.running > 0 || (state.leaving?.size ?? 0) > 0);
   }
 
   /** The socket's presence member in the channel, if it joined it as one (a whisper's `user_id`). */
   memberOf(socket: Socket, channel: string): PresenceMember | undefined {
-    return this.sockets.get(socket)?.members.get(channel);
+    return this.sockets.get(socket)?.members?.get(channel);
   }
 
   /** Whether the socket is in a presence channel as this user (Pusher's `terminate_connections`). */
   isUser(socket: Socket, userId: string): boolean {
-    for (const member of this.sockets.get(socket)?.members.values() ?? []) {
+    for (const member of this.sockets.get(socket)?.members?.values() ?? []) {
       if (userKey(member) === userId) return true;
     }
     return false;
@@ -249,7 +253,7 @@ export class ChannelSubscriptions {
     }
     if (!decision.allowed) throw new SubscriptionDenied(channel, decision.status);
     if (!decision.member) return this.enter(socket, channel);
-    state.members.set(channel, decision.member);
+    (state.members ??= new Map<string, PresenceMember>()).set(channel, decision.member);
     await this.joinPresence(socket, state, channel, attempt, decision.member);
     return state.joined.has(channel);
   }
@@ -287,13 +291,13 @@ export class ChannelSubscriptions {
       return Promise.resolve(true);
     }
     this.metrics.authWaiting.inc({ limit: 'socket' });
-    return new Promise((resolve) => state.authQueue.push({ channel, start: resolve }));
+    return new Promise((resolve) => (state.authQueue ??= []).push({ channel, start: resolve }));
   }
 
   /** Frees a slot and hands it to the oldest waiting subscribe. */
   private releaseAuthSlot(state: SocketChannels): void {
     state.authorizing--;
-    const next = state.authQueue.shift();
+    const next = state.authQueue?.shift();
     if (!next) return;
     this.metrics.authWaiting.dec({ limit: 'socket' });
     state.authorizing++;
@@ -302,9 +306,10 @@ export class ChannelSubscriptions {
 
   /** Takes a subscribe of `channel` that waits for an auth slot out of the queue. */
   private abandonAuthTurn(state: SocketChannels, channel: string): void {
-    const index = state.authQueue.findIndex((turn) => turn.channel === channel);
+    const queue = state.authQueue;
+    const index = queue?.findIndex((turn) => turn.channel === channel) ?? -1;
     if (index < 0) return;
-    const [turn] = state.authQueue.splice(index, 1);
+    const [turn] = queue!.splice(index, 1);
     this.metrics.authWaiting.dec({ limit: 'socket' });
     turn.start(false);
   }
@@ -314,7 +319,7 @@ export class ChannelSubscriptions {
     state.pending.get(channel)?.abort();
     state.pending.delete(channel);
     this.abandonAuthTurn(state, channel);
-    state.members.delete(channel);
+    state.members?.delete(channel);
     // The subscriptions gauge follows the adapter's join-room/leave-room events (MetricsFeeds).
     // A disconnected socket has left its rooms already, and its id may be a recovered socket's now.
     if (state.joined.delete(channel) && socket.connected) {
@@ -348,7 +353,7 @@ export class ChannelSubscriptions {
 
   private snapshot(state: SocketChannels | undefined): ChannelsSnapshot {
     if (!state) return { channels: [], members: {} };
-    return { channels: [...state.joined], members: Object.fromEntries(state.members) };
+    return { channels: [...state.joined], members: state.members ? Object.fromEntries(state.members) : {} };
   }
 
   private stateOf(socket: Socket): SocketChannels {
@@ -356,12 +361,9 @@ export class ChannelSubscriptions {
     if (!state) {
       state = {
         joined: new Set(),
-        members: new Map(),
         pending: new Map(),
-        leaving: new Map(),
         running: 0,
         authorizing: 0,
-        authQueue: [],
       };
       this.sockets.set(socket, state);
     }

@@ -55,10 +55,12 @@ export class EchoGateway implements OnGatewayInit {
     this.socketServer.attach(server);
     this.sessions.attach(server);
     const listeners = messageListeners(this);
+    // Shared by every socket too: socket.io emits 'disconnect' once per socket, with it as `this`.
+    const disconnected = disconnectListener(this);
     server.on('connection', (socket: Socket) => {
       this.connected(socket);
       for (const [message, listener] of listeners) socket.on(message, listener);
-      socket.once('disconnect', (reason: string) => this.disconnected(socket, reason));
+      socket.on('disconnect', disconnected);
     });
   }
 
@@ -127,6 +129,12 @@ function messageListeners(gateway: EchoGateway): [EchoMessage, (this: Socket, ..
       gateway.receive(this, message, args);
     },
   ]);
+}
+
+function disconnectListener(gateway: EchoGateway): (this: Socket, reason: string) => void {
+  return function (this: Socket, reason: string): void {
+    gateway.disconnected(this, reason);
+  };
 }
 
 /**
