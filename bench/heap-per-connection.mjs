@@ -14,19 +14,18 @@
 // seconds and reads it again: the difference divided by the connections is the figure. Median and
 // min-max per target go to stdout and, with every run, to bench/results/heap-per-connection-<date>.json.
 
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { startRedis } from './lib/redis.mjs';
 import { childEnv } from './targets/common.mjs';
 import { entryOf, relayRoot } from './targets/echo-relay.mjs';
-import { machineInfo } from './lib/machine.mjs';
 import { summarize } from './lib/stats.mjs';
+import { parseFlags, resultsFile, runStandalone, runTargets, writeResults } from './lib/standalone.mjs';
 import {
   freePort,
   httpStatus,
-  killAllChildrenSync,
   makeTempDir,
   removeTempDir,
   sleep,
@@ -35,7 +34,6 @@ import {
   waitFor,
 } from './lib/proc.mjs';
 
-const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 const PROBE = fileURLToPath(new URL('./lib/heap-probe.mjs', import.meta.url));
 const BARE = fileURLToPath(new URL('./targets/bare-server.mjs', import.meta.url));
 const TARGETS = ['bare', 'echo-relay', 'echo-relay-no-recovery'];
@@ -47,14 +45,7 @@ const TARGETS = ['bare', 'echo-relay', 'echo-relay-no-recovery'];
 
 /** @returns {Opts} */
 function parseArgs() {
-  /** @type {Record<string, string>} */
-  const f = {};
-  for (const arg of process.argv.slice(2)) {
-    const m = /^--([^=]+)(?:=(.*))?$/.exec(arg);
-    if (!m) throw new Error(`unknown argument ${arg}`);
-    f[m[1]] = m[2] ?? 'true';
-  }
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const f = parseFlags();
   const targets = (f.targets ?? 'bare,echo-relay').split(',').filter(Boolean);
   for (const t of targets) if (!TARGETS.includes(t)) throw new Error(`unknown target ${t}`);
   const eio = Number(f.eio ?? 4);
@@ -65,7 +56,7 @@ function parseArgs() {
     eio,
     targets,
     echoRelayRoot: f['echo-relay-root'],
-    out: f.out ?? join(BENCH_DIR, 'results', `heap-per-connection-${stamp}.json`),
+    out: f.out ?? resultsFile('heap-per-connection'),
   };
 }
 
@@ -170,15 +161,9 @@ async function main() {
   const dir = makeTempDir('echo-relay-heap-');
   const redis = await startRedis({ dir });
   /** @type {Record<string, HeapRun[]>} */
-  const runs = {};
+  let runs;
   try {
-    for (let r = 0; r < o.runs; r++) {
-      for (const target of o.targets) {
-        const run = await measureOnce(target, o, redis.port, dir);
-        (runs[target] ??= []).push(run);
-        console.log(`${target} run ${r + 1}: ${JSON.stringify(run)}`);
-      }
-    }
+    runs = await runTargets(o.runs, o.targets, (target) => measureOnce(target, o, redis.port, dir));
   } finally {
     await redis.stop();
     removeTempDir(dir);
@@ -187,19 +172,8 @@ async function main() {
   const summary = {};
   for (const [target, list] of Object.entries(runs)) {
     summary[target] = { bytesPerConnection: summarize(list.map((r) => r.bytesPerConnection)) };
-    console.log(`${target}: ${JSON.stringify(summary[target])}`);
   }
-  mkdirSync(resolve(o.out, '..'), { recursive: true });
-  writeFileSync(o.out, JSON.stringify({ machine: machineInfo(), options: o, summary, runs }, null, 2));
-  console.log(`wrote ${o.out}`);
+  writeResults(o.out, { options: o, summary, runs });
 }
 
-process.on('SIGINT', () => {
-  killAllChildrenSync();
-  process.exit(130);
-});
-main().catch((err) => {
-  console.error(err);
-  killAllChildrenSync();
-  process.exit(1);
-});
+runStandalone(main);

@@ -16,19 +16,15 @@
 // /apps/bench/channels on the old HTTP API), which the figures do not include. Median and min-max per target go to stdout and, with every run,
 // to bench/results/subscribe-burst-<date>.json.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { join, resolve } from 'node:path';
 import { io } from 'socket.io-client';
 import { startRedis } from './lib/redis.mjs';
 import { childEnv } from './targets/common.mjs';
 import { entryOf, relayRoot } from './targets/echo-relay.mjs';
-import { machineInfo } from './lib/machine.mjs';
 import { summarize } from './lib/stats.mjs';
+import { parseFlags, resultsFile, runStandalone, runTargets, writeResults } from './lib/standalone.mjs';
 import {
   freePort,
   httpStatus,
-  killAllChildrenSync,
   makeTempDir,
   removeTempDir,
   sampleProcess,
@@ -38,7 +34,6 @@ import {
   waitFor,
 } from './lib/proc.mjs';
 
-const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 const API_KEY = 'bench-burst-key';
 
 /**
@@ -54,14 +49,7 @@ const TARGET_ENV = {
 
 /** @returns {Opts} */
 function parseArgs() {
-  /** @type {Record<string, string>} */
-  const f = {};
-  for (const arg of process.argv.slice(2)) {
-    const m = /^--([^=]+)(?:=(.*))?$/.exec(arg);
-    if (!m) throw new Error(`unknown argument ${arg}`);
-    f[m[1]] = m[2] ?? 'true';
-  }
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const f = parseFlags();
   const targets = (f.targets ?? 'echo-relay,echo-relay-no-recovery').split(',').filter(Boolean);
   for (const t of targets) if (!(t in TARGET_ENV)) throw new Error(`unknown target ${t}`);
   return {
@@ -71,7 +59,7 @@ function parseArgs() {
     nameLength: Number(f['name-length'] ?? 160),
     targets,
     echoRelayRoot: f['echo-relay-root'],
-    out: f.out ?? join(BENCH_DIR, 'results', `subscribe-burst-${stamp}.json`),
+    out: f.out ?? resultsFile('subscribe-burst'),
   };
 }
 
@@ -162,15 +150,9 @@ async function main() {
   const dir = makeTempDir('echo-relay-burst-');
   const redis = await startRedis({ dir });
   /** @type {Record<string, BurstRun[]>} */
-  const runs = {};
+  let runs;
   try {
-    for (let r = 0; r < o.runs; r++) {
-      for (const target of o.targets) {
-        const run = await burstOnce(target, o, redis.port, dir);
-        (runs[target] ??= []).push(run);
-        console.log(`${target} run ${r + 1}: ${JSON.stringify(run)}`);
-      }
-    }
+    runs = await runTargets(o.runs, o.targets, (target) => burstOnce(target, o, redis.port, dir));
   } finally {
     await redis.stop();
     removeTempDir(dir);
@@ -182,19 +164,8 @@ async function main() {
       cpuMs: summarize(list.map((r) => r.cpuMs)),
       peakRssDeltaMiB: summarize(list.map((r) => r.peakRssDeltaMiB)),
     };
-    console.log(`${target}: ${JSON.stringify(summary[target])}`);
   }
-  mkdirSync(resolve(o.out, '..'), { recursive: true });
-  writeFileSync(o.out, JSON.stringify({ machine: machineInfo(), options: o, summary, runs }, null, 2));
-  console.log(`wrote ${o.out}`);
+  writeResults(o.out, { options: o, summary, runs });
 }
 
-process.on('SIGINT', () => {
-  killAllChildrenSync();
-  process.exit(130);
-});
-main().catch((err) => {
-  console.error(err);
-  killAllChildrenSync();
-  process.exit(1);
-});
+runStandalone(main);

@@ -8,9 +8,8 @@ import { createServer, type Server as HttpServer, type IncomingMessage } from 'n
 import { connect, type AddressInfo, type Socket as NetSocket } from 'node:net';
 import { Server, type ServerOptions } from 'socket.io';
 import { WebSocket } from 'ws';
+import { recordWrites } from '../../test/support/socket-writes.js';
 import { CorkedWebSocketServer } from './corked-websocket-server.js';
-
-type WriteGeneric = (writev: boolean, data: unknown, encoding: string, cb: (err?: Error) => void) => void;
 
 interface Watched {
   port: number;
@@ -26,13 +25,7 @@ async function watchedServer(options: Partial<ServerOptions>): Promise<Watched> 
   http.prependListener('upgrade', (req: IncomingMessage, socket: NetSocket) => {
     const seen: string[] = [];
     writes.set(req.url ?? '', seen);
-    // Every chunk a net.Socket hands to the kernel goes through it: one write or writev call.
-    const target = socket as unknown as { _writeGeneric: WriteGeneric };
-    const original = target._writeGeneric;
-    target._writeGeneric = function (this: NetSocket, writev, data, encoding, cb) {
-      seen.push(textOf(writev, data));
-      return original.call(this, writev, data, encoding, cb);
-    };
+    recordWrites(socket, seen);
   });
   const server = new Server(http, { pingInterval: 600_000, pingTimeout: 600_000, ...options });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -65,13 +58,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([corked.close(), plain.close()]);
 });
-
-function textOf(writev: boolean, data: unknown): string {
-  if (!writev) return Buffer.isBuffer(data) ? data.toString('latin1') : String(data);
-  return (data as { chunk: Buffer | string }[])
-    .map(({ chunk }) => (Buffer.isBuffer(chunk) ? chunk.toString('latin1') : chunk))
-    .join('');
-}
 
 describe("CorkedWebSocketServer as engine.io's wsEngine", () => {
   const path = '/socket.io/?EIO=4&transport=websocket';

@@ -1,11 +1,8 @@
 /**
- * The answer to a WebSocket upgrade leaves in one write: the `101 Switching
- * Protocols` response together with engine.io's open packet (socket.io) or `connection_established`
- * (the Pusher endpoint). Written one at a time, each was a system call of its own, on every
- * connect of a reconnect storm.
- *
- * Counted at the server's end of the TCP connection: every chunk the socket hands to the kernel
- * goes through `net.Socket#_writeGeneric` (one `write` or `writev` call).
+ * The answer to a WebSocket upgrade leaves in one write: the `101 Switching Protocols` response
+ * together with engine.io's open packet (socket.io) or `connection_established` (the Pusher
+ * endpoint). Written one at a time, each was a system call of its own, on every connect of a
+ * reconnect storm. Counted at the server's end of the TCP connection (`recordWrites`).
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
@@ -13,18 +10,9 @@ import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { withTimeout } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
+import { recordWrites } from '../support/socket-writes.js';
 import { PUSHER_APP, PUSHER_CLIENTS_ENV } from '../support/pusher-client.js';
 import type { TestRelay } from '../support/relay.js';
-
-type WriteGeneric = (writev: boolean, data: unknown, encoding: string, cb: (err?: Error) => void) => void;
-
-/** Text of one `_writeGeneric` call: a string, a buffer, or writev's chunks joined. */
-function textOf(writev: boolean, data: unknown): string {
-  if (!writev) return Buffer.isBuffer(data) ? data.toString('latin1') : String(data);
-  return (data as { chunk: Buffer | string }[])
-    .map(({ chunk }) => (Buffer.isBuffer(chunk) ? chunk.toString('latin1') : chunk))
-    .join('');
-}
 
 describe('the answer to a WebSocket upgrade', () => {
   const fx = useFixture({ env: { ECHO_RELAY_CLIENTS: PUSHER_CLIENTS_ENV } });
@@ -39,12 +27,7 @@ describe('the answer to a WebSocket upgrade', () => {
     const watch = (req: IncomingMessage, socket: Socket): void => {
       const seen: string[] = [];
       writes.set(req.url ?? '', seen);
-      const socketWrites = socket as unknown as { _writeGeneric: WriteGeneric };
-      const original = socketWrites._writeGeneric;
-      socketWrites._writeGeneric = function (this: Socket, writev, data, encoding, cb) {
-        seen.push(textOf(writev, data));
-        return original.call(this, writev, data, encoding, cb);
-      };
+      recordWrites(socket, seen);
     };
     http.prependListener('upgrade', watch);
     fx.defer(() => {
