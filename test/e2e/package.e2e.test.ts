@@ -93,6 +93,10 @@ describe('the npm package and its scripts', () => {
     expect(serverPid).not.toBe(npm.pid);
     npm.kill('SIGTERM');
     await waitUntil(() => !alive(serverPid), 10_000, `the server (pid ${serverPid}) to exit`);
+    // Its last lines may still be in the pipe when the process is gone: they are read in later turns.
+    await waitUntil(() => /SIGTERM received/.test(out), 5000, 'the server to have logged SIGTERM').catch(
+      () => undefined,
+    );
     expect(out).toMatch(/SIGTERM received/);
   });
 });

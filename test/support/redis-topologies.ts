@@ -157,7 +157,13 @@ export async function startRedisCluster(masters = 3, replicas = 0, nodeTimeoutMs
         'cluster ok',
       );
       // redis-cli makes the replicas after the masters joined: each node must have heard of them.
-      await waitUntil(async () => (await replicasKnown(port)) === masters * replicas, 10_000, 'replicas known');
+      // Gossip spreads it; should it not, the failure shows what this node believes.
+      await waitUntil(async () => (await replicasKnown(port)) === masters * replicas, 10_000, 'replicas known').catch(
+        async (err: Error) => {
+          const view = await ask(port, 'CLUSTER', 'NODES').catch((e: Error) => e.message);
+          throw new Error(`${err.message} (node ${port}, ${masters * replicas} expected):\n${view}`);
+        },
+      );
       await waitUntil(() => replicaInSync(port), 10_000, `replica ${port} in sync`);
     }
   } catch (err) {
