@@ -18,21 +18,11 @@ import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { startRedis } from './lib/redis.mjs';
 import { childEnv } from './targets/common.mjs';
 import { entryOf, relayRoot } from './targets/echo-relay.mjs';
 import { summarize } from './lib/stats.mjs';
 import { parseFlags, resultsFile, runStandalone, runTargets, writeResults } from './lib/standalone.mjs';
-import {
-  freePort,
-  httpStatus,
-  makeTempDir,
-  removeTempDir,
-  sleep,
-  spawnChild,
-  stopChild,
-  waitFor,
-} from './lib/proc.mjs';
+import { freePort, httpStatus, sleep, spawnChild, stopChild, waitFor } from './lib/proc.mjs';
 
 const PROBE = fileURLToPath(new URL('./lib/heap-probe.mjs', import.meta.url));
 const BARE = fileURLToPath(new URL('./targets/bare-server.mjs', import.meta.url));
@@ -158,16 +148,11 @@ async function measureOnce(target, o, redisPort, dir) {
 
 async function main() {
   const o = parseArgs();
-  const dir = makeTempDir('echo-relay-heap-');
-  const redis = await startRedis({ dir });
   /** @type {Record<string, HeapRun[]>} */
-  let runs;
-  try {
-    runs = await runTargets(o.runs, o.targets, (target) => measureOnce(target, o, redis.port, dir));
-  } finally {
-    await redis.stop();
-    removeTempDir(dir);
-  }
+  const runs = await runTargets(
+    { runs: o.runs, targets: o.targets, tempPrefix: 'echo-relay-heap-' },
+    (target, redisPort, dir) => measureOnce(target, o, redisPort, dir),
+  );
   /** @type {Record<string, unknown>} */
   const summary = {};
   for (const [target, list] of Object.entries(runs)) {

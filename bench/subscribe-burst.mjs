@@ -17,22 +17,11 @@
 // to bench/results/subscribe-burst-<date>.json.
 
 import { io } from 'socket.io-client';
-import { startRedis } from './lib/redis.mjs';
 import { childEnv } from './targets/common.mjs';
 import { entryOf, relayRoot } from './targets/echo-relay.mjs';
 import { summarize } from './lib/stats.mjs';
 import { parseFlags, resultsFile, runStandalone, runTargets, writeResults } from './lib/standalone.mjs';
-import {
-  freePort,
-  httpStatus,
-  makeTempDir,
-  removeTempDir,
-  sampleProcess,
-  sleep,
-  spawnChild,
-  stopChild,
-  waitFor,
-} from './lib/proc.mjs';
+import { freePort, httpStatus, sampleProcess, sleep, spawnChild, stopChild, waitFor } from './lib/proc.mjs';
 
 const API_KEY = 'bench-burst-key';
 
@@ -147,16 +136,11 @@ async function burstOnce(target, o, redisPort, dir) {
 
 async function main() {
   const o = parseArgs();
-  const dir = makeTempDir('echo-relay-burst-');
-  const redis = await startRedis({ dir });
   /** @type {Record<string, BurstRun[]>} */
-  let runs;
-  try {
-    runs = await runTargets(o.runs, o.targets, (target) => burstOnce(target, o, redis.port, dir));
-  } finally {
-    await redis.stop();
-    removeTempDir(dir);
-  }
+  const runs = await runTargets(
+    { runs: o.runs, targets: o.targets, tempPrefix: 'echo-relay-burst-' },
+    (target, redisPort, dir) => burstOnce(target, o, redisPort, dir),
+  );
   /** @type {Record<string, unknown>} */
   const summary = {};
   for (const [target, list] of Object.entries(runs)) {

@@ -6,7 +6,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { machineInfo } from './machine.mjs';
-import { killAllChildrenSync } from './proc.mjs';
+import { killAllChildrenSync, makeTempDir, removeTempDir } from './proc.mjs';
+import { startRedis } from './redis.mjs';
 
 const RESULTS_DIR = fileURLToPath(new URL('../results', import.meta.url));
 
@@ -36,22 +37,29 @@ export function resultsFile(name) {
 
 /**
  * `runs` rounds, each measuring every target once in turn (so that a machine slowing down weighs
- * on all of them); every run is logged as it ends.
+ * on all of them), against one throw-away redis-server in a temporary directory, both gone
+ * afterwards; every run is logged as it ends.
  * @template R
- * @param {number} runs
- * @param {string[]} targets
- * @param {(target: string) => Promise<R>} once
+ * @param {{runs: number, targets: string[], tempPrefix: string}} plan
+ * @param {(target: string, redisPort: number, dir: string) => Promise<R>} once
  * @returns {Promise<Record<string, R[]>>}
  */
-export async function runTargets(runs, targets, once) {
+export async function runTargets({ runs, targets, tempPrefix }, once) {
+  const dir = makeTempDir(tempPrefix);
+  const redis = await startRedis({ dir });
   /** @type {Record<string, R[]>} */
   const byTarget = {};
-  for (let r = 0; r < runs; r++) {
-    for (const target of targets) {
-      const run = await once(target);
-      (byTarget[target] ??= []).push(run);
-      console.log(`${target} run ${r + 1}: ${JSON.stringify(run)}`);
+  try {
+    for (let r = 0; r < runs; r++) {
+      for (const target of targets) {
+        const run = await once(target, redis.port, dir);
+        (byTarget[target] ??= []).push(run);
+        console.log(`${target} run ${r + 1}: ${JSON.stringify(run)}`);
+      }
     }
+  } finally {
+    await redis.stop();
+    removeTempDir(dir);
   }
   return byTarget;
 }
