@@ -186,6 +186,46 @@ describe('RecoveryLog', () => {
       expect(await log.restore('pid-2', first)).toEqual({ ok: false, reason: 'unknown_session' });
     });
 
+    it('restores once when the reply is lost and the client sends the call again (a failover after the script ran)', async () => {
+      const proxy = await ReplyLosingProxy.start(redis.port);
+      try {
+        const config = recoveryConfig(proxy.url);
+        const log = new RecoveryLog(config.redis, config.recovery);
+        logs.push(log);
+        await log.append([entry('orders', 'seen')]);
+        await log.append([entry('orders', 'missed')]);
+        const [seen, missed] = await offsets();
+        // The script is loaded first, so the call whose reply is lost runs it.
+        expect(await log.restore('no-such-pid', seen)).toEqual({ ok: false, reason: 'unknown_session' });
+        await log.saveSession('pid-1', 'owner-1', session('sid-1', ['orders']), 60_000);
+
+        proxy.loseNextReply();
+        const result = await log.restore('pid-1', seen);
+
+        expect(proxy.lost).toBe(1);
+        expect(result).toMatchObject({ ok: true, session: { sid: 'sid-1' }, entries: [[missed, { e: 'missed' }]] });
+        // Still one restore per disconnect: another call finds the session claimed.
+        expect(await log.restore('pid-1', seen)).toEqual({ ok: false, reason: 'unknown_session' });
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('refuses late writes and the delete of the old connection after a restore; the restored connection takes the session over', async () => {
+      const log = open();
+      await log.append([entry('orders', 'a')]);
+      const [first] = await offsets();
+      await log.saveSession('pid-1', 'old-connection', session('sid-1', ['orders']), 60_000);
+      expect(await log.restore('pid-1', first)).toMatchObject({ ok: true });
+
+      // A deleted session was written again by such a write, and restored a second time.
+      await log.saveSession('pid-1', 'old-connection', session('sid-1', ['orders', 'late']), 60_000);
+      expect(await log.restore('pid-1', first)).toEqual({ ok: false, reason: 'unknown_session' });
+      await log.dropSession('pid-1', 'old-connection');
+      await log.saveSession('pid-1', 'new-connection', session('sid-1', ['orders']), 60_000, true);
+      expect(await log.restore('pid-1', first)).toMatchObject({ ok: true, session: { channels: ['orders'] } });
+    });
+
     it('returns the session and, in order, what its channels missed after the offset, and nothing of other channels', async () => {
       const log = open();
       await log.append([entry('orders', 'seen')]);

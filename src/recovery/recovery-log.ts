@@ -127,7 +127,7 @@ export class RecoveryLog implements OnApplicationShutdown {
    * replaces its earlier one), in the order of their latest write.
    */
   private readonly queued = new Map<string, QueuedSave>();
-  /** Names this process's append calls: `<callPrefix><n>` (see `APPEND_SCRIPT`). */
+  /** Names this process's append calls and restore claims: `<callPrefix><n>` (see `APPEND_SCRIPT`, `RESTORE_SCRIPT`). */
   private readonly callPrefix = `${randomUUID()}:`;
   private calls = 0;
   /** The write call in flight, if any: at most one at a time. */
@@ -232,6 +232,8 @@ export class RecoveryLog implements OnApplicationShutdown {
       offset ?? '',
       // Entries of other channels are scanned but not returned: the whole history at most.
       this.config.maxHistory * 2,
+      // Owner tokens are base64url: no claim is ever taken for one.
+      `restored:${this.callPrefix}${++this.calls}`,
     )) as (string | number)[];
     if (reply[0] === 0) return { ok: false, reason: 'unknown_session' };
     if (reply[0] === 3) return { ok: false, reason: 'no_offset' };

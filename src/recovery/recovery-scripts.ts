@@ -140,7 +140,12 @@ return {#parts, skipped}
 
 /**
  * KEYS[1] history. ARGV: session key, offset ('' when the client has none), most entries to
- * return. Claims the session (deletes it: one restore per disconnect) and returns {found (0|1),
+ * return, this call's claim token (`restored:<call>`). Claims the session, one restore per
+ * disconnect: its owner becomes the claim, for 60 s, until the restored connection writes it (a
+ * forced write). Another restore then finds it claimed ({0}); the same call sent again after a
+ * lost reply (a failover after the script ran) finds its own claim and answers as before, where a
+ * deleted session had turned the client's recovery into a fresh connection. The old connection's
+ * late writes and its delete are refused, as for any other owner. Returns {found (0|1),
  * session JSON, the offset read from, last id, max deleted id, first id if entries were trimmed
  * ('' if none were), offset/entry pairs after that offset on the session's channels…}. Without
  * the client's offset it reads from the earliest of the session's join positions (`since`, one
@@ -152,8 +157,12 @@ return {#parts, skipped}
 export const RESTORE_SCRIPT = `
 local stored = redis.call('GET', ARGV[1])
 if not stored then return {0} end
-redis.call('DEL', ARGV[1])
-local json = string.sub(stored, string.find(stored, '\\n', 1, true) + 1)
+local cut = string.find(stored, '\\n', 1, true)
+local json = string.sub(stored, cut + 1)
+if string.sub(stored, 1, cut - 1) ~= ARGV[4] then
+  if string.sub(stored, 1, 9) == 'restored:' then return {0} end
+  redis.call('SET', ARGV[1], ARGV[4] .. '\\n' .. json, 'PX', 60000)
+end
 local session = cjson.decode(json)
 local from = ARGV[2]
 if from == '' then
