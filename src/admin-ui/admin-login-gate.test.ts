@@ -63,6 +63,15 @@ describe('AdminLoginGate', () => {
     expect(started).toHaveLength(6);
   });
 
+  it('counts IPv6 clients by their /64: failed logins from other addresses of the network count too', async () => {
+    const { attempt, settle } = setup({ ...LIMITS, waiting: 100 });
+    for (let i = 1; i <= 5; i++) expect(attempt(`2001:db8:0:1::${i}`)).toBeUndefined();
+    await settle();
+    expect(attempt('2001:db8:0:1::99', true)).toBe('too_many_failures');
+    expect(attempt('2001:db8:0:2::1', true)).toBeUndefined();
+    await settle();
+  });
+
   it('checks the address again once the window from its first counted login has passed', async () => {
     const { attempt, settle, clock, started } = setup();
     for (let i = 0; i < 5; i++) expect(attempt('10.0.0.1')).toBeUndefined();

@@ -1,4 +1,5 @@
 import { ConcurrencyLimit } from '../auth/concurrency-limit.js';
+import { addressKey } from '../limits/address-key.js';
 
 /**
  * What bounds the bcrypt work of Admin UI logins, about 0.1 s of CPU each. Constants, like bcrypt's
@@ -64,9 +65,10 @@ export class AdminLoginGate {
    * Runs `check` for a login from `address` (once a slot is free) when both limits allow it, or
    * names the one that refuses it. `check` resolves true when the password matched: the login is
    * then given back to the address; otherwise (false, or a rejection) it stays counted as failed
-   * until the address's window ends.
+   * until the address's window ends. An address counts under its `addressKey` (an IPv6 client by its /64).
    */
-  attempt(address: string, check: () => Promise<boolean>): AdminLoginRefusal | undefined {
+  attempt(client: string, check: () => Promise<boolean>): AdminLoginRefusal | undefined {
+    const address = addressKey(client);
     const now = this.now();
     const current = this.budgets.get(address);
     const open = current !== undefined && now - current.start < this.limits.windowMs;

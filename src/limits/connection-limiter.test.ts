@@ -57,4 +57,13 @@ describe('ConnectionLimiter', () => {
     expect(limiter.count('1.1.1.1')).toBe(0);
     expect('release' in limiter.acquire('1.1.1.1')).toBe(true);
   });
+
+  it('counts IPv6 clients by their /64: one host cannot spread over its addresses', () => {
+    const limiter = new ConnectionLimiter(0, 2);
+    expect('release' in limiter.acquire('2001:db8:0:1::1')).toBe(true);
+    expect('release' in limiter.acquire('2001:db8:0:1::2')).toBe(true);
+    expect(limiter.acquire('2001:db8:0:1:ffff:ffff:ffff:ffff')).toEqual({ refused: 'max_connections_per_ip' });
+    expect(limiter.count('2001:db8:0:1::99')).toBe(2);
+    expect('release' in limiter.acquire('2001:db8:0:2::1')).toBe(true);
+  });
 });

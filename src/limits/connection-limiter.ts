@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { addressKey } from './address-key.js';
 
 /** `::ffff:1.2.3.4` (an IPv4 peer on a dual-stack socket) as `1.2.3.4`; other addresses unchanged. */
 export function normalizeIp(address: string): string {
@@ -52,9 +53,13 @@ export class ConnectionLimiter {
     return this.maxConnections === 0 && this.maxPerAddress === 0;
   }
 
-  /** Takes a slot for `address`, or says which limit refuses it. The release is idempotent. */
-  acquire(address: string): { release: () => void } | { refused: ConnectionRefusal } {
+  /**
+   * Takes a slot for `address` (counted under its `addressKey`: an IPv6 client by its /64), or says
+   * which limit refuses it. The release is idempotent.
+   */
+  acquire(client: string): { release: () => void } | { refused: ConnectionRefusal } {
     if (this.maxConnections > 0 && this.total >= this.maxConnections) return { refused: 'max_connections' };
+    const address = addressKey(client);
     const current = this.perAddress.get(address) ?? 0;
     if (this.maxPerAddress > 0 && current >= this.maxPerAddress) return { refused: 'max_connections_per_ip' };
     this.total++;
@@ -72,8 +77,8 @@ export class ConnectionLimiter {
     };
   }
 
-  /** Connections counted now, in total and for one address. */
+  /** Connections counted now, in total and for one address (its `addressKey`). */
   count(address?: string): number {
-    return address === undefined ? this.total : (this.perAddress.get(address) ?? 0);
+    return address === undefined ? this.total : (this.perAddress.get(addressKey(address)) ?? 0);
   }
 }

@@ -21,6 +21,14 @@ describe('KeptSessionBudget', () => {
     assert.equal(budget.charge('a', 1, 0), false);
   });
 
+  it('counts IPv6 clients by their /64: one host cannot spread its drops over its addresses', () => {
+    const budget = new KeptSessionBudget(1_000, WINDOW);
+    assert.equal(budget.charge('2001:db8:0:1::1', 600, 0), true);
+    assert.equal(budget.charge('2001:db8:0:1::2', 500, 0), false);
+    assert.equal(budget.held('2001:db8:0:1::abcd', 0), 600);
+    assert.equal(budget.charge('2001:db8:0:2::1', 1_000, 0), true);
+  });
+
   it('never lets a charge go before its session (windowMs after the write) expired', () => {
     const budget = new KeptSessionBudget(1_000, WINDOW);
     // Charged at the very end of slot 0: the session lives until 8,999 ms (plus the write's delay).

@@ -1,3 +1,5 @@
+import { addressKey } from '../limits/address-key.js';
+
 /** Slots a window is cut into: a charge is let go one to two slots (`windowMs / 8`) after its session expired. */
 const SLOTS = 8;
 
@@ -27,8 +29,12 @@ export class KeptSessionBudget {
     this.slotMs = Math.max(1, Math.ceil(windowMs / SLOTS));
   }
 
-  /** Charges `bytes` to `address` if that keeps it within `maxBytes`; false (nothing charged) if not. */
-  charge(address: string, bytes: number, now = performance.now()): boolean {
+  /**
+   * Charges `bytes` to `client` (its `addressKey`: an IPv6 client by its /64) if that keeps it within
+   * `maxBytes`; false (nothing charged) if not.
+   */
+  charge(client: string, bytes: number, now = performance.now()): boolean {
+    const address = addressKey(client);
     const slot = Math.floor(now / this.slotMs);
     this.sweep(slot);
     let entry = this.addresses.get(address);
@@ -40,9 +46,9 @@ export class KeptSessionBudget {
     return true;
   }
 
-  /** Bytes counted for `address` now. */
-  held(address: string, now = performance.now()): number {
-    const entry = this.addresses.get(address);
+  /** Bytes counted for `client` (its `addressKey`) now. */
+  held(client: string, now = performance.now()): number {
+    const entry = this.addresses.get(addressKey(client));
     if (!entry) return 0;
     this.expire(entry, Math.floor(now / this.slotMs));
     return entry.total;

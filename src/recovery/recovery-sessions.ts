@@ -8,6 +8,7 @@ import {
   sessionIdOf,
   type PreviousSession,
 } from '../internals/recovery-handshake.js';
+import { addressKey } from '../limits/address-key.js';
 import { clientAddress } from '../limits/connection-limiter.js';
 import { LimitsConfig } from '../limits/limits.config.js';
 import { NodeConnections } from '../limits/node-connections.js';
@@ -241,7 +242,7 @@ export class RecoverySessions implements OnApplicationShutdown {
     this.metrics.recoverySessionsNotKept.inc();
     this.throttled.warn(
       'budget',
-      `Not keeping recovery sessions of ${from}: over limits.maxRecoveryBytesPerIp (${this.budget.maxBytes} bytes) within recovery.windowMs`,
+      `Not keeping recovery sessions of ${addressKey(from)}: over limits.maxRecoveryBytesPerIp (${this.budget.maxBytes} bytes) within recovery.windowMs`,
     );
     return false;
   }

@@ -116,6 +116,20 @@ describe('limits.maxConnectionsPerIp: connections of one client address', () => 
     expect(await refusals(relay, 'max_connections')).toBe(0);
   });
 
+  it('counts an IPv6 client by its /64 network: one host cannot spread over its addresses', async () => {
+    const relay = await fx.startNode({
+      env: { ECHO_RELAY_MAX_CONNECTIONS_PER_IP: '1', ECHO_RELAY_TRUSTED_PROXIES: '127.0.0.1' },
+    });
+    const from = (address: string): Record<string, string> => ({ 'X-Forwarded-For': address });
+    const first = fx.client({ on: relay, client: { extraHeaders: from('2001:db8:0:1::1') } });
+    expect(await tryConnect(first)).toBe('connected');
+    expect(await handshakeStatus(relay, 'websocket', 4, from('2001:db8:0:1::2'))).toBe(503);
+    expect(await handshakeStatus(relay, 'polling', 3, from('2001:DB8:0:1:ffff:ffff:ffff:ffff'))).toBe(503);
+    expect(await refusals(relay, 'max_connections_per_ip')).toBe(2);
+    const otherNetwork = fx.client({ on: relay, client: { extraHeaders: from('2001:db8:0:2::1') } });
+    expect(await tryConnect(otherNetwork)).toBe('connected');
+  });
+
   for (const version of CLIENT_VERSIONS) {
     for (const transport of TRANSPORTS) {
       it(`behind a trusted proxy, counts the right-most untrusted X-Forwarded-For address (socket.io-client ${version}, ${transport})`, async () => {
