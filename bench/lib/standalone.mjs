@@ -1,5 +1,5 @@
 // @ts-check
-// What the stand-alone measurements (subscribe-burst.mjs, heap-per-connection.mjs) share: their
+// What the stand-alone measurements (subscribe-burst.mjs, heap-per-connection.mjs, connect-profile.mjs) share: their
 // `--name=value` flags, their runs target by target, their results file, and how they stop.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -42,9 +42,10 @@ export function resultsFile(name) {
  * @template R
  * @param {{runs: number, targets: string[], tempPrefix: string}} plan
  * @param {(target: string, redisPort: number, dir: string) => Promise<R>} once
+ * @param {(run: R) => unknown} [logged] what of a run its log line shows (all of it by default)
  * @returns {Promise<Record<string, R[]>>}
  */
-export async function runTargets({ runs, targets, tempPrefix }, once) {
+export async function runTargets({ runs, targets, tempPrefix }, once, logged = (run) => run) {
   const dir = makeTempDir(tempPrefix);
   const redis = await startRedis({ dir });
   /** @type {Record<string, R[]>} */
@@ -54,7 +55,7 @@ export async function runTargets({ runs, targets, tempPrefix }, once) {
       for (const target of targets) {
         const run = await once(target, redis.port, dir);
         (byTarget[target] ??= []).push(run);
-        console.log(`${target} run ${r + 1}: ${JSON.stringify(run)}`);
+        console.log(`${target} run ${r + 1}: ${JSON.stringify(logged(run))}`);
       }
     }
   } finally {

@@ -1,0 +1,311 @@
+#!/usr/bin/env node
+// @ts-check
+// Where a connect's CPU goes, in the whole server process: `perf` samples of every thread, kernel
+// included, while clients connect and subscribe as S1's do, each sample charged to the innermost
+// JavaScript function on its stack (the runtime, builtins and system calls a function causes count
+// as its own). `--cpu-prof` sees the main thread's JavaScript only; this also sees V8's helper
+// threads (compiling, collecting) and the kernel.
+//
+//   node bench/connect-profile.mjs [--runs=1] [--connections=5000] [--eio=4]
+//                                  [--targets=bare,echo-relay] [--echo-relay-root=DIR]
+//                                  [--by=package|file] [--top=30] [--out=FILE.json]
+//
+// Needs Linux `perf` allowed to attach to the server (root, or kernel.perf_event_paranoid <= 1 for
+// its user-space part). Each run starts the target with `--perf-basic-prof
+// --interpreted-frames-native-stack` (so that perf can name JavaScript frames, interpreted ones
+// too) against a throw-away redis-server, attaches `perf record -F 999 -g` once it is ready, opens
+// `--connections` raw Engine.IO WebSockets 200 at a time, each subscribing to one of 100 public
+// channels, and stops perf 0.5 s after the last subscribe, before any client closes. The bundle's
+// frames are named by its source map (the TypeScript file, or the package). A sample inside a
+// scavenge counts as `(gc)`, whoever allocated. Per target: samples per thread group (at 999 Hz a
+// sample is about a millisecond), server CPU ms per connect over the same window, and the main
+// thread's samples by `--by`; with every run, to bench/results/connect-profile-<date>.json.
+//
+// The figures are for comparing targets (and builds) with each other in one invocation; perf's own
+// overhead and the frame maps make every target slower than in S1.
+
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import WebSocket from 'ws';
+import { childEnv } from './targets/common.mjs';
+import { entryOf, relayRoot } from './targets/echo-relay.mjs';
+import { median } from './lib/stats.mjs';
+import { parseFlags, resultsFile, runStandalone, runTargets, writeResults } from './lib/standalone.mjs';
+import { freePort, httpStatus, sampleProcess, sleep, spawnChild, stopChild, waitFor } from './lib/proc.mjs';
+
+const BARE = fileURLToPath(new URL('./targets/bare-server.mjs', import.meta.url));
+const TARGETS = ['bare', 'echo-relay', 'echo-relay-no-recovery'];
+const IN_FLIGHT = 200;
+
+/**
+ * @typedef {{runs: number, connections: number, eio: 3|4, targets: string[], echoRelayRoot?: string, by: 'package'|'file', top: number, out: string}} Opts
+ * @typedef {{cpuMsPerConnect: number, samples: Record<string, number>, main: Record<string, number>}} ProfileRun
+ */
+
+/** @returns {Opts} */
+function parseArgs() {
+  const f = parseFlags();
+  const targets = (f.targets ?? 'bare,echo-relay').split(',').filter(Boolean);
+  for (const t of targets) if (!TARGETS.includes(t)) throw new Error(`unknown target ${t}`);
+  const eio = Number(f.eio ?? 4);
+  if (eio !== 3 && eio !== 4) throw new Error('--eio is 3 or 4');
+  const by = f.by ?? 'package';
+  if (by !== 'package' && by !== 'file') throw new Error('--by is package or file');
+  return {
+    runs: Number(f.runs ?? 1),
+    connections: Number(f.connections ?? 5000),
+    eio,
+    targets,
+    echoRelayRoot: f['echo-relay-root'],
+    by,
+    top: Number(f.top ?? 30),
+    out: f.out ?? resultsFile('connect-profile'),
+  };
+}
+
+/**
+ * Runs a command to its end; its stdout.
+ * @param {string} cmd
+ * @param {string[]} args
+ */
+function run(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args[0]}: ${err.trim() || code}`))));
+  });
+}
+
+/**
+ * A socket.io client over a raw WebSocket; resolves once it sent its subscribe.
+ * @param {number} port
+ * @param {3|4} eio
+ * @param {string} channel
+ * @param {WebSocket[]} open
+ * @returns {Promise<void>}
+ */
+function client(port, eio, channel, open) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=${eio}&transport=websocket`);
+    open.push(ws);
+    ws.on('message', (data) => {
+      const text = data.toString();
+      if (text.startsWith('0') && eio === 4) ws.send('40');
+      else if (text.startsWith('40')) {
+        ws.send(`42["subscribe",{"channel":"${channel}"}]`);
+        resolve();
+      } else if (text === '2') ws.send('3');
+    });
+    ws.once('error', reject);
+  });
+}
+
+/**
+ * Names a frame's file the way the tables do: the package, or the path under `src/`.
+ * @param {string} file
+ * @param {'package'|'file'} by
+ * @param {string} fn
+ * @param {number | undefined} line
+ */
+function label(file, by, fn, line) {
+  const inPackage = /.*node_modules\/((?:@[^/]+\/)?[^/]+)(\/.*)?$/.exec(file);
+  const name = inPackage
+    ? inPackage[1]
+    : file.includes('/src/')
+      ? `src/${file.split('/src/').pop()}`
+      : file.startsWith('node:')
+        ? file
+        : file.replace(/^file:\/\//, '');
+  if (by === 'package') return name;
+  return `${name}${inPackage?.[2] ?? ''}:${line ?? '?'} ${fn}`;
+}
+
+/**
+ * Charges each sample of `perf script` to its thread group and, on the main thread, to the
+ * innermost JavaScript frame of its stack.
+ * @param {string} data perf.data
+ * @param {SourceMap | undefined} map the bundle's source map
+ * @param {'package'|'file'} by
+ * @returns {Promise<{samples: Record<string, number>, main: Record<string, number>}>}
+ */
+async function attribute(data, map, by) {
+  const perf = spawn('perf', ['script', '-i', data, '-F', 'comm,ip,sym'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  /** @type {Record<string, number>} */
+  const samples = {};
+  /** @type {Map<string, number>} */
+  const main = new Map();
+  /** @type {Map<string, string>} */
+  const names = new Map();
+  /** @param {string} sym `JS:<tier><name> <file>:<line>:<column>` */
+  const nameOf = (sym) => {
+    let name = names.get(sym);
+    if (name !== undefined) return name;
+    const parts = sym.slice(3).split(' ');
+    const where = parts.pop() ?? '';
+    const fn = parts.join(' ').replace(/^[*+~^]?'?/, '') || '(anonymous)';
+    const at = /^(.*):(\d+):(\d+)$/.exec(where);
+    let file = at ? at[1] : where;
+    let line = at ? Number(at[2]) : undefined;
+    if (at && map && file.endsWith('.mjs') && file.includes('echo-relay-server')) {
+      const entry = map.findEntry(Number(at[2]) - 1, Number(at[3]) - 1);
+      if (entry && 'originalSource' in entry) {
+        file = entry.originalSource;
+        line = entry.originalLine + 1;
+      }
+    }
+    name = label(file, by, fn, line);
+    names.set(sym, name);
+    return name;
+  };
+  let comm = '';
+  /** @type {string | undefined} */
+  let innermost;
+  let gc = false;
+  let any = false;
+  const end = () => {
+    if (!any) return;
+    const group = comm.includes('MainThread') || comm === 'node' ? 'main' : comm.replace(/^node-/, '');
+    samples[group] = (samples[group] ?? 0) + 1;
+    if (group === 'main') {
+      const key = gc ? '(gc)' : innermost ? nameOf(innermost) : '(no JavaScript frame)';
+      main.set(key, (main.get(key) ?? 0) + 1);
+    }
+    any = false;
+    innermost = undefined;
+    gc = false;
+  };
+  for await (const line of createInterface({ input: perf.stdout })) {
+    if (line.trim() === '') {
+      end();
+    } else if (line[0] !== ' ' && line[0] !== '\t') {
+      end();
+      comm = line.trim().split(/\s+/)[0];
+      any = true;
+    } else {
+      const sym = line
+        .trim()
+        .replace(/^[0-9a-f]+\s+/, '')
+        .replace(/\s+\([^)]*\)$/, '');
+      if (/Scavenger|Heap::CollectGarbage|Heap::PerformGarbageCollection/.test(sym)) gc = true;
+      if (innermost === undefined && sym.startsWith('JS:')) innermost = sym;
+    }
+  }
+  end();
+  return { samples, main: Object.fromEntries([...main].sort((a, b) => b[1] - a[1])) };
+}
+
+/**
+ * @param {string} target
+ * @param {Opts} o
+ * @param {number} redisPort
+ * @param {string} dir
+ * @returns {Promise<ProfileRun>}
+ */
+async function profileOnce(target, o, redisPort, dir) {
+  const port = await freePort();
+  const node = ['--perf-basic-prof', '--interpreted-frames-native-stack'];
+  const entry = target === 'bare' ? BARE : entryOf(relayRoot(o));
+  const child = spawnChild(process.execPath, [...node, entry], {
+    cwd: dir,
+    env: childEnv({
+      PORT: String(port),
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      REDIS_PREFIX: '',
+      ...(target === 'echo-relay-no-recovery' ? { ECHO_RELAY_RECOVERY: 'false' } : {}),
+    }),
+    name: target,
+  });
+  const pid = /** @type {number} */ (child.pid);
+  const data = join(dir, `perf-${port}.data`);
+  /** @type {WebSocket[]} */
+  const open = [];
+  try {
+    const ready = target === 'bare' ? '/socket.io/?EIO=4&transport=polling' : '/ready';
+    await waitFor(async () => (await httpStatus(port, ready)) === 200, { timeoutMs: 30_000, what: 'ready', child });
+    await sleep(1000);
+    const perf = spawnChild('perf', ['record', '-F', '999', '-g', '-p', String(pid), '-o', data], {
+      cwd: dir,
+      env: process.env,
+      name: 'perf',
+    });
+    await sleep(500);
+    const before = sampleProcess(pid).cpuSec;
+    let next = 0;
+    const worker = async () => {
+      while (next < o.connections) {
+        const i = next++;
+        await client(port, o.eio, `c${i % 100}`, open);
+      }
+    };
+    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+    await sleep(500);
+    const cpuMsPerConnect = ((sampleProcess(pid).cpuSec - before) * 1000) / o.connections;
+    perf.kill('SIGINT');
+    await perf.exited;
+    if (!existsSync(data)) throw new Error(`perf recorded nothing: ${perf.logTail().trim()}`);
+    const mapFile = join(dirname(entry), 'echo-relay-server.mjs.map');
+    const map =
+      target !== 'bare' && existsSync(mapFile) ? new SourceMap(JSON.parse(readFileSync(mapFile, 'utf8'))) : undefined;
+    const { samples, main } = await attribute(data, map, o.by);
+    return { cpuMsPerConnect: Math.round(cpuMsPerConnect * 1000) / 1000, samples, main };
+  } finally {
+    for (const ws of open) ws.terminate();
+    await stopChild(child, 5000);
+    rmSync(data, { force: true });
+    rmSync(`/tmp/perf-${pid}.map`, { force: true });
+  }
+}
+
+async function main() {
+  const o = parseArgs();
+  await run('perf', ['--version']).catch(() => {
+    throw new Error('connect-profile needs Linux perf (apt-get install linux-perf)');
+  });
+  /** @type {Record<string, ProfileRun[]>} */
+  const runs = await runTargets(
+    { runs: o.runs, targets: o.targets, tempPrefix: 'echo-relay-connect-profile-' },
+    (target, redisPort, dir) => profileOnce(target, o, redisPort, dir),
+    // The main thread's table goes to the results file, not to each run's log line.
+    ({ cpuMsPerConnect, samples }) => ({ cpuMsPerConnect, samples }),
+  );
+  /** @type {Record<string, unknown>} */
+  const summary = {};
+  const rows = new Set();
+  for (const [target, list] of Object.entries(runs)) {
+    const groups = new Set(list.flatMap((r) => Object.keys(r.samples)));
+    /** @type {Record<string, number>} */
+    const samples = {};
+    for (const g of groups) samples[g] = median(list.map((r) => r.samples[g] ?? 0)) ?? 0;
+    /** @type {Record<string, number>} */
+    const mainBy = {};
+    for (const r of list) for (const [k, v] of Object.entries(r.main)) mainBy[k] = (mainBy[k] ?? 0) + v / list.length;
+    const top = Object.entries(mainBy)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, o.top);
+    top.forEach(([k]) => rows.add(k));
+    summary[target] = {
+      cpuMsPerConnect: median(list.map((r) => r.cpuMsPerConnect)),
+      samples,
+      main: Object.fromEntries(top.map(([k, v]) => [k, Math.round(v)])),
+    };
+  }
+  // Side by side: the main thread's samples per row, each target's column.
+  const targets = Object.keys(summary);
+  console.log(`\nmain-thread samples (mean of ${o.runs} run(s)), by ${o.by}`);
+  console.log(['samples'.padStart(8), ...targets.map((t) => t.padStart(12))].join(' '));
+  for (const row of rows) {
+    const cells = targets.map((t) => String(/** @type {any} */ (summary[t]).main[row] ?? '').padStart(12));
+    console.log([''.padStart(8), ...cells, ` ${row}`].join(' '));
+  }
+  writeResults(o.out, { options: o, summary, runs });
+}
+
+runStandalone(main);
