@@ -28,17 +28,20 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { SourceMap } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import WebSocket from 'ws';
-import { childEnv } from './targets/common.mjs';
-import { entryOf, relayRoot } from './targets/echo-relay.mjs';
 import { median } from './lib/stats.mjs';
-import { parseFlags, resultsFile, runStandalone, runTargets, writeResults } from './lib/standalone.mjs';
-import { freePort, httpStatus, sampleProcess, sleep, spawnChild, stopChild, waitFor } from './lib/proc.mjs';
-
-const BARE = fileURLToPath(new URL('./targets/bare-server.mjs', import.meta.url));
-const TARGETS = ['bare', 'echo-relay', 'echo-relay-no-recovery'];
+import {
+  parseFlags,
+  resultsFile,
+  runStandalone,
+  runTargets,
+  SERVER_TARGETS,
+  startServer,
+  subscribedClient,
+  targetFlags,
+  writeResults,
+} from './lib/standalone.mjs';
+import { sampleProcess, sleep, spawnChild, stopChild } from './lib/proc.mjs';
 const IN_FLIGHT = 200;
 
 /**
@@ -49,10 +52,7 @@ const IN_FLIGHT = 200;
 /** @returns {Opts} */
 function parseArgs() {
   const f = parseFlags();
-  const targets = (f.targets ?? 'bare,echo-relay').split(',').filter(Boolean);
-  for (const t of targets) if (!TARGETS.includes(t)) throw new Error(`unknown target ${t}`);
-  const eio = Number(f.eio ?? 4);
-  if (eio !== 3 && eio !== 4) throw new Error('--eio is 3 or 4');
+  const { targets, eio } = targetFlags(f, SERVER_TARGETS, 'bare,echo-relay');
   const by = f.by ?? 'package';
   if (by !== 'package' && by !== 'file') throw new Error('--by is package or file');
   return {
@@ -81,30 +81,6 @@ function run(cmd, args) {
     p.stderr.on('data', (d) => (err += d));
     p.on('error', reject);
     p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args[0]}: ${err.trim() || code}`))));
-  });
-}
-
-/**
- * A socket.io client over a raw WebSocket; resolves once it sent its subscribe.
- * @param {number} port
- * @param {3|4} eio
- * @param {string} channel
- * @param {WebSocket[]} open
- * @returns {Promise<void>}
- */
-function client(port, eio, channel, open) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=${eio}&transport=websocket`);
-    open.push(ws);
-    ws.on('message', (data) => {
-      const text = data.toString();
-      if (text.startsWith('0') && eio === 4) ws.send('40');
-      else if (text.startsWith('40')) {
-        ws.send(`42["subscribe",{"channel":"${channel}"}]`);
-        resolve();
-      } else if (text === '2') ws.send('3');
-    });
-    ws.once('error', reject);
   });
 }
 
@@ -210,26 +186,16 @@ async function attribute(data, map, by) {
  * @returns {Promise<ProfileRun>}
  */
 async function profileOnce(target, o, redisPort, dir) {
-  const port = await freePort();
-  const node = ['--perf-basic-prof', '--interpreted-frames-native-stack'];
-  const entry = target === 'bare' ? BARE : entryOf(relayRoot(o));
-  const child = spawnChild(process.execPath, [...node, entry], {
-    cwd: dir,
-    env: childEnv({
-      PORT: String(port),
-      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-      REDIS_PREFIX: '',
-      ...(target === 'echo-relay-no-recovery' ? { ECHO_RELAY_RECOVERY: 'false' } : {}),
-    }),
-    name: target,
+  const { child, port, entry } = await startServer(target, o, {
+    redisPort,
+    dir,
+    nodeArgs: ['--perf-basic-prof', '--interpreted-frames-native-stack'],
   });
   const pid = /** @type {number} */ (child.pid);
   const data = join(dir, `perf-${port}.data`);
-  /** @type {WebSocket[]} */
+  /** @type {import('ws').WebSocket[]} */
   const open = [];
   try {
-    const ready = target === 'bare' ? '/socket.io/?EIO=4&transport=polling' : '/ready';
-    await waitFor(async () => (await httpStatus(port, ready)) === 200, { timeoutMs: 30_000, what: 'ready', child });
     await sleep(1000);
     const perf = spawnChild('perf', ['record', '-F', '999', '-g', '-p', String(pid), '-o', data], {
       cwd: dir,
@@ -242,7 +208,7 @@ async function profileOnce(target, o, redisPort, dir) {
     const worker = async () => {
       while (next < o.connections) {
         const i = next++;
-        await client(port, o.eio, `c${i % 100}`, open);
+        open.push(await subscribedClient(port, o.eio, `c${i % 100}`));
       }
     };
     await Promise.all(Array.from({ length: IN_FLIGHT }, worker));

@@ -17,16 +17,21 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import WebSocket from 'ws';
-import { childEnv } from './targets/common.mjs';
-import { entryOf, relayRoot } from './targets/echo-relay.mjs';
 import { summarize } from './lib/stats.mjs';
-import { parseFlags, resultsFile, runStandalone, runTargets, writeResults } from './lib/standalone.mjs';
-import { freePort, httpStatus, sleep, spawnChild, stopChild, waitFor } from './lib/proc.mjs';
+import {
+  parseFlags,
+  resultsFile,
+  runStandalone,
+  runTargets,
+  SERVER_TARGETS,
+  startServer,
+  subscribedClient,
+  targetFlags,
+  writeResults,
+} from './lib/standalone.mjs';
+import { sleep, stopChild, waitFor } from './lib/proc.mjs';
 
 const PROBE = fileURLToPath(new URL('./lib/heap-probe.mjs', import.meta.url));
-const BARE = fileURLToPath(new URL('./targets/bare-server.mjs', import.meta.url));
-const TARGETS = ['bare', 'echo-relay', 'echo-relay-no-recovery'];
 
 /**
  * @typedef {{runs: number, connections: number, eio: 3|4, targets: string[], echoRelayRoot?: string, out: string}} Opts
@@ -36,10 +41,7 @@ const TARGETS = ['bare', 'echo-relay', 'echo-relay-no-recovery'];
 /** @returns {Opts} */
 function parseArgs() {
   const f = parseFlags();
-  const targets = (f.targets ?? 'bare,echo-relay').split(',').filter(Boolean);
-  for (const t of targets) if (!TARGETS.includes(t)) throw new Error(`unknown target ${t}`);
-  const eio = Number(f.eio ?? 4);
-  if (eio !== 3 && eio !== 4) throw new Error('--eio is 3 or 4');
+  const { targets, eio } = targetFlags(f, SERVER_TARGETS, 'bare,echo-relay');
   return {
     runs: Number(f.runs ?? 3),
     connections: Number(f.connections ?? 2000),
@@ -76,28 +78,6 @@ async function heapUsed(pid, file) {
 }
 
 /**
- * One socket.io client over a raw WebSocket, connected and subscribed to `channel`.
- * @param {number} port
- * @param {3|4} eio
- * @param {string} channel
- * @returns {Promise<WebSocket>}
- */
-function client(port, eio, channel) {
-  return new Promise((res, rej) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=${eio}&transport=websocket`);
-    ws.on('message', (data) => {
-      const text = data.toString();
-      if (text.startsWith('0') && eio === 4) ws.send('40');
-      else if (text.startsWith('40')) {
-        ws.send(`42["subscribe",{"channel":"${channel}"}]`);
-        res(ws);
-      } else if (text === '2') ws.send('3');
-    });
-    ws.once('error', rej);
-  });
-}
-
-/**
  * @param {string} target
  * @param {Opts} o
  * @param {number} redisPort
@@ -105,32 +85,23 @@ function client(port, eio, channel) {
  * @returns {Promise<HeapRun>}
  */
 async function measureOnce(target, o, redisPort, dir) {
-  const port = await freePort();
-  const file = join(dir, `heap-${port}.json`);
-  const node = ['--expose-gc', `--import=${PROBE}`];
-  const args = target === 'bare' ? [...node, BARE] : [...node, entryOf(relayRoot(o))];
-  const child = spawnChild(process.execPath, args, {
-    cwd: dir,
-    env: childEnv({
-      PORT: String(port),
-      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-      REDIS_PREFIX: '',
-      HEAP_PROBE_FILE: file,
-      ...(target === 'echo-relay-no-recovery' ? { ECHO_RELAY_RECOVERY: 'false' } : {}),
-    }),
-    name: target,
+  const file = join(dir, `heap-${target}.json`);
+  const { child, port } = await startServer(target, o, {
+    redisPort,
+    dir,
+    nodeArgs: ['--expose-gc', `--import=${PROBE}`],
+    env: { HEAP_PROBE_FILE: file },
   });
-  /** @type {WebSocket[]} */
+  /** @type {import('ws').WebSocket[]} */
   const sockets = [];
   try {
-    const ready = target === 'bare' ? '/socket.io/?EIO=4&transport=polling' : '/ready';
-    await waitFor(async () => (await httpStatus(port, ready)) === 200, { timeoutMs: 30_000, what: 'ready', child });
     const pid = /** @type {number} */ (child.pid);
     await sleep(2000);
     const before = await heapUsed(pid, file);
     for (let i = 0; i < o.connections; i += 50) {
       const batch = [];
-      for (let j = i; j < Math.min(i + 50, o.connections); j++) batch.push(client(port, o.eio, `c${j % 100}`));
+      for (let j = i; j < Math.min(i + 50, o.connections); j++)
+        batch.push(subscribedClient(port, o.eio, `c${j % 100}`));
       sockets.push(...(await Promise.all(batch)));
     }
     await sleep(2000);

@@ -5,9 +5,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
+import WebSocket from 'ws';
+import { childEnv } from '../targets/common.mjs';
+import { entryOf, relayRoot } from '../targets/echo-relay.mjs';
 import { machineInfo } from './machine.mjs';
-import { killAllChildrenSync, makeTempDir, removeTempDir } from './proc.mjs';
+import { freePort, httpStatus, killAllChildrenSync, makeTempDir, removeTempDir, spawnChild, waitFor } from './proc.mjs';
 import { startRedis } from './redis.mjs';
+
+const BARE = fileURLToPath(new URL('../targets/bare-server.mjs', import.meta.url));
+
+/** The servers a stand-alone measurement of connections can start (`startServer`). */
+export const SERVER_TARGETS = ['bare', 'echo-relay', 'echo-relay-no-recovery'];
 
 const RESULTS_DIR = fileURLToPath(new URL('../results', import.meta.url));
 
@@ -24,6 +32,72 @@ export function parseFlags() {
     flags[m[1]] = m[2] ?? 'true';
   }
   return flags;
+}
+
+/**
+ * `--targets` (a comma list, each one of `allowed`) and `--eio` (3 or 4, default 4).
+ * @param {Record<string, string>} flags from `parseFlags`
+ * @param {string[]} allowed
+ * @param {string} fallback the targets without the flag
+ * @returns {{targets: string[], eio: 3|4}}
+ */
+export function targetFlags(flags, allowed, fallback) {
+  const targets = (flags.targets ?? fallback).split(',').filter(Boolean);
+  for (const t of targets) if (!allowed.includes(t)) throw new Error(`unknown target ${t}`);
+  const eio = Number(flags.eio ?? 4);
+  if (eio !== 3 && eio !== 4) throw new Error('--eio is 3 or 4');
+  return { targets, eio };
+}
+
+/**
+ * Starts one of `SERVER_TARGETS` on a free port against the Redis at `redisPort` (cwd `dir`), with
+ * `nodeArgs` before its entry and `env` added, and waits until it is ready: bare once it answers a
+ * long-polling handshake, echo-relay once `/ready` answers 200.
+ * @param {string} target
+ * @param {{echoRelayRoot?: string}} opts
+ * @param {{redisPort: number, dir: string, nodeArgs?: string[], env?: Record<string, string>}} how
+ * @returns {Promise<{child: import('./proc.mjs').BenchChild, port: number, entry: string}>}
+ */
+export async function startServer(target, opts, { redisPort, dir, nodeArgs = [], env = {} }) {
+  const port = await freePort();
+  const entry = target === 'bare' ? BARE : entryOf(relayRoot(opts));
+  const child = spawnChild(process.execPath, [...nodeArgs, entry], {
+    cwd: dir,
+    env: childEnv({
+      PORT: String(port),
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      REDIS_PREFIX: '',
+      ...(target === 'echo-relay-no-recovery' ? { ECHO_RELAY_RECOVERY: 'false' } : {}),
+      ...env,
+    }),
+    name: target,
+  });
+  const ready = target === 'bare' ? '/socket.io/?EIO=4&transport=polling' : '/ready';
+  await waitFor(async () => (await httpStatus(port, ready)) === 200, { timeoutMs: 30_000, what: 'ready', child });
+  return { child, port, entry };
+}
+
+/**
+ * One socket.io client over a raw WebSocket, as S1's: it connects, subscribes to `channel` and
+ * answers pings; resolves with it once the subscribe is sent.
+ * @param {number} port
+ * @param {3|4} eio
+ * @param {string} channel
+ * @returns {Promise<WebSocket>}
+ */
+export function subscribedClient(port, eio, channel) {
+  return new Promise((res, rej) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=${eio}&transport=websocket`);
+    ws.on('message', (data) => {
+      const text = data.toString();
+      if (text.startsWith('0') && eio === 4) ws.send('40');
+      else if (text.startsWith('40')) {
+        ws.send(`42["subscribe",{"channel":"${channel}"}]`);
+        res(ws);
+      } else if (text === '2') ws.send('3');
+    });
+    ws.once('error', rej);
+  });
 }
 
 /**
