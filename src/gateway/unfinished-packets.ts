@@ -9,7 +9,13 @@ import { SocketServer } from './socket-server.js';
 interface WatchedConnection extends Connection {
   id: string;
   protocol: number;
-  on(event: 'packet', listener: (packet: { type: string; data?: unknown }) => void): unknown;
+  on(event: 'packet', listener: (this: WatchedConnection, packet: EnginePacket) => void): unknown;
+}
+
+/** An engine.io packet, as its `packet` event hands it over. */
+interface EnginePacket {
+  type: string;
+  data?: unknown;
 }
 
 /**
@@ -39,20 +45,24 @@ export class UnfinishedPackets implements OnApplicationBootstrap {
 
   watch(server: Server): void {
     const limit = (server.engine as unknown as { opts: { maxHttpBufferSize: number } }).opts.maxHttpBufferSize;
-    server.engine.on('connection', (conn: WatchedConnection) => {
-      // Attachment bytes since the last text message: a text message completes nothing that is
-      // pending (socket.io's parser refuses it then and the connection ends), so it starts afresh.
-      let pending = 0;
-      conn.on('packet', (packet) => {
-        if (packet.type !== 'message') return;
-        if (typeof packet.data === 'string') {
-          pending = 0;
-          return;
-        }
-        pending += packetBytes(packet) - 1;
-        if (pending > limit && conn.readyState !== 'closed') this.disconnect(conn, pending, limit);
-      });
-    });
+    // Attachment bytes since the last text message, of the connections that sent any: a text
+    // message completes nothing that is pending (socket.io's parser refuses it then and the
+    // connection ends), so it starts afresh. One listener for every connection (engine.io calls it
+    // with the connection as `this`), and nothing kept for one that sends no binary message: a
+    // closure per connection was the one thing this cost a reconnect storm.
+    const pending = new WeakMap<WatchedConnection, number>();
+    const disconnect = (conn: WatchedConnection, bytes: number): void => this.disconnect(conn, bytes, limit);
+    function onPacket(this: WatchedConnection, packet: EnginePacket): void {
+      if (packet.type !== 'message') return;
+      if (typeof packet.data === 'string') {
+        pending.delete(this);
+        return;
+      }
+      const bytes = (pending.get(this) ?? 0) + packetBytes(packet) - 1;
+      pending.set(this, bytes);
+      if (bytes > limit && this.readyState !== 'closed') disconnect(this, bytes);
+    }
+    server.engine.on('connection', (conn: WatchedConnection) => conn.on('packet', onPacket));
   }
 
   private disconnect(conn: WatchedConnection, bytes: number, limit: number): void {
