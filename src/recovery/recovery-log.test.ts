@@ -40,6 +40,21 @@ describe('RecoveryLog', () => {
     return log;
   }
 
+  /** `test` with a log whose Redis connection goes through a proxy that can lose a reply (closed afterwards). */
+  async function throughReplyLosingProxy(
+    test: (log: RecoveryLog, proxy: ReplyLosingProxy) => Promise<void>,
+  ): Promise<void> {
+    const proxy = await ReplyLosingProxy.start(redis.port);
+    try {
+      const config = recoveryConfig(proxy.url);
+      const log = new RecoveryLog(config.redis, config.recovery);
+      logs.push(log);
+      await test(log, proxy);
+    } finally {
+      await proxy.close();
+    }
+  }
+
   async function offsets(): Promise<Offset[]> {
     return ((await admin.xrange(HISTORY_KEY, '-', '+')) as [string, string[]][]).map(([id]) => id);
   }
@@ -96,11 +111,7 @@ describe('RecoveryLog', () => {
     });
 
     it('appends once when the reply is lost and the client sends the call again (a failover after the script ran)', async () => {
-      const proxy = await ReplyLosingProxy.start(redis.port);
-      try {
-        const config = recoveryConfig(proxy.url);
-        const log = new RecoveryLog(config.redis, config.recovery);
-        logs.push(log);
+      await throughReplyLosingProxy(async (log, proxy) => {
         await log.append([entry('orders', 'a')]);
         expect(await log.acquireLease('me')).toBe(true);
 
@@ -122,9 +133,7 @@ describe('RecoveryLog', () => {
           ['b'],
           ['c'],
         ]);
-      } finally {
-        await proxy.close();
-      }
+      });
     });
 
     it('refuses a fenced append unless its token holds the lease, appending and announcing nothing', async () => {
@@ -187,11 +196,7 @@ describe('RecoveryLog', () => {
     });
 
     it('restores once when the reply is lost and the client sends the call again (a failover after the script ran)', async () => {
-      const proxy = await ReplyLosingProxy.start(redis.port);
-      try {
-        const config = recoveryConfig(proxy.url);
-        const log = new RecoveryLog(config.redis, config.recovery);
-        logs.push(log);
+      await throughReplyLosingProxy(async (log, proxy) => {
         await log.append([entry('orders', 'seen')]);
         await log.append([entry('orders', 'missed')]);
         const [seen, missed] = await offsets();
@@ -206,9 +211,7 @@ describe('RecoveryLog', () => {
         expect(result).toMatchObject({ ok: true, session: { sid: 'sid-1' }, entries: [[missed, { e: 'missed' }]] });
         // Still one restore per disconnect: another call finds the session claimed.
         expect(await log.restore('pid-1', seen)).toEqual({ ok: false, reason: 'unknown_session' });
-      } finally {
-        await proxy.close();
-      }
+      });
     });
 
     it('refuses late writes and the delete of the old connection after a restore; the restored connection takes the session over', async () => {

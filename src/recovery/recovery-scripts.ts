@@ -9,7 +9,7 @@ import { CALL_MEMORY_MS } from '../redis/redis-options.js';
  *   ns..'history'        stream  one entry per broadcast, all channels: c = channel, b = entry JSON
  *   ns..'sequencer'      string  the lease of the node that appends Laravel's broadcasts (its token)
  *   ns..'rescued'        hash    key -> count (key@ -> offset) of broadcasts a follower appended for the sequencer
- *   ns..'session:'..pid  string  owner token, newline, session JSON {sid, channels, members}
+ *   ns..'session:'..pid  string  owner token (or a restore's claim), newline, session JSON {sid, channels, members}
  *   ns..'call:'..id      string  an append call that ran, kept `CALL_MEMORY_MS` (see APPEND_SCRIPT)
  */
 
@@ -141,7 +141,7 @@ return {#parts, skipped}
 /**
  * KEYS[1] history. ARGV: session key, offset ('' when the client has none), most entries to
  * return, this call's claim token (`restored:<call>`). Claims the session, one restore per
- * disconnect: its owner becomes the claim, for 60 s, until the restored connection writes it (a
+ * disconnect: its owner becomes the claim, for `CALL_MEMORY_MS`, until the restored connection writes it (a
  * forced write). Another restore then finds it claimed ({0}); the same call sent again after a
  * lost reply (a failover after the script ran) finds its own claim and answers as before, where a
  * deleted session had turned the client's recovery into a fresh connection. The old connection's
@@ -161,7 +161,7 @@ local cut = string.find(stored, '\\n', 1, true)
 local json = string.sub(stored, cut + 1)
 if string.sub(stored, 1, cut - 1) ~= ARGV[4] then
   if string.sub(stored, 1, 9) == 'restored:' then return {0} end
-  redis.call('SET', ARGV[1], ARGV[4] .. '\\n' .. json, 'PX', 60000)
+  redis.call('SET', ARGV[1], ARGV[4] .. '\\n' .. json, 'PX', ${CALL_MEMORY_MS})
 end
 local session = cjson.decode(json)
 local from = ARGV[2]
