@@ -24,7 +24,7 @@
 // The figures are for comparing targets (and builds) with each other in one invocation; perf's own
 // overhead and the frame maps make every target slower than in S1.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { SourceMap } from 'node:module';
@@ -65,23 +65,6 @@ function parseArgs() {
     top: Number(f.top ?? 30),
     out: f.out ?? resultsFile('connect-profile'),
   };
-}
-
-/**
- * Runs a command to its end; its stdout.
- * @param {string} cmd
- * @param {string[]} args
- */
-function run(cmd, args) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args[0]}: ${err.trim() || code}`))));
-  });
 }
 
 /**
@@ -232,9 +215,11 @@ async function profileOnce(target, o, redisPort, dir) {
 
 async function main() {
   const o = parseArgs();
-  await run('perf', ['--version']).catch(() => {
+  try {
+    execFileSync('perf', ['--version'], { stdio: 'ignore' });
+  } catch {
     throw new Error('connect-profile needs Linux perf (apt-get install linux-perf)');
-  });
+  }
   /** @type {Record<string, ProfileRun[]>} */
   const runs = await runTargets(
     { runs: o.runs, targets: o.targets, tempPrefix: 'echo-relay-connect-profile-' },

@@ -17,13 +17,13 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { summarize } from './lib/stats.mjs';
 import {
   parseFlags,
   resultsFile,
   runStandalone,
   runTargets,
   SERVER_TARGETS,
+  summarizeRuns,
   startServer,
   subscribedClient,
   targetFlags,
@@ -124,12 +124,7 @@ async function main() {
     { runs: o.runs, targets: o.targets, tempPrefix: 'echo-relay-heap-' },
     (target, redisPort, dir) => measureOnce(target, o, redisPort, dir),
   );
-  /** @type {Record<string, unknown>} */
-  const summary = {};
-  for (const [target, list] of Object.entries(runs)) {
-    summary[target] = { bytesPerConnection: summarize(list.map((r) => r.bytesPerConnection)) };
-  }
-  writeResults(o.out, { options: o, summary, runs });
+  writeResults(o.out, { options: o, summary: summarizeRuns(runs, ['bytesPerConnection']), runs });
 }
 
 runStandalone(main);

@@ -19,8 +19,7 @@
 import { io } from 'socket.io-client';
 import { childEnv } from './targets/common.mjs';
 import { entryOf, relayRoot } from './targets/echo-relay.mjs';
-import { summarize } from './lib/stats.mjs';
-import { parseFlags, resultsFile, runStandalone, runTargets, writeResults } from './lib/standalone.mjs';
+import { parseFlags, resultsFile, runStandalone, runTargets, summarizeRuns, writeResults } from './lib/standalone.mjs';
 import { freePort, httpStatus, sampleProcess, sleep, spawnChild, stopChild, waitFor } from './lib/proc.mjs';
 
 const API_KEY = 'bench-burst-key';
@@ -141,15 +140,7 @@ async function main() {
     { runs: o.runs, targets: o.targets, tempPrefix: 'echo-relay-burst-' },
     (target, redisPort, dir) => burstOnce(target, o, redisPort, dir),
   );
-  /** @type {Record<string, unknown>} */
-  const summary = {};
-  for (const [target, list] of Object.entries(runs)) {
-    summary[target] = {
-      cpuMs: summarize(list.map((r) => r.cpuMs)),
-      peakRssDeltaMiB: summarize(list.map((r) => r.peakRssDeltaMiB)),
-    };
-  }
-  writeResults(o.out, { options: o, summary, runs });
+  writeResults(o.out, { options: o, summary: summarizeRuns(runs, ['cpuMs', 'peakRssDeltaMiB']), runs });
 }
 
 runStandalone(main);

@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { childEnv } from '../targets/common.mjs';
 import { entryOf, relayRoot } from '../targets/echo-relay.mjs';
 import { machineInfo } from './machine.mjs';
+import { summarizeFields } from './stats.mjs';
 import { freePort, httpStatus, killAllChildrenSync, makeTempDir, removeTempDir, spawnChild, waitFor } from './proc.mjs';
 import { startRedis } from './redis.mjs';
 
@@ -137,6 +138,18 @@ export async function runTargets({ runs, targets, tempPrefix }, once, logged = (
     removeTempDir(dir);
   }
   return byTarget;
+}
+
+/**
+ * Per target, the median and min-max over its runs of each of `fields` (a results file's summary).
+ * @template {object} R
+ * @template {keyof R & string} F
+ * @param {Record<string, R[]>} runs from `runTargets`
+ * @param {F[]} fields
+ * @returns {Record<string, Record<F, import('./stats.mjs').Summary>>}
+ */
+export function summarizeRuns(runs, fields) {
+  return Object.fromEntries(Object.entries(runs).map(([target, list]) => [target, summarizeFields(list, fields)]));
 }
 
 /**
