@@ -214,6 +214,25 @@ describe('RecoveryLog', () => {
       });
     });
 
+    it('sends a queued write of the restored session first, and finds it', async () => {
+      const log = open();
+      await log.append([entry('orders', 'a')]);
+      const [only] = await offsets();
+      // Not awaited: still queued when the restore is called.
+      const saved = log.saveSession('pid-1', 'owner-1', session('sid-1', ['orders']), 60_000);
+      expect(await log.restore('pid-1', only)).toMatchObject({ ok: true, session: session('sid-1', ['orders']) });
+      await saved;
+      // Another session's write queued meanwhile does not stand in the way.
+      const other = log.saveSession('pid-2', 'owner-2', session('sid-2', ['orders']), 60_000);
+      await log.saveSession('pid-3', 'owner-3', session('sid-3', ['orders']), 60_000);
+      const third = log.saveSession('pid-3', 'owner-3', session('sid-3', ['orders', 'shipments']), 60_000);
+      expect(await log.restore('pid-3', only)).toMatchObject({
+        ok: true,
+        session: { channels: ['orders', 'shipments'] },
+      });
+      await Promise.all([other, third]);
+    });
+
     it('refuses late writes and the delete of the old connection after a restore; the restored connection takes the session over', async () => {
       const log = open();
       await log.append([entry('orders', 'a')]);

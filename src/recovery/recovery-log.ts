@@ -127,6 +127,8 @@ export class RecoveryLog implements OnApplicationShutdown {
    * replaces its earlier one), in the order of their latest write.
    */
   private readonly queued = new Map<string, QueuedSave>();
+  /** The session keys `queued` holds a write of: a restore of one of them sends the queue first. */
+  private readonly queuedKeys = new Set<string>();
   /** Names this process's append calls and restore claims: `<callPrefix><n>` (see `APPEND_SCRIPT`, `RESTORE_SCRIPT`). */
   private readonly callPrefix = `${randomUUID()}:`;
   private calls = 0;
@@ -225,10 +227,13 @@ export class RecoveryLog implements OnApplicationShutdown {
    * no offset, after the earliest of the session's join positions (`from` in the result).
    */
   async restore(pid: string, offset: Offset | undefined): Promise<RestoreResult> {
-    // Session writes still queued go first, on the same connection: the restore reads them.
-    this.flushNow();
+    // A write of this session still queued goes first, on the same connection: the restore reads
+    // it. Other sessions' writes stay queued: in a reconnect storm, sending them before every
+    // restore would make one write call per restore of what is otherwise one per batch.
+    const key = this.keys.session(pid);
+    if (this.queuedKeys.has(key)) this.flushNow();
     const reply = (await this.scripts.restore(
-      this.keys.session(pid),
+      key,
       offset ?? '',
       // Entries of other channels are scanned but not returned: the whole history at most.
       this.config.maxHistory * 2,
@@ -261,8 +266,9 @@ export class RecoveryLog implements OnApplicationShutdown {
   /**
    * Writes a session unless another connection took it over; `force` takes it over. Writes are
    * queued and sent together, one call at a time and at most one every `SAVE_INTERVAL_MS`; the
-   * promise settles with the call that carried this write. A restore, a history read and the
-   * shutdown send what is queued first, so on this connection every later command sees it.
+   * promise settles with the call that carried this write. A history read and the shutdown send
+   * what is queued first, so on this connection every later command sees it; a restore does when
+   * the queue holds a write of its own session.
    *
    * `state` may be a function, called when the write is sent: a socket subscribing to a thousand
    * channels in a burst (Echo after a reconnect) then costs one session built and serialised per
@@ -285,6 +291,7 @@ export class RecoveryLog implements OnApplicationShutdown {
     save.ttl = String(ttlMs);
     save.force ||= force;
     this.queued.set(id, save);
+    this.queuedKeys.add(key);
     this.scheduleFlush();
     return save.done.promise;
   }
@@ -335,6 +342,7 @@ export class RecoveryLog implements OnApplicationShutdown {
       });
       this.inFlight = settled;
     }
+    this.queuedKeys.clear();
   }
 
   /** Extends sessions of live connections (one pipeline). */
