@@ -5,7 +5,10 @@
 // and hand event frames to the caller as raw Buffers (no JSON parsing).
 //
 // EIO=4: server `0{...}` -> client `40` -> server `40{"sid":..}`;
-//        server pings `2`, client answers `3`.
+//        server pings `2`, client answers `3`. With a `RecoveryState`, as socket.io-client >= 4.6:
+//        the server's `pid` is kept, with the last string argument of each event as the offset,
+//        and a reconnect sends `40{"pid":..,"offset":..}`; the session was restored when the
+//        server answers with the same pid.
 // EIO=3: server `0{...}` then `40` unprompted; the CLIENT pings `2` every
 //        pingInterval and the server answers `3`.
 
@@ -133,6 +136,17 @@ export function readStamp(buf) {
 }
 
 /**
+ * What socket.io-client >= 4.6 keeps across reconnects for connection-state recovery, owned by the
+ * caller and updated by each `EioConnection` given it: the `pid` of the last CONNECT reply and the
+ * last string an event ended with (the server's offset; socket.io-client takes any trailing string).
+ * @typedef {{pid?: string, offset?: string}} RecoveryState
+ */
+
+/** `"]`: how an event whose last argument is a string ends. */
+const STRING_END = 0x22;
+const ARRAY_END = 0x5d;
+
+/**
  * @typedef {object} EioHooks
  * @property {(conn: EioConnection) => void} onConnected namespace connected (subscribes already sent)
  * @property {(conn: EioConnection, frame: Buffer) => void} onEvent an event frame (`42[...]`)
@@ -147,9 +161,13 @@ export class EioConnection {
    * @param {string[]} subscribeFrames frames sent right after the namespace connects
    * @param {EioHooks} hooks
    * @param {any} [tag] caller data (e.g. the client's channel indices)
+   * @param {RecoveryState} [recovery] Engine.IO 4 only: recover the session it holds, and keep it up to date
    */
-  constructor(url, eio, subscribeFrames, hooks, tag) {
+  constructor(url, eio, subscribeFrames, hooks, tag, recovery) {
     this.eio = eio;
+    this.recovery = eio === 4 ? recovery : undefined;
+    /** Whether the server restored the session `recovery` held (its CONNECT reply kept the pid). */
+    this.recovered = false;
     this.hooks = hooks;
     this.tag = tag;
     this.subs = subscribeFrames;
@@ -181,9 +199,12 @@ export class EioConnection {
     const c0 = buf[0];
     if (c0 === CH_4) {
       const c1 = buf[1];
-      if (c1 === CH_2) this.hooks.onEvent(this, buf);
-      else if (c1 === CH_0 && !this.connected) {
+      if (c1 === CH_2) {
+        if (this.recovery) this.keepOffset(buf);
+        this.hooks.onEvent(this, buf);
+      } else if (c1 === CH_0 && !this.connected) {
         this.connected = true;
+        if (this.recovery) this.keepPid(buf);
         for (const f of this.subs) this.ws.send(f);
         this.hooks.onConnected(this);
       } else if (c1 === CH_4) this.close(`connect_error ${buf.toString()}`);
@@ -196,12 +217,41 @@ export class EioConnection {
       } catch {
         /* keep default */
       }
-      if (this.eio === 4) this.ws.send('40');
+      if (this.eio === 4) this.ws.send(this.recovery?.pid ? `40${JSON.stringify(this.recovery)}` : '40');
     } else if (c0 === CH_1) {
       this.close('server close packet');
     } else if (c0 !== CH_3 && c0 !== CH_6) {
       // unknown packet type: ignore
     }
+  }
+
+  /**
+   * The CONNECT reply `40{"sid":..,"pid":..}`: the session was restored if the pid is the one sent.
+   * @param {Buffer} buf
+   */
+  keepPid(buf) {
+    const recovery = /** @type {RecoveryState} */ (this.recovery);
+    let pid;
+    try {
+      pid = JSON.parse(buf.toString('utf8', 2)).pid;
+    } catch {
+      /* no payload: a server without recovery */
+    }
+    this.recovered = pid !== undefined && pid === recovery.pid;
+    // As socket.io-client: the offset stays until an event brings a newer one.
+    recovery.pid = typeof pid === 'string' ? pid : undefined;
+  }
+
+  /**
+   * An event ending with a string argument (`...,"<offset>"]`): that string is the offset to come back from.
+   * @param {Buffer} buf
+   */
+  keepOffset(buf) {
+    const end = buf.length - 1;
+    if (buf[end] !== ARRAY_END || buf[end - 1] !== STRING_END) return;
+    const start = buf.lastIndexOf(STRING_END, end - 2);
+    if (start > 0 && buf[start - 1] === 0x2c)
+      /** @type {RecoveryState} */ (this.recovery).offset = buf.toString('utf8', start + 1, end - 1);
   }
 
   /**

@@ -51,16 +51,16 @@ export function targetFlags(flags, allowed, fallback) {
 }
 
 /**
- * Starts one of `SERVER_TARGETS` on a free port against the Redis at `redisPort` (cwd `dir`), with
+ * Starts one of `SERVER_TARGETS` on `port` (a free one by default) against the Redis at `redisPort` (cwd `dir`), with
  * `nodeArgs` before its entry and `env` added, and waits until it is ready: bare once it answers a
  * long-polling handshake, echo-relay once `/ready` answers 200.
  * @param {string} target
  * @param {{echoRelayRoot?: string}} opts
- * @param {{redisPort: number, dir: string, nodeArgs?: string[], env?: Record<string, string>}} how
+ * @param {{redisPort: number, dir: string, nodeArgs?: string[], env?: Record<string, string>, port?: number}} how
  * @returns {Promise<{child: import('./proc.mjs').BenchChild, port: number, entry: string}>}
  */
-export async function startServer(target, opts, { redisPort, dir, nodeArgs = [], env = {} }) {
-  const port = await freePort();
+export async function startServer(target, opts, { redisPort, dir, nodeArgs = [], env = {}, port: given }) {
+  const port = given ?? (await freePort());
   const entry = target === 'bare' ? BARE : entryOf(relayRoot(opts));
   const child = spawnChild(process.execPath, [...nodeArgs, entry], {
     cwd: dir,
