@@ -16,6 +16,8 @@ import {
 } from './recovery-log.js';
 
 const { history: HISTORY_KEY, lease: LEASE_KEY, notify: NOTIFY_CHANNEL } = recoveryKeys('');
+/** The recovery keys' namespace: the history's key without `history`. */
+const NAMESPACE = HISTORY_KEY.slice(0, -'history'.length);
 
 /** An entry of `channel` as the ingest paths build them. */
 function entry(channel: string, event: string, n = 0): PendingEntry {
@@ -276,6 +278,56 @@ describe('RecoveryLog', () => {
       });
     });
 
+    it("reads what its channels missed from their indexes, not from a scan of every channel's entries", async () => {
+      const log = open();
+      await log.append([entry('orders', 'seen')]);
+      await log.append([entry('orders', 'a', 1), entry('shipments', 'x'), entry('private-orders.1', 'b', 2)]);
+      await log.append([entry('presence-room', 'y'), entry('orders', 'c', 3)]);
+      const ids = await offsets();
+      const indexOf = (channel: string): Promise<Offset[]> => admin.zrange(`${NAMESPACE}index:${channel}`, '0', '-1');
+      expect(await indexOf('orders')).toEqual([ids[0], ids[1], ids[5]]);
+      expect(await indexOf('shipments')).toEqual([ids[2]]);
+      expect(await admin.hgetall(`${NAMESPACE}indexed`)).toEqual({ since: ids[0], last: ids[5] });
+      // A follower's rescue indexes what it appends as well.
+      expect(await log.rescue([{ entry: entry('orders', 'r', 4), key: 'rescued-1' }], ids[5])).toEqual({
+        appended: 1,
+        skipped: 0,
+      });
+      const rescued = (await offsets())[6];
+      expect(await indexOf('orders')).toEqual([ids[0], ids[1], ids[5], rescued]);
+      expect(await admin.hgetall(`${NAMESPACE}indexed`)).toEqual({ since: ids[0], last: rescued });
+      // What the index lacks is not replayed: the restore read the index, not the history.
+      await admin.zrem(`${NAMESPACE}index:orders`, ids[1]);
+      await log.saveSession('pid-1', 'owner-1', session('sid-1', ['orders', 'private-orders.1']), 60_000);
+      const result = await log.restore('pid-1', ids[0]);
+      expect(result.ok && result.entries.map(([offset]) => offset)).toEqual([ids[3], ids[5], rescued]);
+    });
+
+    it('scans the history when an entry was added without the index (an older version), and starts the index again', async () => {
+      const log = open();
+      await log.append([entry('orders', 'a', 1), entry('shipments', 'x')]);
+      // As a node of an older version appends: the history only.
+      const raw = await admin.xadd(HISTORY_KEY, '*', 'c', 'orders', 'b', entry('orders', 'b', 2).json);
+      const [first] = await offsets();
+      await log.saveSession('pid-1', 'owner-1', session('sid-1', ['orders']), 60_000);
+      const scanned = await log.restore('pid-1', first);
+      expect(scanned.ok && scanned.entries.map(([offset]) => offset)).toEqual([raw]);
+
+      // The next append sees the break and starts the chain at its own entry.
+      await log.append([entry('orders', 'c', 3), entry('orders', 'd', 4)]);
+      const ids = await offsets();
+      expect(await admin.hgetall(`${NAMESPACE}indexed`)).toEqual({ since: ids[3], last: ids[4] });
+      await admin.zrem(`${NAMESPACE}index:orders`, ids[4]);
+      // From before the chain's start the history is scanned (the index's gap does not matter)...
+      await log.saveSession('pid-2', 'owner-2', session('sid-2', ['orders']), 60_000);
+      const before = await log.restore('pid-2', first);
+      expect(before.ok && before.entries.map(([offset]) => offset)).toEqual([raw, ids[3], ids[4]]);
+      // ...and from its start on the index is read: what it lacks is not replayed.
+      await log.saveSession('pid-3', 'owner-3', session('sid-3', ['orders']), 60_000);
+      const after = await log.restore('pid-3', ids[3]);
+      expect(after).toMatchObject({ ok: true, entries: [] });
+    });
+
     it('recovers a client that missed nothing, at the newest offset or before any history', async () => {
       const log = open();
       await log.saveSession('pid-1', 'owner-1', session('sid-1', ['orders']), 60_000);
@@ -371,6 +423,10 @@ describe('RecoveryLog', () => {
       expect(await log.restore('pid-1', firstAppended)).toEqual({ ok: false, reason: 'trimmed' });
       const recent = await log.restore('pid-2', kept.at(-4));
       expect(recent.ok && recent.entries.map(([, e]) => e.d)).toEqual([{ n: 297 }, { n: 298 }, { n: 299 }]);
+      // The channel's index is trimmed with the history (to its first millisecond).
+      const indexed = await admin.zcard(`${NAMESPACE}index:orders`);
+      expect(indexed).toBeLessThan(300);
+      expect(indexed).toBeGreaterThanOrEqual(kept.length);
     });
   });
 

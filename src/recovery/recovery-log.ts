@@ -235,7 +235,8 @@ export class RecoveryLog implements OnApplicationShutdown {
     const reply = (await this.scripts.restore(
       key,
       offset ?? '',
-      // Entries of other channels are scanned but not returned: the whole history at most.
+      // The most entries returned (read from the channels' indexes), or scanned when the history
+      // has entries without an index: the whole history at most.
       this.config.maxHistory * 2,
       // Owner tokens are base64url: no claim is ever taken for one.
       `restored:${this.callPrefix}${++this.calls}`,

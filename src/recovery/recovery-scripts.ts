@@ -11,6 +11,15 @@ import { CALL_MEMORY_MS } from '../redis/redis-options.js';
  *   ns..'rescued'        hash    key -> count (key@ -> offset) of broadcasts a follower appended for the sequencer
  *   ns..'session:'..pid  string  owner token (or a restore's claim), newline, session JSON {sid, channels, members}
  *   ns..'call:'..id      string  an append call that ran, kept `CALL_MEMORY_MS` (see APPEND_SCRIPT)
+ *   ns..'index:'..channel zset  the offsets of the history's entries on that channel, scored by their milliseconds
+ *   ns..'indexed'        hash    since/last: the history's entries from `since` to `last` are all indexed
+ *
+ * The index lets a restore read its own channels' entries instead of scanning the whole history
+ * after the client's offset: in a reconnect storm every client of a node restores at once, and a
+ * scan per restore of everything the app broadcast meanwhile would hold Redis for seconds. The
+ * scripts that append keep it (`INDEX_PARTS`); a history entry added without it (by an older
+ * version) breaks the chain, and the next append starts it again, so that a restore from before
+ * the break scans as before. Scripts derive `ns` from KEYS[1] (`ns..'history'`).
  */
 
 /**
@@ -24,6 +33,35 @@ end
 local function part(id, entry, prev)
   if prev == nil then return '["' .. id .. '",' .. entry .. ']' end
   return '["' .. id .. '",' .. entry .. ',"' .. prev .. '"]'
+end`;
+
+/**
+ * Lua shared by the scripts that append: `index(id, channel, previous, ttl)` records the history
+ * entry `id` on `channel`, just added after `previous` (the newest offset before it, '' for none),
+ * in that channel's index. The chain `since`..`last` goes on only if `previous` is its `last`:
+ * otherwise something was added unindexed (or the index expired), and it starts again at `id`.
+ * Index entries from before the history's first millisecond are trimmed as the channel gets new
+ * ones; an idle index expires with the history. A sorted set, not a stream: most channels (a
+ * user's private one) hold one or two recent offsets, about 100 bytes as a small sorted set, where
+ * a stream takes a 4 KB node from its first entry.
+ */
+const INDEX_PARTS = `local ns = string.sub(KEYS[1], 1, #KEYS[1] - 7)
+local indexed = ns .. 'indexed'
+local oldest
+local function index(id, channel, previous, ttl)
+  if redis.call('HGET', indexed, 'last') ~= previous or previous == '' then
+    redis.call('HSET', indexed, 'since', id)
+  end
+  redis.call('HSET', indexed, 'last', id)
+  redis.call('PEXPIRE', indexed, ttl)
+  if oldest == nil then
+    local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+    oldest = string.match(first and first[1] or id, '^(%d+)-')
+  end
+  local key = ns .. 'index:' .. channel
+  redis.call('ZADD', key, string.match(id, '^(%d+)-'), id)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. oldest)
+  redis.call('PEXPIRE', key, ttl)
 end`;
 
 /**
@@ -66,8 +104,9 @@ local function after(a, b)
   return ams > bms or (ams == bms and aseq > bseq)
 end
 ${NOTIFICATION_PARTS}
+${INDEX_PARTS}
 local check = token ~= '' and redis.call('EXISTS', rescued) == 1
-local parts, out = {}, {0}
+local parts, out, previous = {}, {0}, nil
 for i = 9, #ARGV, 2 do
   local skip = false
   if check then
@@ -83,6 +122,8 @@ for i = 9, #ARGV, 2 do
     local prev = #parts == 0 and newest(KEYS[1]) or nil
     local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'c', ARGV[i], 'b', ARGV[i + 1])
     parts[#parts + 1] = part(id, ARGV[i + 1], prev)
+    index(id, ARGV[i], previous or prev, ttl)
+    previous = id
   end
 end
 if #parts > 0 then
@@ -107,6 +148,7 @@ return out
 export const RESCUE_SCRIPT = `
 local maxlen, notify, ttl, rescued, keep, after = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 ${NOTIFICATION_PARTS}
+${INDEX_PARTS}
 local seen = {}
 if after ~= '' then
   local rows = redis.call('XRANGE', KEYS[1], '(' .. after, '+', 'COUNT', 5000)
@@ -116,7 +158,7 @@ if after ~= '' then
     if key then seen[key] = (seen[key] or 0) + 1 end
   end
 end
-local parts, skipped = {}, 0
+local parts, skipped, previous = {}, 0, nil
 for i = 7, #ARGV, 3 do
   local key = ARGV[i + 2]
   if (seen[key] or 0) > 0 then
@@ -126,6 +168,8 @@ for i = 7, #ARGV, 3 do
     local prev = #parts == 0 and newest(KEYS[1]) or nil
     local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'c', ARGV[i], 'b', ARGV[i + 1])
     parts[#parts + 1] = part(id, ARGV[i + 1], prev)
+    index(id, ARGV[i], previous or prev, ttl)
+    previous = id
     redis.call('HINCRBY', rescued, key, 1)
     redis.call('HSET', rescued, key .. '@', id)
   end
@@ -152,7 +196,9 @@ return {#parts, skipped}
  * per channel), and returns {3} when a channel has none. The ids are '' when the stream does not
  * exist. Trimming (`XADD MAXLEN`) leaves `max-deleted-entry-id` alone (only `XDEL` sets it, Redis
  * 7.0): what was trimmed is told by the first entry kept and `entries-added` exceeding `length`.
- * Returns {2} on a Redis that does not report `entries-added` (before 7.0).
+ * Returns {2} on a Redis that does not report `entries-added` (before 7.0). The entries come from
+ * the channels' indexes when the chain (`INDEX_PARTS`) covers everything after the offset, from a
+ * scan of the history otherwise.
  */
 export const RESTORE_SCRIPT = `
 local stored = redis.call('GET', ARGV[1])
@@ -197,7 +243,37 @@ if added <= length then first = '' end
 local wanted = {}
 for _, channel in ipairs(session.channels) do wanted[channel] = true end
 local out = {1, json, from, last, deleted, first}
-for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '(' .. from, '+', 'COUNT', tonumber(ARGV[3]))) do
+local limit = tonumber(ARGV[3])
+local function parse(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local function before(a, b)
+  local ams, aseq = parse(a)
+  local bms, bseq = parse(b)
+  return ams < bms or (ams == bms and aseq < bseq)
+end
+local ns = string.sub(KEYS[1], 1, #KEYS[1] - 7)
+local chain = redis.call('HMGET', ns .. 'indexed', 'since', 'last')
+if chain[1] and chain[2] == last and parse(from) and not before(from, chain[1]) then
+  local ids = {}
+  local fromMs = string.match(from, '^(%d+)-')
+  for channel in pairs(wanted) do
+    for _, id in ipairs(redis.call('ZRANGEBYSCORE', ns .. 'index:' .. channel, fromMs, '+inf')) do
+      if before(from, id) then ids[#ids + 1] = id end
+    end
+  end
+  table.sort(ids, before)
+  for i = 1, math.min(#ids, limit) do
+    local entry = redis.call('XRANGE', KEYS[1], ids[i], ids[i])[1]
+    if entry then
+      out[#out + 1] = entry[1]
+      out[#out + 1] = entry[2][4]
+    end
+  end
+  return out
+end
+for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '(' .. from, '+', 'COUNT', limit)) do
   local fields = entry[2]
   if wanted[fields[2]] then
     out[#out + 1] = entry[1]
