@@ -50,9 +50,12 @@ export const FULL = {
   // Auth answers wait authDelayMinMs..authDelayMaxMs; reconnects follow socket.io-client's backoff
   // (reconnectionDelay / reconnectionDelayMax). probeMs: how often pending subscribes are probed.
   // publicOnly: every target subscribes its public channel only, as the bare floor does.
+  // recovery: Engine.IO 4 clients ask for their session back on reconnect, as socket.io-client >= 4.6
+  // does on its own whenever the server's CONNECT reply carried a pid (a server with recovery on).
   s5: {
     clients: 0,
     publicOnly: false,
+    recovery: true,
     roomSize: 10,
     authDelayMinMs: 5,
     authDelayMaxMs: 20,
@@ -163,6 +166,7 @@ const FLAGS = {
   's5-clients': [['s5', 'clients'], Number],
   's5-public-only': [['s5', 'publicOnly'], (v) => v !== 'false'],
   's5-room-size': [['s5', 'roomSize'], Number],
+  's5-recovery': [['s5', 'recovery'], (v) => v !== 'false'],
   's5-auth-delay-min-ms': [['s5', 'authDelayMinMs'], Number],
   's5-auth-delay-max-ms': [['s5', 'authDelayMaxMs'], Number],
   's5-auth-keep-alive': [['s5', 'authKeepAlive'], (v) => v !== 'false'],

@@ -706,7 +706,7 @@ function s5Section(results) {
     for (const r of t.scenarios.s5 ?? []) {
       if (r.notApplicable || r.error || !r.join) {
         const why = r.notApplicable ? `not applicable: ${r.notApplicable}` : `error: ${(r.error ?? '').split('\n')[0]}`;
-        storm.push([t.name, r.eio ? kindLabel(r.eio) : '–', why, ...Array(7).fill('')]);
+        storm.push([t.name, r.eio ? kindLabel(r.eio) : '–', why, ...Array(8).fill('')]);
         continue;
       }
       r0 = r;
@@ -730,6 +730,7 @@ function s5Section(results) {
         channels,
         `${int(x.stopMs)}${x.exit === 'SIGKILL' ? ' (killed)' : ''} / ${int(x.startMs)}`,
         `${fix(x.seconds)} (${fix(x.readyToBackMs / 1000)})${s5Noise(x)}`,
+        x.recovered === undefined ? '–' : int(x.recovered),
         fix(x.cpuMsPerReconnect, 2),
         s5Auth(x),
         s5Latency(x),
@@ -760,7 +761,8 @@ function s5Section(results) {
     '',
     `${int(r0.clients)} clients on one node, each on a public channel and a presence channel of ${p.roomSize} users each and on its own private channel ` +
       `(\`bare\` has no channel auth: public channel only${p.publicOnly ? '; this run: every target on its public channel only' : ''}). \`/broadcasting/auth\` is a stub in the harness answering like Laravel (\`true\` / \`channel_data\`) after ${p.authDelayMinMs}–${p.authDelayMaxMs} ms, ` +
-      `${p.authKeepAlive ? 'keeping connections alive' : 'closing each connection'}. Clients reconnect as socket.io-client does (${p.reconnectDelayMs / 1000} s doubling to ${p.reconnectDelayMaxMs / 1000} s, ±50 % jitter) and send every \`subscribe\` again, as Laravel Echo does. ` +
+      `${p.authKeepAlive ? 'keeping connections alive' : 'closing each connection'}. Clients reconnect as socket.io-client does (${p.reconnectDelayMs / 1000} s doubling to ${p.reconnectDelayMaxMs / 1000} s, ±50 % jitter) and send every \`subscribe\` again, as Laravel Echo does` +
+      `${p.recovery ? "; Engine.IO 4 clients first ask for their session back (pid and offset), as socket.io-client ≥ 4.6 does whenever the server's CONNECT carried a pid (echo-relay's does; a restored session is in its channels again, and a subscribe to one asks Laravel nothing)" : ''}. ` +
       `A public or private subscribe counts as done when a probe broadcast reaches it (probes go to each channel with a client waiting, to a private one once the stub answered its auth or after 1 s without, at once, ${p.probeMs} ms later, then at gaps doubling up to 500 ms: late by up to ${p.probeMs} ms when the server joins promptly, up to 500 ms when it is slow); a presence subscribe when \`presence:subscribed\` arrives.`,
     '',
     '- **Cold join**: a freshly started server; every client connects (as in S1) and subscribes. Server CPU over the join / clients.',
@@ -788,6 +790,7 @@ function s5Section(results) {
         'channels each',
         'SIGTERM → exit / start → ready ms',
         'all back s after SIGTERM (after ready)',
+        'sessions restored',
         'server CPU ms per reconnect',
         'auth req/s peak (mean); requests over TCP conns',
         'subscribe p50 / p99 ms',

@@ -155,6 +155,8 @@ export interface S5Phase {
   p99: number | null;
   latency: Record<string, { confirmed: number; p50: number | null; p99: number | null }>;
   attempts: number;
+  /** Connects that restored the session of the connection before (absent in files before 2026-12-02). */
+  recovered?: number;
   attemptFailures: Record<string, number>;
   refused: Record<string, number>;
   serverCpuSec: number;

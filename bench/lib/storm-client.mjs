@@ -61,10 +61,11 @@ export function backoffMs(attempt, minMs, maxMs) {
 /**
  * @typedef {{
  *   hist: Float64Array<ArrayBuffer>[], confirmed: number[],
- *   attempts: number, connects: number, disconnects: number, attemptFailures: Record<string, number>,
+ *   attempts: number, connects: number, recovered: number, disconnects: number, attemptFailures: Record<string, number>,
  *   refused: Record<string, number>,
  * }} StormStats
- *   hist/confirmed per kind: subscribe -> confirmation latency; attempts: connection attempts; attemptFailures: failed attempts by reason, prefixed
+ *   hist/confirmed per kind: subscribe -> confirmation latency; attempts: connection attempts; recovered: connects
+ *   that restored the session of the connection before (socket.io's connection-state recovery); attemptFailures: failed attempts by reason, prefixed
  *   `old server: ` while the old server was stopping; refused: subscription_error statuses
  */
 
@@ -75,6 +76,7 @@ function newStats() {
     confirmed: [0, 0, 0],
     attempts: 0,
     connects: 0,
+    recovered: 0,
     disconnects: 0,
     attemptFailures: {},
     refused: {},
@@ -85,6 +87,7 @@ function newStats() {
  * @typedef {{
  *   i: number, frames: string[], channels: [string, string, string], conn: EioConnection|null,
  *   attempt: number, timer: NodeJS.Timeout|null, settle: (() => void)|null,
+ *   recovery: import('./eio-client.mjs').RecoveryState|undefined,
  * }} StormClient
  */
 
@@ -94,10 +97,13 @@ function newStats() {
  * @property {3|4} eio
  * @property {number[]} clients global indices of this worker's clients
  * @property {number[]} kinds the kinds subscribed (a target without channel auth: public only)
+ * @property {boolean} recovery Engine.IO 4 clients recover their session on reconnect, as socket.io-client >= 4.6
+ *   does whenever the server's CONNECT reply carried a pid
  * @property {{clients: number, roomSize: number, reconnectDelayMs: number, reconnectDelayMaxMs: number}} plan
  * @property {SharedArrayBuffer} state Uint8Array, KINDS slots per client
  * @property {SharedArrayBuffer} sentAt Float64Array, epoch ms of each pending subscribe
  * @property {SharedArrayBuffer} gen Int32Array, connections established per client
+ * @property {SharedArrayBuffer} restored Uint8Array, per client: 1 while its connection is a restored session
  * @property {SharedArrayBuffer} stopping Int32Array of one: 1 while the old server is being stopped
  * @property {number} concurrency in-flight first connections
  * @property {number} timeoutMs
@@ -125,6 +131,7 @@ export class StormPool {
     this.state = new Uint8Array(new SharedArrayBuffer(0));
     this.sentAt = new Float64Array(new SharedArrayBuffer(0));
     this.gen = new Int32Array(new SharedArrayBuffer(0));
+    this.restored = new Uint8Array(new SharedArrayBuffer(0));
     this.stopping = new Int32Array(new SharedArrayBuffer(4));
     /** @type {import('./eio-client.mjs').EioHooks} */
     this.hooks = {
@@ -156,6 +163,7 @@ export class StormPool {
     this.state = new Uint8Array(m.state);
     this.sentAt = new Float64Array(m.sentAt);
     this.gen = new Int32Array(m.gen);
+    this.restored = new Uint8Array(m.restored);
     this.stopping = new Int32Array(m.stopping);
     this.stats = newStats();
     this.clients = m.clients.map((i) => {
@@ -169,6 +177,7 @@ export class StormPool {
         attempt: 0,
         timer: null,
         settle: null,
+        recovery: m.recovery ? {} : undefined,
       };
     });
     return new Promise((resolve) => {
@@ -214,7 +223,7 @@ export class StormPool {
   connect(c) {
     c.timer = null;
     this.stats.attempts++;
-    c.conn = new EioConnection(this.url, this.eio, c.frames, this.hooks, c);
+    c.conn = new EioConnection(this.url, this.eio, c.frames, this.hooks, c, c.recovery);
     this.track(c.conn);
   }
 
@@ -228,6 +237,8 @@ export class StormPool {
     Atomics.add(this.counters, SLOT.OPEN, 1);
     c.attempt = 0;
     this.stats.connects++;
+    if (conn.recovered) this.stats.recovered++;
+    Atomics.store(this.restored, c.i, conn.recovered ? 1 : 0);
     const now = epochMs();
     for (const k of this.kinds) {
       this.sentAt[c.i * KINDS + k] = now;

@@ -2,7 +2,9 @@
 // S5 reconnect storm: what a deploy does to one node. N clients, each on a public, a private and
 // a presence channel (auth answered by the stub with Laravel's delay), are connected and
 // subscribed; then the server is stopped with SIGTERM and started again on the same port, and
-// every client reconnects with socket.io-client's backoff and subscribes again. Measured: the
+// every client reconnects with socket.io-client's backoff and subscribes again; an Engine.IO 4 client
+// asks for its session back first (`recovery`), as socket.io-client >= 4.6 does whenever the server
+// handed it a pid, and a restored one is in its channels before it subscribes. Measured: the
 // time until every client is back on all its channels, the new server's CPU per reconnect, the
 // auth requests/s the storm drove, subscribe latency, and what failed. The cold join before
 // the restart is reported the same way.
@@ -29,8 +31,9 @@ import { KIND, KIND_NAMES, KINDS, STATE, stormChannels } from './storm-client.mj
 /**
  * @typedef {typeof import('./config.mjs').FULL.s5} StormParams
  * @typedef {import('./storm-client.mjs').StormStats} StormStats
- * @typedef {{state: Uint8Array, sentAt: Float64Array, gen: Int32Array, stopping: Int32Array}} Shared
- *   the arrays the workers write (stopping: this thread's, 1 while the old server is being stopped)
+ * @typedef {{state: Uint8Array, sentAt: Float64Array, gen: Int32Array, restored: Uint8Array, stopping: Int32Array}} Shared
+ *   the arrays the workers write (restored: per client, 1 while its connection is a restored session, in
+ *   its channels from the start; stopping: this thread's, 1 while the old server is being stopped)
  */
 
 const epochMs = () => performance.timeOrigin + performance.now();
@@ -108,6 +111,7 @@ async function storm(s, p, eio, stub, coldStartMs) {
     state: new Uint8Array(new SharedArrayBuffer(p.clients * KINDS)),
     sentAt: new Float64Array(new SharedArrayBuffer(p.clients * KINDS * 8)),
     gen: new Int32Array(new SharedArrayBuffer(p.clients * 4)),
+    restored: new Uint8Array(new SharedArrayBuffer(p.clients)),
     stopping: new Int32Array(new SharedArrayBuffer(4)),
   };
   const boot = sampleProcess(s.live().server.pid);
@@ -181,7 +185,7 @@ function schedules(n, probeMs) {
  *   the stub last answered 200 to user i + 1's private channel
  */
 function startProber(s, p, shared, kinds, stub) {
-  const { state, sentAt } = shared;
+  const { state, sentAt, restored } = shared;
   const authorisedAt = new Float64Array(p.clients);
   stub.onAuthorised((channel, user) => {
     if (channel.startsWith('private-') && user >= 1 && user <= p.clients) authorisedAt[user - 1] = epochMs();
@@ -212,9 +216,12 @@ function startProber(s, p, shared, kinds, stub) {
       if (!privateToo) continue;
       // A private channel waits for the stub's answer to its auth; after a second without one it is
       // probed anyway, so a join the answer's timing cannot explain (seen twice in ~100,000 at 10,000
-      // clients: the answer logged 1 ms before its subscribe was sent) still ends the wait.
+      // clients: the answer logged 1 ms before its subscribe was sent) still ends the wait. A restored
+      // session is in its channels before its subscribes (which ask for no auth): probed at once.
       const sent = sentAt[b + KIND.PRIVATE];
-      const ripe = state[b + KIND.PRIVATE] === STATE.PENDING && (authorisedAt[i] >= sent || now - sent > 1000);
+      const ripe =
+        state[b + KIND.PRIVATE] === STATE.PENDING &&
+        (restored[i] === 1 || authorisedAt[i] >= sent || now - sent > 1000);
       if (priv.due(i, ripe ? sent : 0, now)) privates.push(stormChannels(i, p)[KIND.PRIVATE]);
     }
     /** @type {string[]} */
@@ -349,6 +356,7 @@ async function collectPhase(lg, kinds) {
     latency,
     attempts: sum((r) => r.attempts),
     connects: sum((r) => r.connects),
+    recovered: sum((r) => r.recovered),
     disconnects: sum((r) => r.disconnects),
     attemptFailures: sumKeys((r) => r.attemptFailures),
     refused: sumKeys((r) => r.refused),
@@ -413,9 +421,11 @@ async function coldJoin(s, p, eio, shared, kinds, stub, prober) {
       clients,
       kinds,
       plan,
+      recovery: p.recovery,
       state: shared.state.buffer,
       sentAt: shared.sentAt.buffer,
       gen: shared.gen.buffer,
+      restored: shared.restored.buffer,
       stopping: shared.stopping.buffer,
       concurrency: s.opts.connectConcurrency,
       timeoutMs: s.opts.connectTimeoutMs,
@@ -533,7 +543,7 @@ async function restartStorm(s, p, shared, kinds, stub, prober, bootCpuSec) {
   s.log(
     `    restart: SIGTERM -> exit (${r.exit}) ${Math.round(r.stopMs)} ms, start -> ready ${Math.round(r.startMs)} ms, ` +
       `${back}/${p.clients} back ${Math.round(sec * 1000)} ms after SIGTERM (${Math.round(r.readyToBackMs)} ms after ready); ` +
-      `${fmt(r.cpuMsPerReconnect, 2)} server CPU ms/reconnect, ${fmtAuth(r.auth)}, subscribe p50 ${fmt(ph.p50)} p99 ${fmt(ph.p99)} ms${fmtFailures(r)}`,
+      `${fmt(r.cpuMsPerReconnect, 2)} server CPU ms/reconnect, ${ph.recovered} sessions restored, ${fmtAuth(r.auth)}, subscribe p50 ${fmt(ph.p50)} p99 ${fmt(ph.p99)} ms${fmtFailures(r)}`,
   );
   return r;
 }
