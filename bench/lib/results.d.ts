@@ -178,6 +178,8 @@ export interface S5Result extends ScenarioBase {
   params: {
     clients: number;
     publicOnly: boolean;
+    /** Engine.IO 4 clients ask for their session back (absent in files before 2026-12-02). */
+    recovery?: boolean;
     roomSize: number;
     authDelayMinMs: number;
     authDelayMaxMs: number;
