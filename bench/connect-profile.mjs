@@ -8,7 +8,7 @@
 //
 //   node bench/connect-profile.mjs [--runs=1] [--connections=5000] [--eio=4]
 //                                  [--targets=bare,echo-relay] [--echo-relay-root=DIR]
-//                                  [--by=package|file] [--top=30] [--out=FILE.json]
+//                                  [--auth[=MIN-MAX]] [--room-size=10] [--by=package|file] [--top=30] [--out=FILE.json]
 //
 // Needs Linux `perf` allowed to attach to the server (root, or kernel.perf_event_paranoid <= 1 for
 // its user-space part). Each run starts the target with `--perf-basic-prof
@@ -17,7 +17,11 @@
 // `--connections` raw Engine.IO WebSockets 200 at a time, each subscribing to one of 100 public
 // channels, and stops perf 0.5 s after the last subscribe, before any client closes. The bundle's
 // frames are named by its source map (the TypeScript file, or the package). A sample inside a
-// scavenge counts as `(gc)`, whoever allocated. Per target: samples per thread group (at 999 Hz a
+// scavenge counts as `(gc)`, whoever allocated. With `--auth` each client joins S5's three channels instead
+// (a public one, its user's private channel and a presence room), the last two authorised by S5's stub of
+// Laravel's auth endpoint, answering after MIN-MAX ms (default 5-20) on kept-alive connections, with `--room-size` consecutive clients per
+// public channel and as many per presence room (S5's default, 10); the window
+// then ends 0.5 s after the stub's last answer. Bare has no channel auth, so `--auth` profiles echo-relay only. Per target: samples per thread group (at 999 Hz a
 // sample is about a millisecond), server CPU ms per connect over the same window, and the main
 // thread's samples by `--by`; with every run, to bench/results/connect-profile-<date>.json.
 //
@@ -29,6 +33,7 @@ import { createInterface } from 'node:readline';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { dirname, join } from 'node:path';
+import WebSocket from 'ws';
 import { median } from './lib/stats.mjs';
 import {
   parseFlags,
@@ -41,11 +46,13 @@ import {
   targetFlags,
   writeResults,
 } from './lib/standalone.mjs';
-import { sampleProcess, sleep, spawnChild, stopChild } from './lib/proc.mjs';
+import { sampleProcess, sleep, spawnChild, stopChild, waitFor } from './lib/proc.mjs';
+import { startAuthStub, USER_HEADER } from './lib/auth-stub.mjs';
+import { stormChannels } from './lib/storm-client.mjs';
 const IN_FLIGHT = 200;
 
 /**
- * @typedef {{runs: number, connections: number, eio: 3|4, targets: string[], echoRelayRoot?: string, by: 'package'|'file', top: number, out: string}} Opts
+ * @typedef {{runs: number, connections: number, eio: 3|4, targets: string[], echoRelayRoot?: string, auth?: [number, number], roomSize: number, by: 'package'|'file', top: number, out: string}} Opts
  * @typedef {{cpuMsPerConnect: number, samples: Record<string, number>, main: Record<string, number>}} ProfileRun
  */
 
@@ -55,12 +62,22 @@ function parseArgs() {
   const { targets, eio } = targetFlags(f, SERVER_TARGETS, 'bare,echo-relay');
   const by = f.by ?? 'package';
   if (by !== 'package' && by !== 'file') throw new Error('--by is package or file');
+  /** @type {[number, number] | undefined} */
+  let auth;
+  if (f.auth !== undefined) {
+    const m = /^(\d+)-(\d+)$/.exec(f.auth === 'true' ? '5-20' : f.auth);
+    if (!m || Number(m[1]) > Number(m[2])) throw new Error('--auth is MIN-MAX milliseconds, e.g. --auth=5-20');
+    auth = [Number(m[1]), Number(m[2])];
+    if (targets.includes('bare')) throw new Error('--auth: bare has no channel auth; pick echo-relay targets');
+  }
   return {
     runs: Number(f.runs ?? 1),
     connections: Number(f.connections ?? 5000),
     eio,
     targets,
     echoRelayRoot: f['echo-relay-root'],
+    auth,
+    roomSize: Number(f['room-size'] ?? 10),
     by,
     top: Number(f.top ?? 30),
     out: f.out ?? resultsFile('connect-profile'),
@@ -162,6 +179,32 @@ async function attribute(data, map, by) {
 }
 
 /**
+ * One socket.io client over a raw WebSocket joining `channels` as Laravel Echo does, its private and
+ * presence subscribes carrying the user id for the stub in `auth.headers`; resolves once all three
+ * subscribes are sent.
+ * @param {number} port
+ * @param {3|4} eio
+ * @param {string[]} channels
+ * @param {number} user
+ * @returns {Promise<import('ws').WebSocket>}
+ */
+function authClient(port, eio, channels, user) {
+  return new Promise((res, rej) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=${eio}&transport=websocket`);
+    const headers = { [USER_HEADER]: String(user) };
+    ws.on('message', (data) => {
+      const text = data.toString();
+      if (text.startsWith('0') && eio === 4) ws.send('40');
+      else if (text.startsWith('40')) {
+        for (const channel of channels) ws.send(`42${JSON.stringify(['subscribe', { channel, auth: { headers } }])}`);
+        res(ws);
+      } else if (text === '2') ws.send('3');
+    });
+    ws.once('error', rej);
+  });
+}
+
+/**
  * @param {string} target
  * @param {Opts} o
  * @param {number} redisPort
@@ -169,10 +212,12 @@ async function attribute(data, map, by) {
  * @returns {Promise<ProfileRun>}
  */
 async function profileOnce(target, o, redisPort, dir) {
+  const stub = o.auth ? await startAuthStub({ delayMs: o.auth, keepAlive: true }) : undefined;
   const { child, port, entry } = await startServer(target, o, {
     redisPort,
     dir,
     nodeArgs: ['--perf-basic-prof', '--interpreted-frames-native-stack'],
+    env: stub ? { ECHO_RELAY_AUTH_HOST: stub.url, ECHO_RELAY_AUTH_ENDPOINT: stub.endpoint } : {},
   });
   const pid = /** @type {number} */ (child.pid);
   const data = join(dir, `perf-${port}.data`);
@@ -191,10 +236,24 @@ async function profileOnce(target, o, redisPort, dir) {
     const worker = async () => {
       while (next < o.connections) {
         const i = next++;
-        open.push(await subscribedClient(port, o.eio, `c${i % 100}`));
+        open.push(
+          stub
+            ? await authClient(port, o.eio, stormChannels(i, { clients: o.connections, roomSize: o.roomSize }), i + 1)
+            : await subscribedClient(port, o.eio, `c${i % 100}`),
+        );
       }
     };
     await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+    if (stub) {
+      // Every client's private and presence subscribe asks the stub once; the window ends after its last answer.
+      const asked = 2 * o.connections;
+      await waitFor(() => stub.stats.requests >= asked && stub.stats.inFlight === 0, {
+        timeoutMs: 60_000,
+        what: `${asked} auth requests answered`,
+        child,
+      });
+      if (stub.stats.ok !== asked) throw new Error(`the stub authorised ${stub.stats.ok} of ${asked} requests`);
+    }
     await sleep(500);
     const cpuMsPerConnect = ((sampleProcess(pid).cpuSec - before) * 1000) / o.connections;
     perf.kill('SIGINT');
@@ -208,6 +267,7 @@ async function profileOnce(target, o, redisPort, dir) {
   } finally {
     for (const ws of open) ws.terminate();
     await stopChild(child, 5000);
+    await stub?.close();
     rmSync(data, { force: true });
     rmSync(`/tmp/perf-${pid}.map`, { force: true });
   }
