@@ -36,10 +36,11 @@ local function part(id, entry, prev)
 end`;
 
 /**
- * Lua shared by the scripts that append: `index(id, channel, previous, ttl)` records the history
- * entry `id` on `channel`, just added after `previous` (the newest offset before it, '' for none),
- * in that channel's index. The chain `since`..`last` goes on only if `previous` is its `last`:
- * otherwise something was added unindexed (or the index expired), and it starts again at `id`.
+ * Lua shared by the scripts that append: `index(id, channel, ttl)` records the history entry `id`
+ * on `channel` in that channel's index; `chain(previous, first, last, ttl)`, once per call that
+ * appended `first`..`last` after `previous` (the newest offset before the call, '' for none),
+ * moves the chain's `last` on. The chain `since`..`last` goes on only if `previous` is its `last`:
+ * otherwise something was added unindexed (or the index expired), and it starts again at `first`.
  * Index entries from before the history's first millisecond are trimmed as the channel gets new
  * ones; an idle index expires with the history. A sorted set, not a stream: most channels (a
  * user's private one) hold one or two recent offsets, about 100 bytes as a small sorted set, where
@@ -48,12 +49,7 @@ end`;
 const INDEX_PARTS = `local ns = string.sub(KEYS[1], 1, #KEYS[1] - 7)
 local indexed = ns .. 'indexed'
 local oldest
-local function index(id, channel, previous, ttl)
-  if redis.call('HGET', indexed, 'last') ~= previous or previous == '' then
-    redis.call('HSET', indexed, 'since', id)
-  end
-  redis.call('HSET', indexed, 'last', id)
-  redis.call('PEXPIRE', indexed, ttl)
+local function index(id, channel, ttl)
   if oldest == nil then
     local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
     oldest = string.match(first and first[1] or id, '^(%d+)-')
@@ -62,6 +58,13 @@ local function index(id, channel, previous, ttl)
   redis.call('ZADD', key, string.match(id, '^(%d+)-'), id)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. oldest)
   redis.call('PEXPIRE', key, ttl)
+end
+local function chain(previous, first, last, ttl)
+  if previous == '' or redis.call('HGET', indexed, 'last') ~= previous then
+    redis.call('HSET', indexed, 'since', first)
+  end
+  redis.call('HSET', indexed, 'last', last)
+  redis.call('PEXPIRE', indexed, ttl)
 end`;
 
 /**
@@ -106,7 +109,7 @@ end
 ${NOTIFICATION_PARTS}
 ${INDEX_PARTS}
 local check = token ~= '' and redis.call('EXISTS', rescued) == 1
-local parts, out, previous = {}, {0}, nil
+local parts, out, previous, first, last = {}, {0}, '', nil, nil
 for i = 9, #ARGV, 2 do
   local skip = false
   if check then
@@ -122,11 +125,13 @@ for i = 9, #ARGV, 2 do
     local prev = #parts == 0 and newest(KEYS[1]) or nil
     local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'c', ARGV[i], 'b', ARGV[i + 1])
     parts[#parts + 1] = part(id, ARGV[i + 1], prev)
-    index(id, ARGV[i], previous or prev, ttl)
-    previous = id
+    if prev then previous, first = prev, id end
+    index(id, ARGV[i], ttl)
+    last = id
   end
 end
 if #parts > 0 then
+  chain(previous, first, last, ttl)
   redis.call('PEXPIRE', KEYS[1], ttl)
   redis.call('PUBLISH', notify, '[' .. table.concat(parts, ',') .. ']')
 end
@@ -158,7 +163,7 @@ if after ~= '' then
     if key then seen[key] = (seen[key] or 0) + 1 end
   end
 end
-local parts, skipped, previous = {}, 0, nil
+local parts, skipped, previous, first, last = {}, 0, '', nil, nil
 for i = 7, #ARGV, 3 do
   local key = ARGV[i + 2]
   if (seen[key] or 0) > 0 then
@@ -168,13 +173,15 @@ for i = 7, #ARGV, 3 do
     local prev = #parts == 0 and newest(KEYS[1]) or nil
     local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'c', ARGV[i], 'b', ARGV[i + 1])
     parts[#parts + 1] = part(id, ARGV[i + 1], prev)
-    index(id, ARGV[i], previous or prev, ttl)
-    previous = id
+    if prev then previous, first = prev, id end
+    index(id, ARGV[i], ttl)
+    last = id
     redis.call('HINCRBY', rescued, key, 1)
     redis.call('HSET', rescued, key .. '@', id)
   end
 end
 if #parts > 0 then
+  chain(previous, first, last, ttl)
   redis.call('PEXPIRE', rescued, keep)
   redis.call('PEXPIRE', KEYS[1], ttl)
   redis.call('PUBLISH', notify, '[' .. table.concat(parts, ',') .. ']')
