@@ -5,7 +5,7 @@
 // late a broadcast published meanwhile reaches its client.
 //
 //   node bench/restore-storm.mjs [--runs=3] [--clients=2000] [--channels=100] [--background=0]
-//                                [--fresh] [--echo-relay-root=DIR] [--out=FILE.json]
+//                                [--max-history=N] [--fresh] [--echo-relay-root=DIR] [--out=FILE.json]
 //
 // Each run starts echo-relay against a throw-away redis-server, connects `--clients` Engine.IO 4
 // clients (raw WebSockets keeping pid and offset as socket.io-client does, each on one of
@@ -16,7 +16,9 @@
 // every 50 ms until one arrives (a fresh client may not have joined yet): the time from the first
 // to the arrival is the probe latency. `--background` publishes that many broadcasts a
 // second on a channel no client is on, from before the stop to the end: what a busy app adds to
-// the history while a node restarts. Figures per run: restored sessions, server CPU ms and Redis
+// the history while a node restarts. `--max-history` sets the server's `recovery.maxHistory` (with
+// `--channels` as large as `--clients`, each client alone on a channel that was quiet since its one
+// broadcast: the history holds less than what came after most clients' offsets). Figures per run: restored sessions, server CPU ms and Redis
 // CPU µs per reconnect (over the reconnects and the probes), the storm's length, probe latency
 // p50/p90/p99. Median and min-max go to stdout and, with every run, to
 // bench/results/restore-storm-<date>.json.
@@ -40,7 +42,7 @@ const IN_FLIGHT = 200;
 const BACKGROUND_CHANNEL = 'restore-storm-background';
 
 /**
- * @typedef {{runs: number, clients: number, channels: number, background: number, fresh: boolean, echoRelayRoot?: string, out: string}} Opts
+ * @typedef {{runs: number, clients: number, channels: number, background: number, maxHistory?: string, fresh: boolean, echoRelayRoot?: string, out: string}} Opts
  * @typedef {{restored: number, serverCpuMsPerReconnect: number, redisCpuUsPerReconnect: number, stormMs: number, probeP50Ms: number, probeP90Ms: number, probeP99Ms: number}} StormRun
  * @typedef {{i: number, recovery: import('./lib/eio-client.mjs').RecoveryState, conn: EioConnection|null, connected: boolean, events: number, probeAt: number, probeMs: number}} Client
  */
@@ -53,6 +55,7 @@ function parseArgs() {
     clients: Number(f.clients ?? 2000),
     channels: Number(f.channels ?? 100),
     background: Number(f.background ?? 0),
+    maxHistory: f['max-history'],
     fresh: f.fresh === 'true',
     echoRelayRoot: f['echo-relay-root'],
     out: f.out ?? resultsFile('restore-storm'),
@@ -72,7 +75,9 @@ const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(
  * @returns {Promise<StormRun>}
  */
 async function stormOnce(o, redisPort, dir) {
-  let { child, port } = await startServer('echo-relay', o, { redisPort, dir });
+  /** @type {Record<string, string>} */
+  const env = o.maxHistory ? { ECHO_RELAY_RECOVERY_MAX_HISTORY: o.maxHistory } : {};
+  let { child, port } = await startServer('echo-relay', o, { redisPort, dir, env });
   const publisher = new Redis({ host: '127.0.0.1', port: redisPort, maxRetriesPerRequest: 1 });
   const redisPid = Number((/process_id:(\d+)/.exec(await publisher.info('server')) ?? [])[1]);
   /** @type {Client[]} */
@@ -143,7 +148,7 @@ async function stormOnce(o, redisPort, dir) {
     }
     child.kill('SIGTERM');
     await child.exited;
-    ({ child } = await startServer('echo-relay', o, { redisPort, dir, port }));
+    ({ child } = await startServer('echo-relay', o, { redisPort, dir, port, env }));
     await sleep(1000);
     for (const c of clients) c.connected = false;
     restored = 0;
