@@ -404,29 +404,57 @@ describe('RecoveryLog', () => {
       expect(await log.restore('pid-1', `${ms + 60_000}-0`)).toEqual({ ok: false, reason: 'invalid_offset' });
     });
 
-    it('fails with trimmed when entries after the offset are gone (maxHistory), and recovers a recent offset', async () => {
+    it("fails with trimmed when entries of the session's channels after the offset are gone (maxHistory), not other channels'", async () => {
       // MAXLEN ~ trims whole stream nodes (100 entries): a few hundred entries make it trim.
       const log = open({ ECHO_RELAY_RECOVERY_MAX_HISTORY: '100' });
+      await log.append([entry('quiet', 'q', -1)]);
       for (let batch = 0; batch < 6; batch++) {
         await log.append(Array.from({ length: 50 }, (_, i) => entry('orders', 'e', batch * 50 + i)));
       }
       const kept = await offsets();
       expect(kept.length).toBeLessThan(300);
       expect(kept.length).toBeGreaterThanOrEqual(100);
-      await waitUntil(() => notifications.length === 6, 5000, 'six notifications');
-      const [[firstAppended]] = JSON.parse(notifications[0]) as [Offset, HistoryEntry][];
+      await waitUntil(() => notifications.length === 7, 5000, 'seven notifications');
+      const [[quiet]] = JSON.parse(notifications[0]) as [Offset, HistoryEntry][];
+      const [[firstAppended]] = JSON.parse(notifications[1]) as [Offset, HistoryEntry][];
+      expect(kept).not.toContain(quiet);
       expect(kept).not.toContain(firstAppended);
       await log.saveSession('pid-1', 'owner-1', session('sid-1', ['orders']), 60_000);
       await log.saveSession('pid-2', 'owner-2', session('sid-2', ['orders']), 60_000);
+      await log.saveSession('pid-3', 'owner-3', session('sid-3', ['quiet']), 60_000);
+      await log.saveSession('pid-4', 'owner-4', session('sid-4', ['quiet', 'orders']), 60_000);
 
       // A client at the first entry missed entries that were trimmed since: they cannot be replayed.
       expect(await log.restore('pid-1', firstAppended)).toEqual({ ok: false, reason: 'trimmed' });
       const recent = await log.restore('pid-2', kept.at(-4));
       expect(recent.ok && recent.entries.map(([, e]) => e.d)).toEqual([{ n: 297 }, { n: 298 }, { n: 299 }]);
-      // The channel's index is trimmed with the history (to its first millisecond).
-      const indexed = await admin.zcard(`${NAMESPACE}index:orders`);
-      expect(indexed).toBeLessThan(300);
-      expect(indexed).toBeGreaterThanOrEqual(kept.length);
+      // A client on a quiet channel whose last broadcast the history trimmed since missed nothing:
+      // every entry trimmed after its offset was another channel's.
+      expect(await log.restore('pid-3', quiet)).toEqual({
+        ok: true,
+        session: session('sid-3', ['quiet']),
+        from: quiet,
+        last: kept.at(-1),
+        entries: [],
+      });
+      // On both channels it missed trimmed entries of one of them.
+      expect(await log.restore('pid-4', quiet)).toEqual({ ok: false, reason: 'trimmed' });
+      // The channel's index keeps what the history trimmed (for twice the window): the restore can tell.
+      expect(await admin.zcard(`${NAMESPACE}index:orders`)).toBe(300);
+    });
+
+    it("drops an index's offsets older than twice the window as its channel gets new ones", async () => {
+      const log = open({ ECHO_RELAY_RECOVERY_WINDOW_MS: '1000' });
+      await log.append([entry('orders', 'old'), entry('shipments', 'x')]);
+      expect(await admin.zcard(`${NAMESPACE}index:orders`)).toBe(1);
+      // Kept past its expiry in Redis (the history's too): the trim alone must drop the old offset.
+      await admin.persist(`${NAMESPACE}index:orders`);
+      await sleep(2100);
+      await log.append([entry('orders', 'new')]);
+      const fresh = (await offsets()).at(-1);
+      expect(await admin.zrange(`${NAMESPACE}index:orders`, '0', '-1')).toEqual([fresh]);
+      // An idle index expires twice the window after its last entry, as the history does.
+      expect(await admin.exists(`${NAMESPACE}index:shipments`)).toBe(0);
     });
   });
 

@@ -41,22 +41,21 @@ end`;
  * appended `first`..`last` after `previous` (the newest offset before the call, '' for none),
  * moves the chain's `last` on. The chain `since`..`last` goes on only if `previous` is its `last`:
  * otherwise something was added unindexed (or the index expired), and it starts again at `first`.
- * Index entries from before the history's first millisecond are trimmed as the channel gets new
- * ones; an idle index expires with the history. A sorted set, not a stream: most channels (a
+ * An index keeps its offsets for `ttl` (twice the recovery window), also those the history has
+ * trimmed since: a restore tells by them whether anything of its own channels was trimmed, not
+ * just whether anything was. What a client can have missed came after its disconnect, within the
+ * window, so older offsets are dropped as the channel gets new ones, and an idle index expires.
+ * A sorted set, not a stream: most channels (a
  * user's private one) hold one or two recent offsets, about 100 bytes as a small sorted set, where
  * a stream takes a 4 KB node from its first entry.
  */
 const INDEX_PARTS = `local ns = string.sub(KEYS[1], 1, #KEYS[1] - 7)
 local indexed = ns .. 'indexed'
-local oldest
 local function index(id, channel, ttl)
-  if oldest == nil then
-    local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
-    oldest = string.match(first and first[1] or id, '^(%d+)-')
-  end
   local key = ns .. 'index:' .. channel
-  redis.call('ZADD', key, string.match(id, '^(%d+)-'), id)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. oldest)
+  local ms = string.match(id, '^(%d+)-')
+  redis.call('ZADD', key, ms, id)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('(%d', tonumber(ms) - tonumber(ttl)))
   redis.call('PEXPIRE', key, ttl)
 end
 local function chain(previous, first, last, ttl)
@@ -205,7 +204,9 @@ return {#parts, skipped}
  * 7.0): what was trimmed is told by the first entry kept and `entries-added` exceeding `length`.
  * Returns {2} on a Redis that does not report `entries-added` (before 7.0). The entries come from
  * the channels' indexes when the chain (`INDEX_PARTS`) covers everything after the offset, from a
- * scan of the history otherwise.
+ * scan of the history otherwise. From the indexes, the max deleted and first ids are '' unless an
+ * entry of the session's channels after the offset is gone from the history: an offset the history
+ * trimmed past is restored when only other channels' entries went.
  */
 export const RESTORE_SCRIPT = `
 local stored = redis.call('GET', ARGV[1])
@@ -271,13 +272,19 @@ if chain[1] and chain[2] == last and parse(from) and not before(from, chain[1]) 
     end
   end
   table.sort(ids, before)
+  local gone = false
   for i = 1, math.min(#ids, limit) do
     local entry = redis.call('XRANGE', KEYS[1], ids[i], ids[i])[1]
     if entry then
       out[#out + 1] = entry[1]
       out[#out + 1] = entry[2][4]
+    else
+      gone = true
     end
   end
+  -- None of the session's entries after the offset is gone: what the history trimmed or deleted
+  -- was other channels', and the client missed none of it.
+  if not gone then out[5], out[6] = '', '' end
   return out
 end
 for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '(' .. from, '+', 'COUNT', limit)) do
