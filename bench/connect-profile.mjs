@@ -33,7 +33,6 @@ import { createInterface } from 'node:readline';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { dirname, join } from 'node:path';
-import WebSocket from 'ws';
 import { median } from './lib/stats.mjs';
 import {
   parseFlags,
@@ -42,6 +41,7 @@ import {
   runTargets,
   SERVER_TARGETS,
   startServer,
+  framesClient,
   subscribedClient,
   targetFlags,
   writeResults,
@@ -49,6 +49,7 @@ import {
 import { sampleProcess, sleep, spawnChild, stopChild, waitFor } from './lib/proc.mjs';
 import { startAuthStub, USER_HEADER } from './lib/auth-stub.mjs';
 import { stormChannels } from './lib/storm-client.mjs';
+import { channelFrame } from './lib/eio-client.mjs';
 const IN_FLIGHT = 200;
 
 /**
@@ -179,32 +180,6 @@ async function attribute(data, map, by) {
 }
 
 /**
- * One socket.io client over a raw WebSocket joining `channels` as Laravel Echo does, its private and
- * presence subscribes carrying the user id for the stub in `auth.headers`; resolves once all three
- * subscribes are sent.
- * @param {number} port
- * @param {3|4} eio
- * @param {string[]} channels
- * @param {number} user
- * @returns {Promise<import('ws').WebSocket>}
- */
-function authClient(port, eio, channels, user) {
-  return new Promise((res, rej) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=${eio}&transport=websocket`);
-    const headers = { [USER_HEADER]: String(user) };
-    ws.on('message', (data) => {
-      const text = data.toString();
-      if (text.startsWith('0') && eio === 4) ws.send('40');
-      else if (text.startsWith('40')) {
-        for (const channel of channels) ws.send(`42${JSON.stringify(['subscribe', { channel, auth: { headers } }])}`);
-        res(ws);
-      } else if (text === '2') ws.send('3');
-    });
-    ws.once('error', rej);
-  });
-}
-
-/**
  * @param {string} target
  * @param {Opts} o
  * @param {number} redisPort
@@ -238,7 +213,14 @@ async function profileOnce(target, o, redisPort, dir) {
         const i = next++;
         open.push(
           stub
-            ? await authClient(port, o.eio, stormChannels(i, { clients: o.connections, roomSize: o.roomSize }), i + 1)
+            ? await framesClient(
+                port,
+                o.eio,
+                // As Laravel Echo joins them, the user id for the stub in the forwarded headers.
+                stormChannels(i, { clients: o.connections, roomSize: o.roomSize }).map((channel) =>
+                  channelFrame('subscribe', channel, { [USER_HEADER]: String(i + 1) }),
+                ),
+              )
             : await subscribedClient(port, o.eio, `c${i % 100}`),
         );
       }

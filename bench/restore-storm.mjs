@@ -24,7 +24,8 @@
 // bench/results/restore-storm-<date>.json.
 
 import { Redis } from 'ioredis';
-import { EioConnection, wsUrl } from './lib/eio-client.mjs';
+import { EioConnection, subscribeFrame, wsUrl } from './lib/eio-client.mjs';
+import { bucketOf, createHistogram, percentiles } from './lib/histogram.mjs';
 import { laravelPayload } from './lib/redis.mjs';
 import { sampleProcess, sleep, stopChild, waitFor } from './lib/proc.mjs';
 import {
@@ -61,12 +62,6 @@ function parseArgs() {
     out: f.out ?? resultsFile('restore-storm'),
   };
 }
-
-/**
- * @param {number[]} sorted
- * @param {number} p
- */
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 
 /**
  * @param {Opts} o
@@ -117,7 +112,7 @@ async function stormOnce(o, redisPort, dir) {
     const worker = async () => {
       while (next < clients.length) {
         const c = clients[next++];
-        const frames = [`42["subscribe",{"channel":"${channelOf(c)}","auth":{"headers":{}}}]`];
+        const frames = [subscribeFrame(channelOf(c))];
         c.conn = new EioConnection(wsUrl(port, 4), 4, frames, hooks, c, o.fresh ? undefined : c.recovery);
         await waitFor(() => c.connected, { timeoutMs: 30_000, intervalMs: 2, what: `client ${c.i} connected`, child });
       }
@@ -170,16 +165,18 @@ async function stormOnce(o, redisPort, dir) {
     });
     const server = (sampleProcess(/** @type {number} */ (child.pid)).cpuSec - server0) * 1000;
     const redis = (sampleProcess(redisPid).cpuSec - redis0) * 1e6;
-    const probes = clients.map((c) => c.probeMs).sort((a, b) => a - b);
+    const probes = createHistogram();
+    for (const c of clients) probes[bucketOf(c.probeMs)]++;
+    const [p50, p90, p99] = percentiles(probes, [50, 90, 99]).map((ms) => ms ?? NaN);
     const round = (/** @type {number} */ x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
     return {
       restored,
       serverCpuMsPerReconnect: round(server / o.clients, 3),
       redisCpuUsPerReconnect: round(redis / o.clients, 0),
       stormMs: round(stormMs, 0),
-      probeP50Ms: round(percentile(probes, 50)),
-      probeP90Ms: round(percentile(probes, 90)),
-      probeP99Ms: round(percentile(probes, 99)),
+      probeP50Ms: round(p50),
+      probeP90Ms: round(p90),
+      probeP99Ms: round(p99),
     };
   } finally {
     clearInterval(background);

@@ -87,13 +87,25 @@ export async function startServer(target, opts, { redisPort, dir, nodeArgs = [],
  * @returns {Promise<WebSocket>}
  */
 export function subscribedClient(port, eio, channel) {
+  return framesClient(port, eio, [`42["subscribe",{"channel":"${channel}"}]`]);
+}
+
+/**
+ * One socket.io client over a raw WebSocket that sends `frames` once its namespace is connected and
+ * answers pings; resolves with it once they are sent.
+ * @param {number} port
+ * @param {3|4} eio
+ * @param {string[]} frames
+ * @returns {Promise<WebSocket>}
+ */
+export function framesClient(port, eio, frames) {
   return new Promise((res, rej) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=${eio}&transport=websocket`);
     ws.on('message', (data) => {
       const text = data.toString();
       if (text.startsWith('0') && eio === 4) ws.send('40');
       else if (text.startsWith('40')) {
-        ws.send(`42["subscribe",{"channel":"${channel}"}]`);
+        for (const frame of frames) ws.send(frame);
         res(ws);
       } else if (text === '2') ws.send('3');
     });
