@@ -36,6 +36,24 @@ local function part(id, entry, prev)
 end`;
 
 /**
+ * Lua shared by the scripts that compare offsets: `offsetParts(id)`, the milliseconds and sequence of
+ * an offset (nil when `id` is none), and `earlier(a, b)`, whether offset `a` comes before offset `b`
+ * (both offsets).
+ */
+const OFFSET_PARTS = `local function offsetParts(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local function earlier(a, b)
+  local ams, aseq = offsetParts(a)
+  local bms, bseq = offsetParts(b)
+  return ams < bms or (ams == bms and aseq < bseq)
+end`;
+
+/** Lua: `ns`, the recovery namespace, from KEYS[1] (`ns..'history'`). */
+const NAMESPACE_PART = `local ns = string.sub(KEYS[1], 1, #KEYS[1] - #'history')`;
+
+/**
  * Lua shared by the scripts that append: `index(id, channel, ttl)` records the history entry `id`
  * on `channel` in that channel's index; `chain(previous, first, last, ttl)`, once per call that
  * appended `first`..`last` after `previous` (the newest offset before the call, '' for none),
@@ -49,7 +67,7 @@ end`;
  * user's private one) hold one or two recent offsets, about 100 bytes as a small sorted set, where
  * a stream takes a 4 KB node from its first entry.
  */
-const INDEX_PARTS = `local ns = string.sub(KEYS[1], 1, #KEYS[1] - 7)
+const INDEX_PARTS = `${NAMESPACE_PART}
 local indexed = ns .. 'indexed'
 local function index(id, channel, ttl)
   local key = ns .. 'index:' .. channel
@@ -97,13 +115,11 @@ if ran then
   for index in string.gmatch(ran, '%d+') do again[#again + 1] = tonumber(index) end
   return again
 end
+${OFFSET_PARTS}
 local function after(a, b)
   if b == '' then return true end
-  local ams, aseq = string.match(a, '^(%d+)-(%d+)$')
-  local bms, bseq = string.match(b, '^(%d+)-(%d+)$')
-  if not ams or not bms then return false end
-  ams, aseq, bms, bseq = tonumber(ams), tonumber(aseq), tonumber(bms), tonumber(bseq)
-  return ams > bms or (ams == bms and aseq > bseq)
+  if not offsetParts(a) or not offsetParts(b) then return false end
+  return earlier(b, a)
 end
 ${NOTIFICATION_PARTS}
 ${INDEX_PARTS}
@@ -252,26 +268,18 @@ local wanted = {}
 for _, channel in ipairs(session.channels) do wanted[channel] = true end
 local out = {1, json, from, last, deleted, first}
 local limit = tonumber(ARGV[3])
-local function parse(id)
-  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-  return tonumber(ms), tonumber(seq)
-end
-local function before(a, b)
-  local ams, aseq = parse(a)
-  local bms, bseq = parse(b)
-  return ams < bms or (ams == bms and aseq < bseq)
-end
-local ns = string.sub(KEYS[1], 1, #KEYS[1] - 7)
+${OFFSET_PARTS}
+${NAMESPACE_PART}
 local chain = redis.call('HMGET', ns .. 'indexed', 'since', 'last')
-if chain[1] and chain[2] == last and parse(from) and not before(from, chain[1]) then
+if chain[1] and chain[2] == last and offsetParts(from) and not earlier(from, chain[1]) then
   local ids = {}
   local fromMs = string.match(from, '^(%d+)-')
   for channel in pairs(wanted) do
     for _, id in ipairs(redis.call('ZRANGEBYSCORE', ns .. 'index:' .. channel, fromMs, '+inf')) do
-      if before(from, id) then ids[#ids + 1] = id end
+      if earlier(from, id) then ids[#ids + 1] = id end
     end
   end
-  table.sort(ids, before)
+  table.sort(ids, earlier)
   local gone = false
   for i = 1, math.min(#ids, limit) do
     local entry = redis.call('XRANGE', KEYS[1], ids[i], ids[i])[1]
