@@ -1,8 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { Cluster, Redis } from 'ioredis';
 import { PresenceDirectory } from '../../src/channels/presence-directory.js';
+import { recoveryKeys } from '../../src/recovery/recovery-log.js';
+import { redisNames } from '../../src/redis/redis-namespace.js';
 import { collect, type TestEcho } from '../support/echo-client.js';
-import { currentMaster, masterOfSlot, waitForFailover } from '../support/failover.js';
+import { currentMaster, masterOfKey, waitForFailover } from '../support/failover.js';
 import { useFixture, type Fixture } from '../support/fixture.js';
 import { phpJsonEncode } from '../support/laravel-publisher.js';
 import { sleep, waitUntil } from '../support/ports.js';
@@ -15,9 +17,9 @@ const LEASE_MS = 2000;
 const PREFIX = 'laravel_database_';
 const ANN = { id: 1, info: { name: 'Ann' } };
 const BOB = { id: 2, info: { name: 'Bob' } };
-/** Cluster slots of the presence keys and of the recovery keys (their hash tags). */
-const PRESENCE_SLOT = 15428;
-const RECOVERY_SLOT = 3128;
+/** A presence key and a recovery key: each kind shares one Cluster slot (its hash tag). */
+const PRESENCE_KEY = `${redisNames(PREFIX).presence}nodes`;
+const RECOVERY_KEY = recoveryKeys(PREFIX).history;
 
 /**
  * Warnings of the command-side paths (presence and its lease, the sequencer, the recovery feed and
@@ -102,9 +104,9 @@ for (const kind of ['sentinel-replicated', 'cluster-replicated'] as RedisKind[])
       env: { ECHO_RELAY_PRESENCE_LEASE_MS: String(LEASE_MS) },
     });
 
-    /** Kills the master serving the presence keys (or the Sentinel master) and waits for its replacement. */
-    async function failOver(slot: number): Promise<void> {
-      const master = fx.redis.sentinels.length > 0 ? await currentMaster(fx.redis) : await masterOfSlot(fx.redis, slot);
+    /** Kills the master serving `key` (or the Sentinel master) and waits for its replacement. */
+    async function failOver(key: string): Promise<void> {
+      const master = fx.redis.sentinels.length > 0 ? await currentMaster(fx.redis) : await masterOfKey(fx.redis, key);
       await fx.redis.kill(master);
       await waitForFailover(fx.redis, master);
     }
@@ -128,9 +130,12 @@ for (const kind of ['sentinel-replicated', 'cluster-replicated'] as RedisKind[])
 
       const publisher = TickPublisher.for(fx, 'ticks');
       await sleep(500);
-      await failOver(PRESENCE_SLOT);
+      await failOver(PRESENCE_KEY);
       // On a Cluster the recovery keys live on another master: fail that one over too.
-      if (kind.startsWith('cluster')) await failOver(RECOVERY_SLOT);
+      if (kind.startsWith('cluster')) {
+        expect(await masterOfKey(fx.redis, RECOVERY_KEY)).not.toBe(await masterOfKey(fx.redis, PRESENCE_KEY));
+        await failOver(RECOVERY_KEY);
+      }
       const afterFailover = publisher.accepted.length;
       await waitUntil(() => publisher.accepted.length > afterFailover + 10, 10_000, 'publishes accepted again');
       // Two leases: every node renewed and swept on the new master(s) several times.

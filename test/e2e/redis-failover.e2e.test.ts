@@ -4,11 +4,11 @@ import { LaravelRedisServer } from '../../src/internals/laravel-redis.server.js'
 import { recoveryKeys } from '../../src/recovery/recovery-log.js';
 import { RelayMetrics } from '../../src/metrics/relay-metrics.js';
 import { connected, rawSocket, type ClientVersion, type TestEcho } from '../support/echo-client.js';
-import { call, cannotStart, type RedisKind, type RedisSetup } from '../support/redis-topologies.js';
+import { cannotStart, type RedisKind, type RedisSetup } from '../support/redis-topologies.js';
 import {
   clusterNodes,
   currentMaster,
-  masterOfSlot,
+  masterOfKey,
   subscriberNodes,
   SteadyPublisher,
   waitForFailover,
@@ -179,8 +179,7 @@ for (const failover of FAILOVERS) {
     const client = await listener(fx, fx.relay, ['orders'], 4);
     await fx.relay.waitForSubscribers('orders', 1);
     // The master serving the history's slot: with it gone, appends fail at once.
-    const slot = Number(await call(fx.redis.live()[0], 'CLUSTER', 'KEYSLOT', HISTORY_KEY));
-    const victim = await masterOfSlot(fx.redis, slot);
+    const victim = await masterOfKey(fx.redis, HISTORY_KEY);
     const live = (await clusterNodes(fx.redis)).find((n) => n.master && n.address !== victim)!.address;
     // PUBLISH names no key: a master of a Cluster that lost another still takes it.
     const laravel = fx.publishTo(`redis://${live}`);
@@ -224,8 +223,7 @@ async function channelsFor(setup: RedisSetup): Promise<string[]> {
   const byMaster = new Map<string, string>();
   for (let i = 0; byMaster.size < 3; i++) {
     const channel = `orders-${i}`;
-    const slot = Number(await call(setup.live()[0], 'CLUSTER', 'KEYSLOT', PREFIX + channel));
-    const master = await masterOfSlot(setup, slot);
+    const master = await masterOfKey(setup, PREFIX + channel);
     if (!byMaster.has(master)) byMaster.set(master, channel);
   }
   return [...byMaster.values()];

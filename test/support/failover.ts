@@ -65,6 +65,11 @@ export async function masterOfSlot(setup: RedisSetup, slot: number): Promise<str
   return owner.address;
 }
 
+/** `host:port` of the live master serving the Cluster slot of `key` (Redis computes the slot). */
+export async function masterOfKey(setup: RedisSetup, key: string): Promise<string> {
+  return masterOfSlot(setup, Number(await call(setup.live()[0], 'CLUSTER', 'KEYSLOT', key)));
+}
+
 /**
  * The live data nodes holding a pattern subscription named {@link SUBSCRIBER_NAME}, one entry per
  * such connection (a node subscribed by two echo-relay nodes is listed twice).
