@@ -150,6 +150,47 @@ describe('PresenceLease across a Redis failover', () => {
     expect(said).toEqual([]);
   });
 
+  it('after a silence holds every sweep for a lease: a node back later than its extended lease stays, a dead one goes after', async () => {
+    const socket = new FakeSocket('a1');
+    const late = await node([socket], false);
+    await late.presence.add(socket.asSocket, 'presence-x', user(1));
+    const dead = await node([], false);
+    await dead.presence.add(new FakeSocket('d1').asSocket, 'presence-x', user(2));
+    const first = await node([], false);
+    for (const each of [dead, late, first]) await each.store.renewLease();
+    const leaseOf = async (n: PresenceNode): Promise<number> =>
+      Number(await admin.zscore(`${PRESENCE_NAMESPACE}nodes`, n.store.nodeId));
+    const redisNow = async (): Promise<number> => {
+      const [s, us] = await admin.time();
+      return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+    };
+
+    // Every node misses its renewals for a second (two periods are 500 ms); one gets back first.
+    await sleep(1000);
+    expect(await first.store.renewLease()).toBe('held');
+    const settling = await admin.pttl(`${PRESENCE_NAMESPACE}settling`);
+    expect(settling).toBeGreaterThan(LEASE_MS - 200);
+    // The late node's extended lease runs out before it gets back (its client is slower), while
+    // the first one beats on.
+    const extended = await leaseOf(late);
+    while ((await redisNow()) <= extended + 20) {
+      await first.store.renewLease();
+      await sleep(100);
+    }
+    expect(await first.store.purgeExpired()).toEqual([]);
+    expect(await late.store.renewLease()).toBe('lapsed');
+    expect(await late.store.members('presence-x')).toEqual(expect.arrayContaining([user(1), user(2)]));
+
+    // A lease after the silence, the node that never came back is purged.
+    while ((await admin.exists(`${PRESENCE_NAMESPACE}settling`)) === 1) {
+      for (const each of [first, late]) await each.store.renewLease();
+      await sleep(100);
+    }
+    expect(await first.store.purgeExpired()).toEqual([{ channel: 'presence-x', member: user(2) }]);
+    expect(await late.store.members('presence-x')).toEqual([user(1)]);
+    expect(await leaseOf(dead)).toBe(0);
+  });
+
   it('extends nothing while some node beats within its period, and still purges a dead node after a silence', async () => {
     const dead = await node([], false);
     await dead.presence.add(new FakeSocket('d1').asSocket, 'presence-x', user(2));

@@ -12,6 +12,7 @@ import { HOOK_FUNCTIONS } from '../webhooks/webhook-scripts.js';
  *   ns..'node:'..node               set   "entryKey channel" entries a node registered
  *   ns..'nodes'                     zset  node id → lease expiry (ms, Redis clock)
  *   ns..'pulse'                     string  when any node last renewed its lease (ms, Redis clock)
+ *   ns..'settling'                  string  while set (a lease after a silence), nobody's lease is swept
  *   ns..'purged:'..node             string  set when another node purged this one's entries (and
  *                                           announced its members' departures); read and deleted
  *                                           by that node's next heartbeat, expires after a day
@@ -103,19 +104,24 @@ return left
 export const FORGIVEN_PAUSE_MS = 60_000;
 
 /**
- * ARGV: ns, node, validity ms, renewal period ms. Renews the node's lease. Returns 0 while it held;
- * 1 when it had lapsed and another node purged our entries, announcing their departures; 2 when it
- * had lapsed (or never existed) and nobody purged us: an expiry not yet swept, or a Redis that lost
- * its data (restarted empty, failed over without replica), where nobody saw anyone leave.
+ * ARGV: ns, node, validity ms, renewal period ms, lease ms. Renews the node's lease. Returns 0
+ * while it held; 1 when it had lapsed and another node purged our entries, announcing their
+ * departures; 2 when it had lapsed (or never existed) and nobody purged us: an expiry not yet
+ * swept, or a Redis that lost its data (restarted empty, failed over without replica), where
+ * nobody saw anyone leave.
  *
  * `ns..'pulse'` holds when the last heartbeat of any node ran. Live nodes beat once per renewal
  * period, so a longer silence means no node could reach Redis (a failover, a pause) or none ran:
  * every lease is extended by the silence beyond one period before anything else, so no lease runs
  * out because of it. Nodes find their way back one by one after a failover (a retry pace, a
- * sentinel that still names the old master); without this, the first one back could purge a live
- * node whose renewal was a moment behind its own. A silence of more than `FORGIVEN_PAUSE_MS` (the
- * pulse has expired) extends nothing: after every node was gone that long, their entries are
- * written again or purged as after any outage.
+ * sentinel that still names the old master, a Cluster node that has not yet heard of the
+ * promotion), and how far apart is up to their clients, not to the lease: after a silence in which
+ * every node missed a renewal (two periods), `ns..'settling'` holds every sweep (PURGE_SCRIPT) for
+ * a lease, so each node has a whole lease to come back, not just what is left of its extended one.
+ * A single node's timer jitter (a silence of a period and a few ms) holds nothing, so the members
+ * of a dead node still go. A silence of more than `FORGIVEN_PAUSE_MS` (the pulse has expired)
+ * extends nothing: after every node was gone that long, their entries are written again or purged
+ * as after any outage.
  */
 export const HEARTBEAT_SCRIPT = `${NOW}
 local key, node, t = ARGV[1] .. 'nodes', ARGV[2], now_ms()
@@ -126,6 +132,7 @@ if last and t - last > period then
   for i = 1, #leases, 2 do
     redis.call('ZADD', key, tonumber(leases[i + 1]) + t - last - period, leases[i])
   end
+  if t - last > 2 * period then redis.call('SET', ARGV[1] .. 'settling', '1', 'PX', ARGV[5]) end
 end
 redis.call('SET', pulse_key, t, 'PX', ${FORGIVEN_PAUSE_MS})
 local expiry = redis.call('ZSCORE', key, node)
@@ -140,9 +147,10 @@ return 2
 const PURGED_MARK_TTL_S = 86_400;
 
 /**
- * ARGV: ns, batch size, node (optional), hooks, publish (as for ADD). Removes up to `batch` entries of the given node, or of
- * one node whose lease expired. SPOP hands each entry to exactly one caller, so concurrent purges
- * on several nodes announce every departure once. Returns {found (0|1), channel, member JSON, ...}
+ * ARGV: ns, batch size, node (optional), hooks, publish (as for ADD). Removes up to `batch` entries
+ * of the given node, or of one node whose lease expired (none while `settling`, see
+ * HEARTBEAT_SCRIPT). SPOP hands each entry to exactly one caller, so concurrent purges on several
+ * nodes announce every departure once. Returns {found (0|1), channel, member JSON, ...}
  * where the pairs are users that left; found is 0 when there was nothing to purge.
  */
 export const PURGE_SCRIPT = `${NOW}${REMOVE_SOCKET}${PUBLISHES}
@@ -151,6 +159,7 @@ local hooks, publish = ARGV[4] or '', ARGV[5] or ''
 local touched = {}
 local nodes, t = ns .. 'nodes', now_ms()
 if not node or node == '' then
+  if redis.call('EXISTS', ns .. 'settling') == 1 then return {0} end
   node = redis.call('ZRANGEBYSCORE', nodes, '-inf', '(' .. t, 'LIMIT', 0, 1)[1]
   if not node then return {0} end
 end

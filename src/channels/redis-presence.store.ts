@@ -104,7 +104,7 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
    */
   async renewLease(): Promise<LeaseState> {
     const validMs = Math.floor((this.config.leaseMs * 3) / 4);
-    const state = (await this.scripts.heartbeat(this.ns, this.nodeId, validMs, this.renewalMs)) as number;
+    const state = (await this.scripts.heartbeat(this.ns, this.nodeId, validMs, ...this.periods)) as number;
     return state === 0 ? 'held' : state === 1 ? 'purged' : 'lapsed';
   }
 
@@ -114,7 +114,7 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
    * and announces those still there when it ends.
    */
   async holdLease(ms: number): Promise<void> {
-    await this.scripts.heartbeat(this.ns, this.nodeId, ms, this.renewalMs);
+    await this.scripts.heartbeat(this.ns, this.nodeId, ms, ...this.periods);
   }
 
   /** Removes the entries of nodes whose lease expired; returns who left. `maxCalls` bounds the work per sweep. */
@@ -163,8 +163,9 @@ export class RedisPresenceStore extends PresenceDirectory implements OnApplicati
     return departures;
   }
 
-  private get renewalMs(): number {
-    return leaseRenewalMs(this.config.leaseMs);
+  /** The heartbeat's last two arguments: the renewal period and the lease. */
+  private get periods(): [number, number] {
+    return [leaseRenewalMs(this.config.leaseMs), this.config.leaseMs];
   }
 
   private script(name: string, lua: string): ScriptRunner {
