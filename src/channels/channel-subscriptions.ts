@@ -9,7 +9,7 @@ import { RelayMetrics } from '../metrics/relay-metrics.js';
 import type { SessionState } from '../recovery/recovery-log.js';
 import { RecoverySessions, type ChannelsSnapshot } from '../recovery/recovery-sessions.js';
 import { channelRoom } from './channel-room.js';
-import { requiresAuthorization } from './channel-type.js';
+import { requiresAuthorization, serverToUserId } from './channel-type.js';
 import type { PresenceMember } from './presence-directory.js';
 import { userKey } from './presence-member.js';
 import { PresenceService } from './presence.service.js';
@@ -112,6 +112,11 @@ export class ChannelSubscriptions {
     if (state.pending.has(channel)) {
       if (needsAuth) throw new SubscriptionIgnored(channel, 'already being authorised');
       return false;
+    }
+    if (serverToUserId(channel) !== undefined) {
+      // A Pusher user's own channel (`sendToUser`): a socket.io client signs in as nobody.
+      this.metrics.subscriptionsRefused.inc({ reason: 'server_to_user' });
+      throw new SubscriptionDenied(channel, 403, `subscription to "${channel}" refused: a Pusher user's channel`);
     }
     if (this.channelsHeld(state) >= this.limits.maxChannelsPerSocket) {
       this.metrics.subscriptionsRefused.inc({ reason: 'max_channels' });

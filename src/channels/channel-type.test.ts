@@ -6,6 +6,7 @@ import {
   isCacheChannel,
   isValidChannelName,
   requiresAuthorization,
+  serverToUserId,
 } from './channel-type.js';
 
 describe('channelType', () => {
@@ -72,5 +73,21 @@ describe('channelType', () => {
     assert.equal(channelNameProblem('x'.repeat(201)), 'longer than 200 characters');
     assert.equal(channelNameProblem('a b'), 'one with spaces or control characters');
     assert.equal(channelNameProblem('lone.\ud800'), 'not well-formed Unicode (it holds a lone UTF-16 surrogate)');
+  });
+});
+
+describe('serverToUserId', () => {
+  it("names the user of Pusher's #server-to-user- channels, anchored, and nobody for any other", () => {
+    assert.equal(serverToUserId('#server-to-user-1'), '1');
+    assert.equal(serverToUserId('#server-to-user-a.b-c'), 'a.b-c');
+    for (const other of [
+      '#server-to-user-',
+      'server-to-user-1',
+      'x#server-to-user-1',
+      '#server-to-users',
+      'private-1',
+    ]) {
+      assert.equal(serverToUserId(other), undefined, other);
+    }
   });
 });

@@ -21,6 +21,19 @@ export function isCacheChannel(name: string): boolean {
   return /^(?:private-encrypted-|private-|presence-)?cache-/.test(name);
 }
 
+/** Pusher's channel of one signed-in user: `sendToUser` publishes on it, `pusher-js` joins it after `signin`. */
+export const SERVER_TO_USER_PREFIX = '#server-to-user-';
+
+/**
+ * The user whose channel `name` is (`#server-to-user-<id>`), or undefined for any other channel.
+ * Only a Pusher connection signed in as that user may join it: read as a public channel, it would
+ * hand a user's events to anyone who asked.
+ */
+export function serverToUserId(name: string): string | undefined {
+  if (!name.startsWith(SERVER_TO_USER_PREFIX) || name.length === SERVER_TO_USER_PREFIX.length) return undefined;
+  return name.slice(SERVER_TO_USER_PREFIX.length);
+}
+
 /** Private, encrypted and presence channels need the app's permission to join. */
 export function requiresAuthorization(name: string): boolean {
   return channelType(name) !== 'public';

@@ -164,7 +164,7 @@ export class RelayMetrics {
 
   readonly pusherDropped = new Counter({
     name: `${METRIC_PREFIX}pusher_messages_dropped_total`,
-    help: 'Messages from Pusher-protocol clients dropped and answered with pusher:error, by reason (malformed, invalid_subscribe, invalid_unsubscribe)',
+    help: 'Messages from Pusher-protocol clients dropped and answered with pusher:error, by reason (malformed, invalid_subscribe, invalid_unsubscribe, invalid_signin)',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
@@ -178,7 +178,7 @@ export class RelayMetrics {
 
   readonly subscriptionsRefused = new Counter({
     name: `${METRIC_PREFIX}subscriptions_refused_total`,
-    help: 'Subscribes refused by a limit, by limit (max_channels: subscription_error 429, auth_headers_too_large: 431)',
+    help: "Subscribes refused by a limit or rule, by reason (max_channels: subscription_error 429, auth_headers_too_large: 431, server_to_user: 403, another user's #server-to-user- channel)",
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHmac } from 'node:crypto';
-import { PusherApps, pusherSignature, verifyChannelAuth } from './pusher-apps.js';
+import Pusher from 'pusher';
+import { PusherApps, pusherSignature, verifyChannelAuth, verifyUserAuth } from './pusher-apps.js';
 
 const APP = { appId: '1', key: 'key-1', secret: 'secret-1' };
 
@@ -40,5 +41,25 @@ describe('verifyChannelAuth', () => {
     for (const bad of [undefined, 5, '', 'key-1', 'key-1:', `key-1:${'a'.repeat(63)}`, `${good}0`]) {
       expect(verifyChannelAuth(APP, '1.2', 'private-a', bad)).toBe(false);
     }
+  });
+});
+
+describe('verifyUserAuth', () => {
+  // Pusher's own server SDK signs what pusher-js sends with `pusher:signin`.
+  const sdk = new Pusher({ appId: APP.appId, key: APP.key, secret: APP.secret, cluster: 'mt1' });
+
+  it("accepts what Pusher's SDK signs for socket_id::user::user_data", () => {
+    const { auth, user_data } = sdk.authenticateUser('1.2', { id: '7', user_info: { name: 'Ann' } });
+    expect(verifyUserAuth(APP, '1.2', auth, user_data)).toBe(true);
+  });
+
+  it('refuses another socket, user data or secret, and anything that is no key:signature', () => {
+    const { auth, user_data } = sdk.authenticateUser('1.2', { id: '7' });
+    expect(verifyUserAuth(APP, '1.3', auth, user_data)).toBe(false);
+    expect(verifyUserAuth(APP, '1.2', auth, '{"id":"8"}')).toBe(false);
+    expect(verifyUserAuth({ ...APP, secret: 'other' }, '1.2', auth, user_data)).toBe(false);
+    expect(verifyUserAuth(APP, '1.2', sdk.authorizeChannel('1.2', 'private-a').auth, user_data)).toBe(false);
+    for (const bad of [undefined, 5, '', 'key-1', `${auth}0`])
+      expect(verifyUserAuth(APP, '1.2', bad, user_data)).toBe(false);
   });
 });

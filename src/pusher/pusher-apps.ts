@@ -11,7 +11,7 @@ export interface PusherApp {
 /**
  * The apps of the Pusher endpoint, by key, and Pusher's channel authorisation: the app's backend
  * (Laravel's `/broadcasting/auth`) signs `socket_id:channel[:channel_data]` with the app secret
- * and the client sends `key:signature`.
+ * and the client sends `key:signature`. User authentication signs `socket_id::user::user_data`.
  */
 export class PusherApps {
   private readonly byKey = new Map<string, PusherApp>();
@@ -48,10 +48,23 @@ export function verifyChannelAuth(
   auth: unknown,
   channelData?: string,
 ): boolean {
+  const text = channelData === undefined ? `${socketId}:${channel}` : `${socketId}:${channel}:${channelData}`;
+  return verifySigned(app, text, auth);
+}
+
+/**
+ * Pusher's user authentication (`pusher:signin`): whether `auth` is the app's `key:signature` of
+ * `socketId::user::userData`, the user data as the app's backend encoded it (Laravel's
+ * `/broadcasting/user-auth`, the SDKs' `authenticateUser`).
+ */
+export function verifyUserAuth(app: PusherApp, socketId: string, auth: unknown, userData: string): boolean {
+  return verifySigned(app, `${socketId}::user::${userData}`, auth);
+}
+
+function verifySigned(app: PusherApp, text: string, auth: unknown): boolean {
   if (typeof auth !== 'string') return false;
   const colon = auth.indexOf(':');
   if (colon < 0 || auth.slice(0, colon) !== app.key) return false;
-  const text = channelData === undefined ? `${socketId}:${channel}` : `${socketId}:${channel}:${channelData}`;
   const expected = Buffer.from(pusherSignature(app.secret, text), 'utf8');
   const given = Buffer.from(auth.slice(colon + 1), 'utf8');
   return given.length === expected.length && timingSafeEqual(given, expected);

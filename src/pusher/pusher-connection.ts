@@ -15,6 +15,8 @@ const OPEN = 1;
 export class PusherConnection {
   /** Channels joined, each with the presence member it joined as (null: not a presence channel). */
   readonly channels = new Map<string, PresenceMember | null>();
+  /** The user this connection signed in as (`pusher:signin`), if it did. */
+  userId?: string;
   /** When the client last sent anything (ms), and when the server pinged it since (0: not pinged). */
   lastSeen = Date.now();
   pingedAt = 0;

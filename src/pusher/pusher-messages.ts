@@ -1,9 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { RawData } from 'ws';
+import { MAX_USER_ID_LENGTH } from '../channels/presence-member.js';
 import { WhisperService } from '../channels/whisper.service.js';
 import { isPlainObject } from '../common/plain-object.js';
 import { ThrottledLog } from '../logging/throttled-log.js';
 import { RelayMetrics } from '../metrics/relay-metrics.js';
+import { verifyUserAuth } from './pusher-apps.js';
 import type { PusherConnection } from './pusher-connection.js';
 import { PusherCode, pusherFrame } from './pusher-protocol.js';
 import { channelProblem, PusherSubscriptions, type SubscribeData } from './pusher-subscriptions.js';
@@ -11,8 +13,8 @@ import { channelProblem, PusherSubscriptions, type SubscribeData } from './pushe
 type ChannelEvent = 'pusher:subscribe' | 'pusher:unsubscribe';
 
 /**
- * What a Pusher client sends: `pusher:ping`, `pusher:subscribe`, `pusher:unsubscribe` and client
- * events. A frame that is no `{event, ...}` JSON object, and a `pusher:subscribe` or
+ * What a Pusher client sends: `pusher:ping`, `pusher:subscribe`, `pusher:unsubscribe`,
+ * `pusher:signin` and client events. A frame that is no `{event, ...}` JSON object, and a `pusher:subscribe` or
  * `pusher:unsubscribe` that names no usable channel, are answered with `pusher:error` and dropped,
  * counted (`pusher_messages_dropped_total`, by reason) and logged (throttled); the connection stays
  * open, as Pusher's does.
@@ -42,10 +44,35 @@ export class PusherMessages {
       case 'pusher:subscribe':
       case 'pusher:unsubscribe':
         return this.channelRequest(connection, event, data);
+      case 'pusher:signin':
+        return this.signin(connection, data);
     }
     if (event.startsWith('client-')) return this.clientEvent(connection, event, channel, data);
-    // Other `pusher:` events (`pusher:signin` for user authentication) are not served.
     this.log.debug(`${connection.id}: ignored ${event.slice(0, 100)}`);
+  }
+
+  /**
+   * Pusher's user authentication: `{auth, user_data}` as the app's backend signed them for this
+   * socket id (`user_data` JSON with a string `id`). Signed in, the connection may join its user's
+   * `#server-to-user-<id>` channel (what the app's `sendToUser` publishes on; pusher-js joins it at
+   * once) and is closed by `terminate_connections` for the user. A signin that fails closes the
+   * connection with 4009, as Pusher does: the client is not who it claims to be. One connection
+   * is one user; signing in again as the same user is answered again.
+   */
+  private signin(connection: PusherConnection, data: unknown): void {
+    const refused = (why: string): void => {
+      this.metrics.pusherDropped.inc({ reason: 'invalid_signin' });
+      this.throttled.warn('invalid_signin', `Pusher connection ${connection.id} failed to sign in: ${why}`);
+      connection.close(PusherCode.UNAUTHORIZED, `Invalid signin: ${why}`);
+    };
+    if (!isPlainObject(data) || typeof data.user_data !== 'string') return refused('no "user_data" string');
+    const userData = data.user_data;
+    if (!verifyUserAuth(connection.app, connection.id, data.auth, userData)) return refused('invalid signature');
+    const id = userIdOf(userData);
+    if (id === undefined) return refused(`"user_data" has no "id" string of 1 to ${MAX_USER_ID_LENGTH} characters`);
+    if (connection.userId !== undefined && connection.userId !== id) return refused('signed in as another user');
+    connection.userId = id;
+    connection.send(pusherFrame('pusher:signin_success', JSON.stringify({ user_data: userData })));
   }
 
   /** `pusher:subscribe` or `pusher:unsubscribe`: served when `data` names a usable channel, else refused. */
@@ -100,6 +127,19 @@ export class PusherMessages {
     this.throttled.warn('malformed', `Pusher connection ${connection.id} sent a malformed message: ${why}`);
     connection.error(PusherCode.RECONNECT, `Invalid message format: ${why}`);
   }
+}
+
+/** The `id` of signed user data, as Pusher wants it: a non-empty string (bounded as presence user ids are). */
+function userIdOf(userData: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(userData);
+  } catch {
+    return undefined;
+  }
+  if (!isPlainObject(parsed)) return undefined;
+  const { id } = parsed;
+  return typeof id === 'string' && id.length > 0 && id.length <= MAX_USER_ID_LENGTH ? id : undefined;
 }
 
 /** The message as an object with a string `event`, or undefined. */

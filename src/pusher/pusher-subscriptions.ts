@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { channelNameProblem, channelType, isCacheChannel } from '../channels/channel-type.js';
+import { channelNameProblem, channelType, isCacheChannel, serverToUserId } from '../channels/channel-type.js';
 import type { PresenceMember } from '../channels/presence-directory.js';
 import { toPresenceMember } from '../channels/presence-member.js';
 import { PresenceService } from '../channels/presence.service.js';
@@ -61,6 +61,7 @@ export class PusherSubscriptions {
     const refusal = this.refusal(connection, channel, data);
     if (refusal) {
       if (refusal.status === 429) this.metrics.subscriptionsRefused.inc({ reason: 'max_channels' });
+      if (refusal.status === 403) this.metrics.subscriptionsRefused.inc({ reason: 'server_to_user' });
       return connection.send(subscriptionErrorFrame(channel, refusal.status, refusal.error));
     }
     if (connection.channels.has(channel)) return;
@@ -111,12 +112,19 @@ export class PusherSubscriptions {
     await this.presence.disconnected(connection);
   }
 
-  /** Why this subscribe is refused: a bad signature, unusable presence data, too many channels. */
+  /**
+   * Why this subscribe is refused: a bad signature, unusable presence data, another user's
+   * `#server-to-user-` channel, too many channels.
+   */
   private refusal(
     connection: PusherConnection,
     channel: string,
     data: Record<string, unknown>,
   ): { status: number; error: string } | undefined {
+    const user = serverToUserId(channel);
+    if (user !== undefined && user !== connection.userId) {
+      return { status: 403, error: connection.userId === undefined ? 'Not signed in' : 'Signed in as another user' };
+    }
     const type = channelType(channel);
     if (type !== 'public') {
       const channelData = type === 'presence' ? data.channel_data : undefined;

@@ -87,13 +87,17 @@ export class PusherGateway implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /**
-   * Pusher's `terminate_connections` on this node: closes every connection that joined a presence
-   * channel as the user, with 4009 (pusher-js does not reconnect); returns how many.
+   * Pusher's `terminate_connections` on this node: closes every connection signed in as the user
+   * (`pusher:signin`) or that joined a presence channel as the user, with 4009 (pusher-js does not
+   * reconnect); returns how many.
    */
   private terminateUser(userId: string): number {
     let closed = 0;
     for (const connection of this.hub.all()) {
-      if (![...connection.channels.values()].some((member) => member !== null && userKey(member) === userId)) continue;
+      const isUser =
+        connection.userId === userId ||
+        [...connection.channels.values()].some((member) => member !== null && userKey(member) === userId);
+      if (!isUser) continue;
       connection.close(PusherCode.UNAUTHORIZED, 'Connection terminated by the app');
       closed++;
     }

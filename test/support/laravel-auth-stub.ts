@@ -128,7 +128,22 @@ export class LaravelAuthStub {
       held.signal();
       await held.gate;
     }
+    if (path.startsWith('/broadcasting/user-auth'))
+      return this.answerUser(this.userOf(headers), res, form.socket_id ?? '');
     this.answer(channel, this.userOf(headers), res, form.socket_id ?? '');
+  }
+
+  /**
+   * Laravel's `/broadcasting/user-auth` (`Broadcast::userRoutes()`) with the pusher/reverb
+   * broadcaster: the signed-in user as Pusher's user authentication wants them,
+   * `{auth: "key:hmac(socket_id::user::user_data)", user_data}`, `id` a string.
+   */
+  private answerUser(user: StubUser | undefined, res: ServerResponse, socketId: string): void {
+    if (!user || !this.pusherApp) return send(res, 403, 'text/html', 'Forbidden');
+    const userData = JSON.stringify({ id: String(user.id), user_info: user.info });
+    const text = `${socketId}::user::${userData}`;
+    const auth = `${this.pusherApp.key}:${createHmac('sha256', this.pusherApp.secret).update(text).digest('hex')}`;
+    send(res, 200, 'application/json', JSON.stringify({ auth, user_data: userData }));
   }
 
   private answer(channel: string, user: StubUser | undefined, res: ServerResponse, socketId = ''): void {

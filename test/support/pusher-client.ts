@@ -28,6 +28,12 @@ export function createPusherEcho(
   options: { broadcaster?: 'pusher' | 'reverb'; authUrl?: string; token?: string; key?: string } = {},
 ): PusherEcho {
   const { broadcaster = 'reverb', authUrl, token, key = PUSHER_APP.key } = options;
+  // User authentication (`pusher.signin()`) asks the app's `/broadcasting/user-auth`, as the token's user.
+  const userAuthentication = authUrl && {
+    endpoint: `${authUrl}/broadcasting/user-auth`,
+    transport: 'ajax',
+    headers: token === undefined ? {} : { Authorization: `Bearer ${token}` },
+  };
   return new Echo({
     broadcaster,
     Pusher,
@@ -39,6 +45,7 @@ export function createPusherEcho(
     enabledTransports: ['ws'],
     cluster: 'mt1',
     authEndpoint: authUrl ? `${authUrl}/broadcasting/auth` : undefined,
+    ...(userAuthentication ? { userAuthentication } : {}),
     ...(token === undefined ? {} : { bearerToken: token }),
   } as never);
 }
