@@ -141,8 +141,7 @@ export class LaravelAuthStub {
   private answerUser(user: StubUser | undefined, res: ServerResponse, socketId: string): void {
     if (!user || !this.pusherApp) return send(res, 403, 'text/html', 'Forbidden');
     const userData = JSON.stringify({ id: String(user.id), user_info: user.info });
-    const text = `${socketId}::user::${userData}`;
-    const auth = `${this.pusherApp.key}:${createHmac('sha256', this.pusherApp.secret).update(text).digest('hex')}`;
+    const auth = keySignature(this.pusherApp, `${socketId}::user::${userData}`);
     send(res, 200, 'application/json', JSON.stringify({ auth, user_data: userData }));
   }
 
@@ -183,8 +182,13 @@ function signed(
 ): { auth: string; channel_data?: string } {
   const channelData = member === undefined ? undefined : JSON.stringify(member);
   const text = channelData === undefined ? `${socketId}:${channel}` : `${socketId}:${channel}:${channelData}`;
-  const auth = `${app.key}:${createHmac('sha256', app.secret).update(text).digest('hex')}`;
+  const auth = keySignature(app, text);
   return channelData === undefined ? { auth } : { auth, channel_data: channelData };
+}
+
+/** Pusher's `key:hex(HMAC-SHA256(secret, text))`. */
+function keySignature(app: { key: string; secret: string }, text: string): string {
+  return `${app.key}:${createHmac('sha256', app.secret).update(text).digest('hex')}`;
 }
 
 /** The key of a `private-encrypted-` channel, derived from its name as Pusher's libraries do from a master key. */
