@@ -14,10 +14,10 @@ type ChannelEvent = 'pusher:subscribe' | 'pusher:unsubscribe';
 
 /**
  * What a Pusher client sends: `pusher:ping`, `pusher:subscribe`, `pusher:unsubscribe`,
- * `pusher:signin` and client events. A frame that is no `{event, ...}` JSON object, and a `pusher:subscribe` or
- * `pusher:unsubscribe` that names no usable channel, are answered with `pusher:error` and dropped,
- * counted (`pusher_messages_dropped_total`, by reason) and logged (throttled); the connection stays
- * open, as Pusher's does.
+ * `pusher:signin` and client events. A frame that is no `{event, ...}` JSON object, and a
+ * `pusher:subscribe` or `pusher:unsubscribe` that names no usable channel, are answered with
+ * `pusher:error` and dropped, counted (`pusher_messages_dropped_total`, by reason) and logged
+ * (throttled); the connection stays open, as Pusher's does.
  */
 @Injectable()
 export class PusherMessages {
