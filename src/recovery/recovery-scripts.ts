@@ -17,9 +17,9 @@ import { CALL_MEMORY_MS } from '../redis/redis-options.js';
  * The index lets a restore read its own channels' entries instead of scanning the whole history
  * after the client's offset: in a reconnect storm every client of a node restores at once, and a
  * scan per restore of everything the app broadcast meanwhile would hold Redis for seconds. The
- * scripts that append keep it (`INDEX_PARTS`); a history entry added without it (by an older
- * version) breaks the chain, and the next append starts it again, so that a restore from before
- * the break scans as before. Scripts derive `ns` from KEYS[1] (`ns..'history'`).
+ * scripts that append keep it (`ADD_PARTS`, through `INDEX_PARTS`); a history entry added
+ * without it (by an older version) breaks the chain, and the next append starts it again, so that
+ * a restore from before the break scans as before. Scripts derive `ns` from KEYS[1] (`ns..'history'`).
  */
 
 /**
@@ -85,6 +85,31 @@ local function chain(previous, first, last, ttl)
 end`;
 
 /**
+ * Lua shared by the scripts that append, with the parts above: `add(channel, entry, maxlen, ttl)`
+ * appends one entry to the history (KEYS[1]), indexes it, and keeps its notification part;
+ * `added(notify, ttl)`, after the last `add`, moves the chain on, extends the history and
+ * publishes the notification. `parts` holds the notification's parts (its length: entries added).
+ */
+const ADD_PARTS = `${NOTIFICATION_PARTS}
+${INDEX_PARTS}
+local parts, previous, first, last = {}, '', nil, nil
+local function add(channel, entry, maxlen, ttl)
+  local prev = #parts == 0 and newest(KEYS[1]) or nil
+  local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'c', channel, 'b', entry)
+  parts[#parts + 1] = part(id, entry, prev)
+  if prev then previous, first = prev, id end
+  index(id, channel, ttl)
+  last = id
+  return id
+end
+local function added(notify, ttl)
+  if #parts == 0 then return end
+  chain(previous, first, last, ttl)
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PUBLISH', notify, '[' .. table.concat(parts, ',') .. ']')
+end`;
+
+/**
  * KEYS[1] history. ARGV: lease key, token ('' for an unfenced append: the HTTP API's), max length,
  * notification channel, ttl ms (an idle history expires), rescued key, the offset up to which this
  * node has read the history ('' if none), then channel/entry pairs. With a token, appends nothing
@@ -121,10 +146,9 @@ local function after(a, b)
   if not offsetParts(a) or not offsetParts(b) then return false end
   return earlier(b, a)
 end
-${NOTIFICATION_PARTS}
-${INDEX_PARTS}
+${ADD_PARTS}
 local check = token ~= '' and redis.call('EXISTS', rescued) == 1
-local parts, out, previous, first, last = {}, {0}, '', nil, nil
+local out = {0}
 for i = 9, #ARGV, 2 do
   local skip = false
   if check then
@@ -136,20 +160,9 @@ for i = 9, #ARGV, 2 do
       out[#out + 1] = (i - 9) / 2
     end
   end
-  if not skip then
-    local prev = #parts == 0 and newest(KEYS[1]) or nil
-    local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'c', ARGV[i], 'b', ARGV[i + 1])
-    parts[#parts + 1] = part(id, ARGV[i + 1], prev)
-    if prev then previous, first = prev, id end
-    index(id, ARGV[i], ttl)
-    last = id
-  end
+  if not skip then add(ARGV[i], ARGV[i + 1], maxlen, ttl) end
 end
-if #parts > 0 then
-  chain(previous, first, last, ttl)
-  redis.call('PEXPIRE', KEYS[1], ttl)
-  redis.call('PUBLISH', notify, '[' .. table.concat(parts, ',') .. ']')
-end
+added(notify, ttl)
 out[1] = #parts
 redis.call('SET', ARGV[8], table.concat(out, ',', 2), 'PX', ${CALL_MEMORY_MS})
 return out
@@ -167,8 +180,7 @@ return out
  */
 export const RESCUE_SCRIPT = `
 local maxlen, notify, ttl, rescued, keep, after = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-${NOTIFICATION_PARTS}
-${INDEX_PARTS}
+${ADD_PARTS}
 local seen = {}
 if after ~= '' then
   local rows = redis.call('XRANGE', KEYS[1], '(' .. after, '+', 'COUNT', 5000)
@@ -178,29 +190,20 @@ if after ~= '' then
     if key then seen[key] = (seen[key] or 0) + 1 end
   end
 end
-local parts, skipped, previous, first, last = {}, 0, '', nil, nil
+local skipped = 0
 for i = 7, #ARGV, 3 do
   local key = ARGV[i + 2]
   if (seen[key] or 0) > 0 then
     seen[key] = seen[key] - 1
     skipped = skipped + 1
   else
-    local prev = #parts == 0 and newest(KEYS[1]) or nil
-    local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'c', ARGV[i], 'b', ARGV[i + 1])
-    parts[#parts + 1] = part(id, ARGV[i + 1], prev)
-    if prev then previous, first = prev, id end
-    index(id, ARGV[i], ttl)
-    last = id
+    local id = add(ARGV[i], ARGV[i + 1], maxlen, ttl)
     redis.call('HINCRBY', rescued, key, 1)
     redis.call('HSET', rescued, key .. '@', id)
   end
 end
-if #parts > 0 then
-  chain(previous, first, last, ttl)
-  redis.call('PEXPIRE', rescued, keep)
-  redis.call('PEXPIRE', KEYS[1], ttl)
-  redis.call('PUBLISH', notify, '[' .. table.concat(parts, ',') .. ']')
-end
+if #parts > 0 then redis.call('PEXPIRE', rescued, keep) end
+added(notify, ttl)
 return {#parts, skipped}
 `;
 
