@@ -72,7 +72,7 @@ export class PusherMessages {
     if (id === undefined) return refused(`"user_data" has no "id" string of 1 to ${MAX_USER_ID_LENGTH} characters`);
     if (connection.userId !== undefined && connection.userId !== id) return refused('signed in as another user');
     connection.userId = id;
-    connection.send(pusherFrame('pusher:signin_success', JSON.stringify({ user_data: userData })));
+    connection.send(pusherFrame('pusher:signin_success', { user_data: userData }));
   }
 
   /** `pusher:subscribe` or `pusher:unsubscribe`: served when `data` names a usable channel, else refused. */

@@ -30,6 +30,13 @@ export function channelProblem(data: unknown): string | undefined {
   return problem === undefined ? undefined : `"channel" is ${problem}`;
 }
 
+/** A refused subscribe: its status and error for the client, and its reason in `subscriptions_refused_total`, if counted. */
+interface Refusal {
+  status: number;
+  error: string;
+  counted?: 'max_channels' | 'server_to_user';
+}
+
 /**
  * `pusher:subscribe` and `pusher:unsubscribe`. The client asked the app for its signature itself,
  * so authorising is one HMAC check, and the rest is the socket.io path's: the same rooms
@@ -60,8 +67,7 @@ export class PusherSubscriptions {
     const { channel } = data;
     const refusal = this.refusal(connection, channel, data);
     if (refusal) {
-      if (refusal.status === 429) this.metrics.subscriptionsRefused.inc({ reason: 'max_channels' });
-      if (refusal.status === 403) this.metrics.subscriptionsRefused.inc({ reason: 'server_to_user' });
+      if (refusal.counted) this.metrics.subscriptionsRefused.inc({ reason: refusal.counted });
       return connection.send(subscriptionErrorFrame(channel, refusal.status, refusal.error));
     }
     if (connection.channels.has(channel)) return;
@@ -116,14 +122,11 @@ export class PusherSubscriptions {
    * Why this subscribe is refused: a bad signature, unusable presence data, another user's
    * `#server-to-user-` channel, too many channels.
    */
-  private refusal(
-    connection: PusherConnection,
-    channel: string,
-    data: Record<string, unknown>,
-  ): { status: number; error: string } | undefined {
+  private refusal(connection: PusherConnection, channel: string, data: Record<string, unknown>): Refusal | undefined {
     const user = serverToUserId(channel);
     if (user !== undefined && user !== connection.userId) {
-      return { status: 403, error: connection.userId === undefined ? 'Not signed in' : 'Signed in as another user' };
+      const error = connection.userId === undefined ? 'Not signed in' : 'Signed in as another user';
+      return { status: 403, error, counted: 'server_to_user' };
     }
     const type = channelType(channel);
     if (type !== 'public') {
@@ -139,7 +142,7 @@ export class PusherSubscriptions {
       }
     }
     if (!connection.channels.has(channel) && connection.channels.size >= this.limits.maxChannelsPerSocket) {
-      return { status: 429, error: 'too many channels' };
+      return { status: 429, error: 'too many channels', counted: 'max_channels' };
     }
     return undefined;
   }

@@ -3,7 +3,7 @@ import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type Pusher from 'pusher';
 import { rawSocket, recordEvents } from '../support/echo-client.js';
 import { useFixture } from '../support/fixture.js';
-import { scrape } from '../support/http-api.js';
+import { sample, scrape } from '../support/http-api.js';
 import { sleep, waitUntil } from '../support/ports.js';
 import { answerOf, pusherSdk } from '../support/pusher-api.js';
 import {
@@ -24,10 +24,6 @@ const BOB = { id: 2, info: { name: 'Bob' } };
 function signedByHand(socketId: string, userData: string): { auth: string; user_data: string } {
   const signature = createHmac('sha256', PUSHER_APP.secret).update(`${socketId}::user::${userData}`).digest('hex');
   return { auth: `${PUSHER_APP.key}:${signature}`, user_data: userData };
-}
-
-async function sample(relay: TestRelay, name: string): Promise<number> {
-  return (await scrape(relay.apiUrl)).get(name) ?? 0;
 }
 
 /**
@@ -141,8 +137,9 @@ describe('Pusher user authentication (pusher:signin)', () => {
       // A refused subscribe closes nothing.
       expect(client.closed).toBeUndefined();
     }
-    const refused = 'echo_relay_subscriptions_refused_total{reason="server_to_user"}';
-    expect((await sample(nodeA, refused)) + (await sample(nodeB, refused))).toBe(3);
+    const refused = async (node: TestRelay): Promise<number> =>
+      sample(await scrape(node.apiUrl), 'echo_relay_subscriptions_refused_total', { reason: 'server_to_user' });
+    expect((await refused(nodeA)) + (await refused(nodeB))).toBe(3);
   });
 
   it('closes a connection whose signin is forged, names no user or is no signin with 4009, counts and logs it', async () => {
@@ -168,7 +165,10 @@ describe('Pusher user authentication (pusher:signin)', () => {
       await waitUntil(() => client.closed !== undefined, 5000, `closed (${why})`);
       expect([why, client.closed?.code]).toEqual([why, 4009]);
     }
-    expect(await sample(nodeA, 'echo_relay_pusher_messages_dropped_total{reason="invalid_signin"}')).toBe(bad.length);
+    const dropped = sample(await scrape(nodeA.apiUrl), 'echo_relay_pusher_messages_dropped_total', {
+      reason: 'invalid_signin',
+    });
+    expect(dropped).toBe(bad.length);
     // Nest's loggers are one per process: the nodes of this spec share whichever was set last.
     const logged = [nodeA, nodeB].flatMap((node) => node.logs.matching(/failed to sign in: invalid signature$/));
     expect(logged.length).toBeGreaterThan(0);
