@@ -62,7 +62,9 @@ export class PresenceLease implements OnApplicationBootstrap, BeforeApplicationS
       // Renewed late: Redis was out of reach for this node, so for the others too. Their
       // connections find the new master one by one (a sentinel may still name the old one for
       // a while), so their leases are judged again only a lease from now: a node that died
-      // meanwhile leaves its members for one lease more.
+      // meanwhile leaves its members for one lease more. Redis holds every node's sweep alike
+      // after a silence of them all (`settling`, HEARTBEAT_SCRIPT) for up to `FORGIVEN_PAUSE_MS`;
+      // this node's own hold also covers a longer outage, after which Redis remembers none.
       const now = Date.now();
       const late = now - this.renewedAt > this.config.leaseMs / 2;
       this.renewedAt = now;
