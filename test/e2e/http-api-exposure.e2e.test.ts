@@ -113,6 +113,15 @@ describe('HTTP API and metrics on a separate listener (api.port)', () => {
     expect((await fetch(`${relay.url}/ready`)).status).toBe(200);
   });
 
+  it('answers /health and /ready on the API port too, where a probe does not queue behind clients', async () => {
+    const health = await fetch(`${relay.apiUrl}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok' });
+    const ready = await fetch(`${relay.apiUrl}/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ok', info: { redis: { status: 'up' } } });
+  });
+
   it('delivers events published on the API port to sockets of the main port', async () => {
     const echo = fx.client();
     const got = collect(echo, 'split', '.notice');
