@@ -80,3 +80,43 @@ describe('the Docker image as the Dockerfile builds it, run outside Docker', () 
     expect(await healthcheck(empty, '/health')).toBe(1);
   });
 });
+
+describe("the image's health check with a separate API listener (apiPort)", () => {
+  let redis: TestRedis;
+  let relay: RelayProcess;
+  let port: number;
+  let apiPort: number;
+  let app: string;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    port = await freePort();
+    apiPort = await freePort();
+    app = mkdtempSync(join(tmpdir(), 'echo-relay-image-'));
+    writeFileSync(join(app, 'laravel-echo-server.json'), JSON.stringify({ host: '127.0.0.1', port, apiPort }));
+    relay = spawnRelay({ cwd: app, env: { PORT: '', REDIS_URL: redis.url, ...runtimeEnv() } });
+    await waitReady(relay);
+  });
+
+  afterAll(async () => {
+    if (relay) await killRelay(relay);
+    await redis?.close();
+  });
+
+  it('probes the API port, where a probe does not queue behind reconnecting clients', async () => {
+    expect((await fetch(`http://127.0.0.1:${apiPort}/ready`)).status).toBe(200);
+    expect(await healthcheck(app, '/ready')).toBe(0);
+    expect(await healthcheck(app, '/health')).toBe(0);
+    // The main port answers too; a file naming an API port where nothing listens fails the check.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'echo-relay-image-'));
+    writeFileSync(join(elsewhere, 'laravel-echo-server.json'), JSON.stringify({ port, apiPort: await freePort() }));
+    expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200);
+    expect(await healthcheck(elsewhere, '/ready')).toBe(1);
+  });
+
+  it('falls back to the main port when apiPort is 0 (a free port picked at start)', async () => {
+    const random = mkdtempSync(join(tmpdir(), 'echo-relay-image-'));
+    writeFileSync(join(random, 'laravel-echo-server.json'), JSON.stringify({ port, apiPort: 0 }));
+    expect(await healthcheck(random, '/ready')).toBe(0);
+  });
+});
