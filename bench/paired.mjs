@@ -23,24 +23,24 @@
 // every run, go to bench/results/paired-<scenario>-<date>.json. `--node-args` go to every echo-relay target's
 // node (e.g. `--cpu-prof --cpu-prof-dir=DIR`: the servers stop with SIGTERM, so the profile is written).
 
-import WebSocket from 'ws';
 import { median } from './lib/stats.mjs';
 import {
   parseFlags,
   resultsFile,
   runStandalone,
   SERVER_TARGETS,
+  framesClient,
   startServer,
   subscribedClient,
   targetFlags,
   writeResults,
 } from './lib/standalone.mjs';
 import { makeTempDir, removeTempDir, sampleProcess, sleep, stopChild } from './lib/proc.mjs';
-import { createPublisher, laravelPayload, makePad, nowMicros, startRedis } from './lib/redis.mjs';
+import { createPublisher, makePad, pacedPublish, startRedis } from './lib/redis.mjs';
+import { CH, s3Traffic } from './lib/scenarios.mjs';
 import { FULL, QUICK } from './lib/config.mjs';
 
 const CHANNELS = 100;
-const CH = 'bench-';
 
 /**
  * @typedef {{scenario: 's1'|'s3', runs: number, targets: string[], eio: 3|4, echoRelayRoot?: string, nodeArgs: string[], out: string,
@@ -120,13 +120,13 @@ const rotated = (list, r) => list.map((_, i) => list[(i + r) % list.length]);
  * @returns {Promise<number[]>} per target, in `o.targets` order
  */
 async function s1(o, live, r) {
-  /** @type {WebSocket[]} */
+  /** @type {import('ws').WebSocket[]} */
   const sockets = [];
   const before = live.map((l) => sampleProcess(l.pid).cpuSec);
   try {
     const order = rotated(live, r);
     for (let i = 0; i < o.connections; i += o.batch) {
-      /** @type {Promise<WebSocket>[]} */
+      /** @type {Promise<import('ws').WebSocket>[]} */
       const batch = [];
       for (let j = i; j < Math.min(o.connections, i + o.batch); j++)
         for (const l of order) batch.push(subscribedClient(l.port, o.eio, `${CH}${j % CHANNELS}`));
@@ -141,31 +141,6 @@ async function s1(o, live, r) {
 }
 
 /**
- * One S3 client: on its own channel and the shared one; counts the broadcasts it receives.
- * @param {number} port
- * @param {3|4} eio
- * @param {number} own
- * @param {{delivered: number}} count
- * @returns {Promise<WebSocket>} once both subscribes are sent
- */
-function s3Client(port, eio, own, count) {
-  return new Promise((res, rej) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=${eio}&transport=websocket`);
-    ws.on('message', (data) => {
-      const text = data.toString();
-      if (text.startsWith('42')) count.delivered++;
-      else if (text.startsWith('0') && eio === 4) ws.send('40');
-      else if (text.startsWith('40')) {
-        ws.send(`42["subscribe",{"channel":"${CH}${own}"}]`);
-        ws.send(`42["subscribe",{"channel":"${CH}0"}]`);
-        res(ws);
-      } else if (text === '2') ws.send('3');
-    });
-    ws.once('error', rej);
-  });
-}
-
-/**
  * S3 side by side: deliveries per server CPU-second of each target over one step, and loss.
  * @param {Opts} o
  * @param {Live[]} live
@@ -174,7 +149,7 @@ function s3Client(port, eio, own, count) {
  */
 async function s3(o, live, r) {
   const counts = live.map(() => ({ delivered: 0 }));
-  /** @type {WebSocket[]} */
+  /** @type {import('ws').WebSocket[]} */
   const sockets = [];
   const publishers = await Promise.all(live.map((l) => createPublisher(l.redisPort)));
   const pad = makePad(FULL.dataBytes);
@@ -184,18 +159,33 @@ async function s3(o, live, r) {
       r,
     );
     for (let i = 1; i <= o.clients; i += o.batch) {
-      /** @type {Promise<WebSocket>[]} */
+      /** @type {Promise<import('ws').WebSocket>[]} */
       const batch = [];
       for (let own = i; own < Math.min(o.clients + 1, i + o.batch); own++)
-        for (const { l, count } of order) batch.push(s3Client(l.port, o.eio, own, count));
+        for (const { l, count } of order)
+          batch.push(
+            framesClient(
+              l.port,
+              o.eio,
+              [`42["subscribe",{"channel":"${CH}${own}"}]`, `42["subscribe",{"channel":"${CH}0"}]`],
+              () => count.delivered++,
+            ),
+          );
       sockets.push(...(await Promise.all(batch)));
     }
     await sleep(1000);
-    await publish(o, publishers, o.warmupMs, pad);
+    // Every broadcast to every target's Redis at the same moment.
+    const redis = {
+      publish: (/** @type {string} */ channel, /** @type {string} */ message) =>
+        Promise.all(publishers.map((p) => p.publish(channel, message))),
+    };
+    const { channelOf, expectedOf } = s3Traffic(o);
+    await pacedPublish({ redis, rate: o.rate, durationMs: o.warmupMs, step: 1, channelOf, pad });
     await sleep(1000);
     for (const c of counts) c.delivered = 0;
     const before = live.map((l) => sampleProcess(l.pid).cpuSec);
-    const expected = await publish(o, publishers, o.stepMs, pad);
+    const step = await pacedPublish({ redis, rate: o.rate, durationMs: o.stepMs, step: 2, channelOf, pad });
+    const expected = expectedOf(step.perChannel);
     // What is in flight arrives; the servers' CPU is read once it has.
     await sleep(1000);
     const cpu = live.map((l, k) => sampleProcess(l.pid).cpuSec - before[k]);
@@ -207,38 +197,6 @@ async function s3(o, live, r) {
     for (const ws of sockets) ws.terminate();
     for (const p of publishers) p.disconnect();
   }
-}
-
-/**
- * Publishes S3's traffic for `durationMs` to every target's Redis at once, paced every 5 ms.
- * @param {Opts} o
- * @param {import('ioredis').Redis[]} publishers
- * @param {number} durationMs
- * @param {string} pad
- * @returns {Promise<number>} the deliveries each target owes its clients
- */
-async function publish(o, publishers, durationMs, pad) {
-  const total = Math.round((o.rate * durationMs) / 1000);
-  let sent = 0;
-  let own = 0;
-  let expected = 0;
-  const t0 = performance.now();
-  while (sent < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - t0) * o.rate) / 1000) + 1);
-    /** @type {Promise<unknown>[]} */
-    const pending = [];
-    for (; sent < due; sent++) {
-      // Shared broadcasts spread evenly through the stream, as in S3.
-      const shared = Math.floor(((sent + 1) * o.sharedRate) / o.rate) > Math.floor((sent * o.sharedRate) / o.rate);
-      if (!shared) own = (own % o.clients) + 1;
-      expected += shared ? o.clients : 1;
-      const payload = laravelPayload(sent, 1, nowMicros(), pad);
-      for (const p of publishers) pending.push(p.publish(`${CH}${shared ? 0 : own}`, payload));
-    }
-    await Promise.all(pending);
-    if (sent < total) await sleep(5);
-  }
-  return expected;
 }
 
 /**

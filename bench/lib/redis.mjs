@@ -122,7 +122,8 @@ let globalSeq = 0;
  * `tickMs` in the number due so far (rate * elapsed), so the average rate is
  * exact and bursts are at most one tick's worth.
  * @param {object} o
- * @param {Redis} o.redis publisher
+ * @param {{publish(channel: string, message: string): Promise<unknown>}} o.redis publisher (a Redis client, or one
+ *   that publishes to several)
  * @param {number} o.rate messages per second (total)
  * @param {number} o.durationMs
  * @param {number} o.step step id stamped into data

@@ -23,7 +23,7 @@ import { createHistogram, mergeInto, percentiles } from './histogram.mjs';
  * @typedef {Record<(typeof STEP_FIELDS)[number], import('./stats.mjs').Summary>} StepSummary
  */
 
-const CH = 'bench-'; // channel name = CH + index
+export const CH = 'bench-'; // channel name = CH + index
 const KiB = 1024;
 
 /**
@@ -444,6 +444,29 @@ export function fanOutSummary(steps, p99LimitMs = 100) {
 }
 
 /**
+ * S3's traffic: which channel the i-th broadcast goes to (channel 0 is shared, client i owns channel
+ * i + 1; `sharedRate` of every `rate` broadcasts on the shared one, spread evenly through the stream,
+ * the rest round-robin over the owned ones), and the deliveries owed for the broadcasts sent per channel.
+ * @param {{clients: number, rate: number, sharedRate: number}} p
+ * @returns {{channelOf: (i: number) => string, expectedOf: (perChannel: Map<string, number>) => number}}
+ */
+export function s3Traffic(p) {
+  let own = 0;
+  return {
+    channelOf: (i) => {
+      if (Math.floor(((i + 1) * p.sharedRate) / p.rate) > Math.floor((i * p.sharedRate) / p.rate)) return CH + 0;
+      own = (own % p.clients) + 1;
+      return CH + own;
+    },
+    expectedOf: (perChannel) => {
+      let e = 0;
+      for (const [ch, k] of perChannel) e += ch === CH + 0 ? k * p.clients : k;
+      return e;
+    },
+  };
+}
+
+/**
  * S3 many channels: every client on its own channel plus one shared channel;
  * `rate` msg/s in total, `sharedRate` of them to the shared channel, the rest
  * round-robin over the private ones.
@@ -459,20 +482,7 @@ export async function s3ManyChannels(s, p, eio) {
     const c = await connectClients(s, eio, clients, [...Array(p.clients + 1).keys()]);
     s.log(`    ${c.ready}/${p.clients} clients ready on ${p.clients + 1} channels`);
     if (c.ready < p.clients) throw new Error(`only ${c.ready}/${p.clients} clients ready`);
-    let own = 0;
-    /** @param {number} i */
-    const channelOf = (i) => {
-      // spread shared messages evenly through the stream
-      if (Math.floor(((i + 1) * p.sharedRate) / p.rate) > Math.floor((i * p.sharedRate) / p.rate)) return CH + 0;
-      own = (own % p.clients) + 1;
-      return CH + own;
-    };
-    /** @param {Map<string, number>} perChannel */
-    const expectedOf = (perChannel) => {
-      let e = 0;
-      for (const [ch, k] of perChannel) e += ch === CH + 0 ? k * p.clients : k;
-      return e;
-    };
+    const { channelOf, expectedOf } = s3Traffic(p);
     await measureStep(s, { rate: p.rate, durationMs: p.warmupMs, channelOf, expectedOf, record: false });
     /** @type {StepMeasurement[]} */
     const reps = [];

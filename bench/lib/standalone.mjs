@@ -92,18 +92,21 @@ export function subscribedClient(port, eio, channel) {
 
 /**
  * One socket.io client over a raw WebSocket that sends `frames` once its namespace is connected and
- * answers pings; resolves with it once they are sent.
+ * answers pings; resolves with it once they are sent. `onEvent` is called for every event packet
+ * (`42…`) it receives.
  * @param {number} port
  * @param {3|4} eio
  * @param {string[]} frames
+ * @param {() => void} [onEvent]
  * @returns {Promise<WebSocket>}
  */
-export function framesClient(port, eio, frames) {
+export function framesClient(port, eio, frames, onEvent) {
   return new Promise((res, rej) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=${eio}&transport=websocket`);
     ws.on('message', (data) => {
       const text = data.toString();
-      if (text.startsWith('0') && eio === 4) ws.send('40');
+      if (text.startsWith('42')) onEvent?.();
+      else if (text.startsWith('0') && eio === 4) ws.send('40');
       else if (text.startsWith('40')) {
         for (const frame of frames) ws.send(frame);
         res(ws);
